@@ -1,0 +1,89 @@
+"""What a journey asks the outside world to do, as plain records.
+
+Domain rules return these; the workflow hands them to activities. Each carries an
+idempotency `key` derived from workflow data only, so a retried or replayed activity
+finds its earlier work and never repeats it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EntryKind = Literal[
+    "earn",  # points added to a new lot
+    "pending",  # points promised but on hold (referrals): pending_points only
+    "pending_released",  # hold over: pending -> balance
+    "pending_voided",  # hold cancelled (refunded referee payment)
+    "spend",  # redemption
+    "expire",  # a lot reached its expiry
+    "refund_reversal",  # a refund took back what its payment earned
+    "shortfall",  # the part of a reversal the balance could not cover (points=0, recorded)
+    "adjust",  # support adjustment
+    "forfeit",  # churn grace period ended
+    "freeze",  # balance frozen on churn (informational)
+    "restore",  # frozen balance restored on return (informational)
+]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LedgerEntry(_Record):
+    """One append-only ledger row. `points` moves the balance; `pending_points` the pending total."""
+
+    customer_id: str
+    seq: int = Field(ge=1, description="1, 2, 3… per customer, never reused.")
+    key: str = Field(description="Idempotency key, unique across the ledger.")
+    kind: EntryKind
+    points: int = 0
+    pending_points: int = 0
+    balance_after: int
+    pending_after: int
+    at: datetime
+    lot_id: str | None = None
+    ref: str | None = Field(None, description="Invoice, request or event the entry stems from.")
+    reason: str | None = None
+    actor: str | None = None
+    program_version: str
+
+
+EmailCategory = Literal["transactional", "marketing"]
+
+
+class EmailIntent(_Record):
+    customer_id: str
+    key: str
+    purpose: str = Field(description="Names the template in the program's email.templates.")
+    template_id: str
+    category: EmailCategory
+    to_email: str | None
+    to_name: str | None = None
+    data: dict = Field(default_factory=dict, description="Dynamic template data.")
+    at: datetime
+
+
+class BillingCredit(_Record):
+    """A credit to the customer's billing account, bought with points."""
+
+    customer_id: str
+    key: str
+    amount_minor: int = Field(gt=0)
+    currency: str
+    description: str
+    at: datetime
+
+
+class EmailOutcome(_Record):
+    key: str
+    status: Literal["sent", "outbox", "duplicate", "rejected"]
+    detail: str | None = None
+
+
+class CreditOutcome(_Record):
+    key: str
+    status: Literal["applied", "duplicate"]
+    external_id: str | None = None

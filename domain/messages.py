@@ -1,0 +1,152 @@
+"""What the outside world tells a customer's journey, and what it asks of it.
+
+Every fact carries an `event_id` chosen by its sender (Stripe's event id, an invoice id, the
+app's own id): the journey applies a given id once, however often it is delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CancellationReason = Literal[
+    "too_expensive",
+    "missing_features",
+    "switched_service",
+    "unused",
+    "customer_service",
+    "too_complex",
+    "low_quality",
+    "other",
+]
+
+ActivityKind = Literal[
+    "login",
+    "feature_used",
+    "content_shared",
+    "profile_completed",
+    "survey_answered",
+    "review_written",
+]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Fact(_Message):
+    event_id: str = Field(min_length=1, max_length=200)
+    occurred_at: datetime | None = None
+
+
+class PaymentSucceeded(_Fact):
+    type: Literal["payment_succeeded"] = "payment_succeeded"
+    invoice_id: str = Field(min_length=1)
+    amount_minor: int = Field(ge=0, description="Amount in the currency's minor unit (cents).")
+    currency: str = Field(min_length=3, max_length=3)
+    cadence: Literal["monthly", "annual"] = "monthly"
+
+
+class PaymentFailed(_Fact):
+    type: Literal["payment_failed"] = "payment_failed"
+    invoice_id: str = Field(min_length=1)
+    amount_minor: int = Field(0, ge=0)
+    currency: str = "USD"
+    reason: str | None = None
+
+
+class SubscriptionCancelled(_Fact):
+    type: Literal["subscription_cancelled"] = "subscription_cancelled"
+    reason: CancellationReason = "other"
+    comment: str | None = None
+    involuntary: bool = False
+
+
+class PlanChanged(_Fact):
+    type: Literal["plan_changed"] = "plan_changed"
+    plan: str
+    cadence: Literal["monthly", "annual"] = "monthly"
+
+
+class RefundIssued(_Fact):
+    type: Literal["refund_issued"] = "refund_issued"
+    invoice_id: str = Field(min_length=1)
+    amount_minor: int = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class ActivityReported(_Fact):
+    type: Literal["activity"] = "activity"
+    kind: ActivityKind
+    detail: str | None = None
+
+
+class ProfileUpdated(_Fact):
+    """Contact details from the billing system or the app (email, name, time zone)."""
+
+    type: Literal["profile_updated"] = "profile_updated"
+    email: str | None = None
+    name: str | None = None
+    timezone: str | None = None
+
+
+CustomerEvent = Annotated[
+    Union[
+        PaymentSucceeded,
+        PaymentFailed,
+        SubscriptionCancelled,
+        PlanChanged,
+        RefundIssued,
+        ActivityReported,
+        ProfileUpdated,
+    ],
+    Field(discriminator="type"),
+]
+
+
+class EventEnvelope(_Message):
+    """The one signal payload: a single discriminated event."""
+
+    event: CustomerEvent
+
+
+class RedeemRequest(_Message):
+    request_id: str = Field(min_length=1, max_length=200)
+    kind: Literal["credit", "reward"] = "credit"
+    points: int | None = Field(None, description="For a billing credit: how many points to spend.")
+    reward_id: str | None = Field(None, description="For a catalog reward: which one.")
+
+
+class RedeemResult(_Message):
+    request_id: str
+    points: int
+    kind: Literal["credit", "reward"]
+    reward_id: str | None = None
+    credit_minor: int = 0
+    currency: str
+    balance_after: int
+    at: datetime
+
+
+class AdjustRequest(_Message):
+    request_id: str = Field(min_length=1, max_length=200)
+    points: int = Field(description="Positive adds, negative removes; never zero.")
+    reason: str = Field(min_length=3)
+    actor: str = Field(min_length=1)
+
+
+class AdjustResult(_Message):
+    request_id: str
+    points: int
+    balance_after: int
+    at: datetime
+
+
+class MinimumTierRequest(_Message):
+    request_id: str = Field(min_length=1)
+    tier: str
+    reason: str = Field(min_length=3)
+    actor: str = Field(min_length=1)
+    until: datetime

@@ -1,0 +1,205 @@
+"""The loyalty program a company configures: one validated file, every default of PRODUCT.md.
+
+A journey records the version it runs under and carries a copy of the program in its own
+state, so publishing a new file never changes the rules under a running journey's feet.
+Parsing is pure: the caller reads the file and hands over its text.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+TierName = str
+Cadence = Literal["monthly", "annual"]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are typos: refuse them instead of silently ignoring a rule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActivityRule(_Strict):
+    points: int = Field(ge=0)
+
+
+class EarningRules(_Strict):
+    mode: Literal["table", "cashback"] = "table"
+    monthly_payment: int = Field(100, ge=0)
+    annual_payment: int = Field(1200, ge=0)
+    cashback_percent: float = Field(5.0, ge=0, le=100)
+    referral: int = Field(200, ge=0)
+    referral_hold_days: int = Field(14, ge=0)
+    survey_answered: int = Field(50, ge=0)
+    review_written: int = Field(50, ge=0)
+    activity: dict[str, ActivityRule] = Field(
+        default_factory=lambda: {
+            "login": ActivityRule(points=2),
+            "feature_used": ActivityRule(points=5),
+            "content_shared": ActivityRule(points=10),
+            "profile_completed": ActivityRule(points=25),
+        }
+    )
+    activity_daily_cap: int = Field(20, ge=0)
+    activity_weekly_cap: int = Field(60, ge=0)
+
+    @model_validator(mode="after")
+    def _caps(self) -> "EarningRules":
+        if self.activity_daily_cap > self.activity_weekly_cap:
+            raise ValueError("activity_daily_cap must not exceed activity_weekly_cap")
+        return self
+
+
+class PointsRules(_Strict):
+    lot_validity_days: int = Field(365, ge=1)
+    expiry_warning_days: list[int] = Field(default_factory=lambda: [30, 7])
+
+    @model_validator(mode="after")
+    def _warnings(self) -> "PointsRules":
+        for d in self.expiry_warning_days:
+            if not 0 < d < self.lot_validity_days:
+                raise ValueError(
+                    f"expiry_warning_days: {d} must be between 1 and lot_validity_days - 1"
+                )
+        return self
+
+
+class Tier(_Strict):
+    name: TierName
+    threshold: int = Field(ge=0, description="Points earned in a rolling 12 months to reach it.")
+    multiplier: float = Field(1.0, ge=1.0, le=10.0)
+    priority_support: bool = False
+    beta_access: bool = False
+
+
+class TierRules(_Strict):
+    basis: Literal["points", "spend"] = "points"
+    year_days: int = Field(365, ge=1)
+    levels: list[Tier] = Field(
+        default_factory=lambda: [
+            Tier(name="member", threshold=0),
+            Tier(name="silver", threshold=1000, multiplier=1.1),
+            Tier(name="gold", threshold=2500, multiplier=1.25, priority_support=True),
+            Tier(
+                name="platinum", threshold=5000, multiplier=1.5, priority_support=True, beta_access=True
+            ),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TierRules":
+        if not self.levels or self.levels[0].threshold != 0:
+            raise ValueError("levels: the first tier must have threshold 0")
+        names = [t.name for t in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError("levels: tier names must be unique")
+        for lo, hi in zip(self.levels, self.levels[1:]):
+            if hi.threshold <= lo.threshold:
+                raise ValueError(
+                    f"levels: threshold of {hi.name!r} ({hi.threshold}) must be above {lo.name!r} ({lo.threshold})"
+                )
+        return self
+
+    def names(self) -> list[str]:
+        return [t.name for t in self.levels]
+
+    def index(self, name: str) -> int:
+        return self.names().index(name)
+
+    def get(self, name: str) -> Tier:
+        return self.levels[self.index(name)]
+
+
+class Reward(_Strict):
+    id: str
+    title: str
+    points: int = Field(gt=0)
+    available: bool = True
+
+
+class RedemptionRules(_Strict):
+    points_per_currency_unit: int = Field(100, gt=0, description="100 points = 1.00 of the account currency.")
+    minimum_points: int = Field(100, gt=0)
+    catalog: list[Reward] = Field(
+        default_factory=lambda: [
+            Reward(id="premium-month", title="A free month of the premium plan", points=1500),
+            Reward(id="beta-access", title="Early access to a beta feature", points=500),
+            Reward(id="coaching-session", title="An expert coaching session", points=2500),
+            Reward(id="exclusive-webinar", title="An exclusive webinar", points=800),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> "RedemptionRules":
+        ids = [r.id for r in self.catalog]
+        if len(set(ids)) != len(ids):
+            raise ValueError("catalog: reward ids must be unique")
+        return self
+
+    def reward(self, reward_id: str) -> Reward | None:
+        return next((r for r in self.catalog if r.id == reward_id), None)
+
+
+class EmailTemplates(_Strict):
+    """SendGrid dynamic template ids, by the email's purpose."""
+
+    points_earned: str = "d-points-earned"
+    expiry_warning: str = "d-expiry-warning"
+    expiry_last_chance: str = "d-expiry-last-chance"
+    tier_changed: str = "d-tier-changed"
+    redemption_receipt: str = "d-redemption-receipt"
+    points_adjusted: str = "d-points-adjusted"
+    refund_reversal: str = "d-refund-reversal"
+
+    def for_purpose(self, purpose: str) -> str:
+        return getattr(self, purpose)
+
+
+class EmailRules(_Strict):
+    from_email: str = "loyalty@example.com"
+    from_name: str = "Tenure Rewards"
+    templates: EmailTemplates = Field(default_factory=EmailTemplates)
+
+
+class Program(_Strict):
+    """A complete loyalty program. `version` names it in every journey that runs under it."""
+
+    version: str = Field(min_length=1)
+    currency: str = Field("USD", min_length=3, max_length=3)
+    earning: EarningRules = Field(default_factory=EarningRules)
+    points: PointsRules = Field(default_factory=PointsRules)
+    tiers: TierRules = Field(default_factory=TierRules)
+    redemption: RedemptionRules = Field(default_factory=RedemptionRules)
+    email: EmailRules = Field(default_factory=EmailRules)
+
+    @property
+    def lot_validity(self) -> timedelta:
+        return timedelta(days=self.points.lot_validity_days)
+
+    @property
+    def tier_year(self) -> timedelta:
+        return timedelta(days=self.tiers.year_days)
+
+
+class ProgramError(ValueError):
+    """A program file that cannot be used; the message names each wrong field."""
+
+
+def parse_program(text: str, source: str = "program file") -> Program:
+    """Validate a TOML program; refuse it with a message that names the field and the fault."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProgramError(f"{source}: not valid TOML: {e}") from None
+    try:
+        return Program.model_validate(raw)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ProgramError(f"{source} is not a valid program:\n" + "\n".join(lines)) from None

@@ -1,0 +1,46 @@
+"""Deployment settings, from the environment (prefix TENURE_), with embedded defaults.
+
+The defaults run everything on this machine (dev server, SQLite, outbox instead of SendGrid,
+local billing); the same code runs against a Temporal cluster and PostgreSQL by setting these.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = Field(None, description="Client certificate (PEM) for mTLS.")
+    temporal_tls_key: Path | None = Field(None, description="Client private key (PEM) for mTLS.")
+    temporal_api_key: str | None = None
+    task_queue: str = "tenure"
+
+    data_dir: Path = ROOT / "data"
+    database_url: str = ""
+    program_path: Path = ROOT / "program.toml"
+
+    sendgrid_api_key: str | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+
+    billing: str = Field("local", description="'local' records credits in the database; 'stripe' calls Stripe.")
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'tenure.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
