@@ -128,6 +128,7 @@ class RedeemResult(_Message):
     currency: str
     balance_after: int
     at: datetime
+    error: str | None = Field(None, description="Set when billing refused the credit; the points were returned.")
 
 
 class AdjustRequest(_Message):

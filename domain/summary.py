@@ -1,0 +1,97 @@
+"""What support and the app see of an account: derived from state, never stored twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from .account import Account, AccountRules, TimelineItem
+from .effects import LedgerEntry
+from . import tiers as T
+
+
+class LotView(BaseModel):
+    lot_id: str
+    source: str
+    earned_at: datetime
+    expires_at: datetime
+    points: int
+    remaining: int
+
+
+class PendingView(BaseModel):
+    points: int
+    source: str
+    release_at: datetime
+
+
+class Summary(BaseModel):
+    customer_id: str
+    status: str
+    program_version: str
+    balance: int
+    pending: int
+    shortfall: int
+    tier: str
+    tier_because: str
+    tier_year_end: datetime
+    minimum_tier: T.MinimumTier | None
+    multiplier: float
+    priority_support: bool
+    beta_access: bool
+    qualifying_points: int
+    next_tier: str | None
+    points_to_next_tier: int
+    lots: list[LotView]
+    pending_lots: list[PendingView]
+    lifetime_points: int
+    ledger_seq: int
+
+
+def summarize(account: Account, now: datetime) -> Summary:
+    rules = AccountRules(account)
+    p = account.program
+    total = rules.qualifying_total(now)
+    nxt, needed = T.next_tier(account.tier, total, p.tiers)
+    tier = p.tiers.get(account.tier.name)
+    return Summary(
+        customer_id=account.customer_id,
+        status=account.status,
+        program_version=p.version,
+        balance=account.balance,
+        pending=account.pending_points,
+        shortfall=account.shortfall,
+        tier=tier.name,
+        tier_because=account.tier.because,
+        tier_year_end=account.tier.year_end,
+        minimum_tier=account.tier.minimum,
+        multiplier=tier.multiplier,
+        priority_support=tier.priority_support,
+        beta_access=tier.beta_access,
+        qualifying_points=total,
+        next_tier=nxt,
+        points_to_next_tier=needed,
+        lots=[LotView(**lot.model_dump(include=set(LotView.model_fields))) for lot in account.lots],
+        pending_lots=[PendingView(points=x.points, source=x.source, release_at=x.release_at) for x in account.pending],
+        lifetime_points=account.lifetime_points,
+        ledger_seq=account.seq,
+    )
+
+
+class LedgerPage(BaseModel):
+    entries: list[LedgerEntry]
+    total: int
+    note: str = "the workflow keeps the most recent entries; the full ledger is in the database"
+
+
+class Timeline(BaseModel):
+    items: list[TimelineItem]
+
+
+class ReconcileView(BaseModel):
+    customer_id: str
+    balance: int
+    pending: int
+    seq: int
+    unwritten: list[LedgerEntry]

@@ -1,0 +1,35 @@
+"""One way to reach Temporal, for the worker, the HTTP service, the CLI and the client alike."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from domain.program import Program, parse_program
+from settings import Settings, get_settings
+
+
+async def connect(settings: Settings | None = None) -> Client:
+    s = settings or get_settings()
+    tls: TLSConfig | bool = False
+    if s.temporal_tls or s.temporal_tls_cert:
+        tls = TLSConfig(
+            client_cert=s.temporal_tls_cert.read_bytes() if s.temporal_tls_cert else None,
+            client_private_key=s.temporal_tls_key.read_bytes() if s.temporal_tls_key else None,
+        )
+    return await Client.connect(
+        s.temporal_address,
+        namespace=s.temporal_namespace,
+        tls=tls,
+        api_key=s.temporal_api_key,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def load_program(settings: Settings | None = None) -> Program:
+    """Read and validate the program file; a wrong file stops start-up with the field named."""
+    s = settings or get_settings()
+    path = s.program_path
+    if not path.exists():
+        raise SystemExit(f"program file {path} not found (set TENURE_PROGRAM_PATH)")
+    return parse_program(path.read_text(), str(path))

@@ -1,0 +1,83 @@
+"""Shared helpers for journey tests: a worker on a fresh ledger, and waiting for a journey to catch up."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Awaitable, Callable, TypeVar
+
+import sqlalchemy as sa
+from temporalio.client import Client
+
+from activities.db import create_engine_for, ensure_schema
+from activities.ledger_queries import ledger_page
+from domain.messages import ActivityReported, PaymentSucceeded, RefundIssued
+from domain.program import Program
+from settings import Settings
+from starter.client import TenureClient
+from worker import build_worker
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def running_worker(client: Client, program: Program, tmp_path: Path, db_url: str | None = None, **client_opts):
+    """A worker on its own task queue and ledger; yields (TenureClient, engine)."""
+    settings = Settings(data_dir=tmp_path, database_url=db_url or "", task_queue=f"tenure-{uuid.uuid4().hex[:8]}")
+    engine = create_engine_for(settings.db_url())
+    ensure_schema(engine)
+    worker = build_worker(client, settings, program, engine)
+    async with worker:
+        yield TenureClient(client, program, settings.task_queue, **client_opts), engine
+    engine.dispose()
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 20) -> T:
+    """Poll until `check(probe())` holds; fail with the last value seen."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: T | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            last = await probe()
+            if check(last):
+                return last
+        except Exception as e:  # the journey may not exist yet
+            last = e  # type: ignore[assignment]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"condition not reached; last value: {last!r}")
+
+
+def ledger_rows(engine, customer_id: str) -> list[dict]:
+    return [e.model_dump() for e in ledger_page(engine, customer_id, 0, 100_000)]
+
+
+def email_rows(engine, customer_id: str) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select * from emails where customer_id = :c order by created_at"), {"c": customer_id}
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+def payment(n: int, cadence: str = "monthly", amount: int = 4900) -> PaymentSucceeded:
+    return PaymentSucceeded(event_id=f"evt_pay_{n}", invoice_id=f"in_{n}", amount_minor=amount,
+                            currency="USD", cadence=cadence)
+
+
+def refund(n: int, amount: int = 4900) -> RefundIssued:
+    return RefundIssued(event_id=f"evt_refund_{n}", invoice_id=f"in_{n}", amount_minor=amount, currency="USD")
+
+
+def login(n: int) -> ActivityReported:
+    return ActivityReported(event_id=f"evt_login_{n}", kind="login")
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def utc(s: str) -> datetime:
+    return datetime.fromisoformat(s)

@@ -1,0 +1,67 @@
+"""The Tenure worker: customer journeys and their activities on task queue `tenure`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities import build_activities
+from activities.db import create_engine_for, ensure_schema
+from domain.program import Program, ProgramError
+from settings import Settings, get_settings
+from starter.connect import connect, load_program
+from workflows.customer import CustomerJourney
+
+WORKFLOWS = [CustomerJourney]
+
+# domain/ is pure and deterministic: importing it once, outside the sandbox, saves re-importing
+# pydantic models for every workflow run.
+RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("domain", "pydantic", "pydantic_core")
+)
+
+
+def build_worker(client: Client, settings: Settings, program: Program, engine=None, **options) -> Worker:
+    engine = engine or create_engine_for(settings.db_url())
+    ensure_schema(engine)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(
+            settings, engine, from_email=program.email.from_email, from_name=program.email.from_name
+        ),
+        workflow_runner=RUNNER,
+        activity_executor=ThreadPoolExecutor(max_workers=20),
+        **options,
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    try:
+        program = load_program(settings)
+    except ProgramError as e:
+        raise SystemExit(str(e)) from None
+    client = await connect(settings)
+    worker = build_worker(client, settings, program)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("tenure.worker").info(
+        "worker on %s, task queue %r, program %s", settings.temporal_address, settings.task_queue, program.version
+    )
+    async with worker:
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

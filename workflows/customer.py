@@ -1,0 +1,302 @@
+"""One customer's journey: the single writer of that customer's points, tier and ledger.
+
+Signals and updates change the account at once (synchronously, in domain rules) and leave
+effects in an outbox; the main loop delivers the outbox in batches — one ledger write for
+everything that arrived in a workflow task — and sleeps on one timer for the next deadline.
+The outbox travels through continue-as-new, so nothing accepted is ever dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.account import Account, AccountRules, Effects, Refused
+    from domain.effects import BillingCredit, CreditOutcome, CustomerProfile, EmailIntent, EmailOutcome
+    from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput
+    from domain.messages import (
+        AdjustRequest,
+        AdjustResult,
+        EventEnvelope,
+        MinimumTierRequest,
+        RedeemRequest,
+        RedeemResult,
+    )
+    from domain.program import Program
+    from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
+
+# The ledger must be written eventually, whatever the outage: retry for ever, backing off.
+LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# Email and billing retry with backoff; a permanent refusal (non-retryable error) comes back to us.
+OUTSIDE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10), maximum_attempts=50
+)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class CustomerJourney:
+    @workflow.init
+    def __init__(self, inp: JourneyInput) -> None:
+        self.inp = inp
+        self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
+        self.rules = AccountRules(self.account)
+        self.outbox: Effects = inp.outbox.model_copy(deep=True)
+        self.in_flight = Effects()
+        pending = [e.seq for e in self.outbox.entries]
+        self.flushed_seq = (min(pending) - 1) if pending else self.account.seq
+        self.profile_dirty = inp.account is None
+        self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
+        self.timer_task: asyncio.Task | None = None
+        self.timer_deadline: datetime | None = None
+        self.timer_fired = False
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: JourneyInput) -> None:
+        while True:
+            self.rules.advance(self.outbox, workflow.now())
+            await self._deliver()
+            if self._time_to_continue():
+                await self._hand_over()
+            self._arm_timer()
+            await workflow.wait_condition(
+                lambda: bool(self.outbox) or self.profile_dirty or self.timer_fired or self._time_to_continue()
+            )
+            if self.timer_fired:
+                self.timer_fired, self.timer_deadline = False, None
+
+    def _time_to_continue(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.inp.history_budget
+
+    async def _hand_over(self) -> None:
+        """Continue as new once every handler is done; whatever is still undelivered goes along."""
+        while not workflow.all_handlers_finished():
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self.outbox))
+            await self._deliver()
+        if self.timer_task:
+            self.timer_task.cancel()
+        workflow.continue_as_new(
+            JourneyInput(
+                customer_id=self.account.customer_id,
+                program=self.account.program,
+                account=self.account,
+                outbox=self.outbox,
+                history_budget=self.inp.history_budget,
+                generation=self.inp.generation + 1,
+            )
+        )
+
+    def _arm_timer(self) -> None:
+        """One durable timer, for the next deadline only; re-armed only when that deadline moves."""
+        deadline = self.rules.next_deadline()
+        if deadline == self.timer_deadline and self.timer_task is not None:
+            return
+        if self.timer_task is not None:
+            self.timer_task.cancel()
+            self.timer_task = None
+        self.timer_deadline = deadline
+        if deadline is not None:
+            delay = max((deadline - workflow.now()).total_seconds(), 0.001)
+            self.timer_task = asyncio.create_task(self._sleep(delay))
+
+    async def _sleep(self, seconds: float) -> None:
+        await workflow.sleep(seconds, summary="next deadline")
+        self.timer_fired = True
+
+    # ---- delivering effects --------------------------------------------------------------------
+
+    async def _deliver(self) -> None:
+        while self.outbox or self.profile_dirty:
+            fx, self.outbox = self.outbox, Effects()
+            self.in_flight = fx
+            if self.profile_dirty:
+                self.profile_dirty = False
+                await workflow.execute_local_activity(
+                    "upsert_customer",
+                    self._profile(),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=LEDGER_RETRY,
+                )
+            if fx.entries:
+                await workflow.execute_local_activity(
+                    "record_entries",
+                    fx.entries,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=LEDGER_RETRY,
+                    result_type=int,
+                )
+                self.flushed_seq = fx.entries[-1].seq
+            if fx.credits:
+                await asyncio.gather(*(self._credit(c) for c in fx.credits))
+            if fx.emails:
+                await asyncio.gather(*(self._email(e) for e in fx.emails))
+            self.in_flight = Effects()
+
+    def _profile(self) -> CustomerProfile:
+        a = self.account
+        return CustomerProfile(
+            customer_id=a.customer_id, email=a.email, name=a.name, timezone=a.timezone,
+            program_version=a.program.version,
+        )
+
+    async def _credit(self, credit: BillingCredit) -> None:
+        try:
+            await workflow.execute_activity(
+                "apply_credit",
+                credit,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=OUTSIDE_RETRY,
+                result_type=CreditOutcome,
+            )
+            self.credit_outcomes[credit.key] = None
+        except ActivityError as e:
+            why = str(e.cause or e)
+            self.credit_outcomes[credit.key] = why
+            self.rules.credit_failed(self.outbox, workflow.now(), credit, why)
+
+    async def _email(self, email: EmailIntent) -> None:
+        try:
+            outcome = await workflow.execute_activity(
+                "send_email",
+                email,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=OUTSIDE_RETRY,
+                result_type=EmailOutcome,
+            )
+            self.rules.note(workflow.now(), "email", f"{email.purpose} email: {outcome.status}"
+                            + (f" ({outcome.detail})" if outcome.detail else ""))
+        except ActivityError as e:
+            self.rules.note(workflow.now(), "email", f"{email.purpose} email failed: {e.cause or e}")
+
+    # ---- signals -------------------------------------------------------------------------------
+
+    @workflow.signal(name=EVENT_SIGNAL)
+    def event(self, envelope: EventEnvelope) -> None:
+        ev = envelope.event
+        if self.rules.seen(ev.event_id):
+            return
+        self.rules.remember(ev.event_id)
+        now = workflow.now()
+        self.rules.advance(self.outbox, now)
+        handler = {
+            "payment_succeeded": self.rules.on_payment,
+            "payment_failed": self.rules.on_payment_failed,
+            "subscription_cancelled": self.rules.on_cancelled,
+            "plan_changed": self.rules.on_plan_changed,
+            "refund_issued": self.rules.on_refund,
+            "activity": self.rules.on_activity,
+            "profile_updated": self.rules.on_profile,
+        }[ev.type]
+        handler(self.outbox, now, ev)
+        if ev.type == "profile_updated":
+            self.profile_dirty = True
+
+    # ---- updates -------------------------------------------------------------------------------
+
+    @workflow.update(name="redeem")
+    async def redeem(self, req: RedeemRequest) -> RedeemResult:
+        done = self.account.redemptions.get(req.request_id)
+        if done is None:
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            try:
+                done = self.rules.redeem(self.outbox, now, req)
+            except Refused as e:  # a concurrent redemption got there first
+                raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
+            seq = self.account.seq
+            key = self.rules.credit_key(req.request_id)
+            await workflow.wait_condition(
+                lambda: self.flushed_seq >= seq and (done.credit_minor == 0 or key in self.credit_outcomes)
+            )
+            done = self.account.redemptions[req.request_id]
+        if done.error:
+            raise ApplicationError(done.error, type="CreditRefused", non_retryable=True)
+        return done
+
+    @redeem.validator
+    def _check_redeem(self, req: RedeemRequest) -> None:
+        try:
+            self.rules.check_redeem(req)
+        except Refused as e:
+            raise ApplicationError(str(e), type="Refused") from None
+
+    @workflow.update(name="adjust")
+    async def adjust(self, req: AdjustRequest) -> AdjustResult:
+        now = workflow.now()
+        self.rules.advance(self.outbox, now)
+        try:
+            result = self.rules.adjust(self.outbox, now, req)
+        except Refused as e:
+            raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
+        seq = self.account.seq
+        await workflow.wait_condition(lambda: self.flushed_seq >= seq)
+        return result
+
+    @adjust.validator
+    def _check_adjust(self, req: AdjustRequest) -> None:
+        try:
+            self.rules.check_adjust(req)
+        except Refused as e:
+            raise ApplicationError(str(e), type="Refused") from None
+
+    @workflow.update(name="set_minimum_tier")
+    def set_minimum_tier(self, req: MinimumTierRequest) -> Summary:
+        now = workflow.now()
+        try:
+            self.rules.set_minimum_tier(self.outbox, now, req.tier, req.reason, req.actor, req.until)
+        except Refused as e:
+            raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
+        return summarize(self.account, now)
+
+    @set_minimum_tier.validator
+    def _check_minimum_tier(self, req: MinimumTierRequest) -> None:
+        if req.tier not in self.account.program.tiers.names():
+            raise ApplicationError(f"unknown tier {req.tier!r}", type="Refused")
+        if req.until <= workflow.now():
+            raise ApplicationError("until must be in the future", type="Refused")
+
+    @workflow.update(name="adopt_program")
+    def adopt_program(self, program: Program) -> str:
+        """Move this journey to a newly published program; lots keep the expiry they were given."""
+        old = self.account.program.version
+        self.rules.adopt(self.outbox, workflow.now(), program)
+        return old
+
+    @adopt_program.validator
+    def _check_program(self, program: Program) -> None:
+        try:
+            self.rules.check_adopt(program)
+        except Refused as e:
+            raise ApplicationError(str(e), type="Refused") from None
+
+    # ---- queries -------------------------------------------------------------------------------
+
+    @workflow.query(name="summary")
+    def summary(self) -> Summary:
+        return summarize(self.account, workflow.now())
+
+    @workflow.query(name="ledger")
+    def ledger(self, offset: int = 0, limit: int = 20) -> LedgerPage:
+        recent = list(reversed(self.account.recent_entries))
+        return LedgerPage(entries=recent[offset : offset + limit], total=self.account.seq)
+
+    @workflow.query(name="timeline")
+    def timeline(self, limit: int = 100) -> Timeline:
+        return Timeline(items=self.account.timeline[-limit:])
+
+    @workflow.query(name="reconcile")
+    def reconcile_view(self) -> ReconcileView:
+        """Balance and the ledger entries not yet written, for the reconcile command."""
+        written = [e for e in self.in_flight.entries if e.seq <= self.flushed_seq]
+        unwritten = [e for e in self.in_flight.entries + self.outbox.entries if e not in written]
+        return ReconcileView(
+            customer_id=self.account.customer_id, balance=self.account.balance,
+            pending=self.account.pending_points, seq=self.account.seq, unwritten=unwritten,
+        )
