@@ -1,0 +1,55 @@
+"""Activities: the only code in Tenure that touches the outside world (database, SendGrid, Stripe).
+
+`build_activities` wires them from the deployment settings; the worker registers the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from settings import Settings
+
+from .billing import BillingActivities, BillingGateway, LocalBillingGateway, StripeBillingGateway
+from .email import EmailActivities
+from .ledger import LedgerActivities
+
+
+def billing_gateway(settings: Settings, engine: Engine) -> BillingGateway:
+    if settings.billing == "local":
+        return LocalBillingGateway(engine)
+    if settings.billing == "stripe":
+        if not settings.stripe_api_key:
+            raise ValueError("TENURE_BILLING=stripe needs TENURE_STRIPE_API_KEY")
+        return StripeBillingGateway(engine, settings.stripe_api_key, settings.stripe_api_base)
+    raise ValueError(f"TENURE_BILLING must be 'local' or 'stripe', not {settings.billing!r}")
+
+
+def build_activities(
+    settings: Settings, engine: Engine, *, from_email: str, from_name: str | None = None
+) -> list[Callable[..., Any]]:
+    """Every activity, bound to its dependencies. `from_*` come from the program's `email` section."""
+    ledger = LedgerActivities(engine)
+    email = EmailActivities(
+        engine,
+        api_key=settings.sendgrid_api_key,
+        host=settings.sendgrid_host,
+        from_email=from_email,
+        from_name=from_name,
+    )
+    billing = BillingActivities(billing_gateway(settings, engine))
+    return [ledger.record_entries, ledger.upsert_customer, email.send_email, billing.apply_credit]
+
+
+__all__ = [
+    "BillingActivities",
+    "BillingGateway",
+    "EmailActivities",
+    "LedgerActivities",
+    "LocalBillingGateway",
+    "StripeBillingGateway",
+    "billing_gateway",
+    "build_activities",
+]

@@ -87,3 +87,16 @@ class CreditOutcome(_Record):
     key: str
     status: Literal["applied", "duplicate"]
     external_id: str | None = None
+
+
+class CustomerProfile(_Record):
+    """Who a journey belongs to, as the workflow knows it; mirrored into the `customers` table.
+
+    The workflow's copy is the truth: an upsert overwrites every field with these values.
+    """
+
+    customer_id: str
+    email: str | None = None
+    name: str | None = None
+    timezone: str = "UTC"
+    program_version: str

@@ -1,0 +1,99 @@
+"""Ledger activities: the workflow's entries and profile, mirrored into SQL.
+
+The workflow is the source of truth; the ledger is its append-only, queryable record.
+Every entry carries a key derived from workflow data, so a retried activity (or a replay
+that re-runs it after a worker crash) inserts nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.effects import CustomerProfile, LedgerEntry
+
+from .db import customers, insert_if_absent, ledger_entries, upsert, utcnow
+
+# 15 bound parameters a row: well under SQLite's 32766-variable limit per statement.
+_CHUNK = 500
+
+LEDGER_CONFLICT = "LedgerConflict"
+
+
+class LedgerActivities:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @activity.defn
+    async def record_entries(self, entries: list[LedgerEntry]) -> int:
+        """Append `entries` in one transaction; return how many were new (0 on a retry).
+
+        An entry whose key is already recorded is skipped. An entry that clashes with a
+        *different* recorded entry (same customer and seq under another key, or the same key
+        for another customer/seq) means the ledger and the workflow disagree (a reset journey,
+        two deployments on one database): the whole batch is refused with an ApplicationError
+        of type `LedgerConflict`. It is left retryable on purpose, so by default the journey
+        waits, visibly, until an operator repairs the ledger, instead of failing; a caller that
+        prefers to handle it lists "LedgerConflict" in its RetryPolicy.non_retryable_error_types.
+        """
+        if not entries:
+            return 0
+        return await asyncio.to_thread(self._record_entries, entries)
+
+    def _record_entries(self, entries: list[LedgerEntry]) -> int:
+        by_key: dict[str, LedgerEntry] = {}
+        for e in entries:
+            if by_key.setdefault(e.key, e) != e:
+                raise ApplicationError(f"two different entries with key {e.key!r} in one batch", type=LEDGER_CONFLICT)
+        now = utcnow()
+        rows = [{**e.model_dump(), "recorded_at": now} for e in by_key.values()]
+        inserted: set[str] = set()
+        with self.engine.begin() as conn:
+            # No conflict target: a row clashing on (customer_id, seq) must not raise midway
+            # through a concurrent duplicate batch on PostgreSQL; skipped rows are checked below.
+            stmt = insert_if_absent(self.engine, ledger_entries).returning(ledger_entries.c.key)
+            for i in range(0, len(rows), _CHUNK):
+                inserted.update(conn.execute(stmt.values(rows[i : i + _CHUNK])).scalars())
+            skipped = [k for k in by_key if k not in inserted]
+            if skipped:
+                self._check_skipped(conn, [by_key[k] for k in skipped])
+        return len(inserted)
+
+    @staticmethod
+    def _check_skipped(conn: sa.Connection, skipped: list[LedgerEntry]) -> None:
+        """A skipped entry is fine only if the very same entry (key, customer, seq) is there."""
+        t = ledger_entries
+        found: dict[str, tuple[Any, Any]] = {}
+        for i in range(0, len(skipped), _CHUNK):
+            keys = [e.key for e in skipped[i : i + _CHUNK]]
+            for key, cid, seq in conn.execute(sa.select(t.c.key, t.c.customer_id, t.c.seq).where(t.c.key.in_(keys))):
+                found[key] = (cid, seq)
+        for e in skipped:
+            if found.get(e.key) != (e.customer_id, e.seq):
+                where = found.get(e.key)
+                raise ApplicationError(
+                    f"ledger conflict for customer {e.customer_id!r} seq {e.seq} key {e.key!r}: "
+                    + (
+                        f"that key is recorded as customer {where[0]!r} seq {where[1]}"
+                        if where
+                        else "that seq is already recorded under another key"
+                    ),
+                    type=LEDGER_CONFLICT,
+                )
+
+    @activity.defn
+    async def upsert_customer(self, profile: CustomerProfile) -> None:
+        """Mirror the workflow's profile into `customers` (insert, or overwrite every field)."""
+        await asyncio.to_thread(self._upsert_customer, profile)
+
+    def _upsert_customer(self, profile: CustomerProfile) -> None:
+        now = utcnow()
+        fields = ["email", "name", "timezone", "program_version"]
+        stmt = upsert(self.engine, customers, ["customer_id"], [*fields, "updated_at"])
+        with self.engine.begin() as conn:
+            conn.execute(stmt.values(**profile.model_dump(), created_at=now, updated_at=now))

@@ -1,0 +1,75 @@
+"""Read-only ledger queries for the reconcile command and the HTTP API (not activities).
+
+Workflows never call these: a workflow reads its own state. They are plain blocking
+functions; call them from async code through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from domain.effects import LedgerEntry
+
+from .db import ledger_entries
+
+_ENTRY_COLUMNS = [c for c in ledger_entries.c if c.name in LedgerEntry.model_fields]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What the ledger says about one customer, to compare with the workflow's summary.
+
+    A healthy journey has balance == points_sum == last_balance_after and
+    pending == pending_sum == last_pending_after, and count == max_seq (no gaps).
+    """
+
+    points_sum: int
+    pending_sum: int
+    max_seq: int
+    count: int
+    last_balance_after: int
+    last_pending_after: int
+
+
+def ledger_page(engine: Engine, customer_id: str, offset: int = 0, limit: int = 50) -> list[LedgerEntry]:
+    """Entries of one customer in seq order, `limit` of them starting after `offset`."""
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must not be negative")
+    t = ledger_entries
+    stmt = sa.select(*_ENTRY_COLUMNS).where(t.c.customer_id == customer_id).order_by(t.c.seq).offset(offset).limit(limit)
+    with engine.connect() as conn:
+        return [LedgerEntry.model_validate(dict(row._mapping)) for row in conn.execute(stmt)]
+
+
+def ledger_totals(engine: Engine, customer_id: str | None = None) -> dict[str, Totals]:
+    """Totals per customer (one customer, or all when `customer_id` is None)."""
+    t = ledger_entries
+    agg = sa.select(
+        t.c.customer_id,
+        sa.func.coalesce(sa.func.sum(t.c.points), 0).label("points_sum"),
+        sa.func.coalesce(sa.func.sum(t.c.pending_points), 0).label("pending_sum"),
+        sa.func.max(t.c.seq).label("max_seq"),
+        sa.func.count().label("count"),
+    ).group_by(t.c.customer_id)
+    if customer_id is not None:
+        agg = agg.where(t.c.customer_id == customer_id)
+    agg_sq = agg.subquery()
+    last = t.alias("last")
+    stmt = sa.select(agg_sq, last.c.balance_after, last.c.pending_after).join(
+        last, sa.and_(last.c.customer_id == agg_sq.c.customer_id, last.c.seq == agg_sq.c.max_seq)
+    )
+    with engine.connect() as conn:
+        return {
+            r.customer_id: Totals(
+                points_sum=int(r.points_sum),
+                pending_sum=int(r.pending_sum),
+                max_seq=int(r.max_seq),
+                count=int(r.count),
+                last_balance_after=int(r.balance_after),
+                last_pending_after=int(r.pending_after),
+            )
+            for r in conn.execute(stmt)
+        }
