@@ -12,20 +12,27 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from . import badges, churn, comms, dunning, engagement, onboarding, referrals
 from . import lots as L
 from . import tiers as T
-from .effects import BillingCredit, EmailIntent, EntryKind, LedgerEntry
+from .effects import BillingCredit, CrossSignal, DiscountRequest, EmailIntent, EntryKind, LedgerEntry
+from .lifecycle_state import LifecycleState
 from .messages import (
     ActivityReported,
     AdjustRequest,
     AdjustResult,
+    EmailSuppressed,
     PaymentFailed,
     PaymentSucceeded,
     PlanChanged,
     ProfileUpdated,
     RedeemRequest,
     RedeemResult,
+    ReferralLinked,
+    ReferralPaid,
+    ReferralRefunded,
     RefundIssued,
+    SignedUp,
     SubscriptionCancelled,
 )
 from .program import Program
@@ -69,20 +76,18 @@ class Effects(BaseModel):
     entries: list[LedgerEntry] = Field(default_factory=list)
     emails: list[EmailIntent] = Field(default_factory=list)
     credits: list[BillingCredit] = Field(default_factory=list)
-
-    def extend(self, other: "Effects") -> None:
-        self.entries += other.entries
-        self.emails += other.emails
-        self.credits += other.credits
+    lookups: list[str] = Field(default_factory=list, description="Referral codes to resolve.")
+    signals: list[CrossSignal] = Field(default_factory=list)
+    discounts: list[DiscountRequest] = Field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.entries or self.emails or self.credits)
+        return bool(self.entries or self.emails or self.credits or self.lookups or self.signals or self.discounts)
 
 
 class Account(BaseModel):
     customer_id: str
     program: Program
-    status: Literal["active", "cancelled"] = "active"
+    status: Literal["active", "past_due", "cancelled"] = "active"
     email: str | None = None
     name: str | None = None
     timezone: str = "UTC"
@@ -110,6 +115,7 @@ class Account(BaseModel):
     lifetime_spend_minor: int = 0
     recent_entries: list[LedgerEntry] = Field(default_factory=list)
     timeline: list[TimelineItem] = Field(default_factory=list)
+    lifecycle: LifecycleState = Field(default_factory=LifecycleState)
 
     @classmethod
     def open(cls, customer_id: str, program: Program, now: datetime) -> "Account":
@@ -139,13 +145,18 @@ class Refused(ValueError):
 class AccountRules:
     """Applies the program to one account. Every public method is deterministic in (account, now)."""
 
-    def __init__(self, account: Account):
+    def __init__(self, account: Account, lifecycle: bool = False):
+        """`lifecycle` turns on the journeys of domain/onboarding … churn; off, the rules are the
+        core ones exactly, so journeys recorded before the lifecycle release replay unchanged."""
         self.a = account
         self.p = account.program
+        self.lifecycle = lifecycle
+        if lifecycle and not account.lifecycle.referral_code:
+            account.lifecycle.referral_code = referrals.code_for(account.customer_id)
 
     # ---- bookkeeping ---------------------------------------------------------------------------
 
-    def _entry(
+    def entry(
         self,
         fx: Effects,
         now: datetime,
@@ -174,29 +185,36 @@ class AccountRules:
         a.recent_entries = (a.recent_entries + [entry])[-RECENT_ENTRIES_KEPT:]
         return entry
 
-    def _email(
-        self,
-        fx: Effects,
-        now: datetime,
-        purpose: str,
-        origin: str,
-        data: dict,
-        category: Literal["transactional", "marketing"] = "transactional",
-    ) -> None:
+    def email(self, fx: Effects, now: datetime, purpose: str, origin: str, data: dict) -> None:
+        """Compose an email; with the lifecycle on, the communication policy decides when it goes."""
         a = self.a
-        fx.emails.append(
-            EmailIntent(
-                customer_id=a.customer_id,
-                key=f"{a.customer_id}/{origin}/{purpose}",
-                purpose=purpose,
-                template_id=self.p.email.templates.for_purpose(purpose),
-                category=category,
-                to_email=a.email,
-                to_name=a.name,
-                data={"name": a.name, "balance": a.balance, "tier": a.tier.name, **data},
-                at=now,
-            )
+        intent = EmailIntent(
+            customer_id=a.customer_id,
+            key=f"{a.customer_id}/{origin}/{purpose}",
+            purpose=purpose,
+            template_id=self.p.email.templates.for_purpose(purpose),
+            category="marketing" if purpose in self.p.comms.marketing else "transactional",
+            to_email=a.email,
+            to_name=a.name,
+            data={"name": a.name, "balance": a.balance, "tier": a.tier.name, **data},
+            at=now,
         )
+        if not self.lifecycle:
+            fx.emails.append(intent)
+        else:
+            self._submit(fx, now, intent)
+
+    def _submit(self, fx: Effects, now: datetime, intent: EmailIntent) -> None:
+        state = self.a.lifecycle.comms
+        d = comms.decide(intent, state, self.p.comms, self.a.timezone, now)
+        if d.action == "send":
+            comms.record_sent(state, intent, now)
+            fx.emails.append(intent.model_copy(update={"to_email": self.a.email, "to_name": self.a.name}))
+        elif d.action == "defer":
+            state.deferred.append(comms.Deferred(intent=intent, due=d.until))
+            self.note(now, "email", f"{intent.purpose} email deferred until {d.until:%Y-%m-%d %H:%M} UTC: {d.why}")
+        else:
+            self.note(now, "email", f"{intent.purpose} email suppressed: {d.why}")
 
     def note(self, now: datetime, kind: str, text: str) -> None:
         self.a.timeline = (self.a.timeline + [TimelineItem(at=now, kind=kind, text=text)])[
@@ -242,12 +260,12 @@ class AccountRules:
             )
         )
         a.lifetime_points += points
-        self._entry(fx, now, "earn", origin, points=points, lot_id=lot_id, ref=ref, reason=source)
+        self.entry(fx, now, "earn", origin, points=points, lot_id=lot_id, ref=ref, reason=source)
         if a.shortfall > 0:
             settle = min(a.shortfall, points)
             L.consume(a.lots, settle, prefer=lot_id)
             a.shortfall -= settle
-            self._entry(
+            self.entry(
                 fx, now, "refund_reversal", origin, points=-settle, lot_id=lot_id, ref=ref,
                 reason=f"settles {settle} points of an earlier refund shortfall",
             )
@@ -262,6 +280,9 @@ class AccountRules:
         if any(p.invoice_id == ev.invoice_id for p in a.payments):
             self.note(now, "payment", f"invoice {ev.invoice_id} already counted; ignored")
             return
+        if self.lifecycle:
+            churn.on_return(self, fx, now, ev)
+            dunning.on_recovered(self, now)
         if e.mode == "cashback":
             base = ev.amount_minor * e.cashback_percent / 100 * self.p.redemption.points_per_currency_unit / 100
         else:
@@ -284,6 +305,13 @@ class AccountRules:
             now, "payment",
             f"{ev.cadence} payment {ev.invoice_id} of {ev.amount_minor / 100:.2f} {ev.currency} earned {points} points",
         )
+        if self.lifecycle:
+            c = a.lifecycle.counters
+            c.payments += 1
+            c.paid_months += 12 if ev.cadence == "annual" else 1
+            a.lifecycle.first_invoice_id = a.lifecycle.first_invoice_id or ev.invoice_id
+            referrals.after_payment(self, fx, now, ev.invoice_id)
+            badges.check(self, fx, now)
 
     def on_refund(self, fx: Effects, now: datetime, ev: RefundIssued) -> None:
         a = self.a
@@ -308,15 +336,17 @@ class AccountRules:
                 q.points = max(0, q.points - reverse)
                 q.spend_minor = max(0, q.spend_minor - amount)
         origin = f"refund:{ev.event_id}"
-        self._entry(fx, now, "refund_reversal", origin, points=-taken, ref=ev.invoice_id,
+        self.entry(fx, now, "refund_reversal", origin, points=-taken, ref=ev.invoice_id,
                     reason=f"refund of {amount / 100:.2f} {ev.currency}")
         if short:
-            self._entry(fx, now, "shortfall", origin, ref=ev.invoice_id,
+            self.entry(fx, now, "shortfall", origin, ref=ev.invoice_id,
                         reason=f"{short} points could not be reversed: balance too low; "
                                "settled from future earnings")
         self.note(now, "refund", f"refund on {ev.invoice_id} reversed {taken} points"
                   + (f", shortfall {short}" if short else ""))
         a.lots = L.prune(a.lots)
+        if self.lifecycle:
+            referrals.after_refund(self, fx, now, ev.invoice_id)
 
     def on_activity(self, fx: Effects, now: datetime, ev: ActivityReported) -> None:
         a = self.a
@@ -347,16 +377,28 @@ class AccountRules:
             a.activity_week_points += points
         if points:
             self.earn(fx, now, points, kind, origin=f"act:{ev.event_id}", ref=ev.event_id)
-        self.note(now, "activity", f"{kind}" + (f": {points} points" if points else ": no points (cap reached)"))
+        self.note(now, "activity", f"{kind}" + (f": {points} points" if points else
+                                                ": no points" + (" (cap reached)" if base else "")))
+        if self.lifecycle:
+            engagement.on_activity(self, fx, now)
+            onboarding.on_activity(self, fx, now, kind)
+            badges.on_activity(self, fx, now, kind)
+            if kind == "review_written":
+                a.lifecycle.counters.reviews += 1
+            badges.check(self, fx, now)
 
     def on_payment_failed(self, fx: Effects, now: datetime, ev: PaymentFailed) -> None:
         self.note(now, "billing", f"payment failed for invoice {ev.invoice_id}" + (f": {ev.reason}" if ev.reason else ""))
+        if self.lifecycle:
+            dunning.on_failed(self, fx, now, ev)
 
     def on_cancelled(self, fx: Effects, now: datetime, ev: SubscriptionCancelled) -> None:
         self.a.status = "cancelled"
         kind = "involuntary" if ev.involuntary else "voluntary"
         self.note(now, "billing", f"subscription cancelled ({kind}), reason: {ev.reason}"
                   + (f" — “{ev.comment}”" if ev.comment else ""))
+        if self.lifecycle:
+            churn.on_cancelled(self, fx, now, ev)
 
     def on_plan_changed(self, fx: Effects, now: datetime, ev: PlanChanged) -> None:
         self.note(now, "billing", f"plan changed to {ev.plan} ({ev.cadence})")
@@ -368,6 +410,45 @@ class AccountRules:
         a.timezone = ev.timezone or a.timezone
         self.note(now, "profile", "contact details updated")
 
+    def on_signed_up(self, fx: Effects, now: datetime, ev: SignedUp) -> None:
+        a = self.a
+        a.email = ev.email or a.email
+        a.name = ev.name or a.name
+        a.timezone = ev.timezone or a.timezone
+        self.note(now, "profile", "signed up" + (f" with referral code {ev.referral_code}" if ev.referral_code else ""))
+        if not self.lifecycle:
+            return
+        lc = a.lifecycle
+        if lc.signed_up_at is None:
+            lc.signed_up_at = now
+            onboarding.start(self, fx, now)
+            badges.enroll(self, now)
+        referrals.on_signed_up(self, fx, now, ev)
+
+    def on_email_suppressed(self, fx: Effects, now: datetime, ev: EmailSuppressed) -> None:
+        state = self.a.lifecycle.comms
+        if ev.reason in comms.HARD_STOPS:
+            state.blocked = ev.reason
+            self.note(now, "email", f"address blocked ({ev.reason}): no more email")
+        else:
+            state.unsubscribed = True
+            self.note(now, "email", f"unsubscribed ({ev.reason}): no more marketing email")
+
+    def on_referral_linked(self, fx: Effects, now: datetime, ev: ReferralLinked) -> None:
+        if self.lifecycle:
+            referrals.on_linked(self, fx, now, ev)
+
+    def on_referral_paid(self, fx: Effects, now: datetime, ev: ReferralPaid) -> None:
+        if self.lifecycle:
+            referrals.on_paid(self, fx, now, ev)
+
+    def on_referral_refunded(self, fx: Effects, now: datetime, ev: ReferralRefunded) -> None:
+        if self.lifecycle:
+            referrals.on_refunded(self, fx, now, ev)
+
+    def on_referrer_found(self, fx: Effects, now: datetime, code: str, referrer: str | None) -> None:
+        referrals.on_referrer_found(self, fx, now, code, referrer)
+
     # ---- pending points ------------------------------------------------------------------------
 
     def add_pending(self, fx: Effects, now: datetime, pending_id: str, points: int, source: str,
@@ -377,7 +458,7 @@ class AccountRules:
             return
         a.pending.append(Pending(pending_id=pending_id, points=points, source=source, ref=ref,
                                  release_at=now + hold))
-        self._entry(fx, now, "pending", f"pending:{pending_id}", pending_points=points, ref=ref, reason=source)
+        self.entry(fx, now, "pending", f"pending:{pending_id}", pending_points=points, ref=ref, reason=source)
         self.note(now, "pending", f"{points} points pending until {(now + hold).date()} ({source})")
 
     def void_pending(self, fx: Effects, now: datetime, ref: str, why: str) -> int:
@@ -385,7 +466,7 @@ class AccountRules:
         voided = [p for p in a.pending if p.ref == ref]
         a.pending = [p for p in a.pending if p.ref != ref]
         for p in voided:
-            self._entry(fx, now, "pending_voided", f"pending:{p.pending_id}", pending_points=-p.points,
+            self.entry(fx, now, "pending_voided", f"pending:{p.pending_id}", pending_points=-p.points,
                         ref=ref, reason=why)
             self.note(now, "pending", f"{p.points} pending points voided: {why}")
         return sum(p.points for p in voided)
@@ -432,7 +513,7 @@ class AccountRules:
         a.lots = L.prune(a.lots)
         credit = points * 100 // self.p.redemption.points_per_currency_unit if req.kind == "credit" else 0
         origin = f"redeem:{req.request_id}"
-        self._entry(fx, now, "spend", origin, points=-points, ref=req.request_id,
+        self.entry(fx, now, "spend", origin, points=-points, ref=req.request_id,
                     reason=f"reward {req.reward_id}" if req.kind == "reward" else "billing credit")
         if credit:
             fx.credits.append(BillingCredit(
@@ -443,10 +524,13 @@ class AccountRules:
                               credit_minor=credit, currency=self.p.currency, balance_after=a.balance, at=now)
         a.redemptions[req.request_id] = result
         a.redemptions = dict(list(a.redemptions.items())[-ANSWERS_KEPT:])
-        self._email(fx, now, "redemption_receipt", origin,
+        self.email(fx, now, "redemption_receipt", origin,
                     {"points": points, "reward_id": req.reward_id, "credit": f"{credit / 100:.2f} {self.p.currency}"})
         self.note(now, "redemption", f"redeemed {points} points for "
                   + (f"reward {req.reward_id}" if req.kind == "reward" else f"a {credit / 100:.2f} {self.p.currency} credit"))
+        if self.lifecycle:
+            a.lifecycle.counters.redemptions += 1
+            badges.check(self, fx, now)
         return result
 
     def credit_key(self, request_id: str) -> str:
@@ -462,7 +546,7 @@ class AccountRules:
         origin = f"redeem-failed:{request_id}"
         a.lots.append(L.Lot(lot_id=origin, source="returned points", ref=request_id, earned_at=now,
                             expires_at=now + self.p.lot_validity, points=done.points, remaining=done.points))
-        self._entry(fx, now, "adjust", origin, points=done.points, lot_id=origin, ref=request_id,
+        self.entry(fx, now, "adjust", origin, points=done.points, lot_id=origin, ref=request_id,
                     reason=f"billing credit failed, points returned: {why}", actor="tenure")
         a.redemptions[request_id] = done.model_copy(update={"error": f"billing refused the credit: {why}",
                                                               "balance_after": a.balance})
@@ -502,12 +586,12 @@ class AccountRules:
         else:
             L.consume(a.lots, -req.points)
             a.lots = L.prune(a.lots)
-        self._entry(fx, now, "adjust", origin, points=req.points, lot_id=origin if req.points > 0 else None,
+        self.entry(fx, now, "adjust", origin, points=req.points, lot_id=origin if req.points > 0 else None,
                     ref=req.request_id, reason=req.reason, actor=req.actor)
         result = AdjustResult(request_id=req.request_id, points=req.points, balance_after=a.balance, at=now)
         a.adjustments[req.request_id] = result
         a.adjustments = dict(list(a.adjustments.items())[-ANSWERS_KEPT:])
-        self._email(fx, now, "points_adjusted", origin, {"points": req.points, "reason": req.reason})
+        self.email(fx, now, "points_adjusted", origin, {"points": req.points, "reason": req.reason})
         self.note(now, "adjustment", f"{req.actor} adjusted {req.points:+d} points: {req.reason}")
         return result
 
@@ -532,7 +616,7 @@ class AccountRules:
                               minimum=a.tier.minimum)
         if name != old:
             direction = "upgrade" if self.p.tiers.index(name) > self.p.tiers.index(old) else "downgrade"
-            self._email(fx, now, "tier_changed", f"tier:{a.seq}:{name}",
+            self.email(fx, now, "tier_changed", f"tier:{a.seq}:{name}",
                         {"old_tier": old, "new_tier": name, "direction": direction, "because": because})
             self.note(now, "tier", f"{direction} {old} → {name}: {because}")
 
@@ -552,8 +636,12 @@ class AccountRules:
     def next_deadline(self) -> datetime | None:
         a = self.a
         times: list[datetime] = [a.tier.year_end]
+        if self.lifecycle:
+            times += [d.due for d in a.lifecycle.comms.deferred]
+            for journey in (onboarding, badges, engagement, churn, dunning):
+                times += journey.deadlines(self)
         for lot in a.lots:
-            if lot.remaining <= 0:
+            if lot.remaining <= 0 or (self.lifecycle and churn.frozen(self)):
                 continue
             times.append(lot.expires_at)
             for d in self.p.points.expiry_warning_days:
@@ -565,27 +653,33 @@ class AccountRules:
     def advance(self, fx: Effects, now: datetime) -> None:
         """Do everything that has come due by `now`: warnings, expiries, releases, tier year end."""
         a = self.a
+        if self.lifecycle:
+            self._advance_lifecycle(fx, now)
+        frozen = self.lifecycle and churn.frozen(self)
         warn_days = sorted(self.p.points.expiry_warning_days)
         for lot in sorted(a.lots, key=L.order_key):
-            if lot.remaining <= 0 or lot.expires_at <= now:
+            if frozen or lot.remaining <= 0 or lot.expires_at <= now:
                 continue
             due = [d for d in warn_days if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
             if due:
                 lot.warned += due
                 urgent = min(due)
                 purpose = "expiry_last_chance" if urgent == warn_days[0] and len(warn_days) > 1 else "expiry_warning"
-                self._email(fx, now, purpose, f"warn:{lot.lot_id}:{urgent}",
+                self.email(fx, now, purpose, f"warn:{lot.lot_id}:{urgent}",
                             {"points": lot.remaining, "expires_at": lot.expires_at.date().isoformat(), "days": urgent})
                 self.note(now, "expiry", f"warned: {lot.remaining} points expire on {lot.expires_at.date()} ({urgent} days)")
-        for lot_id, lost in L.expire_due(a.lots, now):
-            self._entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
+        for lot_id, lost in ([] if frozen else L.expire_due(a.lots, now)):
+            self.entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
             self.note(now, "expiry", f"{lost} points of lot {lot_id} expired")
         a.lots = L.prune(a.lots)
         for p in [p for p in a.pending if p.release_at <= now]:
             a.pending.remove(p)
-            self._entry(fx, now, "pending_released", f"pending:{p.pending_id}", pending_points=-p.points,
+            self.entry(fx, now, "pending_released", f"pending:{p.pending_id}", pending_points=-p.points,
                         ref=p.ref, reason=f"{p.source}: hold over")
             self.earn(fx, now, p.points, p.source, origin=f"release:{p.pending_id}", ref=p.ref)
+            if self.lifecycle and p.source == "referral":
+                referrals.on_released(self, fx, now, p.ref)
+                badges.check(self, fx, now)
         a.qualifying = T.trim(a.qualifying, now)
         if a.tier.minimum and a.tier.minimum.until <= now:
             self.note(now, "tier", f"minimum tier {a.tier.minimum.tier} ended")
@@ -601,3 +695,15 @@ class AccountRules:
                 self.note(now, "tier", because)
             else:
                 self._set_tier(fx, now, target, because)
+
+    def _advance_lifecycle(self, fx: Effects, now: datetime) -> None:
+        state = self.a.lifecycle.comms
+        due = [d for d in state.deferred if d.due <= now]
+        state.deferred = [d for d in state.deferred if d.due > now]
+        for d in due:  # decided again: an unsubscribe in between suppresses it
+            self._submit(fx, now, d.intent)
+        churn.advance(self, fx, now)
+        dunning.advance(self, fx, now)
+        onboarding.advance(self, fx, now)
+        badges.advance(self, fx, now)
+        engagement.advance(self, fx, now)

@@ -100,3 +100,30 @@ class CustomerProfile(_Record):
     name: str | None = None
     timezone: str = "UTC"
     program_version: str
+    referral_code: str = Field("", description="The member's own code, upper-case; empty if none.")
+    status: str = Field("active", description="Account status (active, past_due, cancelled): a segment.")
+    tier: str = Field("", description="Tier name; empty without tiers.")
+    at_risk: bool = False
+
+
+class CrossSignal(_Record):
+    """An event for another customer's journey (referrals): delivered by signal, deduplicated there."""
+
+    to_customer_id: str
+    event: dict = Field(description="A CustomerEvent, as JSON-ready data.")
+
+
+class DiscountRequest(_Record):
+    """A time-limited win-back discount, created through the billing gateway."""
+
+    customer_id: str
+    key: str
+    percent_off: int = Field(ge=1, le=100)
+    duration_months: int = Field(ge=1)
+    expires_at: datetime
+
+
+class DiscountOutcome(_Record):
+    key: str
+    code: str
+    external_id: str | None = None

@@ -29,6 +29,8 @@ ActivityKind = Literal[
     "profile_completed",
     "survey_answered",
     "review_written",
+    "email_opened",
+    "email_clicked",
 ]
 
 
@@ -92,6 +94,42 @@ class ProfileUpdated(_Fact):
     timezone: str | None = None
 
 
+class SignedUp(_Fact):
+    """A new customer: starts onboarding, and links a referral when a code came with the sign-up."""
+
+    type: Literal["signed_up"] = "signed_up"
+    email: str | None = None
+    name: str | None = None
+    timezone: str | None = None
+    referral_code: str | None = None
+
+
+class EmailSuppressed(_Fact):
+    """SendGrid reported the address: a bounce or spam report stops everything, an unsubscribe marketing."""
+
+    type: Literal["email_suppressed"] = "email_suppressed"
+    reason: Literal["bounce", "spamreport", "dropped", "unsubscribe", "group_unsubscribe"]
+
+
+class ReferralLinked(_Fact):
+    """Sent by a referee's journey to its referrer's: this customer signed up with your code."""
+
+    type: Literal["referral_linked"] = "referral_linked"
+    referee_id: str
+
+
+class ReferralPaid(_Fact):
+    type: Literal["referral_paid"] = "referral_paid"
+    referee_id: str
+    invoice_id: str
+
+
+class ReferralRefunded(_Fact):
+    type: Literal["referral_refunded"] = "referral_refunded"
+    referee_id: str
+    invoice_id: str
+
+
 CustomerEvent = Annotated[
     Union[
         PaymentSucceeded,
@@ -101,6 +139,11 @@ CustomerEvent = Annotated[
         RefundIssued,
         ActivityReported,
         ProfileUpdated,
+        SignedUp,
+        EmailSuppressed,
+        ReferralLinked,
+        ReferralPaid,
+        ReferralRefunded,
     ],
     Field(discriminator="type"),
 ]

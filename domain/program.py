@@ -13,6 +13,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .program_lifecycle import (
+    Badge,
+    Challenge,
+    CommsRules,
+    DunningRules,
+    EngagementRules,
+    OnboardingRules,
+    WinbackRules,
+)
+
 TierName = str
 Cadence = Literal["monthly", "annual"]
 
@@ -154,6 +164,20 @@ class EmailTemplates(_Strict):
     redemption_receipt: str = "d-redemption-receipt"
     points_adjusted: str = "d-points-adjusted"
     refund_reversal: str = "d-refund-reversal"
+    welcome: str = "d-welcome"
+    onboarding_tips: str = "d-onboarding-tips"
+    onboarding_nudge: str = "d-onboarding-nudge"
+    onboarding_summary: str = "d-onboarding-summary"
+    badge_awarded: str = "d-badge-awarded"
+    challenge_completed: str = "d-challenge-completed"
+    referral_pending: str = "d-referral-pending"
+    at_risk_nudge: str = "d-at-risk-nudge"
+    points_frozen: str = "d-points-frozen"
+    points_forfeited: str = "d-points-forfeited"
+    welcome_back: str = "d-welcome-back"
+    winback_offer: str = "d-winback-offer"
+    winback_followup: str = "d-winback-followup"
+    dunning: str = "d-dunning"
 
     def for_purpose(self, purpose: str) -> str:
         return getattr(self, purpose)
@@ -175,6 +199,40 @@ class Program(_Strict):
     tiers: TierRules = Field(default_factory=TierRules)
     redemption: RedemptionRules = Field(default_factory=RedemptionRules)
     email: EmailRules = Field(default_factory=EmailRules)
+    comms: CommsRules = Field(default_factory=CommsRules)
+    onboarding: OnboardingRules = Field(default_factory=OnboardingRules)
+    badges: list[Badge] = Field(
+        default_factory=lambda: [
+            Badge(id="first-payment", title="First payment", milestone="first_payment"),
+            Badge(id="loyal-year", title="12 months subscribed", milestone="months_subscribed", count=12,
+                  bonus_points=250),
+            Badge(id="five-referrals", title="5 referrals", milestone="referrals", count=5, bonus_points=500),
+            Badge(id="onboarded", title="Onboarding completed", milestone="onboarding_completed", bonus_points=50),
+            Badge(id="first-redemption", title="First redemption", milestone="first_redemption"),
+        ]
+    )
+    challenges: list[Challenge] = Field(
+        default_factory=lambda: [
+            Challenge(id="first-week-explorer", title="Use a key feature three times in your first week",
+                      activity="feature_used", count=3, window_days=7, bonus_points=100),
+        ]
+    )
+    engagement: EngagementRules = Field(default_factory=EngagementRules)
+    winback: WinbackRules = Field(default_factory=WinbackRules)
+    dunning: DunningRules = Field(default_factory=DunningRules)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Program":
+        templates = set(EmailTemplates.model_fields)
+        used = {s.purpose for s in self.onboarding.steps} | set(self.comms.marketing)
+        unknown = sorted(used - templates)
+        if unknown:
+            raise ValueError(f"email purposes without a template: {', '.join(unknown)}")
+        for group, items in (("badges", self.badges), ("challenges", self.challenges)):
+            ids = [i.id for i in items]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{group}: ids must be unique")
+        return self
 
     @property
     def lot_validity(self) -> timedelta:

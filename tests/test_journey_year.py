@@ -11,6 +11,12 @@ from domain.messages import ActivityReported, AdjustRequest, ProfileUpdated, Red
 from tests.journey_kit import days, email_rows, eventually, ledger_rows, payment, refund, running_worker
 
 
+@pytest.fixture
+def program(program):
+    """The core rules alone: no badge bonuses mixed into the arithmetic."""
+    return program.model_copy(update={"badges": [], "challenges": []})
+
+
 async def test_customer_year(time_env, program, tmp_path):
     """12 monthly payments, an upgrade, a lot expiring at 12 months with its warnings, a refund, an idle year."""
     cid = "cus_year"

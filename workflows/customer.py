@@ -16,9 +16,19 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import churn
     from domain.account import Account, AccountRules, Effects, Refused
-    from domain.effects import BillingCredit, CreditOutcome, CustomerProfile, EmailIntent, EmailOutcome
-    from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput
+    from domain.effects import (
+        BillingCredit,
+        CreditOutcome,
+        CrossSignal,
+        CustomerProfile,
+        DiscountOutcome,
+        DiscountRequest,
+        EmailIntent,
+        EmailOutcome,
+    )
+    from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
     from domain.messages import (
         AdjustRequest,
         AdjustResult,
@@ -38,18 +48,24 @@ OUTSIDE_RETRY = RetryPolicy(
 )
 
 
+LIFECYCLE_PATCH = "lifecycle-v1"
+
+
 @workflow.defn(name=WORKFLOW_NAME)
 class CustomerJourney:
     @workflow.init
     def __init__(self, inp: JourneyInput) -> None:
         self.inp = inp
         self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
-        self.rules = AccountRules(self.account)
+        # Journeys recorded before the lifecycle release replay without it (and so without its
+        # timers and emails); every run started since has it.
+        self.rules = AccountRules(self.account, lifecycle=workflow.patched(LIFECYCLE_PATCH))
         self.outbox: Effects = inp.outbox.model_copy(deep=True)
         self.in_flight = Effects()
         pending = [e.seq for e in self.outbox.entries]
         self.flushed_seq = (min(pending) - 1) if pending else self.account.seq
         self.profile_dirty = inp.account is None
+        self.profile_seen: CustomerProfile | None = None
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
         self.timer_task: asyncio.Task | None = None
         self.timer_deadline: datetime | None = None
@@ -113,14 +129,17 @@ class CustomerJourney:
     # ---- delivering effects --------------------------------------------------------------------
 
     async def _deliver(self) -> None:
+        if self.rules.lifecycle and self._profile() != self.profile_seen:
+            self.profile_dirty = True  # status, tier or at-risk moved: the segments must follow
         while self.outbox or self.profile_dirty:
             fx, self.outbox = self.outbox, Effects()
             self.in_flight = fx
             if self.profile_dirty:
                 self.profile_dirty = False
+                self.profile_seen = self._profile()
                 await workflow.execute_local_activity(
                     "upsert_customer",
-                    self._profile(),
+                    self.profile_seen,
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=LEDGER_RETRY,
                 )
@@ -137,14 +156,50 @@ class CustomerJourney:
                 await asyncio.gather(*(self._credit(c) for c in fx.credits))
             if fx.emails:
                 await asyncio.gather(*(self._email(e) for e in fx.emails))
+            for code in fx.lookups:
+                await self._lookup(code)
+            for sig in fx.signals:
+                await self._signal(sig)
+            if fx.discounts:
+                await asyncio.gather(*(self._discount(d) for d in fx.discounts))
             self.in_flight = Effects()
 
     def _profile(self) -> CustomerProfile:
         a = self.account
+        extra = {}
+        if self.rules.lifecycle:
+            extra = dict(referral_code=a.lifecycle.referral_code, status=a.status, tier=a.tier.name,
+                         at_risk=a.lifecycle.at_risk)
         return CustomerProfile(
             customer_id=a.customer_id, email=a.email, name=a.name, timezone=a.timezone,
-            program_version=a.program.version,
+            program_version=a.program.version, **extra,
         )
+
+    async def _lookup(self, code: str) -> None:
+        referrer = await workflow.execute_local_activity(
+            "lookup_referrer", code, start_to_close_timeout=timedelta(seconds=30), retry_policy=LEDGER_RETRY,
+            result_type=str | None,
+        )
+        self.rules.on_referrer_found(self.outbox, workflow.now(), code, referrer)
+
+    async def _signal(self, sig: CrossSignal) -> None:
+        """Tell another customer's journey (referrals); it deduplicates by the event id."""
+        try:
+            handle = workflow.get_external_workflow_handle(workflow_id(sig.to_customer_id))
+            await handle.signal(EVENT_SIGNAL, EventEnvelope.model_validate({"event": sig.event}))
+        except Exception as e:  # the other journey is gone: nothing to tell
+            self.rules.note(workflow.now(), "referral", f"could not reach {sig.to_customer_id}'s journey: {e}")
+
+    async def _discount(self, req: DiscountRequest) -> None:
+        try:
+            outcome = await workflow.execute_activity(
+                "create_discount", req, start_to_close_timeout=timedelta(seconds=60), retry_policy=OUTSIDE_RETRY,
+                result_type=DiscountOutcome,
+            )
+        except ActivityError as e:
+            self.rules.note(workflow.now(), "winback", f"billing could not create the discount: {e.cause or e}")
+            return
+        churn.on_discount_created(self.rules, self.outbox, workflow.now(), req, outcome)
 
     async def _credit(self, credit: BillingCredit) -> None:
         try:
@@ -193,9 +248,14 @@ class CustomerJourney:
             "refund_issued": self.rules.on_refund,
             "activity": self.rules.on_activity,
             "profile_updated": self.rules.on_profile,
+            "signed_up": self.rules.on_signed_up,
+            "email_suppressed": self.rules.on_email_suppressed,
+            "referral_linked": self.rules.on_referral_linked,
+            "referral_paid": self.rules.on_referral_paid,
+            "referral_refunded": self.rules.on_referral_refunded,
         }[ev.type]
         handler(self.outbox, now, ev)
-        if ev.type == "profile_updated":
+        if ev.type in ("profile_updated", "signed_up"):
             self.profile_dirty = True
 
     # ---- updates -------------------------------------------------------------------------------

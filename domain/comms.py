@@ -1,0 +1,86 @@
+"""The communication policy: every email of every journey passes through `decide`.
+
+Transactional email always goes (unless the address bounced or reported spam: then nothing
+goes). Marketing email also respects unsubscribes, a weekly frequency cap and quiet hours in
+the member's time zone; what cannot go now waits, and is decided again when its time comes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field
+
+from .effects import EmailIntent
+from .program_lifecycle import CommsRules
+
+WEEK = timedelta(days=7)
+HARD_STOPS = {"bounce", "spamreport", "dropped"}
+
+
+class Deferred(BaseModel):
+    intent: EmailIntent
+    due: datetime
+
+
+class CommsState(BaseModel):
+    blocked: str | None = Field(None, description="bounce/spamreport/dropped: the address gets nothing more.")
+    unsubscribed: bool = False
+    marketing_sent: list[datetime] = Field(default_factory=list)
+    deferred: list[Deferred] = Field(default_factory=list)
+
+
+class Decision(BaseModel):
+    action: Literal["send", "defer", "suppress"]
+    until: datetime | None = None
+    why: str = ""
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def quiet_until(now: datetime, tz: str, rules: CommsRules) -> datetime | None:
+    """The end of the quiet hours `now` falls in, in the member's zone; None when it is daytime there."""
+    start, end = rules.quiet_hours_start, rules.quiet_hours_end
+    if start == end:
+        return None
+    local = now.astimezone(zone(tz))
+    h = local.hour
+    quiet = (h >= start or h < end) if start > end else (start <= h < end)
+    if not quiet:
+        return None
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning += timedelta(days=1)
+    return morning.astimezone(now.tzinfo)
+
+
+def decide(intent: EmailIntent, state: CommsState, rules: CommsRules, tz: str, now: datetime) -> Decision:
+    if state.blocked:
+        return Decision(action="suppress", why=f"address blocked after {state.blocked}")
+    if not intent.to_email:
+        return Decision(action="suppress", why="no email address on file")
+    if intent.category == "transactional":
+        return Decision(action="send")
+    if state.unsubscribed:
+        return Decision(action="suppress", why="member unsubscribed from marketing")
+    recent = sorted(t for t in state.marketing_sent if t > now - WEEK)
+    if len(recent) >= rules.frequency_cap_per_week:
+        free_at = recent[len(recent) - rules.frequency_cap_per_week] + WEEK
+        return Decision(action="defer", until=free_at,
+                        why=f"frequency cap: {len(recent)} marketing emails in 7 days")
+    morning = quiet_until(now, tz, rules)
+    if morning is not None:
+        return Decision(action="defer", until=morning, why=f"quiet hours in {tz}")
+    return Decision(action="send")
+
+
+def record_sent(state: CommsState, intent: EmailIntent, now: datetime) -> None:
+    if intent.category == "marketing":
+        state.marketing_sent = [t for t in state.marketing_sent if t > now - WEEK] + [now]

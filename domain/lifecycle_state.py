@@ -1,0 +1,98 @@
+"""The state of a member's lifecycle journeys; plain data carried through continue-as-new."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .comms import CommsState
+from .messages import CancellationReason
+
+
+class OnboardingState(BaseModel):
+    started_at: datetime
+    sent: list[str] = Field(default_factory=list)
+    goals_met: list[str] = Field(default_factory=list)
+    finished: Literal["completed", "ended"] | None = None
+
+
+class ChallengeState(BaseModel):
+    progress: int = 0
+    ends_at: datetime
+    done_at: datetime | None = None
+    expired: bool = False
+
+
+class Referral(BaseModel):
+    referee_id: str
+    linked_at: datetime
+    status: Literal["linked", "pending", "rewarded", "voided"] = "linked"
+    invoice_id: str | None = None
+
+
+class Offer(BaseModel):
+    kind: str
+    strong: bool
+    sent_at: datetime
+    expires_at: datetime
+    code: str | None = None
+    percent_off: int | None = None
+    bonus_points: int = 0
+
+
+class Churn(BaseModel):
+    at: datetime
+    reason: CancellationReason | Literal["involuntary"]
+    comment: str | None = None
+    frozen_points: int
+    grace_until: datetime
+    high_value: bool
+    steps_sent: list[str] = Field(default_factory=list)
+    offer: Offer | None = None
+    discount_requested: bool = False
+    forfeited: bool = False
+
+
+class WinbackOutcome(BaseModel):
+    churned_at: datetime
+    reason: str
+    outcome: Literal["returned_with_offer", "returned_after_offer", "returned_after_forfeit"]
+    returned_at: datetime
+    points_restored: int
+    revenue_minor: int
+
+
+class Dunning(BaseModel):
+    started_at: datetime
+    invoice_id: str
+    sent_days: list[float] = Field(default_factory=list)
+
+
+class Counters(BaseModel):
+    payments: int = 0
+    paid_months: int = 0
+    redemptions: int = 0
+    reviews: int = 0
+    referrals_rewarded: int = 0
+
+
+class LifecycleState(BaseModel):
+    comms: CommsState = Field(default_factory=CommsState)
+    signed_up_at: datetime | None = None
+    onboarding: OnboardingState | None = None
+    challenges: dict[str, ChallengeState] = Field(default_factory=dict)
+    referral_code: str = ""
+    referred_by: str | None = None
+    referral_code_used: str | None = None
+    first_invoice_id: str | None = None
+    referrals: dict[str, Referral] = Field(default_factory=dict)
+    badges: dict[str, datetime] = Field(default_factory=dict)
+    counters: Counters = Field(default_factory=Counters)
+    activity_days: dict[str, int] = Field(default_factory=dict, description="Activities per day, last 90 days.")
+    last_activity_at: datetime | None = None
+    at_risk: bool = False
+    churn: Churn | None = None
+    dunning: Dunning | None = None
+    winbacks: list[WinbackOutcome] = Field(default_factory=list)

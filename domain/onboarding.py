@@ -1,0 +1,60 @@
+"""Onboarding: a welcome, then tips, a nudge only while the key action is missing, and a summary;
+the sequence ends early once every goal is met, and completing it is a badge."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .lifecycle_state import OnboardingState
+
+if TYPE_CHECKING:
+    from .account import AccountRules, Effects
+
+
+def start(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+    lc = r.a.lifecycle
+    if not r.p.onboarding.enabled or lc.onboarding is not None:
+        return
+    lc.onboarding = OnboardingState(started_at=now)
+    r.note(now, "onboarding", "onboarding started")
+    advance(r, fx, now)
+
+
+def deadlines(r: "AccountRules") -> list[datetime]:
+    ob = r.a.lifecycle.onboarding
+    if ob is None or ob.finished:
+        return []
+    for step in r.p.onboarding.steps:
+        if step.purpose not in ob.sent:
+            return [ob.started_at + timedelta(days=step.day)]
+    return []
+
+
+def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+    ob = r.a.lifecycle.onboarding
+    if ob is None or ob.finished:
+        return
+    steps = r.p.onboarding.steps
+    for step in steps:
+        if step.purpose in ob.sent or ob.started_at + timedelta(days=step.day) > now:
+            continue
+        ob.sent.append(step.purpose)
+        if step.only_if_missing and step.only_if_missing in ob.goals_met:
+            r.note(now, "onboarding", f"{step.purpose} skipped: {step.only_if_missing} already done")
+            continue
+        r.email(fx, now, step.purpose, "onboarding",
+                {"goals_met": ob.goals_met, "goals": r.p.onboarding.goals, "day": step.day})
+    if all(s.purpose in ob.sent for s in steps):
+        ob.finished = "ended"
+        r.note(now, "onboarding", "onboarding sequence ended with goals still open")
+
+
+def on_activity(r: "AccountRules", fx: "Effects", now: datetime, kind: str) -> None:
+    ob = r.a.lifecycle.onboarding
+    if ob is None or ob.finished or kind not in r.p.onboarding.goals or kind in ob.goals_met:
+        return
+    ob.goals_met.append(kind)
+    if set(r.p.onboarding.goals) <= set(ob.goals_met):
+        ob.finished = "completed"
+        r.note(now, "onboarding", "onboarding goals met: sequence ends")
