@@ -1,0 +1,207 @@
+"""The generic billing webhook: a documented, signed format for in-house billing systems.
+
+One event per request, `POST /webhooks/billing`, JSON body (the schema `BillingEvent` is published
+in the OpenAPI document at /docs):
+
+    {"id": "bill_evt_0001", "type": "payment.succeeded", "customer_id": "acme-42",
+     "occurred_at": "2026-01-31T12:00:00Z",
+     "invoice_id": "inv_2026_01", "amount_minor": 4900, "currency": "EUR", "cadence": "monthly"}
+
+`id` is the sender's event id: a repeated id is answered 200 and has no effect. Unknown fields
+are refused (they are usually typos), amounts are in the currency's minor unit (cents).
+
+Signature: header `Tenure-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>`,
+the body exactly as sent; the secret is TENURE_BILLING_WEBHOOK_SECRET (several, comma-separated,
+while rotating; the header may carry several v1= values). A timestamp more than 5 minutes away
+from the receiver's clock is refused, so a captured request cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.messages import (
+    CancellationReason,
+    PaymentFailed,
+    PaymentSucceeded,
+    PlanChanged,
+    ProfileUpdated,
+    RefundIssued,
+    SignedUp,
+    SubscriptionCancelled,
+)
+
+from .ingress import ApiError, CustomerId, Delivery, validate
+
+SIGNATURE_HEADER = "Tenure-Signature"
+TOLERANCE_SECONDS = 300
+
+Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. EUR", examples=["EUR"])]
+Cadence = Literal["monthly", "annual"]
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, description="The sender's unique event id (deduplication key).")
+    customer_id: CustomerId
+    occurred_at: datetime | None = Field(None, description="When it happened at the sender (ISO 8601).")
+
+
+class CustomerCreated(_Base):
+    """A new customer; `referral_code` is the code they signed up with, if any."""
+
+    type: Literal["customer.created"]
+    email: str | None = Field(None, max_length=320)
+    name: str | None = Field(None, max_length=200)
+    timezone: str | None = Field(None, max_length=64, examples=["Europe/Berlin"])
+    referral_code: str | None = Field(None, max_length=100)
+
+    def to_domain(self):
+        return SignedUp(event_id=self.id, occurred_at=self.occurred_at, email=self.email, name=self.name,
+                        timezone=self.timezone, referral_code=self.referral_code)
+
+
+class CustomerUpdated(_Base):
+    type: Literal["customer.updated"]
+    email: str | None = Field(None, max_length=320)
+    name: str | None = Field(None, max_length=200)
+    timezone: str | None = Field(None, max_length=64)
+
+    def to_domain(self):
+        return ProfileUpdated(event_id=self.id, occurred_at=self.occurred_at, email=self.email, name=self.name,
+                              timezone=self.timezone)
+
+
+class PaymentSucceededEvent(_Base):
+    """An invoice was paid (a subscription payment or renewal)."""
+
+    type: Literal["payment.succeeded"]
+    invoice_id: str = Field(min_length=1, max_length=200)
+    amount_minor: int = Field(ge=0, description="Amount paid in the currency's minor unit.")
+    currency: Currency
+    cadence: Cadence = Field(description="The subscription's billing interval.")
+
+    def to_domain(self):
+        return PaymentSucceeded(event_id=self.id, occurred_at=self.occurred_at, invoice_id=self.invoice_id,
+                                amount_minor=self.amount_minor, currency=self.currency.upper(), cadence=self.cadence)
+
+
+class PaymentFailedEvent(_Base):
+    type: Literal["payment.failed"]
+    invoice_id: str = Field(min_length=1, max_length=200)
+    amount_minor: int = Field(0, ge=0)
+    currency: Currency = "USD"
+    reason: str | None = Field(None, max_length=500, examples=["card_declined"])
+
+    def to_domain(self):
+        return PaymentFailed(event_id=self.id, occurred_at=self.occurred_at, invoice_id=self.invoice_id,
+                             amount_minor=self.amount_minor, currency=self.currency.upper(), reason=self.reason)
+
+
+class PlanChangedEvent(_Base):
+    type: Literal["subscription.plan_changed"]
+    plan: str = Field(min_length=1, max_length=200)
+    cadence: Cadence = "monthly"
+
+    def to_domain(self):
+        return PlanChanged(event_id=self.id, occurred_at=self.occurred_at, plan=self.plan, cadence=self.cadence)
+
+
+class SubscriptionCancelledEvent(_Base):
+    """The subscription ended. `reason` uses Stripe's cancellation feedback values."""
+
+    type: Literal["subscription.cancelled"]
+    reason: CancellationReason = "other"
+    comment: str | None = Field(None, max_length=2000)
+    involuntary: bool = Field(False, description="True when it ended because payments failed.")
+
+    def to_domain(self):
+        return SubscriptionCancelled(event_id=self.id, occurred_at=self.occurred_at, reason=self.reason,
+                                     comment=self.comment, involuntary=self.involuntary)
+
+
+class RefundIssuedEvent(_Base):
+    """Money of a paid invoice went back: the points that payment earned are reversed (pro rata)."""
+
+    type: Literal["refund.issued"]
+    invoice_id: str = Field(min_length=1, max_length=200)
+    amount_minor: int = Field(gt=0, description="This refund's amount (not a running total).")
+    currency: Currency
+
+    def to_domain(self):
+        return RefundIssued(event_id=self.id, occurred_at=self.occurred_at, invoice_id=self.invoice_id,
+                            amount_minor=self.amount_minor, currency=self.currency.upper())
+
+
+BillingEvent = Annotated[
+    Union[
+        CustomerCreated,
+        CustomerUpdated,
+        PaymentSucceededEvent,
+        PaymentFailedEvent,
+        PlanChangedEvent,
+        SubscriptionCancelledEvent,
+        RefundIssuedEvent,
+    ],
+    Field(discriminator="type"),
+]
+billing_event_adapter: TypeAdapter = TypeAdapter(BillingEvent)
+EVENT_TYPES = [m.model_fields["type"].annotation.__args__[0] for m in BillingEvent.__origin__.__args__]  # type: ignore[attr-defined]
+
+
+def translate(data) -> Delivery:
+    """A verified body (parsed JSON) -> the domain event for the customer's journey."""
+    if isinstance(data, dict) and "type" in data and data["type"] not in EVENT_TYPES:
+        raise ApiError(422, f"unknown event type {data['type']!r}",
+                       [{"field": "type", "message": f"must be one of {', '.join(EVENT_TYPES)}", "type": "union_tag_invalid"}])
+    ev = validate(billing_event_adapter, data, "billing event")
+    return Delivery(ev.customer_id, ev.to_domain(), f"billing:{ev.type}")
+
+
+# --- signature ------------------------------------------------------------------------------
+
+
+def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> str:
+    """The `Tenure-Signature` header value for `body` (for senders and tests)."""
+    t = int(time.time()) if timestamp is None else int(timestamp)
+    raw = body.encode() if isinstance(body, str) else body
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + raw, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def verify(body: bytes, header: str | None, secrets: list[str], tolerance: int = TOLERANCE_SECONDS,
+           now: float | None = None) -> None:
+    """Raise ApiError 401 unless `header` signs `body` with one of `secrets` within `tolerance`."""
+    if not header:
+        raise ApiError(401, f"missing {SIGNATURE_HEADER} header",
+                       f"sign the body: {SIGNATURE_HEADER}: t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>")
+    t: int | None = None
+    sigs: list[str] = []
+    for item in header.split(","):
+        k, sep, v = item.strip().partition("=")
+        if not sep:
+            continue
+        if k == "t":
+            try:
+                t = int(v)
+            except ValueError:
+                t = None
+        elif k == "v1":
+            sigs.append(v.strip())
+    if t is None or not sigs:
+        raise ApiError(401, f"malformed {SIGNATURE_HEADER} header", "expected t=<unix time>,v1=<hex signature>")
+    now = time.time() if now is None else now
+    signed = f"{t}.".encode() + body
+    expected = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets]
+    if not any(hmac.compare_digest(e, s) for e in expected for s in sigs):
+        raise ApiError(401, "signature does not match the body", "check the secret and sign the exact bytes sent")
+    if abs(now - t) > tolerance:
+        raise ApiError(401, f"stale timestamp: t={t} is {int(abs(now - t))} s away from now (tolerance {tolerance} s)",
+                       "sign each delivery (and each retry) with the current time")

