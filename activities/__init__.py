@@ -40,7 +40,14 @@ def build_activities(
         from_name=from_name,
     )
     billing = BillingActivities(billing_gateway(settings, engine))
-    return [ledger.record_entries, ledger.upsert_customer, email.send_email, billing.apply_credit]
+    return [
+        ledger.record_entries,
+        ledger.upsert_customer,
+        ledger.lookup_referrer,
+        email.send_email,
+        billing.apply_credit,
+        billing.create_discount,
+    ]
 
 
 __all__ = [

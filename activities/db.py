@@ -60,6 +60,13 @@ customers = sa.Table(
     sa.Column("program_version", sa.String, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Added for the lifecycle journeys; `ensure_schema` adds them to an older table.
+    # Upper-case, NULL when the member has none. Not UNIQUE: a code is derived from the
+    # customer id, and a clash must not make a profile upsert fail forever.
+    sa.Column("referral_code", sa.String, index=True),
+    sa.Column("status", sa.String, nullable=False, server_default="active"),
+    sa.Column("tier", sa.String, nullable=False, server_default=""),
+    sa.Column("at_risk", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 ledger_entries = sa.Table(
@@ -116,6 +123,21 @@ billing_credits = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+billing_discounts = sa.Table(
+    "billing_discounts",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("percent_off", sa.Integer, nullable=False),
+    sa.Column("duration_months", sa.Integer, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("code", sa.String, nullable=False),
+    sa.Column("gateway", sa.String, nullable=False),
+    sa.Column("external_id", sa.String),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 
 def normalize_url(url: str) -> str:
     """`postgres://` and `postgresql://` mean psycopg 3 here (psycopg2 is not installed)."""
@@ -161,8 +183,41 @@ def create_engine_for(url: str) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent). Enough while the schema only grows by new tables."""
+    """Create missing tables, then add missing columns and indexes to existing ones (idempotent).
+
+    Enough while the schema only grows: new tables, and new columns that are nullable or have
+    a server default. Anything else (a renamed or retyped column) needs a real migration.
+    """
     metadata.create_all(engine)
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have:
+                _add_column(engine, table, column)
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                with engine.begin() as conn:
+                    conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
+def _add_column(engine: Engine, table: sa.Table, column: sa.Column[Any]) -> None:
+    """`ALTER TABLE ... ADD COLUMN` for a column the table lacks."""
+    if column.primary_key or column.unique or (not column.nullable and column.server_default is None):
+        raise RuntimeError(
+            f"{table.name}.{column.name} is missing and cannot be added in place "
+            "(key, unique, or NOT NULL without a server default): migrate the database by hand"
+        )
+    name = engine.dialect.identifier_preparer.format_table(table)
+    ddl = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {ddl}")
+    except sa.exc.DBAPIError:
+        # Fine if another process starting at the same time added it first.
+        if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
+            raise
 
 
 def insert_if_absent(engine: Engine, table: sa.Table, *conflict_cols: str) -> Any:

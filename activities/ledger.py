@@ -93,7 +93,30 @@ class LedgerActivities:
 
     def _upsert_customer(self, profile: CustomerProfile) -> None:
         now = utcnow()
-        fields = ["email", "name", "timezone", "program_version"]
+        fields = ["email", "name", "timezone", "program_version", "referral_code", "status", "tier", "at_risk"]
+        row = {**profile.model_dump(), "referral_code": _normal_code(profile.referral_code)}
         stmt = upsert(self.engine, customers, ["customer_id"], [*fields, "updated_at"])
         with self.engine.begin() as conn:
-            conn.execute(stmt.values(**profile.model_dump(), created_at=now, updated_at=now))
+            conn.execute(stmt.values(**row, created_at=now, updated_at=now))
+
+    @activity.defn
+    async def lookup_referrer(self, code: str) -> str | None:
+        """The customer whose referral code is `code` (any case, surrounding blanks ignored), or None.
+
+        Codes are stored upper-case, so the lookup uses the index. Should two members share a
+        code, the earliest recorded one wins, the same on every call.
+        """
+        if not (normal := _normal_code(code)):
+            return None
+        return await asyncio.to_thread(self._lookup_referrer, normal)
+
+    def _lookup_referrer(self, code: str) -> str | None:
+        c = customers.c
+        stmt = sa.select(c.customer_id).where(c.referral_code == code).order_by(c.created_at, c.customer_id).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one_or_none()
+
+
+def _normal_code(code: str | None) -> str | None:
+    """Referral codes as stored: stripped, upper-case; None for no code."""
+    return (code or "").strip().upper() or None

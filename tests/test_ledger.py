@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.db import customers, ledger_entries
+from activities.db import UTCDateTime, customers, ensure_schema, ledger_entries, normalize_url
 from activities.ledger import LEDGER_CONFLICT, LedgerActivities
 from activities.ledger_queries import Totals, ledger_page, ledger_totals
 from domain.effects import CustomerProfile, LedgerEntry
@@ -181,6 +182,7 @@ async def test_upsert_customer(engine, uid):
     with engine.connect() as conn:
         first = conn.execute(sa.select(customers).where(customers.c.customer_id == cid)).one()
     assert (first.email, first.timezone) == (None, "UTC")
+    assert (first.referral_code, first.status, first.tier, first.at_risk) == (None, "active", "", False)
 
     await env.run(
         acts.upsert_customer,
@@ -193,3 +195,105 @@ async def test_upsert_customer(engine, uid):
     assert (row.email, row.name, row.timezone, row.program_version) == ("ada@example.com", "Ada", "Europe/Berlin", "v2")
     assert row.created_at == first.created_at and row.updated_at >= first.updated_at
     assert row.created_at.tzinfo is not None
+
+
+def customer_row(engine, cid: str):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(customers).where(customers.c.customer_id == cid)).one()
+
+
+async def test_upsert_customer_writes_lifecycle_fields(engine, uid):
+    acts = LedgerActivities(engine)
+    cid = f"c-{uid}"
+    env = ActivityEnvironment()
+    profile = CustomerProfile(
+        customer_id=cid, program_version="v1", referral_code=f"T{uid.upper()}", status="past_due", tier="gold", at_risk=True
+    )
+    await env.run(acts.upsert_customer, profile)
+    row = customer_row(engine, cid)
+    assert (row.referral_code, row.status, row.tier, row.at_risk) == (f"T{uid.upper()}", "past_due", "gold", True)
+    # The workflow's copy is the truth: every field is overwritten, back to the defaults too.
+    await env.run(acts.upsert_customer, CustomerProfile(customer_id=cid, program_version="v1"))
+    row = customer_row(engine, cid)
+    assert (row.referral_code, row.status, row.tier, row.at_risk) == (None, "active", "", False)
+    # Codes are stored upper-case whatever the profile says.
+    await env.run(acts.upsert_customer, profile.model_copy(update={"referral_code": f" t{uid} "}))
+    assert customer_row(engine, cid).referral_code == f"T{uid.upper()}"
+
+
+async def test_lookup_referrer(engine, uid):
+    acts = LedgerActivities(engine)
+    env = ActivityEnvironment()
+    code = f"T{uid.upper()}"
+    await env.run(acts.upsert_customer, CustomerProfile(customer_id=f"ref-{uid}", program_version="v1", referral_code=code))
+    await env.run(acts.upsert_customer, CustomerProfile(customer_id=f"plain-{uid}", program_version="v1"))
+    assert await env.run(acts.lookup_referrer, code) == f"ref-{uid}"
+    assert await env.run(acts.lookup_referrer, code.lower()) == f"ref-{uid}"
+    assert await env.run(acts.lookup_referrer, f"  {code.capitalize()} ") == f"ref-{uid}"
+    assert await env.run(acts.lookup_referrer, f"X{uid.upper()}") is None
+    assert await env.run(acts.lookup_referrer, "") is None  # members without a code are never matched
+
+
+OLD_CUSTOMERS_DDL = """
+CREATE TABLE customers (
+    customer_id VARCHAR NOT NULL PRIMARY KEY,
+    email VARCHAR,
+    name VARCHAR,
+    timezone VARCHAR DEFAULT 'UTC' NOT NULL,
+    program_version VARCHAR NOT NULL,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL
+)
+"""
+
+
+@pytest.fixture
+def empty_db(ledger_db_url, tmp_path, uid):
+    """An engine on an empty database: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if make_url(normalize_url(ledger_db_url)).get_backend_name() == "sqlite":
+        eng = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield eng
+        eng.dispose()
+        return
+    schema = f"upgrade_{uid}"
+    admin = sa.create_engine(normalize_url(ledger_db_url))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    eng = sa.create_engine(normalize_url(ledger_db_url), connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+async def test_ensure_schema_adds_new_columns_to_an_old_customers_table(empty_db):
+    eng = empty_db
+    ts = "TIMESTAMP WITH TIME ZONE" if eng.dialect.name == "postgresql" else "DATETIME"
+    with eng.begin() as conn:
+        conn.exec_driver_sql(OLD_CUSTOMERS_DDL.format(ts=ts))
+        old = sa.table("customers", *(sa.column(c) for c in ("customer_id", "program_version")),
+                       sa.column("created_at", UTCDateTime), sa.column("updated_at", UTCDateTime))
+        conn.execute(sa.insert(old).values(customer_id="old", program_version="v1", created_at=T0, updated_at=T0))
+
+    ensure_schema(eng)
+    ensure_schema(eng)  # idempotent
+
+    inspector = sa.inspect(eng)
+    assert {"referral_code", "status", "tier", "at_risk"} <= {c["name"] for c in inspector.get_columns("customers")}
+    assert "ix_customers_referral_code" in {i["name"] for i in inspector.get_indexes("customers")}
+    assert {"ledger_entries", "emails", "billing_credits", "billing_discounts"} <= set(inspector.get_table_names())
+    row = customer_row(eng, "old")
+    assert (row.referral_code, row.status, row.tier, row.at_risk, row.created_at) == (None, "active", "", False, T0)
+
+    acts = LedgerActivities(eng)
+    env = ActivityEnvironment()
+    await env.run(
+        acts.upsert_customer,
+        CustomerProfile(customer_id="old", program_version="v2", referral_code="TOLD0001", tier="silver", at_risk=True),
+    )
+    row = customer_row(eng, "old")
+    assert (row.program_version, row.referral_code, row.tier, row.at_risk) == ("v2", "TOLD0001", "silver", True)
+    assert await env.run(acts.lookup_referrer, "told0001") == "old"
