@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,3 +66,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # The SDK's Rust runtime can abort the interpreter's own shutdown (temporalio/sdk-python#300);
+    # everything is already stopped and flushed here, so leave without it.
+    logging.shutdown()
+    os._exit(0)

