@@ -52,6 +52,9 @@ def on_referrer_found(r: "AccountRules", fx: "Effects", now: datetime, code: str
     lc.referred_by = referrer
     r.note(now, "referral", f"referred by {referrer} (code {code})")
     _signal(fx, referrer, ReferralLinked(event_id=f"referral-linked:{r.a.customer_id}", referee_id=r.a.customer_id))
+    if lc.first_invoice_id:  # the first payment came in while the code was being looked up
+        _signal(fx, referrer, ReferralPaid(event_id=f"referral-paid:{r.a.customer_id}",
+                                           referee_id=r.a.customer_id, invoice_id=lc.first_invoice_id))
 
 
 def on_linked(r: "AccountRules", fx: "Effects", now: datetime, ev: ReferralLinked) -> None:
