@@ -52,7 +52,10 @@ def on_referrer_found(r: "AccountRules", fx: "Effects", now: datetime, code: str
     lc.referred_by = referrer
     r.note(now, "referral", f"referred by {referrer} (code {code})")
     _signal(fx, referrer, ReferralLinked(event_id=f"referral-linked:{r.a.customer_id}", referee_id=r.a.customer_id))
-    if lc.first_invoice_id:  # the first payment came in while the code was being looked up
+    first = next((p for p in r.a.payments if p.invoice_id == lc.first_invoice_id), None)
+    if first is not None and first.refunded_minor:
+        r.note(now, "referral", f"first payment {first.invoice_id} already refunded: no referral reward")
+    elif lc.first_invoice_id:  # the first payment came in while the code was being looked up
         _signal(fx, referrer, ReferralPaid(event_id=f"referral-paid:{r.a.customer_id}",
                                            referee_id=r.a.customer_id, invoice_id=lc.first_invoice_id))
 
