@@ -113,6 +113,7 @@ class Account(BaseModel):
     seq: int = 0
     lifetime_points: int = 0
     lifetime_spend_minor: int = 0
+    tier_changes: int = 0
     recent_entries: list[LedgerEntry] = Field(default_factory=list)
     timeline: list[TimelineItem] = Field(default_factory=list)
     lifecycle: LifecycleState = Field(default_factory=LifecycleState)
@@ -270,7 +271,7 @@ class AccountRules:
                 reason=f"settles {settle} points of an earlier refund shortfall",
             )
         if qualifies:
-            a.qualifying.append(T.Qualifying(at=now, points=points, spend_minor=spend_minor))
+            a.qualifying.append(T.Qualifying(at=now, points=points, spend_minor=spend_minor, ref=ref))
         self.check_upgrade(fx, now)
         return lot_id
 
@@ -332,9 +333,10 @@ class AccountRules:
         short = reverse - taken
         a.shortfall += short
         for q in a.qualifying:  # the refunded money no longer qualifies for a tier
-            if q.at == pay.at:
+            if q.ref == pay.invoice_id:
                 q.points = max(0, q.points - reverse)
                 q.spend_minor = max(0, q.spend_minor - amount)
+                break
         origin = f"refund:{ev.event_id}"
         self.entry(fx, now, "refund_reversal", origin, points=-taken, ref=ev.invoice_id,
                     reason=f"refund of {amount / 100:.2f} {ev.currency}")
@@ -464,8 +466,8 @@ class AccountRules:
     def void_pending(self, fx: Effects, now: datetime, ref: str, why: str) -> int:
         a = self.a
         voided = [p for p in a.pending if p.ref == ref]
-        a.pending = [p for p in a.pending if p.ref != ref]
         for p in voided:
+            a.pending.remove(p)
             self.entry(fx, now, "pending_voided", f"pending:{p.pending_id}", pending_points=-p.points,
                         ref=ref, reason=why)
             self.note(now, "pending", f"{p.points} pending points voided: {why}")
@@ -615,8 +617,9 @@ class AccountRules:
         a.tier = T.TierStatus(name=name, year_start=now, year_end=now + self.p.tier_year, because=because,
                               minimum=a.tier.minimum)
         if name != old:
+            a.tier_changes += 1
             direction = "upgrade" if self.p.tiers.index(name) > self.p.tiers.index(old) else "downgrade"
-            self.email(fx, now, "tier_changed", f"tier:{a.seq}:{name}",
+            self.email(fx, now, "tier_changed", f"tier-change:{a.tier_changes}:{name}",
                         {"old_tier": old, "new_tier": name, "direction": direction, "because": because})
             self.note(now, "tier", f"{direction} {old} → {name}: {because}")
 
@@ -668,9 +671,10 @@ class AccountRules:
                 self.email(fx, now, purpose, f"warn:{lot.lot_id}:{urgent}",
                             {"points": lot.remaining, "expires_at": lot.expires_at.date().isoformat(), "days": urgent})
                 self.note(now, "expiry", f"warned: {lot.remaining} points expire on {lot.expires_at.date()} ({urgent} days)")
-        for lot_id, lost in ([] if frozen else L.expire_due(a.lots, now)):
-            self.entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
-            self.note(now, "expiry", f"{lost} points of lot {lot_id} expired")
+        for lot in ([] if frozen else sorted(a.lots, key=L.order_key)):
+            for lot_id, lost in L.expire_due([lot], now):  # one lot at a time: each entry's balance_after is exact
+                self.entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
+                self.note(now, "expiry", f"{lost} points of lot {lot_id} expired")
         a.lots = L.prune(a.lots)
         for p in [p for p in a.pending if p.release_at <= now]:
             a.pending.remove(p)

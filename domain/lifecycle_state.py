@@ -44,6 +44,7 @@ class Offer(BaseModel):
 
 class Churn(BaseModel):
     at: datetime
+    event_id: str = Field("", description="The cancellation's event id: keys of this churn derive from it.")
     reason: CancellationReason | Literal["involuntary"]
     comment: str | None = None
     frozen_points: int

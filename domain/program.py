@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .messages import ActivityKind
 from .program_lifecycle import (
     Badge,
     Challenge,
@@ -46,7 +47,7 @@ class EarningRules(_Strict):
     referral_hold_days: int = Field(14, ge=0)
     survey_answered: int = Field(50, ge=0)
     review_written: int = Field(50, ge=0)
-    activity: dict[str, ActivityRule] = Field(
+    activity: dict[ActivityKind, ActivityRule] = Field(
         default_factory=lambda: {
             "login": ActivityRule(points=2),
             "feature_used": ActivityRule(points=5),
@@ -259,5 +260,6 @@ def parse_program(text: str, source: str = "program file") -> Program:
         lines = []
         for err in e.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  {where}: {err['msg']}")
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  {where}: {msg}")
         raise ProgramError(f"{source} is not a valid program:\n" + "\n".join(lines)) from None

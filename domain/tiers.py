@@ -22,6 +22,7 @@ class Qualifying(BaseModel):
     at: datetime
     points: int = 0
     spend_minor: int = 0
+    ref: str | None = Field(None, description="The invoice whose payment this is, so a refund finds it.")
 
 
 class MinimumTier(BaseModel):
