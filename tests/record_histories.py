@@ -1,0 +1,195 @@
+"""Record workflow histories for the replay test (tests/test_replay.py).
+
+    .venv/bin/python -m tests.record_histories [--tag TAG] [--out DIR]
+
+Runs a few representative customer journeys on the time-skipping test server with the code of
+this checkout, and writes every run's history to `DIR/{tag}__{workflow_id}__{run_id}.json`
+(a journey that continued as new leaves one file per run of its chain). TAG names the code
+that made them: by default the short git commit, with `-dirty` when workflows/ or domain/
+have uncommitted changes. Run it after every release and commit the new files; never delete
+old ones: they are the journeys that are still running somewhere and that new code must replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.journey import workflow_id
+from domain.messages import ActivityReported, AdjustRequest, ProfileUpdated, RedeemRequest, RefundIssued
+from domain.program import parse_program
+from domain.summary import ReconcileView, Summary
+from starter.client import TenureClient
+from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORIES = ROOT / "tests" / "histories"
+
+
+def default_tag() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        tag = git("rev-parse", "--short", "HEAD")
+        if git("status", "--porcelain", "--", "workflows", "domain"):
+            tag += "-dirty"
+        return tag
+    except (OSError, subprocess.CalledProcessError):
+        return "untagged"
+
+
+# ---- the journeys -------------------------------------------------------------------------------
+
+
+def lot_ids(s) -> set[str]:
+    return {lot.lot_id for lot in s.lots}
+
+
+async def query(tenure: TenureClient, cid: str, name: str, result_type):
+    # A short deadline, retried by `eventually`: the time-skipping test server drops a query that
+    # arrives while a run continues as new (it would wait 30 s for it; the dev server does not).
+    return await tenure.handle(cid).query(name, result_type=result_type, rpc_timeout=timedelta(seconds=2))
+
+
+async def settled(tenure: TenureClient, engine, cid: str, check=lambda s: True, timeout: float = 30):
+    """Wait until the journey satisfies `check` and every ledger entry it made is written."""
+    s = await eventually(lambda: query(tenure, cid, "summary", Summary), check, timeout=timeout)
+
+    async def written():
+        view = await query(tenure, cid, "reconcile", ReconcileView)
+        rows = await asyncio.to_thread(ledger_rows, engine, cid)
+        return view, rows
+
+    await eventually(written, lambda vr: not vr[0].unwritten and len(vr[1]) == vr[0].seq, timeout=timeout)
+    return s
+
+
+async def year_of_payments(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    """12 monthly payments (silver at the 10th), the first lot's warnings and its expiry at 12 months."""
+    cid = "rec_year"
+    await tenure.send(cid, ProfileUpdated(event_id="evt_profile", email="ada@example.com", name="Ada"))
+    for n in range(12):
+        await tenure.send(cid, payment(n))
+        await settled(tenure, engine, cid, lambda s, n=n: f"pay:in_{n}" in lot_ids(s))
+        await env.sleep(days(30))
+    await env.sleep(days(6))
+    await settled(tenure, engine, cid, lambda s: s.tier == "silver" and "pay:in_0" not in lot_ids(s))
+    return cid
+
+
+async def redemption_and_adjustment(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    cid = "rec_redeem"
+    await tenure.send(cid, ProfileUpdated(event_id="evt_profile", email="bo@example.com", name="Bo"))
+    await tenure.send(cid, payment(1, cadence="annual", amount=49000))
+    await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
+    await tenure.redeem(cid, RedeemRequest(request_id="credit-1", points=300))
+    await tenure.redeem(cid, RedeemRequest(request_id="reward-1", kind="reward", reward_id="beta-access"))
+    await tenure.adjust(cid, AdjustRequest(request_id="adj-1", points=150, reason="goodwill for an outage",
+                                           actor="support:maria"))
+    await tenure.adjust(cid, AdjustRequest(request_id="adj-2", points=-50, reason="correction",
+                                           actor="support:maria"))
+    await settled(tenure, engine, cid)
+    return cid
+
+
+async def refund_with_shortfall(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    cid = "rec_refund"
+    await tenure.send(cid, payment(1, cadence="annual", amount=49000))
+    s = await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
+    # spend all but 200 points, so the refund of the 1200-point payment leaves a shortfall of 1000
+    await tenure.redeem(cid, RedeemRequest(request_id="spend-most", points=s.balance - 200))
+    await tenure.send(cid, RefundIssued(event_id="evt_refund_1", invoice_id="in_1", amount_minor=49000,
+                                        currency="USD"))
+    s = await settled(tenure, engine, cid, lambda s: s.shortfall > 0)
+    await env.sleep(days(30))
+    await tenure.send(cid, payment(2))
+    await settled(tenure, engine, cid, lambda x: x.shortfall < s.shortfall)
+    return cid
+
+
+async def burst_with_continue_as_new(env: WorkflowEnvironment, client: Client, program, tmp: Path) -> str:
+    cid = "rec_burst"
+    async with running_worker(client, program, tmp / "burst", history_budget=60) as (tenure, engine):
+        await tenure.send(cid, ActivityReported(event_id="evt_0", kind="survey_answered"))
+        await asyncio.gather(*(tenure.send(cid, ActivityReported(event_id=f"evt_{i}", kind="survey_answered"))
+                               for i in range(1, 120)))
+        await eventually(lambda: asyncio.to_thread(ledger_rows, engine, cid),
+                         lambda rows: sum(r["kind"] == "earn" and r["ref"] is not None for r in rows) >= 120,
+                         timeout=60)
+        await settled(tenure, engine, cid, lambda s: s.ledger_seq >= 120, timeout=60)
+    return cid
+
+
+# ---- recording ----------------------------------------------------------------------------------
+
+
+async def run_chain(client: Client, wid: str) -> list[tuple[str, str]]:
+    """(run_id, history JSON) of every run of a workflow id, newest first, following continue-as-new."""
+    out = []
+    run_id = (await client.get_workflow_handle(wid).describe()).run_id
+    while run_id:
+        history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+        out.append((run_id, history.to_json()))
+        first = history.events[0].workflow_execution_started_event_attributes
+        run_id = first.continued_execution_run_id or None
+    return out
+
+
+async def record(tag: str, out: Path) -> list[Path]:
+    program = parse_program((ROOT / "program.toml").read_text(), "program.toml")
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    written: list[Path] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            tmp = Path(tmp_dir)
+            customers = []
+            async with running_worker(env.client, program, tmp / "main") as (tenure, engine):
+                for journey in (year_of_payments, redemption_and_adjustment, refund_with_shortfall):
+                    began = time.monotonic()
+                    customers.append(await journey(env, tenure, engine))
+                    print(f"  ran journey {customers[-1]} ({time.monotonic() - began:.1f}s)")
+                began = time.monotonic()
+                customers.append(await burst_with_continue_as_new(env, env.client, program, tmp))
+                print(f"  ran journey {customers[-1]} ({time.monotonic() - began:.1f}s)")
+                out.mkdir(parents=True, exist_ok=True)
+                for cid in customers:
+                    wid = workflow_id(cid)
+                    for run_id, text in await run_chain(env.client, wid):
+                        path = out / f"{tag}__{wid}__{run_id}.json"
+                        path.write_text(text)
+                        written.append(path)
+    finally:
+        await env.shutdown()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tag", default=None, help="names the code that made the histories (default: git commit)")
+    parser.add_argument("--out", type=Path, default=HISTORIES, help=f"where to write them (default {HISTORIES})")
+    args = parser.parse_args()
+    tag = args.tag or default_tag()
+    if "__" in tag or "/" in tag:
+        raise SystemExit("--tag must not contain '__' or '/'")
+    print(f"recording histories tagged {tag!r} into {args.out}")
+    paths = asyncio.run(record(tag, args.out))
+    for p in paths:
+        print(f"  wrote {p.name} ({p.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Every recorded history (tests/histories/*.json) must replay on the current workflow code.
+
+A history that no longer replays means a change to workflow code altered the commands a
+running journey already issued: that change needs `workflow.patched("some-id")`. Histories are
+recorded with `python -m tests.record_histories` after each release and never deleted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+import worker
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+
+
+def workflow_id_of(path: Path) -> str:
+    """`{tag}__{workflow_id}__{run_id}.json` -> workflow_id."""
+    parts = path.stem.split("__")
+    if len(parts) != 3:
+        raise ValueError(f"{path.name}: expected TAG__WORKFLOW-ID__RUN-ID.json")
+    return parts[1]
+
+
+def test_histories_are_recorded():
+    assert FILES, f"no histories in {HISTORIES}: run `.venv/bin/python -m tests.record_histories`"
+    assert any("rec_burst" in f.name for f in FILES) and len({workflow_id_of(f) for f in FILES}) >= 4
+
+
+@pytest.fixture(scope="module")
+def replayer() -> Replayer:
+    return Replayer(workflows=worker.WORKFLOWS, workflow_runner=worker.RUNNER, data_converter=pydantic_data_converter)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
+async def test_recorded_history_replays(replayer: Replayer, path: Path):
+    history = WorkflowHistory.from_json(workflow_id_of(path), path.read_text())
+    assert history.events, f"{path.name} has no events"
+    # raises (temporalio.workflow.NondeterminismError, or the workflow task's failure) when the code
+    # no longer produces the commands this history recorded
+    result = await replayer.replay_workflow(history)
+    assert result.replay_failure is None
