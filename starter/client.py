@@ -6,6 +6,8 @@ redemptions and adjustments are updates, answered once the ledger has them.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -24,8 +26,16 @@ from domain.summary import LedgerPage, ReconcileView, Summary, Timeline
 
 
 class TenureClient:
-    def __init__(self, client: Client, program: Program, task_queue: str = "tenure", history_budget: int | None = None):
+    def __init__(
+        self,
+        client: Client,
+        program: Program,
+        task_queue: str = "tenure",
+        history_budget: int | None = None,
+        query_timeout: timedelta = timedelta(seconds=10),
+    ):
         self.client = client
+        self.query_timeout = query_timeout
         self.program = program
         self.task_queue = task_queue
         self.history_budget = history_budget
@@ -74,13 +84,13 @@ class TenureClient:
         return await self.handle(customer_id).execute_update("adopt_program", program, result_type=str)
 
     async def summary(self, customer_id: str) -> Summary:
-        return await self.handle(customer_id).query("summary", result_type=Summary)
+        return await self.handle(customer_id).query("summary", result_type=Summary, rpc_timeout=self.query_timeout)
 
     async def ledger(self, customer_id: str, offset: int = 0, limit: int = 20) -> LedgerPage:
-        return await self.handle(customer_id).query("ledger", args=[offset, limit], result_type=LedgerPage)
+        return await self.handle(customer_id).query("ledger", args=[offset, limit], result_type=LedgerPage, rpc_timeout=self.query_timeout)
 
     async def timeline(self, customer_id: str, limit: int = 100) -> Timeline:
-        return await self.handle(customer_id).query("timeline", limit, result_type=Timeline)
+        return await self.handle(customer_id).query("timeline", limit, result_type=Timeline, rpc_timeout=self.query_timeout)
 
     async def reconcile_view(self, customer_id: str) -> ReconcileView:
-        return await self.handle(customer_id).query("reconcile", result_type=ReconcileView)
+        return await self.handle(customer_id).query("reconcile", result_type=ReconcileView, rpc_timeout=self.query_timeout)

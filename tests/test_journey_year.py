@@ -169,7 +169,7 @@ async def test_continue_as_new_during_a_burst_loses_nothing(time_env, program, t
         )
         await eventually(lambda: asyncio.to_thread(ledger_rows, engine, cid),
                          lambda rows: sum(r["kind"] == "earn" for r in rows) == n, timeout=60)
-        s = await tenure.summary(cid)
+        s = await eventually(lambda: tenure.summary(cid), lambda s: s.ledger_seq == n)
         rows = ledger_rows(engine, cid)
         assert sorted(r["ref"] for r in rows if r["kind"] == "earn") == sorted(f"evt_{i}" for i in range(n))
         assert sum(r["points"] for r in rows) == s.balance
