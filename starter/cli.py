@@ -7,6 +7,7 @@
     tenure member set-tier CUSTOMER_ID TIER --reason TEXT --actor WHO --until DATE
     tenure member start-input CUSTOMER_ID   (JSON for `temporal workflow signal-with-start --input-file`)
     tenure reconcile [CUSTOMER_ID]
+    tenure segment [--at-risk] [--status STATUS] [--tier TIER]
     tenure program check [PATH]
 
 Connection and database come from the TENURE_ environment (settings.py), or `--address`,
@@ -41,7 +42,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.db import create_engine_for
-from activities.ledger_queries import ledger_page, ledger_totals
+from activities.ledger_queries import ledger_page, ledger_totals, segment
 from domain.effects import LedgerEntry
 from domain.journey import JourneyInput
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
@@ -506,6 +507,32 @@ def reconcile_cmd(ctx: typer.Context,
         _say(f"[bold red]✘ {len(bad)} of {len(rows)} customers do not reconcile[/]")
         raise typer.Exit(1)
     _say(f"[green]✔ {len(rows)} customer{'s' if len(rows) != 1 else ''} reconcile[/]")
+
+
+@app.command("segment")
+def segment_cmd(
+    ctx: typer.Context,
+    at_risk: Annotated[bool, typer.Option("--at-risk", help="Only members marked at risk.")] = False,
+    status: Annotated[str | None, typer.Option("--status", help="active, past_due or cancelled (churned).")] = None,
+    tier: Annotated[str | None, typer.Option("--tier", help="A tier of the program.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 1000,
+):
+    """Members in a segment (at risk, churned, by tier), as their journeys last reported them."""
+    env = _env(ctx)
+
+    def work() -> list[dict]:
+        if status and status not in ("active", "past_due", "cancelled"):
+            raise CliError(f"unknown status {status!r}: use active, past_due or cancelled", code=2)
+        return segment(env.engine(), at_risk=True if at_risk else None, status=status, tier=tier, limit=limit)
+
+    rows = _run(work)
+    table = Table(title=f"{len(rows)} member(s)")
+    for col in ("customer", "email", "status", "tier", "at risk", "updated"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["customer_id"], r["email"] or "", r["status"], r["tier"], "yes" if r["at_risk"] else "",
+                      _when(r["updated_at"]))
+    _console().print(table)
 
 
 @program_app.command("check")

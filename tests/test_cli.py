@@ -152,6 +152,12 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
                           "--until", "someday")
         assert r.exit_code == 2 and "not a date" in out(r)
 
+        # segments follow the journey: the minimum tier shows up in the gold segment
+        r = await eventually(lambda: ainvoke(settings, "segment", "--tier", "gold"), lambda r: cid in r.stdout)
+        assert r.exit_code == 0 and "1 member(s)" in r.stdout
+        r = await ainvoke(settings, "segment", "--at-risk")
+        assert r.exit_code == 0 and cid not in r.stdout
+
 
 async def test_unknown_customer_and_temporal_down(dev_env, program, tmp_path):
     async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):

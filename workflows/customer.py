@@ -49,6 +49,7 @@ OUTSIDE_RETRY = RetryPolicy(
 
 
 LIFECYCLE_PATCH = "lifecycle-v1"
+SEGMENT_WAKE_PATCH = "segment-wake-v1"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -66,6 +67,8 @@ class CustomerJourney:
         self.flushed_seq = (min(pending) - 1) if pending else self.account.seq
         self.profile_dirty = inp.account is None
         self.profile_seen: CustomerProfile | None = None
+        # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
+        self.wake_on_segment = self.rules.lifecycle and workflow.patched(SEGMENT_WAKE_PATCH)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
         self.timer_task: asyncio.Task | None = None
         self.timer_deadline: datetime | None = None
@@ -83,6 +86,7 @@ class CustomerJourney:
             self._arm_timer()
             await workflow.wait_condition(
                 lambda: bool(self.outbox) or self.profile_dirty or self.timer_fired or self._time_to_continue()
+                or (self.wake_on_segment and self._segment_moved())
             )
             if self.timer_fired:
                 self.timer_fired, self.timer_deadline = False, None
@@ -163,6 +167,11 @@ class CustomerJourney:
             if fx.discounts:
                 await asyncio.gather(*(self._discount(d) for d in fx.discounts))
             self.in_flight = Effects()
+
+    def _segment_moved(self) -> bool:
+        seen, a = self.profile_seen, self.account
+        return seen is not None and (seen.status, seen.tier, seen.at_risk) != (
+            a.status, a.tier.name, a.lifecycle.at_risk)
 
     def _profile(self) -> CustomerProfile:
         a = self.account
