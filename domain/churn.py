@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import engagement
+from . import comms, engagement, onboarding
 from .effects import DiscountOutcome, DiscountRequest
 from .lifecycle_state import Churn, Offer, WinbackOutcome
 from .messages import PaymentSucceeded, SubscriptionCancelled
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .account import AccountRules, Effects
 
 WINBACKS_KEPT = 20
+WINBACK_EMAILS = frozenset({"winback_offer", "winback_followup"})
 
 
 def frozen(r: "AccountRules") -> bool:
@@ -36,7 +37,7 @@ def is_high_value(r: "AccountRules", now: datetime) -> bool:
 
 
 def _origin(ch: Churn) -> str:
-    return f"churn:{ch.at.isoformat()}"
+    return f"churn:{ch.event_id or ch.at.isoformat()}"
 
 
 def on_cancelled(r: "AccountRules", fx: "Effects", now: datetime, ev: SubscriptionCancelled) -> None:
@@ -45,8 +46,9 @@ def on_cancelled(r: "AccountRules", fx: "Effects", now: datetime, ev: Subscripti
         r.note(now, "churn", "cancellation while already churned: ignored")
         return
     lc.dunning = None
+    onboarding.stop(r, now, "the subscription was cancelled")
     reason = "involuntary" if ev.involuntary else ev.reason
-    ch = Churn(at=now, reason=reason, comment=ev.comment, frozen_points=r.a.balance,
+    ch = Churn(at=now, event_id=ev.event_id, reason=reason, comment=ev.comment, frozen_points=r.a.balance,
                grace_until=now + timedelta(days=r.p.winback.grace_days), high_value=is_high_value(r, now))
     lc.churn = ch
     r.entry(fx, now, "freeze", _origin(ch),
@@ -145,6 +147,8 @@ def on_return(r: "AccountRules", fx: "Effects", now: datetime, ev: PaymentSuccee
     if ch is None:
         return
     lc.churn = None
+    for d in comms.drop_deferred(lc.comms, WINBACK_EMAILS):  # waiting for quiet hours or the cap to end
+        r.note(now, "email", f"{d.intent.purpose} email dropped: the customer came back")
     restored = 0
     if not ch.forfeited:
         paused = now - ch.at

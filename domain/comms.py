@@ -70,6 +70,8 @@ def decide(intent: EmailIntent, state: CommsState, rules: CommsRules, tz: str, n
         return Decision(action="send")
     if state.unsubscribed:
         return Decision(action="suppress", why="member unsubscribed from marketing")
+    if rules.frequency_cap_per_week == 0:  # no room ever: deferring would wait for ever
+        return Decision(action="suppress", why="frequency cap is 0: no marketing email")
     recent = sorted(t for t in state.marketing_sent if t > now - WEEK)
     if len(recent) >= rules.frequency_cap_per_week:
         free_at = recent[len(recent) - rules.frequency_cap_per_week] + WEEK
@@ -84,3 +86,10 @@ def decide(intent: EmailIntent, state: CommsState, rules: CommsRules, tz: str, n
 def record_sent(state: CommsState, intent: EmailIntent, now: datetime) -> None:
     if intent.category == "marketing":
         state.marketing_sent = [t for t in state.marketing_sent if t > now - WEEK] + [now]
+
+
+def drop_deferred(state: CommsState, purposes: set[str] | frozenset[str]) -> list[Deferred]:
+    """Take the deferred emails of these purposes out of the queue (their journey has moved on)."""
+    dropped = [d for d in state.deferred if d.intent.purpose in purposes]
+    state.deferred = [d for d in state.deferred if d.intent.purpose not in purposes]
+    return dropped

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from . import comms
 from .lifecycle_state import OnboardingState
 
 if TYPE_CHECKING:
@@ -52,9 +53,30 @@ def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
 
 def on_activity(r: "AccountRules", fx: "Effects", now: datetime, kind: str) -> None:
     ob = r.a.lifecycle.onboarding
-    if ob is None or ob.finished or kind not in r.p.onboarding.goals or kind in ob.goals_met:
+    # goals still count after the sequence ran out: completing them late still earns the badge
+    if ob is None or ob.finished == "completed" or kind not in r.p.onboarding.goals or kind in ob.goals_met:
         return
     ob.goals_met.append(kind)
+    # a step waiting for the morning (quiet hours) or for room under the cap is decided again then,
+    # by the communication policy only: drop what the member no longer needs
+    _drop_deferred(r, now, {s.purpose for s in r.p.onboarding.steps if s.only_if_missing == kind}, f"{kind} done")
     if set(r.p.onboarding.goals) <= set(ob.goals_met):
+        late = ob.finished is not None
         ob.finished = "completed"
-        r.note(now, "onboarding", "onboarding goals met: sequence ends")
+        r.note(now, "onboarding", "onboarding goals met" + (" after the sequence ended" if late else ": sequence ends"))
+        _drop_deferred(r, now, {s.purpose for s in r.p.onboarding.steps}, "onboarding goals met")
+
+
+def _drop_deferred(r: "AccountRules", now: datetime, purposes: set[str], why: str) -> None:
+    for d in comms.drop_deferred(r.a.lifecycle.comms, purposes):
+        r.note(now, "email", f"{d.intent.purpose} email dropped: {why}")
+
+
+def stop(r: "AccountRules", now: datetime, why: str) -> None:
+    """End a running sequence (the member cancelled): no more onboarding email, sent or deferred."""
+    ob = r.a.lifecycle.onboarding
+    if ob is None or ob.finished:
+        return
+    ob.finished = "ended"
+    r.note(now, "onboarding", f"onboarding ended: {why}")
+    _drop_deferred(r, now, {s.purpose for s in r.p.onboarding.steps}, why)

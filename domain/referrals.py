@@ -44,6 +44,7 @@ def on_signed_up(r: "AccountRules", fx: "Effects", now: datetime, ev: SignedUp) 
 def on_referrer_found(r: "AccountRules", fx: "Effects", now: datetime, code: str, referrer: str | None) -> None:
     lc = r.a.lifecycle
     if referrer is None:
+        lc.referral_code_used = None  # a mistyped code does not use up the one referral
         r.note(now, "referral", f"referral code {code} refused: no member has this code")
         return
     if referrer == r.a.customer_id:
