@@ -26,9 +26,21 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.journey import workflow_id
-from domain.messages import ActivityReported, AdjustRequest, ProfileUpdated, RedeemRequest, RefundIssued
+import sqlalchemy as sa
+
+from domain.messages import (
+    ActivityReported,
+    AdjustRequest,
+    PaymentFailed,
+    ProfileUpdated,
+    RedeemRequest,
+    RefundIssued,
+    SignedUp,
+    SubscriptionCancelled,
+)
 from domain.program import parse_program
-from domain.summary import ReconcileView, Summary
+from domain.referrals import code_for
+from domain.summary import ReconcileView, Summary, Timeline
 from starter.client import TenureClient
 from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
 
@@ -118,6 +130,74 @@ async def refund_with_shortfall(env: WorkflowEnvironment, tenure: TenureClient, 
     return cid
 
 
+async def said(tenure: TenureClient, cid: str, fragment: str, timeout: float = 30) -> None:
+    """Wait until the journey's timeline says `fragment`."""
+    await eventually(lambda: query(tenure, cid, "timeline", Timeline),
+                     lambda t: any(fragment in i.text for i in t.items), timeout=timeout)
+
+
+async def onboarding_and_engagement(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    """Sign-up in Tokyo, tips deferred by quiet hours, the nudge skipped, goals met, at risk, back."""
+    cid = "rec_onboard"
+    await tenure.send(cid, SignedUp(event_id="su", email="kei@example.com", name="Kei", timezone="Asia/Tokyo"))
+    await env.sleep(days(1.5))
+    await tenure.send(cid, ActivityReported(event_id="feat_1", kind="feature_used"))
+    await env.sleep(days(2))
+    await tenure.send(cid, ActivityReported(event_id="profile_1", kind="profile_completed"))
+    await said(tenure, cid, "onboarding goals met")
+    await env.sleep(days(31))
+    await said(tenure, cid, "at risk: no activity")
+    await tenure.send(cid, ActivityReported(event_id="login_1", kind="login"))
+    await said(tenure, cid, "no longer at risk")
+    await settled(tenure, engine, cid)
+    return cid
+
+
+async def referral(env: WorkflowEnvironment, tenure: TenureClient, engine) -> list[str]:
+    """Ann refers Bob; Bob pays; Ann's points are pending for the hold, then released."""
+    await tenure.send("rec_ann", SignedUp(event_id="su_ann", email="ann@example.com"))
+
+    def ann_recorded() -> bool:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("select count(*) from customers where customer_id = 'rec_ann'")).scalar() == 1
+
+    await eventually(lambda: asyncio.to_thread(ann_recorded), bool)
+    await tenure.send("rec_bob", SignedUp(event_id="su_bob", email="bob@example.com", referral_code=code_for("rec_ann")))
+    await tenure.send("rec_bob", payment(1))
+    await settled(tenure, engine, "rec_ann", lambda s: s.pending == 200)
+    await env.sleep(days(15))
+    await settled(tenure, engine, "rec_ann", lambda s: s.pending == 0 and s.balance >= 200)
+    await settled(tenure, engine, "rec_bob")
+    return ["rec_ann", "rec_bob"]
+
+
+async def churn_and_win_back(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    """Cancelled as too expensive: frozen balance, a discount offer, the customer back in time."""
+    cid = "rec_churn"
+    await tenure.send(cid, SignedUp(event_id="su", email="cat@example.com", timezone="Europe/Berlin"))
+    await tenure.send(cid, payment(1, cadence="annual", amount=49000))
+    await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
+    await tenure.send(cid, SubscriptionCancelled(event_id="cancel_1", reason="too_expensive", comment="pricey"))
+    await env.sleep(days(4))
+    await said(tenure, cid, "winback_offer email")
+    await tenure.send(cid, payment(2, cadence="annual", amount=49000))
+    await said(tenure, cid, "customer came back")
+    await settled(tenure, engine, cid)
+    return cid
+
+
+async def dunning_recovered(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    cid = "rec_dunning"
+    await tenure.send(cid, SignedUp(event_id="su", email="dan@example.com"))
+    await tenure.send(cid, payment(1))
+    await tenure.send(cid, PaymentFailed(event_id="fail_2", invoice_id="in_2", reason="card_declined"))
+    await env.sleep(days(4))
+    await tenure.send(cid, payment(2))
+    await said(tenure, cid, "dunning for in_2 ended")
+    await settled(tenure, engine, cid)
+    return cid
+
+
 async def burst_with_continue_as_new(env: WorkflowEnvironment, client: Client, program, tmp: Path) -> str:
     cid = "rec_burst"
     async with running_worker(client, program, tmp / "burst", history_budget=60) as (tenure, engine):
@@ -158,10 +238,12 @@ async def record(tag: str, out: Path) -> list[Path]:
             tmp = Path(tmp_dir)
             customers = []
             async with running_worker(env.client, program, tmp / "main") as (tenure, engine):
-                for journey in (year_of_payments, redemption_and_adjustment, refund_with_shortfall):
+                for journey in (year_of_payments, redemption_and_adjustment, refund_with_shortfall,
+                                onboarding_and_engagement, referral, churn_and_win_back, dunning_recovered):
                     began = time.monotonic()
-                    customers.append(await journey(env, tenure, engine))
-                    print(f"  ran journey {customers[-1]} ({time.monotonic() - began:.1f}s)")
+                    ran = await journey(env, tenure, engine)
+                    customers += ran if isinstance(ran, list) else [ran]
+                    print(f"  ran journey {journey.__name__} ({time.monotonic() - began:.1f}s)")
                 began = time.monotonic()
                 customers.append(await burst_with_continue_as_new(env, env.client, program, tmp))
                 print(f"  ran journey {customers[-1]} ({time.monotonic() - began:.1f}s)")
