@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.program import Program
     from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
+    from workflows.shared import intern_program
 
 # The ledger must be written eventually, whatever the outage: retry for ever, backing off.
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -50,13 +51,23 @@ OUTSIDE_RETRY = RetryPolicy(
 
 LIFECYCLE_PATCH = "lifecycle-v1"
 SEGMENT_WAKE_PATCH = "segment-wake-v1"
+# The one timer is no longer cancelled and restarted each time its deadline moves later (the
+# engagement watch moves it on every event: two history events per event); a timer that fires
+# before the deadline it was armed for simply wakes the loop, which arms the next one.
+LAZY_TIMER_PATCH = "lazy-timer-v1"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class CustomerJourney:
     @workflow.init
     def __init__(self, inp: JourneyInput) -> None:
-        self.inp = inp
+        # The program is shared between journeys (workflows/shared.py): the input's own copies
+        # are replaced in place, since the SDK keeps the run's arguments for the run's lifetime.
+        inp.program = intern_program(inp.program)
+        if inp.account is not None:
+            inp.account.program = intern_program(inp.account.program)
+        self.history_budget = inp.history_budget
+        self.generation = inp.generation
         self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
         # Journeys recorded before the lifecycle release replay without it (and so without its
         # timers and emails); every run started since has it.
@@ -73,6 +84,7 @@ class CustomerJourney:
         self.timer_task: asyncio.Task | None = None
         self.timer_deadline: datetime | None = None
         self.timer_fired = False
+        self.lazy_timer = workflow.patched(LAZY_TIMER_PATCH)
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -93,7 +105,7 @@ class CustomerJourney:
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.inp.history_budget
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.history_budget
 
     async def _hand_over(self) -> None:
         """Continue as new once every handler is done; whatever is still undelivered goes along."""
@@ -108,8 +120,8 @@ class CustomerJourney:
                 program=self.account.program,
                 account=self.account,
                 outbox=self.outbox,
-                history_budget=self.inp.history_budget,
-                generation=self.inp.generation + 1,
+                history_budget=self.history_budget,
+                generation=self.generation + 1,
             )
         )
 
@@ -118,6 +130,10 @@ class CustomerJourney:
         deadline = self.rules.next_deadline()
         if deadline == self.timer_deadline and self.timer_task is not None:
             return
+        if self.lazy_timer and self.timer_task is not None and self.timer_deadline is not None and (
+            deadline is None or deadline > self.timer_deadline
+        ):
+            return  # the armed timer fires early; the loop finds nothing due and arms the next deadline
         if self.timer_task is not None:
             self.timer_task.cancel()
             self.timer_task = None
