@@ -56,9 +56,12 @@ class LedgerActivities:
         with self.engine.begin() as conn:
             # No conflict target: a row clashing on (customer_id, seq) must not raise midway
             # through a concurrent duplicate batch on PostgreSQL; skipped rows are checked below.
+            # Parameters passed to execute (not baked into the statement with .values()): the
+            # compiled INSERT comes from SQLAlchemy's statement cache instead of being compiled
+            # again for every batch; several rows go out as one multi-row INSERT ... RETURNING.
             stmt = insert_if_absent(self.engine, ledger_entries).returning(ledger_entries.c.key)
             for i in range(0, len(rows), _CHUNK):
-                inserted.update(conn.execute(stmt.values(rows[i : i + _CHUNK])).scalars())
+                inserted.update(conn.execute(stmt, rows[i : i + _CHUNK]).scalars())
             skipped = [k for k in by_key if k not in inserted]
             if skipped:
                 self._check_skipped(conn, [by_key[k] for k in skipped])
