@@ -1,0 +1,364 @@
+"""`make bench`: every measurement of bench/RESULTS.md in one run (see bench/__init__.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+
+from bench import procs, report  # noqa: E402
+from bench.config import Sizes, from_env  # noqa: E402
+from bench.minihttp import MiniHttp  # noqa: E402
+from bench.load import CounterWatch, LedgerWatch, closed_loop, latencies, open_loop, percentiles  # noqa: E402
+from bench.tenure_load import (  # noqa: E402
+    API_KEY, SECRET, client_jobs, client_sender, http_sender, raw_jobs, raw_sender, spread, stripe_jobs,
+)
+
+console = Console(highlight=False)
+RESULTS = ROOT / "bench" / "results"
+TIMEOUT = 300.0
+
+
+class Bar:
+    """One rich progress bar for the whole run, with the current phase as its label."""
+
+    def __init__(self, progress: Progress, total: int):
+        self.p = progress
+        self.task = progress.add_task("starting", total=total)
+        self.base = 0
+
+    def phase(self, label: str, size: int) -> "Bar":
+        self.p.update(self.task, description=label, completed=self.base)
+        self._size = size
+        return self
+
+    def at(self, n: int) -> None:
+        self.p.update(self.task, completed=self.base + min(n, self._size))
+
+    def done(self) -> None:
+        self.base += self._size
+        self.p.update(self.task, completed=self.base)
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import temporalio
+
+    temporal = procs.find_binary("temporal")
+    version = subprocess.run([temporal, "--version"], capture_output=True, text=True).stdout.strip() if temporal else "?"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "--", "workflows", "domain", "activities", "starter",
+                              "worker.py", "settings.py", "bench"], cwd=ROOT, capture_output=True, text=True).stdout
+    if commit and changed.strip():
+        commit += " + uncommitted changes"
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_mb": mem, "os": platform.platform(),
+        "python": platform.python_version(), "temporalio": temporalio.__version__, "temporal_cli": version,
+        "commit": commit or "?",
+    }
+
+
+# --- phases ---------------------------------------------------------------------------------------
+
+
+async def phase_raw(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None) -> dict:
+    """Signals/s into trivial counting workflows, worker in its own process."""
+    from starter.connect import connect
+    from settings import Settings
+
+    counter = work / f"raw-{tag}.count"
+    tq = f"bench-raw-{tag}"
+    worker = procs.raw_worker(work, address, tq, counter, name=f"raw-worker-{tag}")
+    try:
+        await procs.wait_worker_ready(worker, "raw worker polling")
+        client = await connect(Settings(temporal_address=address))
+        send = raw_sender(client, tq)
+        watch = CounterWatch(counter)
+        warm = raw_jobs(spread(f"rw{tag}", sizes.concurrency, sizes.concurrency))
+        await closed_loop(warm, send, sizes.concurrency)
+        await watch.wait(len(warm), TIMEOUT)
+        base = watch.value()
+        jobs = raw_jobs(spread(f"r{tag}", sizes.customers, sizes.events))
+        bar.phase(f"raw engine ({tag})", len(jobs))
+        pids = {"worker": worker.pid, **({"temporal": server.pid} if server else {})}
+        await procs.quiet(list(pids.values()))
+        cpu0 = {k: procs.cpu_seconds(p) for k, p in pids.items()}
+        own0 = time.process_time()
+        waiter = asyncio.create_task(watch.wait(base + len(jobs), TIMEOUT, tick=lambda n: bar.at(n - base)))
+        log = await closed_loop(jobs, send, sizes.concurrency)
+        end = await waiter
+        cpu = {k: 1000 * (procs.cpu_seconds(p) - cpu0[k]) / len(jobs) for k, p in pids.items()}
+        cpu["bench"] = 1000 * (time.process_time() - own0) / len(jobs)
+        bar.done()
+        elapsed = end - log.first()
+        acks = [log.acked[k] - t for k, t in log.sent.items()]
+        return {"events": len(jobs), "customers": sizes.customers, "concurrency": sizes.concurrency,
+                "seconds": elapsed, "per_second": len(jobs) / elapsed, "ack_latency": percentiles(acks),
+                "cpu_ms_per_event": cpu, "errors": len(log.errors)}
+    finally:
+        worker.stop()
+
+
+async def tenure_phase(label: str, jobs, send, watch: LedgerWatch, bar: Bar, concurrency: int | None = None,
+                       rate: float | None = None, pids: dict[str, int] | None = None) -> dict:
+    bar.phase(label, len(jobs))
+    await procs.quiet(list((pids or {}).values()))
+    cpu0 = {k: procs.cpu_seconds(p) for k, p in (pids or {}).items()}
+    own0 = time.process_time()
+    keys = {j.key for j in jobs}
+    # the ledger is polled while the events go in, so a row is seen within one poll of its commit
+    waiter = asyncio.create_task(watch.wait(keys, TIMEOUT, tick=bar.at))
+    if rate is None:
+        log = await closed_loop(jobs, send, concurrency)
+    else:
+        log = await open_loop(jobs, send, rate)
+    end = await waiter
+    cpu = {k: 1000 * (procs.cpu_seconds(p) - cpu0[k]) / len(jobs) for k, p in (pids or {}).items()}
+    cpu["bench"] = 1000 * (time.process_time() - own0) / len(jobs)
+    bar.done()
+    elapsed = end - log.first()
+    lat = latencies(log, {k: watch.seen_at[k] for k in keys})
+    rec = latencies(log, {k: watch.done[k] for k in keys})
+    acks = [log.acked[k] - t for k, t in log.sent.items()]
+    out = {"events": len(jobs), "seconds": elapsed, "per_second": len(jobs) / elapsed,
+           "latency": percentiles(lat), "latency_recorded_at": percentiles(rec), "ack_latency": percentiles(acks),
+           "cpu_ms_per_event": cpu, "errors": len(log.errors)}
+    if rate is not None:
+        out["offered_rate"] = rate
+    else:
+        out["concurrency"] = concurrency
+    return out
+
+
+async def phase_tenure(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None,
+                       http: bool = True) -> dict:
+    """Tenure end to end: signed webhooks through the API, and the Python client, to ledger rows."""
+    from activities.db import create_engine_for, ensure_schema
+    from domain.program import parse_program
+    from settings import Settings
+    from starter.client import TenureClient
+    from starter.connect import connect
+
+    db = work / f"tenure-{tag}.db"
+    db_url = f"sqlite:///{db}"
+    engine = create_engine_for(db_url)
+    ensure_schema(engine)
+    tq = f"bench-tenure-{tag}"
+    out: dict = {}
+    async with AsyncExitStack() as stack:
+        worker = procs.tenure_worker(work, address, db_url, tq, name=f"worker-{tag}")
+        stack.callback(worker.stop)
+        await procs.wait_worker_ready(worker, "worker on")
+        pids = {"worker": worker.pid, **({"temporal": server.pid} if server else {})}
+        program = parse_program((ROOT / "program.toml").read_text())
+        client = await connect(Settings(temporal_address=address))
+        tenure = TenureClient(client, program, tq)
+        watch = LedgerWatch(engine)
+        csend = client_sender(tenure)
+        warm = client_jobs(spread(f"cw{tag}", sizes.concurrency, sizes.concurrency))
+        await closed_loop(warm, csend, sizes.concurrency)
+        await watch.wait({j.key for j in warm}, TIMEOUT)
+
+        if http:
+            api, url = procs.api_server(work, address, db_url, tq, SECRET, API_KEY, name=f"api-{tag}")
+            stack.callback(api.stop)
+            await procs.wait_http(url, api)
+            pids["api"] = api.pid
+            h = MiniHttp(url)
+            stack.push_async_callback(h.aclose)
+            hsend = http_sender(h)
+            warm = stripe_jobs(spread(f"hw{tag}", sizes.concurrency, sizes.concurrency))
+            await closed_loop(warm, hsend, sizes.concurrency)
+            await watch.wait({j.key for j in warm}, TIMEOUT)
+            jobs = stripe_jobs(spread(f"h{tag}", sizes.customers, sizes.events))
+            out["http_full"] = await tenure_phase(f"Tenure over HTTP, full load ({tag})", jobs, hsend, watch, bar,
+                                                  concurrency=sizes.concurrency, pids=pids)
+            rate = out["http_full"]["per_second"] / 2
+            # the same journeys as at full load (already open), new invoices
+            jobs = stripe_jobs(spread(f"h{tag}", sizes.customers, sizes.half_events, offset=sizes.events))
+            out["http_half"] = await tenure_phase(f"Tenure over HTTP, half load ({tag})", jobs, hsend, watch, bar,
+                                                  rate=rate, pids=pids)
+            api.stop()
+            del pids["api"]
+
+        jobs = client_jobs(spread(f"c{tag}", sizes.customers, sizes.events))
+        out["client_full"] = await tenure_phase(f"Tenure client, full load ({tag})", jobs, csend, watch, bar,
+                                                concurrency=sizes.concurrency, pids=pids)
+        out["worker_rss_kb"] = procs.rss_kb(worker.pid)
+    engine.dispose()
+    return out
+
+
+async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict:
+    """Worker RSS with `memory_small` open journeys (the default cache), then `memory_large`."""
+    from activities.db import create_engine_for, ensure_schema
+    from domain.program import parse_program
+    from settings import Settings
+    from starter.client import TenureClient
+    from starter.connect import connect
+
+    db_url = f"sqlite:///{work / 'memory.db'}"
+    engine = create_engine_for(db_url)
+    ensure_schema(engine)
+    tq = "bench-memory"
+    worker = procs.tenure_worker(work, address, db_url, tq, name="worker-memory")
+    try:
+        await procs.wait_worker_ready(worker, "worker on")
+        program = parse_program((ROOT / "program.toml").read_text())
+        tenure = TenureClient(await connect(Settings(temporal_address=address)), program, tq)
+        watch = LedgerWatch(engine)
+        send = client_sender(tenure)
+        warm_n = 20
+        pairs = spread("m", sizes.memory_large, sizes.memory_large)  # one event per journey
+        warm = client_jobs(spread("mw", warm_n, warm_n))
+        await closed_loop(warm, send, sizes.concurrency)
+        await watch.wait({j.key for j in warm}, TIMEOUT)
+        await asyncio.sleep(1.0)
+        base = procs.rss_kb(worker.pid)
+        samples = [{"journeys": 0, "rss_kb": base}]
+        bar.phase(f"memory: {sizes.memory_large:,} open journeys", sizes.memory_large)
+        checkpoints = sorted({sizes.memory_small, sizes.memory_large,
+                              *[n for n in (2000, 5000, 10000) if n < sizes.memory_large]})
+        done = 0
+        t0 = time.monotonic()
+        for cp in checkpoints:
+            jobs = client_jobs(pairs[done:cp])
+            await closed_loop(jobs, send, sizes.concurrency)
+            await watch.wait({j.key for j in jobs}, TIMEOUT * 2, tick=lambda n, d=done: bar.at(d + n))
+            done = cp
+            await asyncio.sleep(1.0)
+            samples.append({"journeys": cp, "rss_kb": procs.rss_kb(worker.pid), "seconds": time.monotonic() - t0})
+        bar.done()
+        small = next(s for s in samples if s["journeys"] == sizes.memory_small)
+        large = samples[-1]
+        per_journey = (small["rss_kb"] - base) / sizes.memory_small
+        return {
+            "baseline_rss_kb": base,
+            "samples": samples,
+            "kb_per_journey": per_journey,
+            "rss_per_1000_journeys_mb": per_journey * 1000 / 1024,
+            "rss_at_small_mb": small["rss_kb"] / 1024,
+            "rss_at_large_mb": large["rss_kb"] / 1024,
+            "large_over_small": large["rss_kb"] / small["rss_kb"],
+            "journeys_opened_per_second": sizes.memory_large / large["seconds"],
+        }
+    finally:
+        worker.stop()
+        engine.dispose()
+
+
+async def phase_year(sizes: Sizes, work: Path, bar: Bar) -> dict:
+    from bench.year import incoming, simulate
+    from domain.program import parse_program
+
+    program = parse_program((ROOT / "program.toml").read_text())
+    steps = incoming(sizes.year_months)
+    bar.phase(f"busy customer-years on the time-skipping server ({sizes.year_customers} customers)", steps)
+    out = await simulate(program, sizes.year_customers, sizes.year_months, work, tick=lambda i, n: bar.at(i))
+    bar.done()
+    return out
+
+
+# --- main -------------------------------------------------------------------------------------------
+
+
+async def run(sizes: Sizes, address: str | None = None, console_: Console | None = None) -> dict:
+    """Every phase; against `address` when given (the smoke test's server), else dev servers of our own."""
+    from bench.year import schedule
+
+    work = Path(tempfile.mkdtemp(prefix="tenure-bench-"))
+    results: dict = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sizes": sizes.describe(),
+                     "machine": machine(), "workdir": str(work)}
+    wal = sizes.wal_compare and address is None
+    total = 3 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
+    if wal:
+        total += 3 * sizes.events + sizes.half_events
+    t0 = time.monotonic()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console_ or console, transient=False) as progress:
+        bar = Bar(progress, total)
+        server = None
+        if address is None:
+            server, address = procs.dev_server(work, "temporal")
+        try:
+            if server is not None:
+                await procs.wait_temporal(address, server)
+            results["raw"] = await phase_raw(sizes, work, address, "default", bar, server)
+            results["tenure"] = await phase_tenure(sizes, work, address, "default", bar, server)
+            if not wal:
+                results["memory"] = await phase_memory(sizes, work, address, bar)
+        finally:
+            if server is not None:
+                server.stop(grace=20)
+        if wal:
+            server, address = procs.dev_server(work, "temporal-wal", wal=True)
+            try:
+                await procs.wait_temporal(address, server)
+                results["wal"] = {
+                    "pragmas": procs.WAL_PRAGMAS,
+                    "raw": await phase_raw(sizes, work, address, "wal", bar, server),
+                    "tenure": await phase_tenure(sizes, work, address, "wal", bar, server),
+                }
+                # The worker's memory does not depend on the server's disk: opening 20,000
+                # journeys goes faster on this one.
+                results["memory"] = await phase_memory(sizes, work, address, bar)
+                results["memory"]["server"] = "wal"
+            finally:
+                server.stop(grace=20)
+        results["year"] = await phase_year(sizes, work, bar)
+    results["total_seconds"] = time.monotonic() - t0
+    results["targets"] = report.targets(results)
+    return results
+
+
+def main() -> int:
+    sizes = from_env()
+    console.print(f"[bold]Tenure benchmark[/] — sizes: {sizes.describe()}")
+    results = asyncio.run(run(sizes))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
+    md = report.markdown(results)
+    (RESULTS / "latest.md").write_text(md)
+    written = [str(RESULTS / "latest.json"), str(RESULTS / "latest.md")]
+    if os.environ.get("BENCH_WRITE_RESULTS", "1") not in ("0", ""):
+        (ROOT / "bench" / "RESULTS.md").write_text(report.results_page(md))
+        written.append("bench/RESULTS.md")
+    console.print(md)
+    console.print(f"written: {', '.join(written)} ({results['total_seconds']:.0f} s)")
+    shutil.rmtree(results["workdir"], ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # as starter/run.py: skip finalization (temporalio/sdk-python#300)
