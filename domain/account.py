@@ -146,12 +146,14 @@ class Refused(ValueError):
 class AccountRules:
     """Applies the program to one account. Every public method is deterministic in (account, now)."""
 
-    def __init__(self, account: Account, lifecycle: bool = False):
+    def __init__(self, account: Account, lifecycle: bool = False, grouped_warnings: bool = True):
         """`lifecycle` turns on the journeys of domain/onboarding … churn; off, the rules are the
-        core ones exactly, so journeys recorded before the lifecycle release replay unchanged."""
+        core ones exactly, so journeys recorded before the lifecycle release replay unchanged.
+        `grouped_warnings` off warns per lot, as journeys recorded before grouping did."""
         self.a = account
         self.p = account.program
         self.lifecycle = lifecycle
+        self.grouped_warnings = grouped_warnings
         if lifecycle and not account.lifecycle.referral_code:
             account.lifecycle.referral_code = referrals.code_for(account.customer_id)
 
@@ -659,23 +661,59 @@ class AccountRules:
         if self.lifecycle:
             self._advance_lifecycle(fx, now)
         frozen = self.lifecycle and churn.frozen(self)
-        warn_days = sorted(self.p.points.expiry_warning_days)
-        for lot in sorted(a.lots, key=L.order_key):
-            if frozen or lot.remaining <= 0 or lot.expires_at <= now:
-                continue
-            due = [d for d in warn_days if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
-            if due:
-                lot.warned += due
-                urgent = min(due)
-                purpose = "expiry_last_chance" if urgent == warn_days[0] and len(warn_days) > 1 else "expiry_warning"
-                self.email(fx, now, purpose, f"warn:{lot.lot_id}:{urgent}",
-                            {"points": lot.remaining, "expires_at": lot.expires_at.date().isoformat(), "days": urgent})
-                self.note(now, "expiry", f"warned: {lot.remaining} points expire on {lot.expires_at.date()} ({urgent} days)")
+        if not frozen:
+            (self._warn_grouped if self.grouped_warnings else self._warn_per_lot)(fx, now)
         for lot in ([] if frozen else sorted(a.lots, key=L.order_key)):
             for lot_id, lost in L.expire_due([lot], now):  # one lot at a time: each entry's balance_after is exact
                 self.entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
                 self.note(now, "expiry", f"{lost} points of lot {lot_id} expired")
         a.lots = L.prune(a.lots)
+        self._advance_pending_and_tiers(fx, now)
+
+    def _warning_purpose(self, days: int) -> str:
+        warn_days = sorted(self.p.points.expiry_warning_days)
+        return "expiry_last_chance" if days == warn_days[0] and len(warn_days) > 1 else "expiry_warning"
+
+    def _warn_grouped(self, fx: Effects, now: datetime) -> None:
+        """One email for every lot expiring close together, not one per lot: a member who logs in
+        daily would otherwise get a warning for each two-point lot. When a lot's warning comes due,
+        the lots expiring up to `expiry_warning_group_days` after it are warned with it (so at most
+        about one email of each kind a week), and they never wake the journey for that warning."""
+        live = [lot for lot in sorted(self.a.lots, key=L.order_key) if lot.remaining > 0 and lot.expires_at > now]
+        warn_days = sorted(self.p.points.expiry_warning_days)
+        for d in warn_days:  # most urgent first: a lot warned at 7 days needs no 30-day warning
+            due = [lot for lot in live if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
+            if not due:
+                continue
+            horizon = max(lot.expires_at for lot in due) + timedelta(days=self.p.points.expiry_warning_group_days)
+            group = [lot for lot in live if d not in lot.warned and lot.expires_at <= horizon]
+            for lot in group:
+                lot.warned += [x for x in warn_days if x >= d and x not in lot.warned]
+            points = sum(lot.remaining for lot in group)
+            first, last = group[0].expires_at, max(lot.expires_at for lot in group)
+            self.email(fx, now, self._warning_purpose(d), f"warn:{group[0].lot_id}:{d}",
+                       {"points": points, "expires_at": first.date().isoformat(),
+                        "last_expires_at": last.date().isoformat(), "lots": len(group), "days": d})
+            span = f"on {first.date()}" if first.date() == last.date() else f"between {first.date()} and {last.date()}"
+            self.note(now, "expiry", f"warned: {points} points expire {span} ({d} days)")
+
+    def _warn_per_lot(self, fx: Effects, now: datetime) -> None:
+        a = self.a
+        warn_days = sorted(self.p.points.expiry_warning_days)
+        for lot in sorted(a.lots, key=L.order_key):
+            if lot.remaining <= 0 or lot.expires_at <= now:
+                continue
+            due = [d for d in warn_days if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
+            if due:
+                lot.warned += due
+                urgent = min(due)
+                purpose = self._warning_purpose(urgent)
+                self.email(fx, now, purpose, f"warn:{lot.lot_id}:{urgent}",
+                            {"points": lot.remaining, "expires_at": lot.expires_at.date().isoformat(), "days": urgent})
+                self.note(now, "expiry", f"warned: {lot.remaining} points expire on {lot.expires_at.date()} ({urgent} days)")
+
+    def _advance_pending_and_tiers(self, fx: Effects, now: datetime) -> None:
+        a = self.a
         for p in [p for p in a.pending if p.release_at <= now]:
             a.pending.remove(p)
             self.entry(fx, now, "pending_released", f"pending:{p.pending_id}", pending_points=-p.points,

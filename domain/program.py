@@ -68,6 +68,9 @@ class EarningRules(_Strict):
 class PointsRules(_Strict):
     lot_validity_days: int = Field(365, ge=1)
     expiry_warning_days: list[int] = Field(default_factory=lambda: [30, 7])
+    expiry_warning_group_days: float = Field(
+        7, ge=0, description="Lots expiring within this many days after a due one are warned in the same email."
+    )
 
     @model_validator(mode="after")
     def _warnings(self) -> "PointsRules":

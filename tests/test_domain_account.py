@@ -505,3 +505,37 @@ def test_journey_driver_sees_a_whole_year():
     for m in j.fx.emails:
         purposes[m.purpose] += 1
     assert purposes["expiry_warning"] >= 1 and purposes["expiry_last_chance"] >= 1 and purposes["tier_changed"] == 1
+
+
+def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program):
+    """A member who earns every day gets about one warning of each kind a week, not one per lot."""
+    from datetime import datetime, timedelta, timezone
+
+    from domain.account import Account, AccountRules, Effects
+    from domain.messages import ActivityReported
+
+    start = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+    rules = AccountRules(Account.open("cus_daily", program, start))
+    rules.a.email = "daily@example.com"
+    fx = Effects()
+    for day in range(28):
+        rules.on_activity(fx, start + timedelta(days=day), ActivityReported(event_id=f"login_{day}", kind="login"))
+    assert len(rules.a.lots) == 28
+    while rules.a.lots:
+        rules.advance(fx, rules.next_deadline())
+    warnings = [e for e in fx.emails if e.purpose == "expiry_warning"]
+    last_chance = [e for e in fx.emails if e.purpose == "expiry_last_chance"]
+    assert 1 <= len(warnings) <= 4 and 1 <= len(last_chance) <= 4, (len(warnings), len(last_chance))
+    assert sum(e.data["lots"] for e in warnings) == 28, "every lot is warned once"
+    expired = [e for e in fx.entries if e.kind == "expire"]
+    assert len(expired) == 28
+    for e, day in zip(expired, range(28)):
+        assert e.at == start + timedelta(days=day) + program.lot_validity, "each lot expires exactly"
+    per_lot = AccountRules(Account.open("cus_old", program, start), grouped_warnings=False)
+    per_lot.a.email = "old@example.com"
+    fx_old = Effects()
+    for day in range(28):
+        per_lot.on_activity(fx_old, start + timedelta(days=day), ActivityReported(event_id=f"l{day}", kind="login"))
+    while per_lot.a.lots:
+        per_lot.advance(fx_old, per_lot.next_deadline())
+    assert len([e for e in fx_old.emails if e.purpose == "expiry_warning"]) == 28, "the old rule, for old journeys"

@@ -55,6 +55,8 @@ SEGMENT_WAKE_PATCH = "segment-wake-v1"
 # engagement watch moves it on every event: two history events per event); a timer that fires
 # before the deadline it was armed for simply wakes the loop, which arms the next one.
 LAZY_TIMER_PATCH = "lazy-timer-v1"
+# Expiry warnings cover every lot expiring close together in one email (domain/account.py).
+GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -71,7 +73,11 @@ class CustomerJourney:
         self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
         # Journeys recorded before the lifecycle release replay without it (and so without its
         # timers and emails); every run started since has it.
-        self.rules = AccountRules(self.account, lifecycle=workflow.patched(LIFECYCLE_PATCH))
+        self.rules = AccountRules(
+            self.account,
+            lifecycle=workflow.patched(LIFECYCLE_PATCH),
+            grouped_warnings=workflow.patched(GROUPED_WARNINGS_PATCH),
+        )
         self.outbox: Effects = inp.outbox.model_copy(deep=True)
         self.in_flight = Effects()
         pending = [e.seq for e in self.outbox.entries]
