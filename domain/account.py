@@ -407,18 +407,20 @@ class AccountRules:
     def on_plan_changed(self, fx: Effects, now: datetime, ev: PlanChanged) -> None:
         self.note(now, "billing", f"plan changed to {ev.plan} ({ev.cadence})")
 
-    def on_profile(self, fx: Effects, now: datetime, ev: ProfileUpdated) -> None:
+    def _contact(self, ev: ProfileUpdated | SignedUp) -> None:
+        """Contact details that came with the event; a field left out keeps what we had."""
         a = self.a
         a.email = ev.email or a.email
         a.name = ev.name or a.name
         a.timezone = ev.timezone or a.timezone
+
+    def on_profile(self, fx: Effects, now: datetime, ev: ProfileUpdated) -> None:
+        self._contact(ev)
         self.note(now, "profile", "contact details updated")
 
     def on_signed_up(self, fx: Effects, now: datetime, ev: SignedUp) -> None:
         a = self.a
-        a.email = ev.email or a.email
-        a.name = ev.name or a.name
-        a.timezone = ev.timezone or a.timezone
+        self._contact(ev)
         self.note(now, "profile", "signed up" + (f" with referral code {ev.referral_code}" if ev.referral_code else ""))
         if not self.lifecycle:
             return
@@ -521,7 +523,7 @@ class AccountRules:
                     reason=f"reward {req.reward_id}" if req.kind == "reward" else "billing credit")
         if credit:
             fx.credits.append(BillingCredit(
-                customer_id=a.customer_id, key=f"{a.customer_id}/{origin}/credit", amount_minor=credit,
+                customer_id=a.customer_id, key=self.credit_key(req.request_id), amount_minor=credit,
                 currency=self.p.currency, description=f"Loyalty points: {points} points redeemed", at=now,
             ))
         result = RedeemResult(request_id=req.request_id, points=points, kind=req.kind, reward_id=req.reward_id,
@@ -543,8 +545,8 @@ class AccountRules:
     def credit_failed(self, fx: Effects, now: datetime, credit: BillingCredit, why: str) -> None:
         """Billing refused a credit for good: give the points back and remember the refusal."""
         a = self.a
-        request_id = credit.key.split("/redeem:", 1)[1].rsplit("/credit", 1)[0]
-        done = a.redemptions.get(request_id)
+        request_id = next((rid for rid in a.redemptions if self.credit_key(rid) == credit.key), None)
+        done = a.redemptions.get(request_id) if request_id else None
         if done is None or done.error:
             return
         origin = f"redeem-failed:{request_id}"
@@ -599,11 +601,14 @@ class AccountRules:
         self.note(now, "adjustment", f"{req.actor} adjusted {req.points:+d} points: {req.reason}")
         return result
 
-    def set_minimum_tier(self, fx: Effects, now: datetime, tier: str, reason: str, actor: str, until: datetime) -> None:
+    def check_minimum_tier(self, tier: str, until: datetime, now: datetime) -> None:
         if tier not in self.p.tiers.names():
             raise Refused(f"unknown tier {tier!r}; tiers are {', '.join(self.p.tiers.names())}")
         if until <= now:
             raise Refused("until must be in the future")
+
+    def set_minimum_tier(self, fx: Effects, now: datetime, tier: str, reason: str, actor: str, until: datetime) -> None:
+        self.check_minimum_tier(tier, until, now)
         self.a.tier.minimum = T.MinimumTier(tier=tier, reason=reason, actor=actor, until=until)
         self.note(now, "tier", f"{actor} set minimum tier {tier} until {until.date()}: {reason}")
         self.check_upgrade(fx, now)

@@ -104,6 +104,11 @@ class Env:
             program = Program(version="unknown")
         yield TenureClient(client, program, task_queue=s.task_queue)
 
+    async def call(self, fn: Callable[[TenureClient], Awaitable[T]]) -> T:
+        """Connect, and run one piece of work against the journeys."""
+        async with self.tenure() as tenure:
+            return await fn(tenure)
+
 
 def _short(e: BaseException) -> str:
     """The gist of a connection error: the OS message when there is one ("Connection refused")."""
@@ -381,11 +386,8 @@ def show_cmd(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help
     """Balance, pending, tier and why, next tier, and every lot with its expiry."""
     env = _env(ctx)
 
-    async def work() -> Summary:
-        async with env.tenure() as tenure:
-            return await member_summary(tenure, customer_id)
-
-    _console().print(summary_view(_run(work())))
+    work = env.call(lambda tenure: member_summary(tenure, customer_id))
+    _console().print(summary_view(_run(work)))
 
 
 @member_app.command("ledger")
@@ -403,11 +405,8 @@ def timeline_cmd(ctx: typer.Context, customer_id: str,
     """What happened in the journey, in plain words."""
     env = _env(ctx)
 
-    async def work() -> Timeline:
-        async with env.tenure() as tenure:
-            return await member_timeline(tenure, customer_id, limit)
-
-    _console().print(timeline_view(customer_id, _run(work())))
+    work = env.call(lambda tenure: member_timeline(tenure, customer_id, limit))
+    _console().print(timeline_view(customer_id, _run(work)))
 
 
 @member_app.command("adjust", context_settings=NEGATIVE_OK)
@@ -423,11 +422,8 @@ def adjust_cmd(
     """Add or remove points, with a reason and an actor (recorded in the ledger)."""
     env = _env(ctx)
 
-    async def work() -> AdjustResult:
-        async with env.tenure() as tenure:
-            return await member_adjust(tenure, customer_id, points, reason, actor, request_id)
-
-    r = _run(work())
+    work = env.call(lambda tenure: member_adjust(tenure, customer_id, points, reason, actor, request_id))
+    r = _run(work)
     _say(f"[green]✔[/] adjusted {r.points:+,d} points for {customer_id}: balance now "
                      f"[bold]{r.balance_after:,}[/] (request {r.request_id})")
 
@@ -455,11 +451,8 @@ def set_tier_cmd(
     env = _env(ctx)
     when = _parse_until(until)
 
-    async def work() -> Summary:
-        async with env.tenure() as tenure:
-            return await member_set_tier(tenure, customer_id, tier, reason, actor, when)
-
-    s = _run(work())
+    work = env.call(lambda tenure: member_set_tier(tenure, customer_id, tier, reason, actor, when))
+    s = _run(work)
     _say(f"[green]✔[/] minimum tier {tier} for {customer_id} until {_when(when)}; "
                      f"tier now [bold]{s.tier}[/] ({s.tier_because})")
 

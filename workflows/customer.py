@@ -348,10 +348,10 @@ class CustomerJourney:
 
     @set_minimum_tier.validator
     def _check_minimum_tier(self, req: MinimumTierRequest) -> None:
-        if req.tier not in self.account.program.tiers.names():
-            raise ApplicationError(f"unknown tier {req.tier!r}", type="Refused")
-        if req.until <= workflow.now():
-            raise ApplicationError("until must be in the future", type="Refused")
+        try:
+            self.rules.check_minimum_tier(req.tier, req.until, workflow.now())
+        except Refused as e:
+            raise ApplicationError(str(e), type="Refused") from None
 
     @workflow.update(name="adopt_program")
     def adopt_program(self, program: Program) -> str:
