@@ -172,3 +172,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         _drop_postgres_schema(base, schema)
+
+
+@pytest.fixture
+def engine(db_url: str):
+    """An engine on `db_url` (SQLite and PostgreSQL), schema ensured as the worker does."""
+    from activities.db import create_engine_for, ensure_schema
+
+    eng = create_engine_for(db_url)
+    ensure_schema(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def uid() -> str:
+    """A prefix that makes this test's customer ids and keys unique."""
+    return uuid.uuid4().hex[:10]

@@ -29,7 +29,6 @@ from activities.billing import (
 )
 from activities.db import billing_credits, billing_discounts
 from domain.effects import BillingCredit, DiscountRequest
-from ledger_fixtures import engine, ledger_db_url, uid  # noqa: F401  (fixtures)
 from settings import Settings
 
 STRIPE_KEY = "sk_test_tenure"
@@ -309,18 +308,23 @@ async def test_stripe_same_key_twice_is_recorded_once(engine, stripe_stub, uid):
     assert len(rows(engine, c.key)) == 1
 
 
-async def test_stripe_crash_before_recording_reuses_the_idempotency_key(engine, stripe_stub, uid, monkeypatch):
-    """Stripe applied the credit, the worker died before our insert; the retry gets the same txn."""
-    real_record = billing_mod._record
+def crash_first_local_record(monkeypatch, name: str) -> None:
+    """The worker dies after Stripe answered and before our own row is written, once."""
+    real = getattr(billing_mod, name)
     calls = {"n": 0}
 
     def crash_once(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("worker lost")
-        return real_record(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(billing_mod, "_record", crash_once)
+    monkeypatch.setattr(billing_mod, name, crash_once)
+
+
+async def test_stripe_crash_before_recording_reuses_the_idempotency_key(engine, stripe_stub, uid, monkeypatch):
+    """Stripe applied the credit, the worker died before our insert; the retry gets the same txn."""
+    crash_first_local_record(monkeypatch, "_record")
     acts = stripe_acts(engine, stripe_stub)
     c = credit(uid, customer="cus_known")
     with pytest.raises(RuntimeError):
@@ -396,16 +400,7 @@ async def test_stripe_same_discount_key_twice_is_created_once(engine, stripe_stu
 
 
 async def test_stripe_discount_crash_before_recording_reuses_both_keys(engine, stripe_stub, uid, monkeypatch):
-    real_record = billing_mod._record_discount
-    calls = {"n": 0}
-
-    def crash_once(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("worker lost")
-        return real_record(*args, **kwargs)
-
-    monkeypatch.setattr(billing_mod, "_record_discount", crash_once)
+    crash_first_local_record(monkeypatch, "_record_discount")
     acts = stripe_acts(engine, stripe_stub)
     req = discount(uid, customer="cus_known")
     with pytest.raises(RuntimeError):

@@ -539,3 +539,37 @@ def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program
     while per_lot.a.lots:
         per_lot.advance(fx_old, per_lot.next_deadline())
     assert len([e for e in fx_old.emails if e.purpose == "expiry_warning"]) == 28, "the old rule, for old journeys"
+
+
+def test_adopting_a_new_program_keeps_earned_lots_and_refuses_a_missing_tier(program):
+    """Publishing a new version never breaks a running journey: lots keep the expiry they were given."""
+    from datetime import datetime, timedelta, timezone
+
+    from domain.account import Account, AccountRules, Effects, Refused
+    from domain.messages import PaymentSucceeded
+    from domain.program import Program
+
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    rules = AccountRules(Account.open("cus_adopt", program, now))
+    fx = Effects()
+    rules.on_payment(fx, now, PaymentSucceeded(event_id="e1", invoice_id="in_1", amount_minor=49000,
+                                               currency="USD", cadence="annual"))
+    assert rules.a.tier.name == "silver"
+    expiry = rules.a.lots[0].expires_at
+
+    raw = program.model_dump()
+    with pytest.raises(Refused, match="already runs"):
+        rules.check_adopt(program)
+    no_silver = {**raw, "version": "no-silver",
+                 "tiers": {**raw["tiers"], "levels": [t for t in raw["tiers"]["levels"] if t["name"] != "silver"]}}
+    with pytest.raises(Refused, match="no tier 'silver'"):
+        rules.check_adopt(Program.model_validate(no_silver))
+
+    cheaper_gold = {**raw, "version": "v2", "points": {**raw["points"], "lot_validity_days": 90},
+                    "tiers": {**raw["tiers"], "levels": [
+                        {**t, "threshold": 1100} if t["name"] == "gold" else t for t in raw["tiers"]["levels"]]}}
+    later = now + timedelta(days=1)
+    rules.adopt(fx, later, Program.model_validate(cheaper_gold))
+    assert rules.a.program.version == "v2"
+    assert rules.a.lots[0].expires_at == expiry, "a shorter validity never expires earned points early"
+    assert rules.a.tier.name == "gold", "the new thresholds apply at once"

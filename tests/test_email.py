@@ -14,7 +14,6 @@ from activities.db import emails
 from activities.email import SENDGRID_RETRYABLE, EmailActivities
 from domain.effects import EmailIntent
 from fake_sendgrid import FakeSendGrid, Reply
-from ledger_fixtures import engine, ledger_db_url, uid  # noqa: F401  (fixtures)
 
 KEY = "SG.test-key"
 

@@ -9,15 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.db import UTCDateTime, customers, ensure_schema, ledger_entries, normalize_url
+from activities.db import UTCDateTime, customers, ensure_schema, ledger_entries, metadata, normalize_url
 from activities.ledger import LEDGER_CONFLICT, LedgerActivities
 from activities.ledger_queries import Totals, ledger_page, ledger_totals
 from domain.effects import CustomerProfile, LedgerEntry
-from ledger_fixtures import engine, ledger_db_url, uid  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=timezone(timedelta(hours=2)))
 
@@ -248,25 +246,12 @@ CREATE TABLE customers (
 
 
 @pytest.fixture
-def empty_db(ledger_db_url, tmp_path, uid):
-    """An engine on an empty database: a fresh SQLite file, or a fresh PostgreSQL schema."""
-    if make_url(normalize_url(ledger_db_url)).get_backend_name() == "sqlite":
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield eng
-        eng.dispose()
-        return
-    schema = f"upgrade_{uid}"
-    admin = sa.create_engine(normalize_url(ledger_db_url))
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    eng = sa.create_engine(normalize_url(ledger_db_url), connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+def empty_db(db_url):
+    """An engine on an empty database: `db_url`'s fresh SQLite file or PostgreSQL schema, tables dropped."""
+    eng = sa.create_engine(normalize_url(db_url))
+    metadata.drop_all(eng)
+    yield eng
+    eng.dispose()
 
 
 async def test_ensure_schema_adds_new_columns_to_an_old_customers_table(empty_db):

@@ -131,7 +131,7 @@ async def test_return_stops_the_journey_at_once(time_env, program, tmp_path):
     cid = "cus_back"
     tz = daytime_zone(await server_now(time_env))
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
-        at = await churned(tenure, cid, tz)
+        await churned(tenure, cid, tz)
         await time_env.sleep(days(3.05))
         await offer_sent(tenure, engine, cid)
         await time_env.sleep(days(2))  # day 5: back, before the follow-up
@@ -243,7 +243,7 @@ async def test_followup_deferred_by_quiet_hours_is_dropped_when_the_customer_com
     cid = "cus_night"
     tz = daytime_zone(await server_now(time_env), hour=23)
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
-        at = await churned(tenure, cid, tz)
+        await churned(tenure, cid, tz)
         await time_env.sleep(days(7) + timedelta(hours=2))
         items = await wait_for(tenure, cid, "winback_followup email deferred until")
         assert has(items, f"quiet hours in {tz}")

@@ -45,7 +45,7 @@ async def test_unsubscribe_between_two_emails_stops_marketing_not_transactional(
         await wait_for(tenure, cid, "unsubscribed (unsubscribe): no more marketing email")
 
         await time_env.sleep(days(1.1))  # day 3: the nudge is due
-        items = await wait_for(tenure, cid, "onboarding_nudge email suppressed: member unsubscribed from marketing")
+        await wait_for(tenure, cid, "onboarding_nudge email suppressed: member unsubscribed from marketing")
         # transactional email still goes: a redemption receipt and a dunning email
         await tenure.redeem(cid, RedeemRequest(request_id="r1", points=500))
         await tenure.send(cid, PaymentFailed(event_id="evt_fail", invoice_id="in_2"))
@@ -53,7 +53,7 @@ async def test_unsubscribe_between_two_emails_stops_marketing_not_transactional(
         await wait_sent(tenure, cid, "dunning")
 
         await time_env.sleep(days(4.1))  # day 7: the summary is marketing too; dunning's day 3 has come
-        items = await wait_for(tenure, cid, "onboarding_summary email suppressed: member unsubscribed")
+        await wait_for(tenure, cid, "onboarding_summary email suppressed: member unsubscribed")
         await wait_sent(tenure, cid, "dunning", 2)
         sent = purposes(engine, cid)
         assert "onboarding_nudge" not in sent and "onboarding_summary" not in sent

@@ -70,7 +70,7 @@ async def test_lifecycle_journeys_on_the_dev_server(dev_env, fast_program, tmp_p
         await tenure.send("dv_bob", SignedUp(event_id="su_bob", email="bob@example.com",
                                              referral_code=code_for("dv_ann")))
         await tenure.send("dv_bob", payment(1))
-        s = await eventually(lambda: tenure.timeline("dv_ann"), lambda t: "dv_bob signed up with your code" in texts(t))
+        await eventually(lambda: tenure.timeline("dv_ann"), lambda t: "dv_bob signed up with your code" in texts(t))
         await eventually(lambda: tenure.summary("dv_ann"), lambda s: any(lot.source == "referral" for lot in s.lots))
 
         # dunning that a payment ends
