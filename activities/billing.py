@@ -12,7 +12,7 @@ import asyncio
 import base64
 import hashlib
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -83,7 +83,9 @@ def _discount_recorded(engine: Engine, key: str) -> DiscountOutcome | None:
     return None if row is None else DiscountOutcome(key=key, code=row.code, external_id=row.external_id)
 
 
-def _record_discount(engine: Engine, req: DiscountRequest, code: str, gateway: str, external_id: str) -> DiscountOutcome:
+def _record_discount(
+    engine: Engine, req: DiscountRequest, code: str, gateway: str, external_id: str
+) -> DiscountOutcome:
     """Insert-if-absent; if another attempt recorded first, answer with its row."""
     row = {
         "key": req.key,
@@ -104,7 +106,7 @@ def _record_discount(engine: Engine, req: DiscountRequest, code: str, gateway: s
 
 def _epoch(at: datetime) -> int:
     """Unix seconds; a naive datetime is taken as UTC, as the database does."""
-    return int((at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp())
+    return int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp())
 
 
 class LocalBillingGateway:

@@ -7,7 +7,7 @@ that records a side effect has a UNIQUE idempotency `key`: a retried activity in
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +33,19 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             # Read as UTC rather than refused: a refusal would fail the activity on every retry.
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 metadata = sa.MetaData()
@@ -143,7 +143,7 @@ def normalize_url(url: str) -> str:
     """`postgres://` and `postgresql://` mean psycopg 3 here (psycopg2 is not installed)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -244,6 +244,4 @@ def upsert(engine: Engine, table: sa.Table, conflict_cols: list[str], update_col
         stmt = sqlite.insert(table)
     else:
         raise NotImplementedError(f"Tenure supports SQLite and PostgreSQL, not {dialect}")
-    return stmt.on_conflict_do_update(
-        index_elements=conflict_cols, set_={c: stmt.excluded[c] for c in update_cols}
-    )
+    return stmt.on_conflict_do_update(index_elements=conflict_cols, set_={c: stmt.excluded[c] for c in update_cols})

@@ -39,7 +39,9 @@ def ledger_page(engine: Engine, customer_id: str, offset: int = 0, limit: int = 
     if offset < 0 or limit < 0:
         raise ValueError("offset and limit must not be negative")
     t = ledger_entries
-    stmt = sa.select(*_ENTRY_COLUMNS).where(t.c.customer_id == customer_id).order_by(t.c.seq).offset(offset).limit(limit)
+    stmt = (
+        sa.select(*_ENTRY_COLUMNS).where(t.c.customer_id == customer_id).order_by(t.c.seq).offset(offset).limit(limit)
+    )
     with engine.connect() as conn:
         return [LedgerEntry.model_validate(dict(row._mapping)) for row in conn.execute(stmt)]
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +24,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench import procs, report  # noqa: E402
 from bench.config import Sizes, from_env  # noqa: E402
-from bench.minihttp import MiniHttp  # noqa: E402
 from bench.load import CounterWatch, LedgerWatch, closed_loop, latencies, open_loop, percentiles  # noqa: E402
+from bench.minihttp import MiniHttp  # noqa: E402
 from bench.tenure_load import (  # noqa: E402
-    API_KEY, SECRET, client_jobs, client_sender, http_sender, raw_jobs, raw_sender, spread, stripe_jobs,
+    API_KEY,
+    SECRET,
+    client_jobs,
+    client_sender,
+    http_sender,
+    raw_jobs,
+    raw_sender,
+    spread,
+    stripe_jobs,
 )
 
 console = Console(highlight=False)
@@ -43,7 +51,7 @@ class Bar:
         self.task = progress.add_task("starting", total=total)
         self.base = 0
 
-    def phase(self, label: str, size: int) -> "Bar":
+    def phase(self, label: str, size: int) -> Bar:
         self.p.update(self.task, description=label, completed=self.base)
         self._size = size
         return self
@@ -73,15 +81,40 @@ def machine() -> dict:
     import temporalio
 
     temporal = procs.find_binary("temporal")
-    version = subprocess.run([temporal, "--version"], capture_output=True, text=True).stdout.strip() if temporal else "?"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    changed = subprocess.run(["git", "status", "--porcelain", "--", "workflows", "domain", "activities", "starter",
-                              "worker.py", "settings.py", "bench"], cwd=ROOT, capture_output=True, text=True).stdout
+    version = (
+        subprocess.run([temporal, "--version"], capture_output=True, text=True).stdout.strip() if temporal else "?"
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    changed = subprocess.run(
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--",
+            "workflows",
+            "domain",
+            "activities",
+            "starter",
+            "worker.py",
+            "settings.py",
+            "bench",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
     if commit and changed.strip():
         commit += " + uncommitted changes"
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory_mb": mem, "os": platform.platform(),
-        "python": platform.python_version(), "temporalio": temporalio.__version__, "temporal_cli": version,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mb": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "temporalio": temporalio.__version__,
+        "temporal_cli": version,
         "commit": commit or "?",
     }
 
@@ -91,8 +124,8 @@ def machine() -> dict:
 
 async def phase_raw(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None) -> dict:
     """Signals/s into trivial counting workflows, worker in its own process."""
-    from starter.connect import connect
     from settings import Settings
+    from starter.connect import connect
 
     counter = work / f"raw-{tag}.count"
     tq = f"bench-raw-{tag}"
@@ -120,15 +153,30 @@ async def phase_raw(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, 
         bar.done()
         elapsed = end - log.first()
         acks = [log.acked[k] - t for k, t in log.sent.items()]
-        return {"events": len(jobs), "customers": sizes.customers, "concurrency": sizes.concurrency,
-                "seconds": elapsed, "per_second": len(jobs) / elapsed, "ack_latency": percentiles(acks),
-                "cpu_ms_per_event": cpu, "errors": len(log.errors)}
+        return {
+            "events": len(jobs),
+            "customers": sizes.customers,
+            "concurrency": sizes.concurrency,
+            "seconds": elapsed,
+            "per_second": len(jobs) / elapsed,
+            "ack_latency": percentiles(acks),
+            "cpu_ms_per_event": cpu,
+            "errors": len(log.errors),
+        }
     finally:
         worker.stop()
 
 
-async def tenure_phase(label: str, jobs, send, watch: LedgerWatch, bar: Bar, concurrency: int | None = None,
-                       rate: float | None = None, pids: dict[str, int] | None = None) -> dict:
+async def tenure_phase(
+    label: str,
+    jobs,
+    send,
+    watch: LedgerWatch,
+    bar: Bar,
+    concurrency: int | None = None,
+    rate: float | None = None,
+    pids: dict[str, int] | None = None,
+) -> dict:
     bar.phase(label, len(jobs))
     await procs.quiet(list((pids or {}).values()))
     cpu0 = {k: procs.cpu_seconds(p) for k, p in (pids or {}).items()}
@@ -148,9 +196,16 @@ async def tenure_phase(label: str, jobs, send, watch: LedgerWatch, bar: Bar, con
     lat = latencies(log, {k: watch.seen_at[k] for k in keys})
     rec = latencies(log, {k: watch.done[k] for k in keys})
     acks = [log.acked[k] - t for k, t in log.sent.items()]
-    out = {"events": len(jobs), "seconds": elapsed, "per_second": len(jobs) / elapsed,
-           "latency": percentiles(lat), "latency_recorded_at": percentiles(rec), "ack_latency": percentiles(acks),
-           "cpu_ms_per_event": cpu, "errors": len(log.errors)}
+    out = {
+        "events": len(jobs),
+        "seconds": elapsed,
+        "per_second": len(jobs) / elapsed,
+        "latency": percentiles(lat),
+        "latency_recorded_at": percentiles(rec),
+        "ack_latency": percentiles(acks),
+        "cpu_ms_per_event": cpu,
+        "errors": len(log.errors),
+    }
     if rate is not None:
         out["offered_rate"] = rate
     else:
@@ -158,8 +213,9 @@ async def tenure_phase(label: str, jobs, send, watch: LedgerWatch, bar: Bar, con
     return out
 
 
-async def phase_tenure(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None,
-                       http: bool = True) -> dict:
+async def phase_tenure(
+    sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None, http: bool = True
+) -> dict:
     """Tenure end to end: signed webhooks through the API, and the Python client, to ledger rows."""
     from activities.db import create_engine_for, ensure_schema
     from domain.program import parse_program
@@ -199,19 +255,28 @@ async def phase_tenure(sizes: Sizes, work: Path, address: str, tag: str, bar: Ba
             await closed_loop(warm, hsend, sizes.concurrency)
             await watch.wait({j.key for j in warm}, TIMEOUT)
             jobs = stripe_jobs(spread(f"h{tag}", sizes.customers, sizes.events))
-            out["http_full"] = await tenure_phase(f"Tenure over HTTP, full load ({tag})", jobs, hsend, watch, bar,
-                                                  concurrency=sizes.concurrency, pids=pids)
+            out["http_full"] = await tenure_phase(
+                f"Tenure over HTTP, full load ({tag})",
+                jobs,
+                hsend,
+                watch,
+                bar,
+                concurrency=sizes.concurrency,
+                pids=pids,
+            )
             rate = out["http_full"]["per_second"] / 2
             # the same journeys as at full load (already open), new invoices
             jobs = stripe_jobs(spread(f"h{tag}", sizes.customers, sizes.half_events, offset=sizes.events))
-            out["http_half"] = await tenure_phase(f"Tenure over HTTP, half load ({tag})", jobs, hsend, watch, bar,
-                                                  rate=rate, pids=pids)
+            out["http_half"] = await tenure_phase(
+                f"Tenure over HTTP, half load ({tag})", jobs, hsend, watch, bar, rate=rate, pids=pids
+            )
             api.stop()
             del pids["api"]
 
         jobs = client_jobs(spread(f"c{tag}", sizes.customers, sizes.events))
-        out["client_full"] = await tenure_phase(f"Tenure client, full load ({tag})", jobs, csend, watch, bar,
-                                                concurrency=sizes.concurrency, pids=pids)
+        out["client_full"] = await tenure_phase(
+            f"Tenure client, full load ({tag})", jobs, csend, watch, bar, concurrency=sizes.concurrency, pids=pids
+        )
         out["worker_rss_kb"] = procs.rss_kb(worker.pid)
     engine.dispose()
     return out
@@ -245,8 +310,9 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
         base = procs.rss_kb(worker.pid)
         samples = [{"journeys": 0, "rss_kb": base}]
         bar.phase(f"memory: {sizes.memory_large:,} open journeys", sizes.memory_large)
-        checkpoints = sorted({sizes.memory_small, sizes.memory_large,
-                              *[n for n in (2000, 5000, 10000) if n < sizes.memory_large]})
+        checkpoints = sorted(
+            {sizes.memory_small, sizes.memory_large, *[n for n in (2000, 5000, 10000) if n < sizes.memory_large]}
+        )
         done = 0
         t0 = time.monotonic()
         for cp in checkpoints:
@@ -295,15 +361,25 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
     from bench.year import schedule
 
     work = Path(tempfile.mkdtemp(prefix="tenure-bench-"))
-    results: dict = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sizes": sizes.describe(),
-                     "machine": machine(), "workdir": str(work)}
+    results: dict = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sizes": sizes.describe(),
+        "machine": machine(),
+        "workdir": str(work),
+    }
     wal = sizes.wal_compare and address is None
     total = 3 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
     if wal:
         total += 3 * sizes.events + sizes.half_events
     t0 = time.monotonic()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console_ or console, transient=False) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console_ or console,
+        transient=False,
+    ) as progress:
         bar = Bar(progress, total)
         server = None
         if address is None:

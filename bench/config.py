@@ -8,27 +8,41 @@ from dataclasses import asdict, dataclass, fields, replace
 
 @dataclass(frozen=True)
 class Sizes:
-    customers: int = 400          # customers (journeys) each throughput phase spreads its events over
-    events: int = 3000            # events per throughput phase (raw, HTTP, client)
-    concurrency: int = 64         # requests in flight, the same for every throughput phase
-    half_events: int = 1200       # events of the half-load (open-loop) latency phase
-    memory_small: int = 1000      # open journeys for "RSS per 1,000 journeys" (the default cache size)
-    memory_large: int = 20000     # open journeys for "RSS bounded"
-    year_customers: int = 4       # busy customer-years simulated side by side on the time-skipping server
-    year_months: int = 14         # months simulated per customer (>12 so lots expire)
-    wal_compare: bool = True      # repeat raw + client phases on a dev server with SQLite WAL pragmas
+    customers: int = 400  # customers (journeys) each throughput phase spreads its events over
+    events: int = 3000  # events per throughput phase (raw, HTTP, client)
+    concurrency: int = 64  # requests in flight, the same for every throughput phase
+    half_events: int = 1200  # events of the half-load (open-loop) latency phase
+    memory_small: int = 1000  # open journeys for "RSS per 1,000 journeys" (the default cache size)
+    memory_large: int = 20000  # open journeys for "RSS bounded"
+    year_customers: int = 4  # busy customer-years simulated side by side on the time-skipping server
+    year_months: int = 14  # months simulated per customer (>12 so lots expire)
+    wal_compare: bool = True  # repeat raw + client phases on a dev server with SQLite WAL pragmas
 
     def describe(self) -> dict:
         return asdict(self)
 
 
 QUICK = Sizes(
-    customers=100, events=500, concurrency=32, half_events=200, memory_small=300, memory_large=1500,
-    year_customers=2, year_months=13, wal_compare=False,
+    customers=100,
+    events=500,
+    concurrency=32,
+    half_events=200,
+    memory_small=300,
+    memory_large=1500,
+    year_customers=2,
+    year_months=13,
+    wal_compare=False,
 )
 TINY = Sizes(  # tests/test_bench_smoke.py
-    customers=5, events=20, concurrency=4, half_events=10, memory_small=10, memory_large=20,
-    year_customers=1, year_months=2, wal_compare=False,
+    customers=5,
+    events=20,
+    concurrency=4,
+    half_events=10,
+    memory_small=10,
+    memory_large=20,
+    year_customers=1,
+    year_months=2,
+    wal_compare=False,
 )
 
 

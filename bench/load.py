@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,14 @@ import sqlalchemy as sa
 @dataclass
 class Job:
     customer: str
-    key: str      # what identifies its completion (the invoice id for Tenure)
+    key: str  # what identifies its completion (the invoice id for Tenure)
     payload: Any  # what the sender needs (a signed body, a domain event, a dict)
 
 
 @dataclass
 class SendLog:
-    sent: dict[str, float] = field(default_factory=dict)    # key -> wall time the request left
-    acked: dict[str, float] = field(default_factory=dict)   # key -> wall time it was answered
+    sent: dict[str, float] = field(default_factory=dict)  # key -> wall time the request left
+    acked: dict[str, float] = field(default_factory=dict)  # key -> wall time it was answered
     errors: list[str] = field(default_factory=list)
 
     def first(self) -> float:
@@ -104,7 +104,9 @@ class LedgerWatch:
         self.last_id = 0
         self.done: dict[str, float] = {}  # ref -> recorded_at (wall time, inside the inserting transaction)
         self.seen_at: dict[str, float] = {}  # ref -> wall time this poll first saw it
-        self._stmt = sa.text("select id, ref, recorded_at from ledger_entries where id > :last and kind = 'earn' order by id")
+        self._stmt = sa.text(
+            "select id, ref, recorded_at from ledger_entries where id > :last and kind = 'earn' order by id"
+        )
 
     def _poll(self) -> int:
         now = time.time()
@@ -120,8 +122,9 @@ class LedgerWatch:
     async def poll(self) -> int:
         return await asyncio.to_thread(self._poll)
 
-    async def wait(self, keys: set[str], timeout: float, tick: Callable[[int], None] | None = None,
-                   every: float = 0.05) -> float:
+    async def wait(
+        self, keys: set[str], timeout: float, tick: Callable[[int], None] | None = None, every: float = 0.05
+    ) -> float:
         """Until every key has its row; returns the wall time the last one was recorded."""
         deadline = time.monotonic() + timeout
         while True:
@@ -133,7 +136,9 @@ class LedgerWatch:
                 return max(self.seen_at[k] for k in keys)
             if time.monotonic() > deadline:
                 missing = sorted(k for k in keys if k not in self.done)[:5]
-                raise TimeoutError(f"{len(keys) - have} of {len(keys)} ledger rows missing after {timeout:.0f}s: {missing}")
+                raise TimeoutError(
+                    f"{len(keys) - have} of {len(keys)} ledger rows missing after {timeout:.0f}s: {missing}"
+                )
             await asyncio.sleep(every)
 
 
@@ -143,7 +148,7 @@ def _epoch(value: Any) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 
@@ -159,8 +164,9 @@ class CounterWatch:
         except (FileNotFoundError, ValueError):
             return 0
 
-    async def wait(self, target: int, timeout: float, tick: Callable[[int], None] | None = None,
-                   every: float = 0.02) -> float:
+    async def wait(
+        self, target: int, timeout: float, tick: Callable[[int], None] | None = None, every: float = 0.02
+    ) -> float:
         deadline = time.monotonic() + timeout
         while True:
             n = self.value()

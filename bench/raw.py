@@ -75,11 +75,14 @@ async def main() -> None:
             await asyncio.sleep(0.02)
 
     # Tenure's runner, with this module passed through as Tenure's workflows/ is
-    runner = SandboxedWorkflowRunner(
-        restrictions=tenure_worker.RUNNER.restrictions.with_passthrough_modules("bench")
+    runner = SandboxedWorkflowRunner(restrictions=tenure_worker.RUNNER.restrictions.with_passthrough_modules("bench"))
+    w = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[BenchCounter],
+        workflow_runner=runner,
+        **tenure_worker.WORKER_OPTIONS,
     )
-    w = Worker(client, task_queue=settings.task_queue, workflows=[BenchCounter],
-               workflow_runner=runner, **tenure_worker.WORKER_OPTIONS)
     print("raw worker polling", flush=True)
     reporter = asyncio.create_task(report())
     async with w:

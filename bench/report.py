@@ -12,34 +12,78 @@ def targets(r: dict) -> list[dict]:
     raw = r["raw"]["per_second"]
     t = r["tenure"]
     e2e = t["http_full"]["per_second"]
-    out.append({"target": "Tenure end to end (HTTP) ≥ 0.7 × raw signals/s", "value": f"{e2e / raw:.2f}×",
-                "met": e2e / raw >= 0.7})
+    out.append(
+        {
+            "target": "Tenure end to end (HTTP) ≥ 0.7 × raw signals/s",
+            "value": f"{e2e / raw:.2f}×",
+            "met": e2e / raw >= 0.7,
+        }
+    )
     cl = t["client_full"]["per_second"]
-    out.append({"target": "Tenure through the client ≥ 0.7 × raw signals/s", "value": f"{cl / raw:.2f}×",
-                "met": cl / raw >= 0.7})
+    out.append(
+        {
+            "target": "Tenure through the client ≥ 0.7 × raw signals/s",
+            "value": f"{cl / raw:.2f}×",
+            "met": cl / raw >= 0.7,
+        }
+    )
     p99 = t["http_half"]["latency"]["p99"]
     out.append({"target": "p99 POST→ledger ≤ 1 s at half load", "value": f"{p99 * 1000:.0f} ms", "met": p99 <= 1.0})
     if "wal" in r and "http_full" in r["wal"]["tenure"]:
         w, wr = r["wal"]["tenure"], r["wal"]["raw"]["per_second"]
-        out.append({"target": "(WAL server) Tenure end to end (HTTP) ≥ 0.7 × raw",
-                    "value": f"{w['http_full']['per_second'] / wr:.2f}×", "met": w["http_full"]["per_second"] / wr >= 0.7})
-        out.append({"target": "(WAL server) Tenure through the client ≥ 0.7 × raw",
-                    "value": f"{w['client_full']['per_second'] / wr:.2f}×", "met": w["client_full"]["per_second"] / wr >= 0.7})
+        out.append(
+            {
+                "target": "(WAL server) Tenure end to end (HTTP) ≥ 0.7 × raw",
+                "value": f"{w['http_full']['per_second'] / wr:.2f}×",
+                "met": w["http_full"]["per_second"] / wr >= 0.7,
+            }
+        )
+        out.append(
+            {
+                "target": "(WAL server) Tenure through the client ≥ 0.7 × raw",
+                "value": f"{w['client_full']['per_second'] / wr:.2f}×",
+                "met": w["client_full"]["per_second"] / wr >= 0.7,
+            }
+        )
         p99w = w["http_half"]["latency"]["p99"]
-        out.append({"target": "(WAL server) p99 POST→ledger ≤ 1 s at half load", "value": f"{p99w * 1000:.0f} ms",
-                    "met": p99w <= 1.0})
+        out.append(
+            {
+                "target": "(WAL server) p99 POST→ledger ≤ 1 s at half load",
+                "value": f"{p99w * 1000:.0f} ms",
+                "met": p99w <= 1.0,
+            }
+        )
     m = r["memory"]
-    out.append({"target": "≤ 80 KB worker RSS per cached journey", "value": f"{m['kb_per_journey']:.0f} KB",
-                "met": m["kb_per_journey"] <= 80})
-    out.append({"target": "RSS bounded with many open journeys",
-                "value": f"{m['rss_at_large_mb']:.0f} MB at {m['samples'][-1]['journeys']:,} vs "
-                         f"{m['rss_at_small_mb']:.0f} MB at {r['sizes']['memory_small']:,}",
-                "met": m["large_over_small"] <= 1.5})
+    out.append(
+        {
+            "target": "≤ 80 KB worker RSS per cached journey",
+            "value": f"{m['kb_per_journey']:.0f} KB",
+            "met": m["kb_per_journey"] <= 80,
+        }
+    )
+    out.append(
+        {
+            "target": "RSS bounded with many open journeys",
+            "value": f"{m['rss_at_large_mb']:.0f} MB at {m['samples'][-1]['journeys']:,} vs "
+            f"{m['rss_at_small_mb']:.0f} MB at {r['sizes']['memory_small']:,}",
+            "met": m["large_over_small"] <= 1.5,
+        }
+    )
     y = r["year"]
-    out.append({"target": "≤ 5 history events per incoming event", "value": f"{y['history_events_per_incoming']:.2f}",
-                "met": y["history_events_per_incoming"] <= 5})
-    out.append({"target": "no run above 4,096 events", "value": f"{y['longest_run']:,} (continue-as-new ×{y['continue_as_new']})",
-                "met": y["longest_run"] <= 4096})
+    out.append(
+        {
+            "target": "≤ 5 history events per incoming event",
+            "value": f"{y['history_events_per_incoming']:.2f}",
+            "met": y["history_events_per_incoming"] <= 5,
+        }
+    )
+    out.append(
+        {
+            "target": "no run above 4,096 events",
+            "value": f"{y['longest_run']:,} (continue-as-new ×{y['continue_as_new']})",
+            "met": y["longest_run"] <= 4096,
+        }
+    )
     return out
 
 
@@ -91,22 +135,26 @@ def markdown(r: dict) -> str:
         f"(" + ", ".join(f"{x['journeys']:,}: {x['rss_kb'] / 1024:.0f}" for x in mem["samples"]) + " MB) | "
         f"bounded: {mem['large_over_small']:.2f}× the {s['memory_small']:,} figure |",
         f"| 5 | history events per incoming event, busy customer-year | **{y['history_events_per_incoming']:.2f}** "
-        f"({y['history_events_per_customer_year']:.0f} events per customer-year, {y['incoming_events_per_customer']} incoming "
-        f"over {y['months']} months) | ≤ 5 |",
-        f"| 5 | longest run's history / continue-as-new | **{y['longest_run']:,}** events / **{y['continue_as_new']}** | ≤ 4,096 |",
-        f"| 6 | simulated customer-years per wall second (time-skipping server) | **{y['customer_years_per_second']:.2f}** "
-        f"({y['customers']} customers × {y['months']} months in {y['wall_seconds']:.0f} s) | |",
+        f"({y['history_events_per_customer_year']:.0f} events per customer-year, "
+        f"{y['incoming_events_per_customer']} incoming over {y['months']} months) | ≤ 5 |",
+        f"| 5 | longest run's history / continue-as-new | **{y['longest_run']:,}** events / "
+        f"**{y['continue_as_new']}** | ≤ 4,096 |",
+        f"| 6 | simulated customer-years per wall second (time-skipping server) | "
+        f"**{y['customer_years_per_second']:.2f}** ({y['customers']} customers × {y['months']} months "
+        f"in {y['wall_seconds']:.0f} s) | |",
     ]
     if "wal" in r:
         w = r["wal"]
         wr, wt = w["raw"], w["tenure"]
         lines += [
             f"| 1w | raw engine, dev server with `--sqlite-pragma` {' '.join(w['pragmas'])} | "
-            f"**{wr['per_second']:.0f}/s** (CPU ms/signal: {cpu(wr)}) | {wr['per_second'] / raw['per_second']:.2f}× the default server |",
+            f"**{wr['per_second']:.0f}/s** (CPU ms/signal: {cpu(wr)}) | "
+            f"{wr['per_second'] / raw['per_second']:.2f}× the default server |",
         ]
         if "http_full" in wt:
             lines += [
-                f"| 2w | Tenure over HTTP, WAL server, full load | **{wt['http_full']['per_second']:.0f}/s**; p50/p95/p99 "
+                f"| 2w | Tenure over HTTP, WAL server, full load | "
+                f"**{wt['http_full']['per_second']:.0f}/s**; p50/p95/p99 "
                 f"{_lat(wt['http_full']['latency'])} ms (CPU ms/event: {cpu(wt['http_full'])}) | "
                 f"**{wt['http_full']['per_second'] / wr['per_second']:.2f}×** WAL raw |",
                 f"| 2w | … at half load ({wt['http_half']['offered_rate']:.0f}/s offered) | p50/p95/p99 "

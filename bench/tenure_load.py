@@ -33,8 +33,13 @@ def stripe_jobs(pairs: list[tuple[str, str]]) -> list[Job]:
 def client_jobs(pairs: list[tuple[str, str]]) -> list[Job]:
     """The same payments as the domain events the webhook becomes."""
     return [
-        Job(cid, inv, PaymentSucceeded(event_id="evt_" + inv[3:], invoice_id=inv, amount_minor=4900,
-                                       currency="USD", cadence="monthly"))
+        Job(
+            cid,
+            inv,
+            PaymentSucceeded(
+                event_id="evt_" + inv[3:], invoice_id=inv, amount_minor=4900, currency="USD", cadence="monthly"
+            ),
+        )
         for cid, inv in pairs
     ]
 
@@ -42,8 +47,18 @@ def client_jobs(pairs: list[tuple[str, str]]) -> list[Job]:
 def raw_jobs(pairs: list[tuple[str, str]]) -> list[Job]:
     """The raw engine gets a payload of the same size and shape."""
     return [
-        Job(cid, inv, {"type": "payment_succeeded", "event_id": "evt_" + inv[3:], "invoice_id": inv,
-                       "amount_minor": 4900, "currency": "USD", "cadence": "monthly"})
+        Job(
+            cid,
+            inv,
+            {
+                "type": "payment_succeeded",
+                "event_id": "evt_" + inv[3:],
+                "invoice_id": inv,
+                "amount_minor": 4900,
+                "currency": "USD",
+                "cadence": "monthly",
+            },
+        )
         for cid, inv in pairs
     ]
 
@@ -70,8 +85,12 @@ def raw_sender(client: Any, task_queue: str):
 
     async def send(job: Job) -> None:
         await client.start_workflow(
-            WORKFLOW, job.customer, id=f"raw-{job.customer}", task_queue=task_queue,
-            start_signal=SIGNAL, start_signal_args=[job.payload],
+            WORKFLOW,
+            job.customer,
+            id=f"raw-{job.customer}",
+            task_queue=task_queue,
+            start_signal=SIGNAL,
+            start_signal_args=[job.payload],
         )
 
     return send

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -67,8 +67,9 @@ async def run_chain(client, wid: str) -> list[list]:
     return list(reversed(runs))
 
 
-async def simulate(program, customers: int, months: int, workdir: Path,
-                   tick: Callable[[int, int], None] | None = None) -> dict:
+async def simulate(
+    program, customers: int, months: int, workdir: Path, tick: Callable[[int, int], None] | None = None
+) -> dict:
     from activities.db import create_engine_for, ensure_schema
     from settings import Settings
     from starter.client import TenureClient
@@ -93,8 +94,12 @@ async def simulate(program, customers: int, months: int, workdir: Path,
                 if s.kind == "profile":
                     await tenure.send(cid, ProfileUpdated(event_id=f"p{cid}", email=f"{cid}@example.com", name=cid))
                 elif s.kind == "payment":
-                    await tenure.send(cid, PaymentSucceeded(event_id=f"pay{s.n}", invoice_id=f"in_{cid}_{s.n}",
-                                                            amount_minor=4900, currency="USD"))
+                    await tenure.send(
+                        cid,
+                        PaymentSucceeded(
+                            event_id=f"pay{s.n}", invoice_id=f"in_{cid}_{s.n}", amount_minor=4900, currency="USD"
+                        ),
+                    )
                 elif s.kind == "login":
                     await tenure.send(cid, ActivityReported(event_id=f"login{s.n}", kind="login"))
                 else:
@@ -127,8 +132,15 @@ async def simulate(program, customers: int, months: int, workdir: Path,
         total = sum(len(r) for r in runs)
         for r in runs:
             kinds.update(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in r)
-        per_customer.append({"customer": cid, "runs": len(runs), "events": total,
-                             "longest_run": max(len(r) for r in runs), "per_incoming": total / n_in})
+        per_customer.append(
+            {
+                "customer": cid,
+                "runs": len(runs),
+                "events": total,
+                "longest_run": max(len(r) for r in runs),
+                "per_incoming": total / n_in,
+            }
+        )
     years = customers * months * 30 / 365
     return {
         "customers": customers,

@@ -119,15 +119,13 @@ class Account(BaseModel):
     lifecycle: LifecycleState = Field(default_factory=LifecycleState)
 
     @classmethod
-    def open(cls, customer_id: str, program: Program, now: datetime) -> "Account":
+    def open(cls, customer_id: str, program: Program, now: datetime) -> Account:
         first = program.tiers.levels[0].name
         return cls(
             customer_id=customer_id,
             program=program,
             created_at=now,
-            tier=T.TierStatus(
-                name=first, year_start=now, year_end=now + program.tier_year, because="new member"
-            ),
+            tier=T.TierStatus(name=first, year_start=now, year_end=now + program.tier_year, because="new member"),
         )
 
     @property
@@ -220,9 +218,7 @@ class AccountRules:
             self.note(now, "email", f"{intent.purpose} email suppressed: {d.why}")
 
     def note(self, now: datetime, kind: str, text: str) -> None:
-        self.a.timeline = (self.a.timeline + [TimelineItem(at=now, kind=kind, text=text)])[
-            -TIMELINE_KEPT:
-        ]
+        self.a.timeline = (self.a.timeline + [TimelineItem(at=now, kind=kind, text=text)])[-TIMELINE_KEPT:]
 
     def seen(self, event_id: str) -> bool:
         return event_id in self.a.seen_events
@@ -269,7 +265,13 @@ class AccountRules:
             L.consume(a.lots, settle, prefer=lot_id)
             a.shortfall -= settle
             self.entry(
-                fx, now, "refund_reversal", origin, points=-settle, lot_id=lot_id, ref=ref,
+                fx,
+                now,
+                "refund_reversal",
+                origin,
+                points=-settle,
+                lot_id=lot_id,
+                ref=ref,
                 reason=f"settles {settle} points of an earlier refund shortfall",
             )
         if qualifies:
@@ -293,19 +295,29 @@ class AccountRules:
         points = int(base * self.multiplier())
         a.lifetime_spend_minor += ev.amount_minor
         lot_id = self.earn(
-            fx, now, points, f"{ev.cadence} payment", origin=f"pay:{ev.invoice_id}",
-            ref=ev.invoice_id, spend_minor=ev.amount_minor,
+            fx,
+            now,
+            points,
+            f"{ev.cadence} payment",
+            origin=f"pay:{ev.invoice_id}",
+            ref=ev.invoice_id,
+            spend_minor=ev.amount_minor,
         )
         a.payments.append(
             Payment(
-                invoice_id=ev.invoice_id, amount_minor=ev.amount_minor, currency=ev.currency,
-                points=points, lot_id=lot_id, at=now,
+                invoice_id=ev.invoice_id,
+                amount_minor=ev.amount_minor,
+                currency=ev.currency,
+                points=points,
+                lot_id=lot_id,
+                at=now,
             )
         )
         a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
         a.status = "active"
         self.note(
-            now, "payment",
+            now,
+            "payment",
             f"{ev.cadence} payment {ev.invoice_id} of {ev.amount_minor / 100:.2f} {ev.currency} earned {points} points",
         )
         if self.lifecycle:
@@ -340,14 +352,29 @@ class AccountRules:
                 q.spend_minor = max(0, q.spend_minor - amount)
                 break
         origin = f"refund:{ev.event_id}"
-        self.entry(fx, now, "refund_reversal", origin, points=-taken, ref=ev.invoice_id,
-                    reason=f"refund of {amount / 100:.2f} {ev.currency}")
+        self.entry(
+            fx,
+            now,
+            "refund_reversal",
+            origin,
+            points=-taken,
+            ref=ev.invoice_id,
+            reason=f"refund of {amount / 100:.2f} {ev.currency}",
+        )
         if short:
-            self.entry(fx, now, "shortfall", origin, ref=ev.invoice_id,
-                        reason=f"{short} points could not be reversed: balance too low; "
-                               "settled from future earnings")
-        self.note(now, "refund", f"refund on {ev.invoice_id} reversed {taken} points"
-                  + (f", shortfall {short}" if short else ""))
+            self.entry(
+                fx,
+                now,
+                "shortfall",
+                origin,
+                ref=ev.invoice_id,
+                reason=f"{short} points could not be reversed: balance too low; settled from future earnings",
+            )
+        self.note(
+            now,
+            "refund",
+            f"refund on {ev.invoice_id} reversed {taken} points" + (f", shortfall {short}" if short else ""),
+        )
         a.lots = L.prune(a.lots)
         if self.lifecycle:
             referrals.after_refund(self, fx, now, ev.invoice_id)
@@ -381,8 +408,11 @@ class AccountRules:
             a.activity_week_points += points
         if points:
             self.earn(fx, now, points, kind, origin=f"act:{ev.event_id}", ref=ev.event_id)
-        self.note(now, "activity", f"{kind}" + (f": {points} points" if points else
-                                                ": no points" + (" (cap reached)" if base else "")))
+        self.note(
+            now,
+            "activity",
+            f"{kind}" + (f": {points} points" if points else ": no points" + (" (cap reached)" if base else "")),
+        )
         if self.lifecycle:
             engagement.on_activity(self, fx, now)
             onboarding.on_activity(self, fx, now, kind)
@@ -392,15 +422,20 @@ class AccountRules:
             badges.check(self, fx, now)
 
     def on_payment_failed(self, fx: Effects, now: datetime, ev: PaymentFailed) -> None:
-        self.note(now, "billing", f"payment failed for invoice {ev.invoice_id}" + (f": {ev.reason}" if ev.reason else ""))
+        self.note(
+            now, "billing", f"payment failed for invoice {ev.invoice_id}" + (f": {ev.reason}" if ev.reason else "")
+        )
         if self.lifecycle:
             dunning.on_failed(self, fx, now, ev)
 
     def on_cancelled(self, fx: Effects, now: datetime, ev: SubscriptionCancelled) -> None:
         self.a.status = "cancelled"
         kind = "involuntary" if ev.involuntary else "voluntary"
-        self.note(now, "billing", f"subscription cancelled ({kind}), reason: {ev.reason}"
-                  + (f" — “{ev.comment}”" if ev.comment else ""))
+        self.note(
+            now,
+            "billing",
+            f"subscription cancelled ({kind}), reason: {ev.reason}" + (f" — “{ev.comment}”" if ev.comment else ""),
+        )
         if self.lifecycle:
             churn.on_cancelled(self, fx, now, ev)
 
@@ -457,13 +492,13 @@ class AccountRules:
 
     # ---- pending points ------------------------------------------------------------------------
 
-    def add_pending(self, fx: Effects, now: datetime, pending_id: str, points: int, source: str,
-                    ref: str | None, hold: timedelta) -> None:
+    def add_pending(
+        self, fx: Effects, now: datetime, pending_id: str, points: int, source: str, ref: str | None, hold: timedelta
+    ) -> None:
         a = self.a
         if points <= 0 or any(p.pending_id == pending_id for p in a.pending):
             return
-        a.pending.append(Pending(pending_id=pending_id, points=points, source=source, ref=ref,
-                                 release_at=now + hold))
+        a.pending.append(Pending(pending_id=pending_id, points=points, source=source, ref=ref, release_at=now + hold))
         self.entry(fx, now, "pending", f"pending:{pending_id}", pending_points=points, ref=ref, reason=source)
         self.note(now, "pending", f"{points} points pending until {(now + hold).date()} ({source})")
 
@@ -472,8 +507,9 @@ class AccountRules:
         voided = [p for p in a.pending if p.ref == ref]
         for p in voided:
             a.pending.remove(p)
-            self.entry(fx, now, "pending_voided", f"pending:{p.pending_id}", pending_points=-p.points,
-                        ref=ref, reason=why)
+            self.entry(
+                fx, now, "pending_voided", f"pending:{p.pending_id}", pending_points=-p.points, ref=ref, reason=why
+            )
             self.note(now, "pending", f"{p.points} pending points voided: {why}")
         return sum(p.points for p in voided)
 
@@ -519,21 +555,51 @@ class AccountRules:
         a.lots = L.prune(a.lots)
         credit = points * 100 // self.p.redemption.points_per_currency_unit if req.kind == "credit" else 0
         origin = f"redeem:{req.request_id}"
-        self.entry(fx, now, "spend", origin, points=-points, ref=req.request_id,
-                    reason=f"reward {req.reward_id}" if req.kind == "reward" else "billing credit")
+        self.entry(
+            fx,
+            now,
+            "spend",
+            origin,
+            points=-points,
+            ref=req.request_id,
+            reason=f"reward {req.reward_id}" if req.kind == "reward" else "billing credit",
+        )
         if credit:
-            fx.credits.append(BillingCredit(
-                customer_id=a.customer_id, key=self.credit_key(req.request_id), amount_minor=credit,
-                currency=self.p.currency, description=f"Loyalty points: {points} points redeemed", at=now,
-            ))
-        result = RedeemResult(request_id=req.request_id, points=points, kind=req.kind, reward_id=req.reward_id,
-                              credit_minor=credit, currency=self.p.currency, balance_after=a.balance, at=now)
+            fx.credits.append(
+                BillingCredit(
+                    customer_id=a.customer_id,
+                    key=self.credit_key(req.request_id),
+                    amount_minor=credit,
+                    currency=self.p.currency,
+                    description=f"Loyalty points: {points} points redeemed",
+                    at=now,
+                )
+            )
+        result = RedeemResult(
+            request_id=req.request_id,
+            points=points,
+            kind=req.kind,
+            reward_id=req.reward_id,
+            credit_minor=credit,
+            currency=self.p.currency,
+            balance_after=a.balance,
+            at=now,
+        )
         a.redemptions[req.request_id] = result
         a.redemptions = dict(list(a.redemptions.items())[-ANSWERS_KEPT:])
-        self.email(fx, now, "redemption_receipt", origin,
-                    {"points": points, "reward_id": req.reward_id, "credit": f"{credit / 100:.2f} {self.p.currency}"})
-        self.note(now, "redemption", f"redeemed {points} points for "
-                  + (f"reward {req.reward_id}" if req.kind == "reward" else f"a {credit / 100:.2f} {self.p.currency} credit"))
+        self.email(
+            fx,
+            now,
+            "redemption_receipt",
+            origin,
+            {"points": points, "reward_id": req.reward_id, "credit": f"{credit / 100:.2f} {self.p.currency}"},
+        )
+        self.note(
+            now,
+            "redemption",
+            f"redeemed {points} points for "
+            + (f"reward {req.reward_id}" if req.kind == "reward" else f"a {credit / 100:.2f} {self.p.currency} credit"),
+        )
         if self.lifecycle:
             a.lifecycle.counters.redemptions += 1
             badges.check(self, fx, now)
@@ -550,12 +616,31 @@ class AccountRules:
         if done is None or done.error:
             return
         origin = f"redeem-failed:{request_id}"
-        a.lots.append(L.Lot(lot_id=origin, source="returned points", ref=request_id, earned_at=now,
-                            expires_at=now + self.p.lot_validity, points=done.points, remaining=done.points))
-        self.entry(fx, now, "adjust", origin, points=done.points, lot_id=origin, ref=request_id,
-                    reason=f"billing credit failed, points returned: {why}", actor="tenure")
-        a.redemptions[request_id] = done.model_copy(update={"error": f"billing refused the credit: {why}",
-                                                              "balance_after": a.balance})
+        a.lots.append(
+            L.Lot(
+                lot_id=origin,
+                source="returned points",
+                ref=request_id,
+                earned_at=now,
+                expires_at=now + self.p.lot_validity,
+                points=done.points,
+                remaining=done.points,
+            )
+        )
+        self.entry(
+            fx,
+            now,
+            "adjust",
+            origin,
+            points=done.points,
+            lot_id=origin,
+            ref=request_id,
+            reason=f"billing credit failed, points returned: {why}",
+            actor="tenure",
+        )
+        a.redemptions[request_id] = done.model_copy(
+            update={"error": f"billing refused the credit: {why}", "balance_after": a.balance}
+        )
         self.note(now, "redemption", f"credit for {request_id} failed ({why}); {done.points} points returned")
 
     def check_adopt(self, program: Program) -> None:
@@ -587,13 +672,31 @@ class AccountRules:
         self.check_adjust(req)
         origin = f"adjust:{req.request_id}"
         if req.points > 0:
-            a.lots.append(L.Lot(lot_id=origin, source="adjustment", ref=req.request_id, earned_at=now,
-                                expires_at=now + self.p.lot_validity, points=req.points, remaining=req.points))
+            a.lots.append(
+                L.Lot(
+                    lot_id=origin,
+                    source="adjustment",
+                    ref=req.request_id,
+                    earned_at=now,
+                    expires_at=now + self.p.lot_validity,
+                    points=req.points,
+                    remaining=req.points,
+                )
+            )
         else:
             L.consume(a.lots, -req.points)
             a.lots = L.prune(a.lots)
-        self.entry(fx, now, "adjust", origin, points=req.points, lot_id=origin if req.points > 0 else None,
-                    ref=req.request_id, reason=req.reason, actor=req.actor)
+        self.entry(
+            fx,
+            now,
+            "adjust",
+            origin,
+            points=req.points,
+            lot_id=origin if req.points > 0 else None,
+            ref=req.request_id,
+            reason=req.reason,
+            actor=req.actor,
+        )
         result = AdjustResult(request_id=req.request_id, points=req.points, balance_after=a.balance, at=now)
         a.adjustments[req.request_id] = result
         a.adjustments = dict(list(a.adjustments.items())[-ANSWERS_KEPT:])
@@ -621,13 +724,19 @@ class AccountRules:
     def _set_tier(self, fx: Effects, now: datetime, name: str, because: str) -> None:
         a = self.a
         old = a.tier.name
-        a.tier = T.TierStatus(name=name, year_start=now, year_end=now + self.p.tier_year, because=because,
-                              minimum=a.tier.minimum)
+        a.tier = T.TierStatus(
+            name=name, year_start=now, year_end=now + self.p.tier_year, because=because, minimum=a.tier.minimum
+        )
         if name != old:
             a.tier_changes += 1
             direction = "upgrade" if self.p.tiers.index(name) > self.p.tiers.index(old) else "downgrade"
-            self.email(fx, now, "tier_changed", f"tier-change:{a.tier_changes}:{name}",
-                        {"old_tier": old, "new_tier": name, "direction": direction, "because": because})
+            self.email(
+                fx,
+                now,
+                "tier_changed",
+                f"tier-change:{a.tier_changes}:{name}",
+                {"old_tier": old, "new_tier": name, "direction": direction, "because": because},
+            )
             self.note(now, "tier", f"{direction} {old} → {name}: {because}")
 
     def check_upgrade(self, fx: Effects, now: datetime) -> None:
@@ -635,10 +744,13 @@ class AccountRules:
         target = T.upgrade_target(self.a.tier, total, self.p.tiers, now)
         if target:
             floor = T.floor_of(self.a.tier, self.p.tiers, now)
-            because = (f"minimum tier set by support ({self.a.tier.minimum.reason})"
-                       if self.a.tier.minimum and self.p.tiers.index(target) == floor
-                       and total < self.p.tiers.get(target).threshold
-                       else f"{total} qualifying points in 12 months")
+            because = (
+                f"minimum tier set by support ({self.a.tier.minimum.reason})"
+                if self.a.tier.minimum
+                and self.p.tiers.index(target) == floor
+                and total < self.p.tiers.get(target).threshold
+                else f"{total} qualifying points in 12 months"
+            )
             self._set_tier(fx, now, target, because)
 
     # ---- time ----------------------------------------------------------------------------------
@@ -668,9 +780,11 @@ class AccountRules:
         frozen = self.lifecycle and churn.frozen(self)
         if not frozen:
             (self._warn_grouped if self.grouped_warnings else self._warn_per_lot)(fx, now)
-        for lot in ([] if frozen else sorted(a.lots, key=L.order_key)):
+        for lot in [] if frozen else sorted(a.lots, key=L.order_key):
             for lot_id, lost in L.expire_due([lot], now):  # one lot at a time: each entry's balance_after is exact
-                self.entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
+                self.entry(
+                    fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed"
+                )
                 self.note(now, "expiry", f"{lost} points of lot {lot_id} expired")
         a.lots = L.prune(a.lots)
         self._advance_pending_and_tiers(fx, now)
@@ -696,9 +810,19 @@ class AccountRules:
                 lot.warned += [x for x in warn_days if x >= d and x not in lot.warned]
             points = sum(lot.remaining for lot in group)
             first, last = group[0].expires_at, max(lot.expires_at for lot in group)
-            self.email(fx, now, self._warning_purpose(d), f"warn:{group[0].lot_id}:{d}",
-                       {"points": points, "expires_at": first.date().isoformat(),
-                        "last_expires_at": last.date().isoformat(), "lots": len(group), "days": d})
+            self.email(
+                fx,
+                now,
+                self._warning_purpose(d),
+                f"warn:{group[0].lot_id}:{d}",
+                {
+                    "points": points,
+                    "expires_at": first.date().isoformat(),
+                    "last_expires_at": last.date().isoformat(),
+                    "lots": len(group),
+                    "days": d,
+                },
+            )
             span = f"on {first.date()}" if first.date() == last.date() else f"between {first.date()} and {last.date()}"
             self.note(now, "expiry", f"warned: {points} points expire {span} ({d} days)")
 
@@ -713,16 +837,30 @@ class AccountRules:
                 lot.warned += due
                 urgent = min(due)
                 purpose = self._warning_purpose(urgent)
-                self.email(fx, now, purpose, f"warn:{lot.lot_id}:{urgent}",
-                            {"points": lot.remaining, "expires_at": lot.expires_at.date().isoformat(), "days": urgent})
-                self.note(now, "expiry", f"warned: {lot.remaining} points expire on {lot.expires_at.date()} ({urgent} days)")
+                self.email(
+                    fx,
+                    now,
+                    purpose,
+                    f"warn:{lot.lot_id}:{urgent}",
+                    {"points": lot.remaining, "expires_at": lot.expires_at.date().isoformat(), "days": urgent},
+                )
+                self.note(
+                    now, "expiry", f"warned: {lot.remaining} points expire on {lot.expires_at.date()} ({urgent} days)"
+                )
 
     def _advance_pending_and_tiers(self, fx: Effects, now: datetime) -> None:
         a = self.a
         for p in [p for p in a.pending if p.release_at <= now]:
             a.pending.remove(p)
-            self.entry(fx, now, "pending_released", f"pending:{p.pending_id}", pending_points=-p.points,
-                        ref=p.ref, reason=f"{p.source}: hold over")
+            self.entry(
+                fx,
+                now,
+                "pending_released",
+                f"pending:{p.pending_id}",
+                pending_points=-p.points,
+                ref=p.ref,
+                reason=f"{p.source}: hold over",
+            )
             self.earn(fx, now, p.points, p.source, origin=f"release:{p.pending_id}", ref=p.ref)
             if self.lifecycle and p.source == "referral":
                 referrals.on_released(self, fx, now, p.ref)
@@ -734,8 +872,11 @@ class AccountRules:
         if now >= a.tier.year_end:
             total = self.qualifying_total(now)
             target = T.year_end_target(a.tier, total, self.p.tiers, now)
-            because = (f"tier year ended with {total} qualifying points" if target != a.tier.name
-                       else f"tier renewed: {total} qualifying points in 12 months")
+            because = (
+                f"tier year ended with {total} qualifying points"
+                if target != a.tier.name
+                else f"tier renewed: {total} qualifying points in 12 months"
+            )
             if target == a.tier.name:
                 a.tier.year_start, a.tier.year_end = now, now + self.p.tier_year
                 a.tier.because = because

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .account import AccountRules, Effects
 
 
-def _reached(r: "AccountRules", milestone: str) -> int:
+def _reached(r: AccountRules, milestone: str) -> int:
     lc = r.a.lifecycle
     c = lc.counters
     return {
@@ -24,7 +24,7 @@ def _reached(r: "AccountRules", milestone: str) -> int:
     }[milestone]
 
 
-def check(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+def check(r: AccountRules, fx: Effects, now: datetime) -> None:
     lc = r.a.lifecycle
     for badge in r.p.badges:
         if badge.id in lc.badges or _reached(r, badge.milestone) < badge.count:
@@ -33,18 +33,19 @@ def check(r: "AccountRules", fx: "Effects", now: datetime) -> None:
         r.note(now, "badge", f"badge {badge.title!r} awarded")
         if badge.bonus_points:
             r.earn(fx, now, badge.bonus_points, f"badge {badge.id}", origin=f"badge:{badge.id}", qualifies=False)
-        r.email(fx, now, "badge_awarded", f"badge:{badge.id}",
-                {"badge": badge.title, "bonus_points": badge.bonus_points})
+        r.email(
+            fx, now, "badge_awarded", f"badge:{badge.id}", {"badge": badge.title, "bonus_points": badge.bonus_points}
+        )
 
 
-def _window(r: "AccountRules", ch) -> tuple[datetime, datetime] | None:
+def _window(r: AccountRules, ch) -> tuple[datetime, datetime] | None:
     if ch.starts_at and ch.ends_at:
         return ch.starts_at, ch.ends_at
     signed = r.a.lifecycle.signed_up_at
     return (signed, signed + timedelta(days=ch.window_days)) if signed else None
 
 
-def enroll(r: "AccountRules", now: datetime) -> None:
+def enroll(r: AccountRules, now: datetime) -> None:
     """Start the challenges whose window is open now (sign-up relative ones start at sign-up)."""
     for ch in r.p.challenges:
         w = _window(r, ch)
@@ -53,7 +54,7 @@ def enroll(r: "AccountRules", now: datetime) -> None:
             r.note(now, "challenge", f"challenge {ch.title!r} open until {w[1]:%Y-%m-%d %H:%M} UTC")
 
 
-def on_activity(r: "AccountRules", fx: "Effects", now: datetime, kind: str) -> None:
+def on_activity(r: AccountRules, fx: Effects, now: datetime, kind: str) -> None:
     enroll(r, now)
     for ch in r.p.challenges:
         st = r.a.lifecycle.challenges.get(ch.id)
@@ -65,15 +66,20 @@ def on_activity(r: "AccountRules", fx: "Effects", now: datetime, kind: str) -> N
             r.note(now, "challenge", f"challenge {ch.title!r} completed")
             if ch.bonus_points:
                 r.earn(fx, now, ch.bonus_points, f"challenge {ch.id}", origin=f"challenge:{ch.id}", qualifies=False)
-            r.email(fx, now, "challenge_completed", f"challenge:{ch.id}",
-                    {"challenge": ch.title, "bonus_points": ch.bonus_points})
+            r.email(
+                fx,
+                now,
+                "challenge_completed",
+                f"challenge:{ch.id}",
+                {"challenge": ch.title, "bonus_points": ch.bonus_points},
+            )
 
 
-def deadlines(r: "AccountRules") -> list[datetime]:
+def deadlines(r: AccountRules) -> list[datetime]:
     return [st.ends_at for st in r.a.lifecycle.challenges.values() if not st.done_at and not st.expired]
 
 
-def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
     for cid, st in r.a.lifecycle.challenges.items():
         if not st.done_at and not st.expired and now >= st.ends_at:
             st.expired = True

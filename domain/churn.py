@@ -21,12 +21,12 @@ WINBACKS_KEPT = 20
 WINBACK_EMAILS = frozenset({"winback_offer", "winback_followup"})
 
 
-def frozen(r: "AccountRules") -> bool:
+def frozen(r: AccountRules) -> bool:
     ch = r.a.lifecycle.churn
     return ch is not None and not ch.forfeited
 
 
-def is_high_value(r: "AccountRules", now: datetime) -> bool:
+def is_high_value(r: AccountRules, now: datetime) -> bool:
     hv = r.p.winback.high_value
     payments = max(r.a.lifecycle.counters.payments, 1)
     return (
@@ -40,7 +40,7 @@ def _origin(ch: Churn) -> str:
     return f"churn:{ch.event_id or ch.at.isoformat()}"
 
 
-def on_cancelled(r: "AccountRules", fx: "Effects", now: datetime, ev: SubscriptionCancelled) -> None:
+def on_cancelled(r: AccountRules, fx: Effects, now: datetime, ev: SubscriptionCancelled) -> None:
     lc = r.a.lifecycle
     if lc.churn is not None:
         r.note(now, "churn", "cancellation while already churned: ignored")
@@ -48,23 +48,44 @@ def on_cancelled(r: "AccountRules", fx: "Effects", now: datetime, ev: Subscripti
     lc.dunning = None
     onboarding.stop(r, now, "the subscription was cancelled")
     reason = "involuntary" if ev.involuntary else ev.reason
-    ch = Churn(at=now, event_id=ev.event_id, reason=reason, comment=ev.comment, frozen_points=r.a.balance,
-               grace_until=now + timedelta(days=r.p.winback.grace_days), high_value=is_high_value(r, now))
+    ch = Churn(
+        at=now,
+        event_id=ev.event_id,
+        reason=reason,
+        comment=ev.comment,
+        frozen_points=r.a.balance,
+        grace_until=now + timedelta(days=r.p.winback.grace_days),
+        high_value=is_high_value(r, now),
+    )
     lc.churn = ch
-    r.entry(fx, now, "freeze", _origin(ch),
-            reason=f"{ch.frozen_points} points frozen until {ch.grace_until:%Y-%m-%d} ({reason})")
-    r.note(now, "churn", f"churned ({reason}{', high value' if ch.high_value else ''}): "
-                         f"{ch.frozen_points} points frozen until {ch.grace_until:%Y-%m-%d}")
+    r.entry(
+        fx,
+        now,
+        "freeze",
+        _origin(ch),
+        reason=f"{ch.frozen_points} points frozen until {ch.grace_until:%Y-%m-%d} ({reason})",
+    )
+    r.note(
+        now,
+        "churn",
+        f"churned ({reason}{', high value' if ch.high_value else ''}): "
+        f"{ch.frozen_points} points frozen until {ch.grace_until:%Y-%m-%d}",
+    )
     if ch.frozen_points:
-        r.email(fx, now, "points_frozen", _origin(ch),
-                {"points": ch.frozen_points, "until": ch.grace_until.date().isoformat()})
+        r.email(
+            fx,
+            now,
+            "points_frozen",
+            _origin(ch),
+            {"points": ch.frozen_points, "until": ch.grace_until.date().isoformat()},
+        )
 
 
-def _playbook(r: "AccountRules", ch: Churn):
+def _playbook(r: AccountRules, ch: Churn):
     return r.p.winback.playbooks[ch.reason]
 
 
-def deadlines(r: "AccountRules") -> list[datetime]:
+def deadlines(r: AccountRules) -> list[datetime]:
     ch = r.a.lifecycle.churn
     if ch is None:
         return []
@@ -78,13 +99,21 @@ def deadlines(r: "AccountRules") -> list[datetime]:
 
 def _offer_data(ch: Churn) -> dict:
     o = ch.offer
-    return {} if o is None else {
-        "offer": o.kind, "code": o.code, "percent_off": o.percent_off, "bonus_points": o.bonus_points,
-        "expires_at": o.expires_at.isoformat(), "frozen_points": ch.frozen_points,
-    }
+    return (
+        {}
+        if o is None
+        else {
+            "offer": o.kind,
+            "code": o.code,
+            "percent_off": o.percent_off,
+            "bonus_points": o.bonus_points,
+            "expires_at": o.expires_at.isoformat(),
+            "frozen_points": ch.frozen_points,
+        }
+    )
 
 
-def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
     ch = r.a.lifecycle.churn
     if ch is None:
         return
@@ -98,13 +127,26 @@ def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
             expires = now + timedelta(days=offer.valid_days)
             if offer.kind == "discount":
                 ch.discount_requested = True
-                fx.discounts.append(DiscountRequest(
-                    customer_id=r.a.customer_id, key=f"{r.a.customer_id}/{_origin(ch)}/discount",
-                    percent_off=offer.percent_off, duration_months=offer.duration_months, expires_at=expires))
-                r.note(now, "winback", f"creating a {offer.percent_off}% discount, valid until {expires:%Y-%m-%d %H:%M}")
+                fx.discounts.append(
+                    DiscountRequest(
+                        customer_id=r.a.customer_id,
+                        key=f"{r.a.customer_id}/{_origin(ch)}/discount",
+                        percent_off=offer.percent_off,
+                        duration_months=offer.duration_months,
+                        expires_at=expires,
+                    )
+                )
+                r.note(
+                    now, "winback", f"creating a {offer.percent_off}% discount, valid until {expires:%Y-%m-%d %H:%M}"
+                )
                 continue
-            ch.offer = Offer(kind=offer.kind, strong=offer is book.strong_offer, sent_at=now, expires_at=expires,
-                             bonus_points=offer.bonus_points)
+            ch.offer = Offer(
+                kind=offer.kind,
+                strong=offer is book.strong_offer,
+                sent_at=now,
+                expires_at=expires,
+                bonus_points=offer.bonus_points,
+            )
             r.email(fx, now, "winback_offer", _origin(ch), _offer_data(ch))
         elif ch.offer and now < ch.offer.expires_at:
             r.email(fx, now, "winback_followup", _origin(ch), _offer_data(ch))
@@ -120,27 +162,41 @@ def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
             if lot.remaining:
                 forfeited += lot.remaining
                 lost, lot.remaining = lot.remaining, 0
-                r.entry(fx, now, "forfeit", f"forfeit:{lot.lot_id}", points=-lost, lot_id=lot.lot_id,
-                        reason=f"grace period of {r.p.winback.grace_days:g} days after churn ended")
+                r.entry(
+                    fx,
+                    now,
+                    "forfeit",
+                    f"forfeit:{lot.lot_id}",
+                    points=-lost,
+                    lot_id=lot.lot_id,
+                    reason=f"grace period of {r.p.winback.grace_days:g} days after churn ended",
+                )
         r.a.lots = []
         r.note(now, "churn", f"grace period over: {forfeited} points forfeited")
         if forfeited:
             r.email(fx, now, "points_forfeited", _origin(ch), {"points": forfeited})
 
 
-def on_discount_created(r: "AccountRules", fx: "Effects", now: datetime, req: DiscountRequest,
-                        outcome: DiscountOutcome) -> None:
+def on_discount_created(
+    r: AccountRules, fx: Effects, now: datetime, req: DiscountRequest, outcome: DiscountOutcome
+) -> None:
     ch = r.a.lifecycle.churn
     if ch is None or not req.key.endswith(f"{_origin(ch)}/discount"):
         r.note(now, "winback", f"discount {outcome.code} created after the customer came back: not sent")
         return
     book = _playbook(r, ch)
-    ch.offer = Offer(kind="discount", strong=ch.high_value and book.strong_offer is not None, sent_at=now,
-                     expires_at=req.expires_at, code=outcome.code, percent_off=req.percent_off)
+    ch.offer = Offer(
+        kind="discount",
+        strong=ch.high_value and book.strong_offer is not None,
+        sent_at=now,
+        expires_at=req.expires_at,
+        code=outcome.code,
+        percent_off=req.percent_off,
+    )
     r.email(fx, now, "winback_offer", _origin(ch), _offer_data(ch))
 
 
-def on_return(r: "AccountRules", fx: "Effects", now: datetime, ev: PaymentSucceeded) -> None:
+def on_return(r: AccountRules, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
     """A paying customer came back: stop the win-back, restore or settle the frozen points."""
     lc = r.a.lifecycle
     ch = lc.churn
@@ -155,20 +211,39 @@ def on_return(r: "AccountRules", fx: "Effects", now: datetime, ev: PaymentSuccee
         for lot in r.a.lots:
             lot.expires_at += paused
         restored = r.a.balance
-        r.entry(fx, now, "restore", f"return:{ev.event_id}",
-                reason=f"{restored} frozen points restored; expiry dates moved by {paused.days} days")
+        r.entry(
+            fx,
+            now,
+            "restore",
+            f"return:{ev.event_id}",
+            reason=f"{restored} frozen points restored; expiry dates moved by {paused.days} days",
+        )
     if ch.forfeited:
         outcome = "returned_after_forfeit"
     elif ch.offer and now < ch.offer.expires_at:
         outcome = "returned_with_offer"
         if ch.offer.bonus_points:
-            r.earn(fx, now, ch.offer.bonus_points, "win-back bonus", origin=f"winback-bonus:{ev.event_id}",
-                   qualifies=False)
+            r.earn(
+                fx, now, ch.offer.bonus_points, "win-back bonus", origin=f"winback-bonus:{ev.event_id}", qualifies=False
+            )
     else:
         outcome = "returned_after_offer"
-    lc.winbacks = (lc.winbacks + [WinbackOutcome(
-        churned_at=ch.at, reason=ch.reason, outcome=outcome, returned_at=now, points_restored=restored,
-        revenue_minor=ev.amount_minor)])[-WINBACKS_KEPT:]
-    r.note(now, "winback", f"customer came back ({outcome.replace('_', ' ')})"
-           + (f": {restored} points restored" if restored else ""))
+    lc.winbacks = (
+        lc.winbacks
+        + [
+            WinbackOutcome(
+                churned_at=ch.at,
+                reason=ch.reason,
+                outcome=outcome,
+                returned_at=now,
+                points_restored=restored,
+                revenue_minor=ev.amount_minor,
+            )
+        ]
+    )[-WINBACKS_KEPT:]
+    r.note(
+        now,
+        "winback",
+        f"customer came back ({outcome.replace('_', ' ')})" + (f": {restored} points restored" if restored else ""),
+    )
     r.email(fx, now, "welcome_back", f"return:{ev.event_id}", {"points": restored, "outcome": outcome})

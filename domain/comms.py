@@ -75,8 +75,7 @@ def decide(intent: EmailIntent, state: CommsState, rules: CommsRules, tz: str, n
     recent = sorted(t for t in state.marketing_sent if t > now - WEEK)
     if len(recent) >= rules.frequency_cap_per_week:
         free_at = recent[len(recent) - rules.frequency_cap_per_week] + WEEK
-        return Decision(action="defer", until=free_at,
-                        why=f"frequency cap: {len(recent)} marketing emails in 7 days")
+        return Decision(action="defer", until=free_at, why=f"frequency cap: {len(recent)} marketing emails in 7 days")
     morning = quiet_until(now, tz, rules)
     if morning is not None:
         return Decision(action="defer", until=morning, why=f"quiet hours in {tz}")

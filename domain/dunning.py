@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .account import AccountRules, Effects
 
 
-def on_failed(r: "AccountRules", fx: "Effects", now: datetime, ev: PaymentFailed) -> None:
+def on_failed(r: AccountRules, fx: Effects, now: datetime, ev: PaymentFailed) -> None:
     lc = r.a.lifecycle
     if lc.churn is not None:
         return
@@ -24,26 +24,32 @@ def on_failed(r: "AccountRules", fx: "Effects", now: datetime, ev: PaymentFailed
     advance(r, fx, now)
 
 
-def on_recovered(r: "AccountRules", now: datetime) -> None:
+def on_recovered(r: AccountRules, now: datetime) -> None:
     if r.a.lifecycle.dunning is not None:
         r.note(now, "dunning", f"payment recovered: dunning for {r.a.lifecycle.dunning.invoice_id} ended")
         r.a.lifecycle.dunning = None
 
 
-def deadlines(r: "AccountRules") -> list[datetime]:
+def deadlines(r: AccountRules) -> list[datetime]:
     d = r.a.lifecycle.dunning
     if d is None:
         return []
     return [d.started_at + timedelta(days=day) for day in r.p.dunning.email_days if day not in d.sent_days][:1]
 
 
-def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
     d = r.a.lifecycle.dunning
     if d is None:
         return
-    due = [day for day in r.p.dunning.email_days
-           if day not in d.sent_days and d.started_at + timedelta(days=day) <= now]
+    due = [
+        day for day in r.p.dunning.email_days if day not in d.sent_days and d.started_at + timedelta(days=day) <= now
+    ]
     if due:
         d.sent_days += due
-        r.email(fx, now, "dunning", f"dunning:{d.invoice_id}:{max(due):g}",
-                {"invoice_id": d.invoice_id, "attempt": len(d.sent_days)})
+        r.email(
+            fx,
+            now,
+            "dunning",
+            f"dunning:{d.invoice_id}:{max(due):g}",
+            {"invoice_id": d.invoice_id, "attempt": len(d.sent_days)},
+        )

@@ -7,7 +7,7 @@ app's own id): the journey applies a given id once, however often it is delivere
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -131,20 +131,18 @@ class ReferralRefunded(_Fact):
 
 
 CustomerEvent = Annotated[
-    Union[
-        PaymentSucceeded,
-        PaymentFailed,
-        SubscriptionCancelled,
-        PlanChanged,
-        RefundIssued,
-        ActivityReported,
-        ProfileUpdated,
-        SignedUp,
-        EmailSuppressed,
-        ReferralLinked,
-        ReferralPaid,
-        ReferralRefunded,
-    ],
+    PaymentSucceeded
+    | PaymentFailed
+    | SubscriptionCancelled
+    | PlanChanged
+    | RefundIssued
+    | ActivityReported
+    | ProfileUpdated
+    | SignedUp
+    | EmailSuppressed
+    | ReferralLinked
+    | ReferralPaid
+    | ReferralRefunded,
     Field(discriminator="type"),
 ]
 

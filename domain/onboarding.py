@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .account import AccountRules, Effects
 
 
-def start(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+def start(r: AccountRules, fx: Effects, now: datetime) -> None:
     lc = r.a.lifecycle
     if not r.p.onboarding.enabled or lc.onboarding is not None:
         return
@@ -22,7 +22,7 @@ def start(r: "AccountRules", fx: "Effects", now: datetime) -> None:
     advance(r, fx, now)
 
 
-def deadlines(r: "AccountRules") -> list[datetime]:
+def deadlines(r: AccountRules) -> list[datetime]:
     ob = r.a.lifecycle.onboarding
     if ob is None or ob.finished:
         return []
@@ -32,7 +32,7 @@ def deadlines(r: "AccountRules") -> list[datetime]:
     return []
 
 
-def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
+def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
     ob = r.a.lifecycle.onboarding
     if ob is None or ob.finished:
         return
@@ -44,14 +44,19 @@ def advance(r: "AccountRules", fx: "Effects", now: datetime) -> None:
         if step.only_if_missing and step.only_if_missing in ob.goals_met:
             r.note(now, "onboarding", f"{step.purpose} skipped: {step.only_if_missing} already done")
             continue
-        r.email(fx, now, step.purpose, "onboarding",
-                {"goals_met": ob.goals_met, "goals": r.p.onboarding.goals, "day": step.day})
+        r.email(
+            fx,
+            now,
+            step.purpose,
+            "onboarding",
+            {"goals_met": ob.goals_met, "goals": r.p.onboarding.goals, "day": step.day},
+        )
     if all(s.purpose in ob.sent for s in steps):
         ob.finished = "ended"
         r.note(now, "onboarding", "onboarding sequence ended with goals still open")
 
 
-def on_activity(r: "AccountRules", fx: "Effects", now: datetime, kind: str) -> None:
+def on_activity(r: AccountRules, fx: Effects, now: datetime, kind: str) -> None:
     ob = r.a.lifecycle.onboarding
     # goals still count after the sequence ran out: completing them late still earns the badge
     if ob is None or ob.finished == "completed" or kind not in r.p.onboarding.goals or kind in ob.goals_met:
@@ -67,12 +72,12 @@ def on_activity(r: "AccountRules", fx: "Effects", now: datetime, kind: str) -> N
         _drop_deferred(r, now, {s.purpose for s in r.p.onboarding.steps}, "onboarding goals met")
 
 
-def _drop_deferred(r: "AccountRules", now: datetime, purposes: set[str], why: str) -> None:
+def _drop_deferred(r: AccountRules, now: datetime, purposes: set[str], why: str) -> None:
     for d in comms.drop_deferred(r.a.lifecycle.comms, purposes):
         r.note(now, "email", f"{d.intent.purpose} email dropped: {why}")
 
 
-def stop(r: "AccountRules", now: datetime, why: str) -> None:
+def stop(r: AccountRules, now: datetime, why: str) -> None:
     """End a running sequence (the member cancelled): no more onboarding email, sent or deferred."""
     ob = r.a.lifecycle.onboarding
     if ob is None or ob.finished:

@@ -59,7 +59,7 @@ class EarningRules(_Strict):
     activity_weekly_cap: int = Field(60, ge=0)
 
     @model_validator(mode="after")
-    def _caps(self) -> "EarningRules":
+    def _caps(self) -> EarningRules:
         if self.activity_daily_cap > self.activity_weekly_cap:
             raise ValueError("activity_daily_cap must not exceed activity_weekly_cap")
         return self
@@ -73,12 +73,10 @@ class PointsRules(_Strict):
     )
 
     @model_validator(mode="after")
-    def _warnings(self) -> "PointsRules":
+    def _warnings(self) -> PointsRules:
         for d in self.expiry_warning_days:
             if not 0 < d < self.lot_validity_days:
-                raise ValueError(
-                    f"expiry_warning_days: {d} must be between 1 and lot_validity_days - 1"
-                )
+                raise ValueError(f"expiry_warning_days: {d} must be between 1 and lot_validity_days - 1")
         return self
 
 
@@ -98,20 +96,18 @@ class TierRules(_Strict):
             Tier(name="member", threshold=0),
             Tier(name="silver", threshold=1000, multiplier=1.1),
             Tier(name="gold", threshold=2500, multiplier=1.25, priority_support=True),
-            Tier(
-                name="platinum", threshold=5000, multiplier=1.5, priority_support=True, beta_access=True
-            ),
+            Tier(name="platinum", threshold=5000, multiplier=1.5, priority_support=True, beta_access=True),
         ]
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TierRules":
+    def _ordered(self) -> TierRules:
         if not self.levels or self.levels[0].threshold != 0:
             raise ValueError("levels: the first tier must have threshold 0")
         names = [t.name for t in self.levels]
         if len(set(names)) != len(names):
             raise ValueError("levels: tier names must be unique")
-        for lo, hi in zip(self.levels, self.levels[1:]):
+        for lo, hi in zip(self.levels, self.levels[1:], strict=False):
             if hi.threshold <= lo.threshold:
                 raise ValueError(
                     f"levels: threshold of {hi.name!r} ({hi.threshold}) must be above {lo.name!r} ({lo.threshold})"
@@ -148,7 +144,7 @@ class RedemptionRules(_Strict):
     )
 
     @model_validator(mode="after")
-    def _unique(self) -> "RedemptionRules":
+    def _unique(self) -> RedemptionRules:
         ids = [r.id for r in self.catalog]
         if len(set(ids)) != len(ids):
             raise ValueError("catalog: reward ids must be unique")
@@ -208,8 +204,9 @@ class Program(_Strict):
     badges: list[Badge] = Field(
         default_factory=lambda: [
             Badge(id="first-payment", title="First payment", milestone="first_payment"),
-            Badge(id="loyal-year", title="12 months subscribed", milestone="months_subscribed", count=12,
-                  bonus_points=250),
+            Badge(
+                id="loyal-year", title="12 months subscribed", milestone="months_subscribed", count=12, bonus_points=250
+            ),
             Badge(id="five-referrals", title="5 referrals", milestone="referrals", count=5, bonus_points=500),
             Badge(id="onboarded", title="Onboarding completed", milestone="onboarding_completed", bonus_points=50),
             Badge(id="first-redemption", title="First redemption", milestone="first_redemption"),
@@ -217,8 +214,14 @@ class Program(_Strict):
     )
     challenges: list[Challenge] = Field(
         default_factory=lambda: [
-            Challenge(id="first-week-explorer", title="Use a key feature three times in your first week",
-                      activity="feature_used", count=3, window_days=7, bonus_points=100),
+            Challenge(
+                id="first-week-explorer",
+                title="Use a key feature three times in your first week",
+                activity="feature_used",
+                count=3,
+                window_days=7,
+                bonus_points=100,
+            ),
         ]
     )
     engagement: EngagementRules = Field(default_factory=EngagementRules)
@@ -226,7 +229,7 @@ class Program(_Strict):
     dunning: DunningRules = Field(default_factory=DunningRules)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Program":
+    def _consistent(self) -> Program:
         templates = set(EmailTemplates.model_fields)
         used = {s.purpose for s in self.onboarding.steps} | set(self.comms.marketing)
         unknown = sorted(used - templates)

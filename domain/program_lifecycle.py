@@ -21,8 +21,14 @@ class CommsRules(_Strict):
     quiet_hours_end: int = Field(8, ge=0, le=23, description="Local hour at which it may go again.")
     marketing: list[str] = Field(
         default_factory=lambda: [
-            "onboarding_tips", "onboarding_nudge", "onboarding_summary", "at_risk_nudge",
-            "winback_offer", "winback_followup", "badge_awarded", "challenge_completed",
+            "onboarding_tips",
+            "onboarding_nudge",
+            "onboarding_summary",
+            "at_risk_nudge",
+            "winback_offer",
+            "winback_followup",
+            "badge_awarded",
+            "challenge_completed",
         ],
         description="Purposes that are marketing; every other email is transactional and always goes.",
     )
@@ -47,7 +53,7 @@ class OnboardingRules(_Strict):
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> "OnboardingRules":
+    def _ordered(self) -> OnboardingRules:
         if [s.day for s in self.steps] != sorted(s.day for s in self.steps):
             raise ValueError("steps must be in order of day")
         return self
@@ -94,7 +100,7 @@ class Offer(_Strict):
     valid_days: float = Field(14, gt=0, description="The offer expires this long after it is sent.")
 
     @model_validator(mode="after")
-    def _discount(self) -> "Offer":
+    def _discount(self) -> Offer:
         if self.kind == "discount" and not self.percent_off:
             raise ValueError("a discount offer needs percent_off")
         return self
@@ -121,8 +127,9 @@ def _playbooks() -> dict[str, Playbook]:
         return Playbook(offer=Offer(kind=kind, **kw), strong_offer=strong)
 
     return {
-        "too_expensive": p("discount", Offer(kind="discount", percent_off=50, duration_months=3), percent_off=25,
-                           duration_months=3),
+        "too_expensive": p(
+            "discount", Offer(kind="discount", percent_off=50, duration_months=3), percent_off=25, duration_months=3
+        ),
         "low_quality": p("whats_new", Offer(kind="discount", percent_off=30, duration_months=1)),
         "missing_features": p("whats_new", Offer(kind="discount", percent_off=30, duration_months=1)),
         "too_complex": p("coaching"),
@@ -148,7 +155,7 @@ class WinbackRules(_Strict):
     playbooks: dict[str, Playbook] = Field(default_factory=_playbooks)
 
     @model_validator(mode="after")
-    def _complete(self) -> "WinbackRules":
+    def _complete(self) -> WinbackRules:
         reasons = set(CancellationReason.__args__) | {"involuntary"}
         missing = sorted(reasons - set(self.playbooks))
         unknown = sorted(set(self.playbooks) - reasons)

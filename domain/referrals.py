@@ -22,11 +22,11 @@ def code_for(customer_id: str) -> str:
     return "T" + base64.b32encode(digest).decode()[:8]
 
 
-def _signal(fx: "Effects", to: str, event) -> None:
+def _signal(fx: Effects, to: str, event) -> None:
     fx.signals.append(CrossSignal(to_customer_id=to, event=event.model_dump(mode="json")))
 
 
-def on_signed_up(r: "AccountRules", fx: "Effects", now: datetime, ev: SignedUp) -> None:
+def on_signed_up(r: AccountRules, fx: Effects, now: datetime, ev: SignedUp) -> None:
     lc = r.a.lifecycle
     code = (ev.referral_code or "").strip()
     if not code:
@@ -41,7 +41,7 @@ def on_signed_up(r: "AccountRules", fx: "Effects", now: datetime, ev: SignedUp) 
     fx.lookups.append(code.upper())
 
 
-def on_referrer_found(r: "AccountRules", fx: "Effects", now: datetime, code: str, referrer: str | None) -> None:
+def on_referrer_found(r: AccountRules, fx: Effects, now: datetime, code: str, referrer: str | None) -> None:
     lc = r.a.lifecycle
     if referrer is None:
         lc.referral_code_used = None  # a mistyped code does not use up the one referral
@@ -57,11 +57,16 @@ def on_referrer_found(r: "AccountRules", fx: "Effects", now: datetime, code: str
     if first is not None and first.refunded_minor:
         r.note(now, "referral", f"first payment {first.invoice_id} already refunded: no referral reward")
     elif lc.first_invoice_id:  # the first payment came in while the code was being looked up
-        _signal(fx, referrer, ReferralPaid(event_id=f"referral-paid:{r.a.customer_id}",
-                                           referee_id=r.a.customer_id, invoice_id=lc.first_invoice_id))
+        _signal(
+            fx,
+            referrer,
+            ReferralPaid(
+                event_id=f"referral-paid:{r.a.customer_id}", referee_id=r.a.customer_id, invoice_id=lc.first_invoice_id
+            ),
+        )
 
 
-def on_linked(r: "AccountRules", fx: "Effects", now: datetime, ev: ReferralLinked) -> None:
+def on_linked(r: AccountRules, fx: Effects, now: datetime, ev: ReferralLinked) -> None:
     lc = r.a.lifecycle
     if ev.referee_id == r.a.customer_id:
         r.note(now, "referral", "referral refused: self-referral")
@@ -72,38 +77,57 @@ def on_linked(r: "AccountRules", fx: "Effects", now: datetime, ev: ReferralLinke
         r.note(now, "referral", f"{ev.referee_id} signed up with your code")
 
 
-def after_payment(r: "AccountRules", fx: "Effects", now: datetime, invoice_id: str) -> None:
+def after_payment(r: AccountRules, fx: Effects, now: datetime, invoice_id: str) -> None:
     """In the referee's journey: its first payment tells the referrer."""
     lc = r.a.lifecycle
     if lc.referred_by and lc.counters.payments == 1:
-        _signal(fx, lc.referred_by, ReferralPaid(event_id=f"referral-paid:{r.a.customer_id}",
-                                                 referee_id=r.a.customer_id, invoice_id=invoice_id))
+        _signal(
+            fx,
+            lc.referred_by,
+            ReferralPaid(
+                event_id=f"referral-paid:{r.a.customer_id}", referee_id=r.a.customer_id, invoice_id=invoice_id
+            ),
+        )
 
 
-def after_refund(r: "AccountRules", fx: "Effects", now: datetime, invoice_id: str) -> None:
+def after_refund(r: AccountRules, fx: Effects, now: datetime, invoice_id: str) -> None:
     lc = r.a.lifecycle
     if lc.referred_by and invoice_id == lc.first_invoice_id:
-        _signal(fx, lc.referred_by, ReferralRefunded(event_id=f"referral-refunded:{r.a.customer_id}:{invoice_id}",
-                                                     referee_id=r.a.customer_id, invoice_id=invoice_id))
+        _signal(
+            fx,
+            lc.referred_by,
+            ReferralRefunded(
+                event_id=f"referral-refunded:{r.a.customer_id}:{invoice_id}",
+                referee_id=r.a.customer_id,
+                invoice_id=invoice_id,
+            ),
+        )
 
 
 def pending_id(referee_id: str) -> str:
     return f"referral:{referee_id}"
 
 
-def on_paid(r: "AccountRules", fx: "Effects", now: datetime, ev: ReferralPaid) -> None:
+def on_paid(r: AccountRules, fx: Effects, now: datetime, ev: ReferralPaid) -> None:
     ref = r.a.lifecycle.referrals.get(ev.referee_id)
     if ref is None or ref.status != "linked":
         r.note(now, "referral", f"payment of {ev.referee_id} ignored: not a linked referral")
         return
     ref.status, ref.invoice_id = "pending", ev.invoice_id
     points = r.p.earning.referral
-    r.add_pending(fx, now, pending_id(ev.referee_id), points, "referral", f"{ev.referee_id}:{ev.invoice_id}",
-                  timedelta(days=r.p.earning.referral_hold_days))
+    r.add_pending(
+        fx,
+        now,
+        pending_id(ev.referee_id),
+        points,
+        "referral",
+        f"{ev.referee_id}:{ev.invoice_id}",
+        timedelta(days=r.p.earning.referral_hold_days),
+    )
     r.email(fx, now, "referral_pending", f"referral:{ev.referee_id}", {"points": points, "referee": ev.referee_id})
 
 
-def on_refunded(r: "AccountRules", fx: "Effects", now: datetime, ev: ReferralRefunded) -> None:
+def on_refunded(r: AccountRules, fx: Effects, now: datetime, ev: ReferralRefunded) -> None:
     ref = r.a.lifecycle.referrals.get(ev.referee_id)
     if ref is None or ref.invoice_id != ev.invoice_id:
         return
@@ -114,7 +138,7 @@ def on_refunded(r: "AccountRules", fx: "Effects", now: datetime, ev: ReferralRef
         r.note(now, "referral", f"refund of {ev.referee_id}'s first payment after the hold: points kept")
 
 
-def on_released(r: "AccountRules", fx: "Effects", now: datetime, pending_ref: str | None) -> None:
+def on_released(r: AccountRules, fx: Effects, now: datetime, pending_ref: str | None) -> None:
     referee = (pending_ref or "").split(":", 1)[0]
     ref = r.a.lifecycle.referrals.get(referee)
     if ref is not None and ref.status == "pending":

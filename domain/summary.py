@@ -6,9 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from . import tiers as T
 from .account import Account, AccountRules, TimelineItem
 from .effects import LedgerEntry
-from . import tiers as T
 
 
 class LotView(BaseModel):

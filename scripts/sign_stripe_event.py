@@ -107,7 +107,13 @@ def invoice_paid_event(
         "attempt_count": 1,
         "attempted": True,
         "auto_advance": False,
-        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None, "status": None},
+        "automatic_tax": {
+            "disabled_reason": None,
+            "enabled": False,
+            "liability": None,
+            "provider": None,
+            "status": None,
+        },
         "automatically_finalizes_at": None,
         "billing_reason": "subscription_cycle",
         "collection_method": "charge_automatically",
@@ -210,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--currency", default="usd")
     p.add_argument("--interval", choices=["month", "year"], default="month")
     p.add_argument("--event-id", help="reuse an event id (to see a duplicate ignored)")
-    p.add_argument("--secret", default=os.environ.get("TENURE_STRIPE_WEBHOOK_SECRET") or os.environ.get("STRIPE_WEBHOOK_SECRET"))
+    p.add_argument(
+        "--secret", default=os.environ.get("TENURE_STRIPE_WEBHOOK_SECRET") or os.environ.get("STRIPE_WEBHOOK_SECRET")
+    )
     p.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('TENURE_API_PORT', '8000')}/webhooks/stripe")
     p.add_argument("--send", action="store_true", help="POST it now and print the answer")
     a = p.parse_args(argv)
@@ -222,15 +230,28 @@ def main(argv: list[str] | None = None) -> int:
     if a.send:
         import httpx
 
-        r = httpx.post(a.url, content=body.encode(), headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+        r = httpx.post(
+            a.url, content=body.encode(), headers={"Stripe-Signature": header, "Content-Type": "application/json"}
+        )
         print(r.status_code, r.text)
         return 0 if r.is_success else 1
-    print(" ".join([
-        "curl", "-sS", "-X", "POST", shlex.quote(a.url),
-        "-H", shlex.quote("Content-Type: application/json"),
-        "-H", shlex.quote(f"Stripe-Signature: {header}"),
-        "--data-binary", shlex.quote(body),
-    ]))
+    print(
+        " ".join(
+            [
+                "curl",
+                "-sS",
+                "-X",
+                "POST",
+                shlex.quote(a.url),
+                "-H",
+                shlex.quote("Content-Type: application/json"),
+                "-H",
+                shlex.quote(f"Stripe-Signature: {header}"),
+                "--data-binary",
+                shlex.quote(body),
+            ]
+        )
+    )
     return 0
 
 

@@ -21,9 +21,10 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import stripe
@@ -79,7 +80,9 @@ class ApiSettings(Settings):
         description="Signing secret(s) of the Stripe webhook endpoint (whsec_...), comma-separated while rolling.",
     )
     billing_webhook_secret: str | None = Field(None, description="HMAC secret(s) of the generic billing webhook.")
-    sendgrid_webhook_public_key: str | None = Field(None, description="Verification key of SendGrid's signed event webhook.")
+    sendgrid_webhook_public_key: str | None = Field(
+        None, description="Verification key of SendGrid's signed event webhook."
+    )
     api_max_body_bytes: int = Field(256 * 1024, gt=0)
     api_sendgrid_max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="SendGrid posts large batches.")
     api_temporal_timeout: float = Field(5.0, gt=0, description="Seconds a signal, query or connect may take.")
@@ -112,11 +115,15 @@ class _In(BaseModel):
 class ActivityIn(_In):
     """One thing a member did in the app."""
 
-    event_id: str = Field(min_length=1, max_length=200, description="The app's unique id for this event (deduplication).")
+    event_id: str = Field(
+        min_length=1, max_length=200, description="The app's unique id for this event (deduplication)."
+    )
     customer_id: CustomerId
     kind: ActivityKind
     detail: str | None = Field(None, max_length=500, examples=["exported a report"])
-    occurred_at: datetime | None = Field(None, description="When it happened (ISO 8601); default: when the journey got it.")
+    occurred_at: datetime | None = Field(
+        None, description="When it happened (ISO 8601); default: when the journey got it."
+    )
 
 
 class ActivityBatch(_In):
@@ -137,7 +144,7 @@ class RedemptionIn(_In):
     reward_id: str | None = Field(None, min_length=1, max_length=200, description="A reward of GET /rewards.")
 
     @model_validator(mode="after")
-    def _one(self) -> "RedemptionIn":
+    def _one(self) -> RedemptionIn:
         if (self.points is None) == (self.reward_id is None):
             raise ValueError("give exactly one of points (a billing credit) or reward_id (a catalog reward)")
         return self
@@ -239,14 +246,18 @@ class Services:
         try:
             return await asyncio.wait_for(fn(tenure), timeout)
         except TimeoutError:
-            raise _unavailable(f"Temporal did not answer within {timeout:g} s",
-                               "retry later, a retry is safe (is Temporal up, and for queries and redemptions, a worker?)") from None
+            raise _unavailable(
+                f"Temporal did not answer within {timeout:g} s",
+                "retry later, a retry is safe (is Temporal up, and for queries and redemptions, a worker?)",
+            ) from None
         except RPCError as e:
             if e.status == RPCStatusCode.NOT_FOUND:
                 raise
             if e.status == RPCStatusCode.INVALID_ARGUMENT:
                 raise ApiError(422, "Temporal refused the request", e.message) from None
-            raise _unavailable("Temporal is unavailable", f"{e.status.name if e.status else 'error'}: {e.message}") from None
+            raise _unavailable(
+                "Temporal is unavailable", f"{e.status.name if e.status else 'error'}: {e.message}"
+            ) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise _unavailable("the journey did not answer in time", "retry with the same Idempotency-Key") from None
         except (ConnectionError, OSError) as e:
@@ -269,7 +280,9 @@ class Services:
             raise eg.exceptions[0] from None
         except* RPCError as eg:
             e = eg.exceptions[0]
-            raise _unavailable("Temporal is unavailable", f"{e.status.name if e.status else 'error'}: {e.message}") from None
+            raise _unavailable(
+                "Temporal is unavailable", f"{e.status.name if e.status else 'error'}: {e.message}"
+            ) from None
 
     async def journey_exists(self, customer_id: str) -> bool:
         try:
@@ -280,13 +293,18 @@ class Services:
 
     def customers_with_email(self, email: str) -> list[str]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(customers.c.customer_id).where(sa.func.lower(customers.c.email) == email.lower()))
+            rows = conn.execute(
+                sa.select(customers.c.customer_id).where(sa.func.lower(customers.c.email) == email.lower())
+            )
             return [r[0] for r in rows]
 
 
 def no_journey(customer_id: str) -> ApiError:
-    return ApiError(404, f"no journey for customer {customer_id!r}",
-                    "a journey starts with the customer's first event (a webhook or POST /events)")
+    return ApiError(
+        404,
+        f"no journey for customer {customer_id!r}",
+        "a journey starts with the customer's first event (a webhook or POST /events)",
+    )
 
 
 # --- body size ----------------------------------------------------------------------------------
@@ -346,15 +364,25 @@ class BodyLimit:
 
 
 def _too_large(limit: int, length: int | None) -> dict[str, Any]:
-    return {"error": f"the body exceeds the limit of {limit} bytes",
-            "detail": {"limit": limit, **({"content_length": length} if length is not None else {})}}
+    return {
+        "error": f"the body exceeds the limit of {limit} bytes",
+        "detail": {"limit": limit, **({"content_length": length} if length is not None else {})},
+    }
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     raw = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": raw})
 
 
@@ -366,8 +394,12 @@ _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="
 
 def _json_body(schema_name: str) -> dict[str, Any]:
     """openapi_extra for endpoints that read their body themselves (signatures need the raw bytes)."""
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}},
+        }
+    }
 
 
 def create_app(
@@ -407,7 +439,7 @@ def create_app(
         summary="Loyalty program and customer lifecycle on Temporal",
         description=(
             "Billing webhooks (Stripe, a generic signed format, SendGrid), the app's activity, and the member API. "
-            "Errors are JSON: `{\"error\": ..., \"detail\": ...}`. A 503 means Temporal could not be reached: "
+            'Errors are JSON: `{"error": ..., "detail": ...}`. A 503 means Temporal could not be reached: '
             "retry, it is safe (event ids and Idempotency-Keys make every retry land once)."
         ),
         lifespan=lifespan,
@@ -433,8 +465,13 @@ def create_app(
         if bad_json:
             x = bad_json[0]
             where = x["loc"][-1] if len(x.get("loc", ())) > 1 else None
-            return JSONResponse({"error": f"malformed JSON: {(x.get('ctx') or {}).get('error', x['msg'])}",
-                                 "detail": {"position": where}}, status_code=400)
+            return JSONResponse(
+                {
+                    "error": f"malformed JSON: {(x.get('ctx') or {}).get('error', x['msg'])}",
+                    "detail": {"position": where},
+                },
+                status_code=400,
+            )
         errors = field_errors(raw)
         names = ", ".join(dict.fromkeys(x["field"] for x in errors))
         return JSONResponse({"error": f"invalid request: {names}", "detail": errors}, status_code=422)
@@ -462,8 +499,12 @@ def create_app(
     ) -> str:
         given = header_key or (bearer.credentials if bearer else None)
         if not given:
-            raise ApiError(401, "missing API key", "send Authorization: Bearer <key> or X-Api-Key: <key>",
-                           {"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "missing API key",
+                "send Authorization: Bearer <key> or X-Api-Key: <key>",
+                {"WWW-Authenticate": "Bearer"},
+            )
         keys = request.app.state.services.settings.keys()
         if not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
             raise ApiError(401, "wrong API key", None, {"WWW-Authenticate": "Bearer"})
@@ -477,18 +518,31 @@ def create_app(
             return WebhookOut(event_id=event_id, ignored=event_type, reason=result.reason)
         return WebhookOut(event_id=result.event.event_id, customer_id=result.customer_id, applied_as=result.event.type)
 
-    @app.post("/webhooks/stripe", response_model=WebhookOut, response_model_exclude_none=True, tags=["webhooks"],
-              responses=ERRORS, openapi_extra=_json_body("StripeEvent"))
-    async def stripe_webhook(request: Request, svc: Services = Depends(services),
-                             stripe_signature: str | None = Header(None, alias="Stripe-Signature",
-                                                                   description="t=...,v1=... as Stripe sends it")):
+    @app.post(
+        "/webhooks/stripe",
+        response_model=WebhookOut,
+        response_model_exclude_none=True,
+        tags=["webhooks"],
+        responses=ERRORS,
+        openapi_extra=_json_body("StripeEvent"),
+    )
+    async def stripe_webhook(
+        request: Request,
+        svc: Services = Depends(services),
+        stripe_signature: str | None = Header(
+            None, alias="Stripe-Signature", description="t=...,v1=... as Stripe sends it"
+        ),
+    ):
         """A Stripe event as Stripe sends it (API version of the installed `stripe` package), verified with
         the endpoint's signing secret (TENURE_STRIPE_WEBHOOK_SECRET or STRIPE_WEBHOOK_SECRET), 5-minute tolerance."""
         secrets = ApiSettings._split(svc.settings.stripe_webhook_secret)
         if not secrets:
-            raise ApiError(503, "the Stripe webhook is not configured",
-                           "set TENURE_STRIPE_WEBHOOK_SECRET (or STRIPE_WEBHOOK_SECRET) to the endpoint's signing secret",
-                           {"Retry-After": "300"})
+            raise ApiError(
+                503,
+                "the Stripe webhook is not configured",
+                "set TENURE_STRIPE_WEBHOOK_SECRET (or STRIPE_WEBHOOK_SECRET) to the endpoint's signing secret",
+                {"Retry-After": "300"},
+            )
         body = await request.body()
         verify_stripe(body, stripe_signature, secrets)
         data = parse_json(body)
@@ -497,32 +551,55 @@ def create_app(
             await svc.deliver([result])
         return webhook_answer(result, str(data.get("type")), data.get("id"))
 
-    @app.post("/webhooks/billing", response_model=WebhookOut, response_model_exclude_none=True, tags=["webhooks"],
-              responses=ERRORS, openapi_extra=_json_body("BillingEvent"))
-    async def billing_webhook(request: Request, svc: Services = Depends(services),
-                              tenure_signature: str | None = Header(
-                                  None, alias=generic_billing.SIGNATURE_HEADER,
-                                  description="t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>")):
+    @app.post(
+        "/webhooks/billing",
+        response_model=WebhookOut,
+        response_model_exclude_none=True,
+        tags=["webhooks"],
+        responses=ERRORS,
+        openapi_extra=_json_body("BillingEvent"),
+    )
+    async def billing_webhook(
+        request: Request,
+        svc: Services = Depends(services),
+        tenure_signature: str | None = Header(
+            None,
+            alias=generic_billing.SIGNATURE_HEADER,
+            description="t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>",
+        ),
+    ):
         """The generic billing format (schema `BillingEvent`), signed with TENURE_BILLING_WEBHOOK_SECRET."""
         secrets = ApiSettings._split(svc.settings.billing_webhook_secret)
         if not secrets:
-            raise ApiError(503, "the billing webhook is not configured", "set TENURE_BILLING_WEBHOOK_SECRET",
-                           {"Retry-After": "300"})
+            raise ApiError(
+                503,
+                "the billing webhook is not configured",
+                "set TENURE_BILLING_WEBHOOK_SECRET",
+                {"Retry-After": "300"},
+            )
         body = await request.body()
         generic_billing.verify(body, tenure_signature, secrets)
         result = generic_billing.translate(parse_json(body))
         await svc.deliver([result])
         return webhook_answer(result, result.event.type, result.event.event_id)
 
-    @app.post("/webhooks/sendgrid", response_model=SendGridOut, tags=["webhooks"], responses=ERRORS,
-              openapi_extra=_json_body("SendGridEvents"))
+    @app.post(
+        "/webhooks/sendgrid",
+        response_model=SendGridOut,
+        tags=["webhooks"],
+        responses=ERRORS,
+        openapi_extra=_json_body("SendGridEvents"),
+    )
     async def sendgrid_webhook(request: Request, svc: Services = Depends(services)):
         """SendGrid's signed event webhook: bounces, drops, spam reports and unsubscribes stop sends to that
         member; opens and clicks count as activity."""
         body = await request.body()
-        sendgrid_events.verify(svc.settings.sendgrid_webhook_public_key, body,
-                               request.headers.get(sendgrid_events.SIGNATURE_HEADER),
-                               request.headers.get(sendgrid_events.TIMESTAMP_HEADER))
+        sendgrid_events.verify(
+            svc.settings.sendgrid_webhook_public_key,
+            body,
+            request.headers.get(sendgrid_events.SIGNATURE_HEADER),
+            request.headers.get(sendgrid_events.TIMESTAMP_HEADER),
+        )
         data = parse_json(body)
         results = await asyncio.to_thread(sendgrid_events.translate, data, svc.customers_with_email)
         deliveries = [r for r in results if isinstance(r, Delivery)]
@@ -530,12 +607,21 @@ def create_app(
         ignored = [r for r in results if isinstance(r, Ignored)]
         for r in ignored:
             log.info("ignored SendGrid event %s: %s", r.ref, r.reason)
-        return SendGridOut(received=len(data) if isinstance(data, list) else 1, delivered=len(deliveries), ignored=len(ignored))
+        return SendGridOut(
+            received=len(data) if isinstance(data, list) else 1, delivered=len(deliveries), ignored=len(ignored)
+        )
 
     # ---- the app's activity -------------------------------------------------------------------
 
-    @app.post("/events", response_model=Accepted, status_code=202, tags=["activity"], responses=ERRORS,
-              openapi_extra=_json_body("ActivityReport"), dependencies=[Depends(api_key)])
+    @app.post(
+        "/events",
+        response_model=Accepted,
+        status_code=202,
+        tags=["activity"],
+        responses=ERRORS,
+        openapi_extra=_json_body("ActivityReport"),
+        dependencies=[Depends(api_key)],
+    )
     async def report_activity(request: Request, svc: Services = Depends(services)):
         """What members did in the app: one event, or `{"events": [...]}` (up to 500). All are validated
         before any is sent; the answer comes once Temporal has accepted every one."""
@@ -543,12 +629,15 @@ def create_app(
         if isinstance(data, dict) and "events" in data:
             events = validate(ActivityBatch, data, "activity batch").events
         elif isinstance(data, list):
-            raise ApiError(422, "invalid activity batch: a batch is {\"events\": [...]}, not a bare list")
+            raise ApiError(422, 'invalid activity batch: a batch is {"events": [...]}, not a bare list')
         else:
             events = [validate(ActivityIn, data, "activity event")]
         deliveries = [
-            Delivery(e.customer_id, ActivityReported(event_id=e.event_id, kind=e.kind, detail=e.detail,
-                                                     occurred_at=e.occurred_at), "app")
+            Delivery(
+                e.customer_id,
+                ActivityReported(event_id=e.event_id, kind=e.kind, detail=e.detail, occurred_at=e.occurred_at),
+                "app",
+            )
             for e in events
         ]
         await svc.deliver(deliveries)
@@ -556,8 +645,13 @@ def create_app(
 
     # ---- members ------------------------------------------------------------------------------
 
-    @app.get("/members/{customer_id}", response_model=Summary, tags=["members"], responses=ERRORS,
-             dependencies=[Depends(api_key)])
+    @app.get(
+        "/members/{customer_id}",
+        response_model=Summary,
+        tags=["members"],
+        responses=ERRORS,
+        dependencies=[Depends(api_key)],
+    )
     async def member(customer_id: CustomerId, svc: Services = Depends(services)):
         """Balance, pending points, tier, next tier and the points still needed, lots with their expiry."""
         try:
@@ -567,10 +661,19 @@ def create_app(
         except WorkflowQueryFailedError as e:
             raise ApiError(500, "the journey could not answer", str(e)) from None
 
-    @app.get("/members/{customer_id}/ledger", response_model=LedgerOut, tags=["members"], responses=ERRORS,
-             dependencies=[Depends(api_key)])
-    async def member_ledger(customer_id: CustomerId, svc: Services = Depends(services),
-                            offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=500)):
+    @app.get(
+        "/members/{customer_id}/ledger",
+        response_model=LedgerOut,
+        tags=["members"],
+        responses=ERRORS,
+        dependencies=[Depends(api_key)],
+    )
+    async def member_ledger(
+        customer_id: CustomerId,
+        svc: Services = Depends(services),
+        offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=500),
+    ):
         """The member's ledger from the database, oldest first: every accrual, spend, expiry and reversal."""
         entries = await asyncio.to_thread(ledger_page, svc.engine, customer_id, offset, limit)
         totals = await asyncio.to_thread(ledger_totals, svc.engine, customer_id)
@@ -584,16 +687,36 @@ def create_app(
                 raise no_journey(customer_id)
         return LedgerOut(customer_id=customer_id, total=total, offset=offset, limit=limit, entries=entries)
 
-    @app.post("/members/{customer_id}/redemptions", response_model=RedeemResult, tags=["members"],
-              responses={**ERRORS, 404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "Refused by the journey"}},
-              dependencies=[Depends(api_key)])
-    async def redeem(customer_id: CustomerId, body: RedemptionIn, svc: Services = Depends(services),
-                     idempotency_key: str = Header(alias="Idempotency-Key", min_length=1, max_length=200,
-                                                   description="Your id for this redemption: a retry with the same key "
-                                                               "returns the first answer and spends nothing twice.")):
+    @app.post(
+        "/members/{customer_id}/redemptions",
+        response_model=RedeemResult,
+        tags=["members"],
+        responses={
+            **ERRORS,
+            404: {"model": ErrorOut},
+            409: {"model": ErrorOut, "description": "Refused by the journey"},
+        },
+        dependencies=[Depends(api_key)],
+    )
+    async def redeem(
+        customer_id: CustomerId,
+        body: RedemptionIn,
+        svc: Services = Depends(services),
+        idempotency_key: str = Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Your id for this redemption: a retry with the same key "
+            "returns the first answer and spends nothing twice.",
+        ),
+    ):
         """Spend points, answered synchronously by the journey (a workflow update)."""
-        req = RedeemRequest(request_id=idempotency_key, kind="reward" if body.reward_id else "credit",
-                            points=body.points, reward_id=body.reward_id)
+        req = RedeemRequest(
+            request_id=idempotency_key,
+            kind="reward" if body.reward_id else "credit",
+            points=body.points,
+            reward_id=body.reward_id,
+        )
         try:
             return await svc.call(
                 lambda t: t.handle(customer_id).execute_update("redeem", req, result_type=RedeemResult),
@@ -608,8 +731,12 @@ def create_app(
     async def rewards(svc: Services = Depends(services)):
         """The rewards catalog and the billing-credit rate of the program."""
         r = svc.program.redemption
-        return RewardsOut(currency=svc.program.currency, points_per_currency_unit=r.points_per_currency_unit,
-                          minimum_points=r.minimum_points, rewards=r.catalog)
+        return RewardsOut(
+            currency=svc.program.currency,
+            points_per_currency_unit=r.points_per_currency_unit,
+            minimum_points=r.minimum_points,
+            rewards=r.catalog,
+        )
 
     @app.get("/healthz", tags=["ops"])
     async def health(svc: Services = Depends(services)):
@@ -618,8 +745,12 @@ def create_app(
             await svc.call(lambda t: t.client.service_client.check_health(timeout=_seconds(2)))
         except ApiError as e:
             return JSONResponse({"status": "degraded", "temporal": e.error, "detail": e.detail}, status_code=503)
-        return {"status": "ok", "temporal": "reachable", "task_queue": svc.settings.task_queue,
-                "program": svc.program.version}
+        return {
+            "status": "ok",
+            "temporal": "reachable",
+            "task_queue": svc.settings.task_queue,
+            "program": svc.program.version,
+        }
 
     # ---- OpenAPI: publish the schemas of the bodies read by hand ------------------------------
 
@@ -633,8 +764,9 @@ def create_app(
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                             description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, adapter in published.items():
             js = adapter.json_schema(ref_template="#/components/schemas/{model}")
@@ -671,11 +803,14 @@ def verify_stripe(body: bytes, header: str | None, secrets: list[str]) -> None:
             raise ApiError(400, "malformed JSON: the body is not UTF-8") from None
         except ValueError:  # signature fine, body is not a Stripe event's JSON
             parse_json(body)  # raises 400 with the position when it is not JSON at all
-            raise ApiError(400, "not a Stripe webhook event", "expected an object with \"object\": \"event\"") from None
+            raise ApiError(400, "not a Stripe webhook event", 'expected an object with "object": "event"') from None
     msg = str(last.user_message if last and last.user_message else last)
     if not header:
-        raise ApiError(401, "missing Stripe-Signature header", "Stripe signs every delivery; sign test events with "
-                       "scripts/sign_stripe_event.py")
+        raise ApiError(
+            401,
+            "missing Stripe-Signature header",
+            "Stripe signs every delivery; sign test events with scripts/sign_stripe_event.py",
+        )
     if "Timestamp outside the tolerance zone" in msg:
         raise ApiError(401, f"stale timestamp: the Stripe-Signature is older than {STRIPE_TOLERANCE} s", msg)
     if "Unable to extract" in msg or "expected scheme" in msg:

@@ -24,12 +24,12 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, AsyncIterator, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 import typer
@@ -125,10 +125,13 @@ def _journey_error(e: Exception, customer_id: str, address: str) -> CliError:
         if e.status == RPCStatusCode.NOT_FOUND:
             return CliError(f"no journey for customer {customer_id}")
         waited = e.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED) and (
-            "timeout" in msg or "timed out" in msg)
+            "timeout" in msg or "timed out" in msg
+        )
         if waited or (e.status == RPCStatusCode.FAILED_PRECONDITION and "poller" in msg):
-            return CliError(f"no worker answered for customer {customer_id} within {QUERY_TIMEOUT.seconds} s: "
-                            f"is the worker (`make run`) up?")
+            return CliError(
+                f"no worker answered for customer {customer_id} within {QUERY_TIMEOUT.seconds} s: "
+                f"is the worker (`make run`) up?"
+            )
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             return CliError(f"cannot reach Temporal at {address}: is `make run` up? ({e.message})")
         return CliError(f"Temporal refused: {e.message}")
@@ -147,8 +150,13 @@ async def _call(tenure: TenureClient, customer_id: str, fn: Callable[[], Awaitab
 
 async def _query(tenure: TenureClient, customer_id: str, name: str, result_type: type[T], *args: Any) -> T:
     """A query with a deadline: without a worker, Temporal would hold it for a long time."""
-    return await _call(tenure, customer_id, lambda: tenure.handle(customer_id).query(
-        name, args=list(args), result_type=result_type, rpc_timeout=QUERY_TIMEOUT))
+    return await _call(
+        tenure,
+        customer_id,
+        lambda: tenure.handle(customer_id).query(
+            name, args=list(args), result_type=result_type, rpc_timeout=QUERY_TIMEOUT
+        ),
+    )
 
 
 async def require_journey(tenure: TenureClient, customer_id: str) -> Summary:
@@ -177,22 +185,32 @@ def member_ledger(engine: sa.Engine, customer_id: str, limit: int = 50) -> tuple
     return ledger_page(engine, customer_id, offset, limit), totals.count
 
 
-async def member_adjust(tenure: TenureClient, customer_id: str, points: int, reason: str, actor: str,
-                        request_id: str | None = None) -> AdjustResult:
+async def member_adjust(
+    tenure: TenureClient, customer_id: str, points: int, reason: str, actor: str, request_id: str | None = None
+) -> AdjustResult:
     try:
-        req = AdjustRequest(request_id=request_id or f"cli-{uuid.uuid4().hex[:12]}", points=points, reason=reason,
-                            actor=actor)
+        req = AdjustRequest(
+            request_id=request_id or f"cli-{uuid.uuid4().hex[:12]}", points=points, reason=reason, actor=actor
+        )
     except ValueError as e:
         raise CliError(_validation(e)) from None
     await require_journey(tenure, customer_id)
     return await _call(tenure, customer_id, lambda: tenure.adjust(customer_id, req))
 
 
-async def member_set_tier(tenure: TenureClient, customer_id: str, tier: str, reason: str, actor: str,
-                          until: datetime, request_id: str | None = None) -> Summary:
+async def member_set_tier(
+    tenure: TenureClient,
+    customer_id: str,
+    tier: str,
+    reason: str,
+    actor: str,
+    until: datetime,
+    request_id: str | None = None,
+) -> Summary:
     try:
-        req = MinimumTierRequest(request_id=request_id or f"cli-{uuid.uuid4().hex[:12]}", tier=tier, reason=reason,
-                                 actor=actor, until=until)
+        req = MinimumTierRequest(
+            request_id=request_id or f"cli-{uuid.uuid4().hex[:12]}", tier=tier, reason=reason, actor=actor, until=until
+        )
     except ValueError as e:
         raise CliError(_validation(e)) from None
     await require_journey(tenure, customer_id)
@@ -219,7 +237,7 @@ def check_program(path: Path) -> Program:
 
 
 def _when(dt: datetime | None) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if dt else "—"
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if dt else "—"
 
 
 def _days_left(dt: datetime, now: datetime) -> str:
@@ -232,16 +250,21 @@ def _pts(n: int) -> str:
 
 
 def summary_view(s: Summary, now: datetime | None = None) -> Group:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
     head.add_row("balance", Text(_pts(s.balance) + " points", style="bold green"))
-    head.add_row("pending", _pts(s.pending) + " points" + (f" ({len(s.pending_lots)} on hold)" if s.pending_lots else ""))
+    head.add_row(
+        "pending", _pts(s.pending) + " points" + (f" ({len(s.pending_lots)} on hold)" if s.pending_lots else "")
+    )
     if s.shortfall:
         head.add_row("shortfall", Text(f"{_pts(s.shortfall)} points owed from refunds", style="yellow"))
-    perks = [f"×{s.multiplier:g} points"] + (["priority support"] if s.priority_support else []) + (
-        ["beta access"] if s.beta_access else [])
+    perks = (
+        [f"×{s.multiplier:g} points"]
+        + (["priority support"] if s.priority_support else [])
+        + (["beta access"] if s.beta_access else [])
+    )
     head.add_row("tier", Text(s.tier, style="bold magenta") + Text(f"  ({', '.join(perks)})"))
     head.add_row("why", s.tier_because or "—")
     head.add_row("tier year ends", f"{_when(s.tier_year_end)} ({_days_left(s.tier_year_end, now)})")
@@ -249,21 +272,33 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
         m = s.minimum_tier
         head.add_row("minimum tier", f"{m.tier} until {_when(m.until)}, set by {m.actor}: {m.reason}")
     head.add_row("qualifying", f"{_pts(s.qualifying_points)} points in the last 12 months")
-    head.add_row("next tier", f"{s.next_tier}: {_pts(s.points_to_next_tier)} points to go" if s.next_tier
-                 else "— (top tier)")
+    head.add_row(
+        "next tier", f"{s.next_tier}: {_pts(s.points_to_next_tier)} points to go" if s.next_tier else "— (top tier)"
+    )
     head.add_row("status", s.status)
     head.add_row("lifetime", f"{_pts(s.lifetime_points)} points earned, {s.ledger_seq} ledger entries")
     head.add_row("program", s.program_version)
 
     lots = Table(title="lots (spent oldest first)", title_justify="left", expand=False)
-    for col, just in (("lot", "left"), ("source", "left"), ("earned", "left"), ("expires", "left"),
-                      ("left", "right"), ("of", "right")):
+    for col, just in (
+        ("lot", "left"),
+        ("source", "left"),
+        ("earned", "left"),
+        ("expires", "left"),
+        ("left", "right"),
+        ("of", "right"),
+    ):
         lots.add_column(col, justify=just)  # type: ignore[arg-type]
     for lot in sorted(s.lots, key=lambda x: (x.earned_at, x.lot_id)):
         soon = (lot.expires_at - now).days < 30
-        lots.add_row(lot.lot_id, lot.source, _when(lot.earned_at),
-                     Text(f"{_when(lot.expires_at)} ({_days_left(lot.expires_at, now)})", style="yellow" if soon else ""),
-                     _pts(lot.remaining), _pts(lot.points))
+        lots.add_row(
+            lot.lot_id,
+            lot.source,
+            _when(lot.earned_at),
+            Text(f"{_when(lot.expires_at)} ({_days_left(lot.expires_at, now)})", style="yellow" if soon else ""),
+            _pts(lot.remaining),
+            _pts(lot.points),
+        )
     if not s.lots:
         lots.add_row("—", "no points", "", "", "0", "")
     parts: list[Any] = [Panel(head, title=f"member {s.customer_id}", title_align="left"), lots]
@@ -280,15 +315,31 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
 
 def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Table:
     t = Table(title=f"ledger of {customer_id}: {len(entries)} of {total} entries", title_justify="left")
-    for col, just in (("seq", "right"), ("at", "left"), ("kind", "left"), ("points", "right"),
-                      ("pending", "right"), ("balance", "right"), ("reason", "left"), ("ref", "left"),
-                      ("actor", "left")):
+    for col, just in (
+        ("seq", "right"),
+        ("at", "left"),
+        ("kind", "left"),
+        ("points", "right"),
+        ("pending", "right"),
+        ("balance", "right"),
+        ("reason", "left"),
+        ("ref", "left"),
+        ("actor", "left"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for e in entries:
         style = "green" if e.points > 0 else "red" if e.points < 0 else ""
-        t.add_row(str(e.seq), _when(e.at), e.kind, Text(f"{e.points:+d}" if e.points else "0", style=style),
-                  f"{e.pending_points:+d}" if e.pending_points else "", _pts(e.balance_after), e.reason or "",
-                  e.ref or "", e.actor or "")
+        t.add_row(
+            str(e.seq),
+            _when(e.at),
+            e.kind,
+            Text(f"{e.points:+d}" if e.points else "0", style=style),
+            f"{e.pending_points:+d}" if e.pending_points else "",
+            _pts(e.balance_after),
+            e.reason or "",
+            e.ref or "",
+            e.actor or "",
+        )
     return t
 
 
@@ -306,9 +357,18 @@ def timeline_view(customer_id: str, timeline: Timeline) -> Table:
 
 def reconcile_view(rows: list[ReconcileRow]) -> Table:
     t = Table(title="ledger vs journeys", title_justify="left")
-    for col, just in (("", "center"), ("customer", "left"), ("ledger points", "right"), ("expected", "right"),
-                      ("balance", "right"), ("unwritten", "right"), ("ledger pending", "right"),
-                      ("pending", "right"), ("seq ledger/journey", "right"), ("problem", "left")):
+    for col, just in (
+        ("", "center"),
+        ("customer", "left"),
+        ("ledger points", "right"),
+        ("expected", "right"),
+        ("balance", "right"),
+        ("unwritten", "right"),
+        ("ledger pending", "right"),
+        ("pending", "right"),
+        ("seq ledger/journey", "right"),
+        ("problem", "left"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
         v = r.view
@@ -329,10 +389,16 @@ def reconcile_view(rows: list[ReconcileRow]) -> Table:
 
 # ---- the Typer app ------------------------------------------------------------------------------
 
-app = typer.Typer(name="tenure", help="Tenure: loyalty journeys on Temporal — support and operations.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-member_app = typer.Typer(help="One member's journey: balance, lots, tier, ledger, timeline; adjust points or tier.",
-                         no_args_is_help=True)
+app = typer.Typer(
+    name="tenure",
+    help="Tenure: loyalty journeys on Temporal — support and operations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+member_app = typer.Typer(
+    help="One member's journey: balance, lots, tier, ledger, timeline; adjust points or tier.", no_args_is_help=True
+)
 program_app = typer.Typer(help="The program file.", no_args_is_help=True)
 app.add_typer(member_app, name="member")
 app.add_typer(program_app, name="program")
@@ -370,14 +436,24 @@ def _run(work: Awaitable[T] | Callable[[], T]) -> T:
 @app.callback()
 def main(
     ctx: typer.Context,
-    address: Annotated[str | None, typer.Option("--address", help="Temporal host:port (TENURE_TEMPORAL_ADDRESS).")] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Temporal host:port (TENURE_TEMPORAL_ADDRESS).")
+    ] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", help="Temporal namespace.")] = None,
     task_queue: Annotated[str | None, typer.Option("--task-queue", help="The workers' task queue.")] = None,
     db: Annotated[str | None, typer.Option("--db", help="Ledger database URL (TENURE_DATABASE_URL).")] = None,
 ) -> None:
     env = _env(ctx)
-    updates = {k: v for k, v in (("temporal_address", address), ("temporal_namespace", namespace),
-                                 ("task_queue", task_queue), ("database_url", db)) if v}
+    updates = {
+        k: v
+        for k, v in (
+            ("temporal_address", address),
+            ("temporal_namespace", namespace),
+            ("task_queue", task_queue),
+            ("database_url", db),
+        )
+        if v
+    }
     ctx.obj = Env(env.settings.model_copy(update=updates)) if updates else env
 
 
@@ -391,8 +467,11 @@ def show_cmd(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help
 
 
 @member_app.command("ledger")
-def ledger_cmd(ctx: typer.Context, customer_id: str,
-               limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N entries.")] = 50):
+def ledger_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N entries.")] = 50,
+):
     """The customer's entries in the SQL ledger (the most recent ones)."""
     env = _env(ctx)
     entries, total = _run(lambda: member_ledger(env.engine(), customer_id, limit))
@@ -400,8 +479,11 @@ def ledger_cmd(ctx: typer.Context, customer_id: str,
 
 
 @member_app.command("timeline")
-def timeline_cmd(ctx: typer.Context, customer_id: str,
-                 limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N events.")] = 100):
+def timeline_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N events.")] = 100,
+):
     """What happened in the journey, in plain words."""
     env = _env(ctx)
 
@@ -416,16 +498,19 @@ def adjust_cmd(
     points: Annotated[int, typer.Argument(help="Points to add (positive) or remove (negative).")],
     reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger and the email.")],
     actor: Annotated[str, typer.Option("--actor", help="Who (e.g. support:maria).")],
-    request_id: Annotated[str | None, typer.Option("--request-id", help="Idempotency id; repeat it to retry "
-                                                                         "safely (default: a new one).")] = None,
+    request_id: Annotated[
+        str | None, typer.Option("--request-id", help="Idempotency id; repeat it to retry safely (default: a new one).")
+    ] = None,
 ):
     """Add or remove points, with a reason and an actor (recorded in the ledger)."""
     env = _env(ctx)
 
     work = env.call(lambda tenure: member_adjust(tenure, customer_id, points, reason, actor, request_id))
     r = _run(work)
-    _say(f"[green]✔[/] adjusted {r.points:+,d} points for {customer_id}: balance now "
-                     f"[bold]{r.balance_after:,}[/] (request {r.request_id})")
+    _say(
+        f"[green]✔[/] adjusted {r.points:+,d} points for {customer_id}: balance now "
+        f"[bold]{r.balance_after:,}[/] (request {r.request_id})"
+    )
 
 
 def _parse_until(value: str) -> datetime:
@@ -434,7 +519,7 @@ def _parse_until(value: str) -> datetime:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
     if isinstance(dt, datetime) and dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt
 
 
@@ -453,8 +538,10 @@ def set_tier_cmd(
 
     work = env.call(lambda tenure: member_set_tier(tenure, customer_id, tier, reason, actor, when))
     s = _run(work)
-    _say(f"[green]✔[/] minimum tier {tier} for {customer_id} until {_when(when)}; "
-                     f"tier now [bold]{s.tier}[/] ({s.tier_because})")
+    _say(
+        f"[green]✔[/] minimum tier {tier} for {customer_id} until {_when(when)}; "
+        f"tier now [bold]{s.tier}[/] ({s.tier_because})"
+    )
 
 
 @member_app.command("start-input")
@@ -466,8 +553,10 @@ def start_input_cmd(ctx: typer.Context, customer_id: str):
 
 
 @app.command("reconcile")
-def reconcile_cmd(ctx: typer.Context,
-                  customer_id: Annotated[str | None, typer.Argument(help="One customer; all when omitted.")] = None):
+def reconcile_cmd(
+    ctx: typer.Context,
+    customer_id: Annotated[str | None, typer.Argument(help="One customer; all when omitted.")] = None,
+):
     """Check that the SQL ledger agrees with the journeys; exit 1 on any mismatch."""
     env = _env(ctx)
     out = _console()
@@ -478,11 +567,18 @@ def reconcile_cmd(ctx: typer.Context,
             try:
                 if customer_id is not None:
                     return await reconcile(tenure, engine, customer_id)
-                with Progress(TextColumn("reconciling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                              console=out, transient=True) as progress:
+                with Progress(
+                    TextColumn("reconciling"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=out,
+                    transient=True,
+                ) as progress:
                     task = progress.add_task("reconcile", total=None)
                     return await reconcile(
-                        tenure, engine,
+                        tenure,
+                        engine,
                         on_total=lambda n: progress.update(task, total=n),
                         on_row=lambda _row: progress.advance(task),
                     )
@@ -523,21 +619,31 @@ def segment_cmd(
     for col in ("customer", "email", "status", "tier", "at risk", "updated"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["customer_id"], r["email"] or "", r["status"], r["tier"], "yes" if r["at_risk"] else "",
-                      _when(r["updated_at"]))
+        table.add_row(
+            r["customer_id"],
+            r["email"] or "",
+            r["status"],
+            r["tier"],
+            "yes" if r["at_risk"] else "",
+            _when(r["updated_at"]),
+        )
     _console().print(table)
 
 
 @program_app.command("check")
-def program_check_cmd(ctx: typer.Context,
-                      path: Annotated[Path | None, typer.Argument(help="Program file (default: TENURE_PROGRAM_PATH).")] = None):
+def program_check_cmd(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="Program file (default: TENURE_PROGRAM_PATH).")] = None,
+):
     """Validate a program file; every wrong field is named. Exit 2 when it is refused."""
     env = _env(ctx)
     target = path or env.settings.program_path
     p = _run(lambda: check_program(target))
-    _say(f"[green]✔[/] {target}: program [bold]{p.version}[/] is valid — {p.currency}, "
-                     f"tiers {' → '.join(p.tiers.names())}, {len(p.redemption.catalog)} rewards, "
-                     f"lots valid {p.points.lot_validity_days} days")
+    _say(
+        f"[green]✔[/] {target}: program [bold]{p.version}[/] is valid — {p.currency}, "
+        f"tiers {' → '.join(p.tiers.names())}, {len(p.redemption.catalog)} rewards, "
+        f"lots valid {p.points.lot_validity_days} days"
+    )
 
 
 if __name__ == "__main__":

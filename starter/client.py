@@ -87,10 +87,16 @@ class TenureClient:
         return await self.handle(customer_id).query("summary", result_type=Summary, rpc_timeout=self.query_timeout)
 
     async def ledger(self, customer_id: str, offset: int = 0, limit: int = 20) -> LedgerPage:
-        return await self.handle(customer_id).query("ledger", args=[offset, limit], result_type=LedgerPage, rpc_timeout=self.query_timeout)
+        return await self.handle(customer_id).query(
+            "ledger", args=[offset, limit], result_type=LedgerPage, rpc_timeout=self.query_timeout
+        )
 
     async def timeline(self, customer_id: str, limit: int = 100) -> Timeline:
-        return await self.handle(customer_id).query("timeline", limit, result_type=Timeline, rpc_timeout=self.query_timeout)
+        return await self.handle(customer_id).query(
+            "timeline", limit, result_type=Timeline, rpc_timeout=self.query_timeout
+        )
 
     async def reconcile_view(self, customer_id: str) -> ReconcileView:
-        return await self.handle(customer_id).query("reconcile", result_type=ReconcileView, rpc_timeout=self.query_timeout)
+        return await self.handle(customer_id).query(
+            "reconcile", result_type=ReconcileView, rpc_timeout=self.query_timeout
+        )

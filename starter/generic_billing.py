@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import time
 from datetime import datetime
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -64,8 +64,14 @@ class CustomerCreated(_Base):
     referral_code: str | None = Field(None, max_length=100)
 
     def to_domain(self):
-        return SignedUp(event_id=self.id, occurred_at=self.occurred_at, email=self.email, name=self.name,
-                        timezone=self.timezone, referral_code=self.referral_code)
+        return SignedUp(
+            event_id=self.id,
+            occurred_at=self.occurred_at,
+            email=self.email,
+            name=self.name,
+            timezone=self.timezone,
+            referral_code=self.referral_code,
+        )
 
 
 class CustomerUpdated(_Base):
@@ -75,8 +81,9 @@ class CustomerUpdated(_Base):
     timezone: str | None = Field(None, max_length=64)
 
     def to_domain(self):
-        return ProfileUpdated(event_id=self.id, occurred_at=self.occurred_at, email=self.email, name=self.name,
-                              timezone=self.timezone)
+        return ProfileUpdated(
+            event_id=self.id, occurred_at=self.occurred_at, email=self.email, name=self.name, timezone=self.timezone
+        )
 
 
 class PaymentSucceededEvent(_Base):
@@ -89,8 +96,14 @@ class PaymentSucceededEvent(_Base):
     cadence: Cadence = Field(description="The subscription's billing interval.")
 
     def to_domain(self):
-        return PaymentSucceeded(event_id=self.id, occurred_at=self.occurred_at, invoice_id=self.invoice_id,
-                                amount_minor=self.amount_minor, currency=self.currency.upper(), cadence=self.cadence)
+        return PaymentSucceeded(
+            event_id=self.id,
+            occurred_at=self.occurred_at,
+            invoice_id=self.invoice_id,
+            amount_minor=self.amount_minor,
+            currency=self.currency.upper(),
+            cadence=self.cadence,
+        )
 
 
 class PaymentFailedEvent(_Base):
@@ -101,8 +114,14 @@ class PaymentFailedEvent(_Base):
     reason: str | None = Field(None, max_length=500, examples=["card_declined"])
 
     def to_domain(self):
-        return PaymentFailed(event_id=self.id, occurred_at=self.occurred_at, invoice_id=self.invoice_id,
-                             amount_minor=self.amount_minor, currency=self.currency.upper(), reason=self.reason)
+        return PaymentFailed(
+            event_id=self.id,
+            occurred_at=self.occurred_at,
+            invoice_id=self.invoice_id,
+            amount_minor=self.amount_minor,
+            currency=self.currency.upper(),
+            reason=self.reason,
+        )
 
 
 class PlanChangedEvent(_Base):
@@ -123,8 +142,13 @@ class SubscriptionCancelledEvent(_Base):
     involuntary: bool = Field(False, description="True when it ended because payments failed.")
 
     def to_domain(self):
-        return SubscriptionCancelled(event_id=self.id, occurred_at=self.occurred_at, reason=self.reason,
-                                     comment=self.comment, involuntary=self.involuntary)
+        return SubscriptionCancelled(
+            event_id=self.id,
+            occurred_at=self.occurred_at,
+            reason=self.reason,
+            comment=self.comment,
+            involuntary=self.involuntary,
+        )
 
 
 class RefundIssuedEvent(_Base):
@@ -136,20 +160,23 @@ class RefundIssuedEvent(_Base):
     currency: Currency
 
     def to_domain(self):
-        return RefundIssued(event_id=self.id, occurred_at=self.occurred_at, invoice_id=self.invoice_id,
-                            amount_minor=self.amount_minor, currency=self.currency.upper())
+        return RefundIssued(
+            event_id=self.id,
+            occurred_at=self.occurred_at,
+            invoice_id=self.invoice_id,
+            amount_minor=self.amount_minor,
+            currency=self.currency.upper(),
+        )
 
 
 BillingEvent = Annotated[
-    Union[
-        CustomerCreated,
-        CustomerUpdated,
-        PaymentSucceededEvent,
-        PaymentFailedEvent,
-        PlanChangedEvent,
-        SubscriptionCancelledEvent,
-        RefundIssuedEvent,
-    ],
+    CustomerCreated
+    | CustomerUpdated
+    | PaymentSucceededEvent
+    | PaymentFailedEvent
+    | PlanChangedEvent
+    | SubscriptionCancelledEvent
+    | RefundIssuedEvent,
     Field(discriminator="type"),
 ]
 billing_event_adapter: TypeAdapter = TypeAdapter(BillingEvent)
@@ -159,8 +186,11 @@ EVENT_TYPES = [m.model_fields["type"].annotation.__args__[0] for m in BillingEve
 def translate(data) -> Delivery:
     """A verified body (parsed JSON) -> the domain event for the customer's journey."""
     if isinstance(data, dict) and "type" in data and data["type"] not in EVENT_TYPES:
-        raise ApiError(422, f"unknown event type {data['type']!r}",
-                       [{"field": "type", "message": f"must be one of {', '.join(EVENT_TYPES)}", "type": "union_tag_invalid"}])
+        raise ApiError(
+            422,
+            f"unknown event type {data['type']!r}",
+            [{"field": "type", "message": f"must be one of {', '.join(EVENT_TYPES)}", "type": "union_tag_invalid"}],
+        )
     ev = validate(billing_event_adapter, data, "billing event")
     return Delivery(ev.customer_id, ev.to_domain(), f"billing:{ev.type}")
 
@@ -176,12 +206,16 @@ def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> str:
     return f"t={t},v1={mac}"
 
 
-def verify(body: bytes, header: str | None, secrets: list[str], tolerance: int = TOLERANCE_SECONDS,
-           now: float | None = None) -> None:
+def verify(
+    body: bytes, header: str | None, secrets: list[str], tolerance: int = TOLERANCE_SECONDS, now: float | None = None
+) -> None:
     """Raise ApiError 401 unless `header` signs `body` with one of `secrets` within `tolerance`."""
     if not header:
-        raise ApiError(401, f"missing {SIGNATURE_HEADER} header",
-                       f"sign the body: {SIGNATURE_HEADER}: t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>")
+        raise ApiError(
+            401,
+            f"missing {SIGNATURE_HEADER} header",
+            f"sign the body: {SIGNATURE_HEADER}: t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>",
+        )
     t: int | None = None
     sigs: list[str] = []
     for item in header.split(","):
@@ -203,5 +237,8 @@ def verify(body: bytes, header: str | None, secrets: list[str], tolerance: int =
     if not any(hmac.compare_digest(e, s) for e in expected for s in sigs):
         raise ApiError(401, "signature does not match the body", "check the secret and sign the exact bytes sent")
     if abs(now - t) > tolerance:
-        raise ApiError(401, f"stale timestamp: t={t} is {int(abs(now - t))} s away from now (tolerance {tolerance} s)",
-                       "sign each delivery (and each retry) with the current time")
+        raise ApiError(
+            401,
+            f"stale timestamp: t={t} is {int(abs(now - t))} s away from now (tolerance {tolerance} s)",
+            "sign each delivery (and each retry) with the current time",
+        )

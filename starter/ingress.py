@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Annotated, Any, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
@@ -112,7 +113,9 @@ def parse_json(body: bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise ApiError(400, f"malformed JSON: {e.msg}", {"line": e.lineno, "column": e.colno, "position": e.pos}) from None
+        raise ApiError(
+            400, f"malformed JSON: {e.msg}", {"line": e.lineno, "column": e.colno, "position": e.pos}
+        ) from None
 
 
 def validate(model: type[BaseModel] | TypeAdapter, data: Any, what: str, prefix: str = "") -> Any:
@@ -137,4 +140,4 @@ def check_customer_id(customer_id: str, where: str = "customer_id") -> str:
 def from_unix(ts: int | float | None) -> datetime | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)

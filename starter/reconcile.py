@@ -77,8 +77,10 @@ def compare(customer_id: str, ledger: Totals, view: ReconcileView) -> ReconcileR
     )
     p = row.problems
     if ledger.points_sum != row.expected_points:
-        p.append(f"ledger points sum {ledger.points_sum} ≠ {row.expected_points} expected "
-                 f"(balance {view.balance}" + (f", {len(missing)} entries not written yet)" if missing else ")"))
+        p.append(
+            f"ledger points sum {ledger.points_sum} ≠ {row.expected_points} expected "
+            f"(balance {view.balance}" + (f", {len(missing)} entries not written yet)" if missing else ")")
+        )
     if ledger.pending_sum != row.expected_pending:
         p.append(f"ledger pending sum {ledger.pending_sum} ≠ {row.expected_pending} expected (pending {view.pending})")
     if ledger.max_seq != row.expected_seq:
@@ -92,8 +94,7 @@ def compare(customer_id: str, ledger: Totals, view: ReconcileView) -> ReconcileR
 
 async def _view(tenure: TenureClient, customer_id: str) -> ReconcileView | None:
     try:
-        return await tenure.handle(customer_id).query("reconcile", result_type=ReconcileView,
-                                                      rpc_timeout=QUERY_TIMEOUT)
+        return await tenure.handle(customer_id).query("reconcile", result_type=ReconcileView, rpc_timeout=QUERY_TIMEOUT)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             return None
@@ -109,8 +110,11 @@ async def reconcile_one(tenure: TenureClient, engine: Engine, customer_id: str) 
         if view is None:
             if ledger.count == 0:
                 raise NoJourney(customer_id)
-            return ReconcileRow(customer_id, ledger, problems=[
-                f"no journey answers for this customer, but the ledger has {ledger.count} entries"])
+            return ReconcileRow(
+                customer_id,
+                ledger,
+                problems=[f"no journey answers for this customer, but the ledger has {ledger.count} entries"],
+            )
         if ledger.max_seq <= view.seq:
             break
         await asyncio.sleep(0.2)  # entries were written after the query: look again

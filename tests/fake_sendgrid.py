@@ -55,7 +55,7 @@ class FakeSendGrid:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeSendGrid":
+    def start(self) -> FakeSendGrid:
         self._thread.start()
         return self
 
@@ -63,7 +63,7 @@ class FakeSendGrid:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "FakeSendGrid":
+    def __enter__(self) -> FakeSendGrid:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -94,7 +94,13 @@ class FakeSendGrid:
         if auth != f"Bearer {self.api_key}":
             return Reply(
                 401,
-                [{"message": "The provided authorization grant is invalid, expired, or revoked", "field": None, "help": None}],
+                [
+                    {
+                        "message": "The provided authorization grant is invalid, expired, or revoked",
+                        "field": None,
+                        "help": None,
+                    }
+                ],
             )
         problems = _validate(body)
         if problems:
@@ -147,5 +153,11 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     if not (body.get("from") or {}).get("email"):
         errs.append({"message": "The from object must be provided.", "field": "from", "help": None})
     if not body.get("template_id") and not body.get("content"):
-        errs.append({"message": "Unless a valid template_id is provided, the content parameter is required.", "field": "content", "help": None})
+        errs.append(
+            {
+                "message": "Unless a valid template_id is provided, the content parameter is required.",
+                "field": "content",
+                "help": None,
+            }
+        )
     return errs

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Awaitable, Callable, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from temporalio.client import Client
@@ -63,8 +64,9 @@ def email_rows(engine, customer_id: str) -> list[dict]:
 
 
 def payment(n: int, cadence: str = "monthly", amount: int = 4900) -> PaymentSucceeded:
-    return PaymentSucceeded(event_id=f"evt_pay_{n}", invoice_id=f"in_{n}", amount_minor=amount,
-                            currency="USD", cadence=cadence)
+    return PaymentSucceeded(
+        event_id=f"evt_pay_{n}", invoice_id=f"in_{n}", amount_minor=amount, currency="USD", cadence=cadence
+    )
 
 
 def refund(n: int, amount: int = 4900) -> RefundIssued:

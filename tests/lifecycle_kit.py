@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from domain.account import TimelineItem
 from domain.messages import ActivityReported, SignedUp
 from tests.journey_kit import email_rows, eventually, ledger_rows
 
-UTC = timezone.utc
+UTC = UTC
 
 
 async def server_now(env) -> datetime:
@@ -63,8 +63,11 @@ def count(items: list[TimelineItem], fragment: str) -> int:
 
 def sends(items: list[TimelineItem], purpose: str) -> list[TimelineItem]:
     """Timeline notes of emails of `purpose` that went out (recorded by the email activity)."""
-    return [i for i in items if i.kind == "email" and i.text.startswith(f"{purpose} email: ")
-            and not i.text.endswith("failed")]
+    return [
+        i
+        for i in items
+        if i.kind == "email" and i.text.startswith(f"{purpose} email: ") and not i.text.endswith("failed")
+    ]
 
 
 async def wait_for(tenure, cid: str, fragment: str, timeout: float = 20) -> list[TimelineItem]:
@@ -90,8 +93,9 @@ async def ledger(tenure, engine, cid: str) -> list[dict]:
 
 
 def sign_up(cid: str, tz: str, code: str | None = None, n: int = 0) -> SignedUp:
-    return SignedUp(event_id=f"evt_signup_{cid}_{n}", email=f"{cid}@example.com", name=cid, timezone=tz,
-                    referral_code=code)
+    return SignedUp(
+        event_id=f"evt_signup_{cid}_{n}", email=f"{cid}@example.com", name=cid, timezone=tz, referral_code=code
+    )
 
 
 def act(kind: str, n: int | str) -> ActivityReported:

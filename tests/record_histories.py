@@ -21,13 +21,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.journey import workflow_id
-import sqlalchemy as sa
-
 from domain.messages import (
     ActivityReported,
     AdjustRequest,
@@ -107,10 +106,10 @@ async def redemption_and_adjustment(env: WorkflowEnvironment, tenure: TenureClie
     await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
     await tenure.redeem(cid, RedeemRequest(request_id="credit-1", points=300))
     await tenure.redeem(cid, RedeemRequest(request_id="reward-1", kind="reward", reward_id="beta-access"))
-    await tenure.adjust(cid, AdjustRequest(request_id="adj-1", points=150, reason="goodwill for an outage",
-                                           actor="support:maria"))
-    await tenure.adjust(cid, AdjustRequest(request_id="adj-2", points=-50, reason="correction",
-                                           actor="support:maria"))
+    await tenure.adjust(
+        cid, AdjustRequest(request_id="adj-1", points=150, reason="goodwill for an outage", actor="support:maria")
+    )
+    await tenure.adjust(cid, AdjustRequest(request_id="adj-2", points=-50, reason="correction", actor="support:maria"))
     await settled(tenure, engine, cid)
     return cid
 
@@ -121,8 +120,7 @@ async def refund_with_shortfall(env: WorkflowEnvironment, tenure: TenureClient, 
     s = await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
     # spend all but 200 points, so the refund of the 1200-point payment leaves a shortfall of 1000
     await tenure.redeem(cid, RedeemRequest(request_id="spend-most", points=s.balance - 200))
-    await tenure.send(cid, RefundIssued(event_id="evt_refund_1", invoice_id="in_1", amount_minor=49000,
-                                        currency="USD"))
+    await tenure.send(cid, RefundIssued(event_id="evt_refund_1", invoice_id="in_1", amount_minor=49000, currency="USD"))
     s = await settled(tenure, engine, cid, lambda s: s.shortfall > 0)
     await env.sleep(days(30))
     await tenure.send(cid, payment(2))
@@ -132,8 +130,11 @@ async def refund_with_shortfall(env: WorkflowEnvironment, tenure: TenureClient, 
 
 async def said(tenure: TenureClient, cid: str, fragment: str, timeout: float = 30) -> None:
     """Wait until the journey's timeline says `fragment`."""
-    await eventually(lambda: query(tenure, cid, "timeline", Timeline),
-                     lambda t: any(fragment in i.text for i in t.items), timeout=timeout)
+    await eventually(
+        lambda: query(tenure, cid, "timeline", Timeline),
+        lambda t: any(fragment in i.text for i in t.items),
+        timeout=timeout,
+    )
 
 
 async def onboarding_and_engagement(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
@@ -162,7 +163,9 @@ async def referral(env: WorkflowEnvironment, tenure: TenureClient, engine) -> li
             return conn.execute(sa.text("select count(*) from customers where customer_id = 'rec_ann'")).scalar() == 1
 
     await eventually(lambda: asyncio.to_thread(ann_recorded), bool)
-    await tenure.send("rec_bob", SignedUp(event_id="su_bob", email="bob@example.com", referral_code=code_for("rec_ann")))
+    await tenure.send(
+        "rec_bob", SignedUp(event_id="su_bob", email="bob@example.com", referral_code=code_for("rec_ann"))
+    )
     await tenure.send("rec_bob", payment(1))
     await settled(tenure, engine, "rec_ann", lambda s: s.pending == 200)
     await env.sleep(days(15))
@@ -202,11 +205,14 @@ async def burst_with_continue_as_new(env: WorkflowEnvironment, client: Client, p
     cid = "rec_burst"
     async with running_worker(client, program, tmp / "burst", history_budget=60) as (tenure, engine):
         await tenure.send(cid, ActivityReported(event_id="evt_0", kind="survey_answered"))
-        await asyncio.gather(*(tenure.send(cid, ActivityReported(event_id=f"evt_{i}", kind="survey_answered"))
-                               for i in range(1, 120)))
-        await eventually(lambda: asyncio.to_thread(ledger_rows, engine, cid),
-                         lambda rows: sum(r["kind"] == "earn" and r["ref"] is not None for r in rows) >= 120,
-                         timeout=60)
+        await asyncio.gather(
+            *(tenure.send(cid, ActivityReported(event_id=f"evt_{i}", kind="survey_answered")) for i in range(1, 120))
+        )
+        await eventually(
+            lambda: asyncio.to_thread(ledger_rows, engine, cid),
+            lambda rows: sum(r["kind"] == "earn" and r["ref"] is not None for r in rows) >= 120,
+            timeout=60,
+        )
         await settled(tenure, engine, cid, lambda s: s.ledger_seq >= 120, timeout=60)
     return cid
 
@@ -238,8 +244,15 @@ async def record(tag: str, out: Path) -> list[Path]:
             tmp = Path(tmp_dir)
             customers = []
             async with running_worker(env.client, program, tmp / "main") as (tenure, engine):
-                for journey in (year_of_payments, redemption_and_adjustment, refund_with_shortfall,
-                                onboarding_and_engagement, referral, churn_and_win_back, dunning_recovered):
+                for journey in (
+                    year_of_payments,
+                    redemption_and_adjustment,
+                    refund_with_shortfall,
+                    onboarding_and_engagement,
+                    referral,
+                    churn_and_win_back,
+                    dunning_recovered,
+                ):
                     began = time.monotonic()
                     ran = await journey(env, tenure, engine)
                     customers += ran if isinstance(ran, list) else [ran]

@@ -110,7 +110,9 @@ async def test_stripe_customer_lifecycle(stack):
         assert r.status_code == 200, r.text
         return r.json()
 
-    assert (await send(customer_created(c, "ada@example.com", "Ada", referral_code="FRIEND-7")))["applied_as"] == "signed_up"
+    assert (await send(customer_created(c, "ada@example.com", "Ada", referral_code="FRIEND-7")))[
+        "applied_as"
+    ] == "signed_up"
     paid = invoice_paid_event(c, 4900)
     invoice_id = paid["data"]["object"]["id"]
     await send(paid)
@@ -119,24 +121,42 @@ async def test_stripe_customer_lifecycle(stack):
     assert (await send(refund))["applied_as"] == "refund_issued"
     rows = await eventually(lambda: refs(stack, c), lambda rows: len(rows[invoice_id]) == 2)
     assert rows[invoice_id] == [("earn", 100), ("refund_reversal", -100)]
-    gone = stripe_event("customer.subscription.deleted", subscription(
-        c, status="canceled", feedback="too_expensive", comment="cheaper elsewhere", reason="cancellation_requested"))
+    gone = stripe_event(
+        "customer.subscription.deleted",
+        subscription(
+            c, status="canceled", feedback="too_expensive", comment="cheaper elsewhere", reason="cancellation_requested"
+        ),
+    )
     assert (await send(gone))["applied_as"] == "subscription_cancelled"
 
-    timeline = await eventually(lambda: stack.tenure.timeline(c),
-                                lambda t: any("too_expensive" in i.text for i in t.items))
+    timeline = await eventually(
+        lambda: stack.tenure.timeline(c), lambda t: any("too_expensive" in i.text for i in t.items)
+    )
     texts = " | ".join(i.text for i in timeline.items)
     assert "FRIEND-7" in texts and "cheaper elsewhere" in texts, texts
 
 
 async def test_generic_billing_travels_into_the_ledger(stack):
     c = cid("acme")
-    paid = {"id": f"{c}-1", "type": "payment.succeeded", "customer_id": c, "invoice_id": f"{c}-inv1",
-            "amount_minor": 4900, "currency": "eur", "cadence": "monthly"}
+    paid = {
+        "id": f"{c}-1",
+        "type": "payment.succeeded",
+        "customer_id": c,
+        "invoice_id": f"{c}-inv1",
+        "amount_minor": 4900,
+        "currency": "eur",
+        "cadence": "monthly",
+    }
     r = await post_billing(stack.http, paid)
     assert r.status_code == 200 and r.json()["applied_as"] == "payment_succeeded", r.text
-    refund = {"id": f"{c}-2", "type": "refund.issued", "customer_id": c, "invoice_id": f"{c}-inv1",
-              "amount_minor": 4900, "currency": "EUR"}
+    refund = {
+        "id": f"{c}-2",
+        "type": "refund.issued",
+        "customer_id": c,
+        "invoice_id": f"{c}-inv1",
+        "amount_minor": 4900,
+        "currency": "EUR",
+    }
     assert (await post_billing(stack.http, refund)).status_code == 200
     rows = await eventually(lambda: refs(stack, c), lambda rows: len(rows.get(f"{c}-inv1", [])) == 2)
     assert rows[f"{c}-inv1"] == [("earn", 100), ("refund_reversal", -100)]
@@ -144,10 +164,15 @@ async def test_generic_billing_travels_into_the_ledger(stack):
 
 async def test_app_activity_single_and_batch(stack):
     c = cid()
-    r = await stack.http.post("/events", json={"event_id": f"{c}-login", "customer_id": c, "kind": "login"}, headers=AUTH)
+    r = await stack.http.post(
+        "/events", json={"event_id": f"{c}-login", "customer_id": c, "kind": "login"}, headers=AUTH
+    )
     assert r.status_code == 202 and r.json() == {"accepted": 1}
-    batch = {"events": [{"event_id": f"{c}-f{i}", "customer_id": c, "kind": "feature_used", "detail": "export"}
-                        for i in range(2)]}
+    batch = {
+        "events": [
+            {"event_id": f"{c}-f{i}", "customer_id": c, "kind": "feature_used", "detail": "export"} for i in range(2)
+        ]
+    }
     r = await stack.http.post("/events", json=batch, headers={"X-Api-Key": "test-key"})
     assert r.status_code == 202 and r.json() == {"accepted": 2}
     rows = await eventually(lambda: refs(stack, c), lambda rows: {f"{c}-login", f"{c}-f0", f"{c}-f1"} <= set(rows))
@@ -156,8 +181,15 @@ async def test_app_activity_single_and_batch(stack):
 
 async def test_redemption_over_http_and_its_retry(stack):
     c = cid()
-    paid = {"id": f"{c}-1", "type": "payment.succeeded", "customer_id": c, "invoice_id": f"{c}-inv",
-            "amount_minor": 49000, "currency": "USD", "cadence": "annual"}
+    paid = {
+        "id": f"{c}-1",
+        "type": "payment.succeeded",
+        "customer_id": c,
+        "invoice_id": f"{c}-inv",
+        "amount_minor": 49000,
+        "currency": "USD",
+        "cadence": "annual",
+    }
     assert (await post_billing(stack.http, paid)).status_code == 200
     start = (await eventually(lambda: stack.tenure.summary(c), lambda s: s.balance >= 1200)).balance
 
@@ -185,8 +217,9 @@ async def test_redemption_over_http_and_its_retry(stack):
     assert (await stack.tenure.summary(c)).balance == start - 1000
 
     nobody = cid()
-    r = await stack.http.post(f"/members/{nobody}/redemptions", json={"points": 100},
-                              headers={**AUTH, "Idempotency-Key": "x"})
+    r = await stack.http.post(
+        f"/members/{nobody}/redemptions", json={"points": 100}, headers={**AUTH, "Idempotency-Key": "x"}
+    )
     assert r.status_code == 404 and "no journey" in r.json()["error"]
     assert (await stack.http.get(f"/members/{nobody}", headers=AUTH)).status_code == 404
     assert (await stack.http.get(f"/members/{nobody}/ledger", headers=AUTH)).status_code == 404
@@ -195,9 +228,20 @@ async def test_redemption_over_http_and_its_retry(stack):
 
 async def test_bad_input_changes_no_journey(stack):
     c = cid()
-    assert (await post_billing(stack.http, {"id": f"{c}-1", "type": "payment.succeeded", "customer_id": c,
-                                            "invoice_id": f"{c}-i", "amount_minor": 4900, "currency": "USD",
-                                            "cadence": "monthly"})).status_code == 200
+    assert (
+        await post_billing(
+            stack.http,
+            {
+                "id": f"{c}-1",
+                "type": "payment.succeeded",
+                "customer_id": c,
+                "invoice_id": f"{c}-i",
+                "amount_minor": 4900,
+                "currency": "USD",
+                "cadence": "monthly",
+            },
+        )
+    ).status_code == 200
     before = await eventually(lambda: stack.tenure.summary(c), lambda s: s.balance >= 100)
     await asyncio.sleep(0.3)
     before = await stack.tenure.summary(c)
@@ -215,9 +259,26 @@ async def test_bad_input_changes_no_journey(stack):
         ("/webhooks/stripe", fresh_body, stripe_headers(fresh_body, t=1_600_000_000), 401),
         ("/webhooks/stripe", b"{oops", stripe_headers(b"{oops"), 400),
         ("/webhooks/billing", *billing({"id": "x1", "type": "payment.refunded", "customer_id": fresh}), 422),
-        ("/webhooks/billing", *billing({"id": "x2", "type": "refund.issued", "customer_id": c, "invoice_id": f"{c}-i",
-                                        "amount_minor": -1, "currency": "USD"}), 422),
-        ("/events", json.dumps({"event_id": "e", "customer_id": fresh, "kind": "login", "extra": 1}).encode(), AUTH, 422),
+        (
+            "/webhooks/billing",
+            *billing(
+                {
+                    "id": "x2",
+                    "type": "refund.issued",
+                    "customer_id": c,
+                    "invoice_id": f"{c}-i",
+                    "amount_minor": -1,
+                    "currency": "USD",
+                }
+            ),
+            422,
+        ),
+        (
+            "/events",
+            json.dumps({"event_id": "e", "customer_id": fresh, "kind": "login", "extra": 1}).encode(),
+            AUTH,
+            422,
+        ),
         ("/events", json.dumps({"event_id": "e", "customer_id": fresh, "kind": "login"}).encode(), {}, 401),
         ("/events", b"[" * 300_000, AUTH, 413),
     ]
@@ -233,9 +294,9 @@ async def test_bad_input_changes_no_journey(stack):
 async def test_hundred_duplicate_deliveries_make_one_entry(stack):
     c = cid()
     body = stripe_body(invoice_paid_event(c, 4900))
-    answers = await asyncio.gather(*[
-        stack.http.post("/webhooks/stripe", content=body, headers=stripe_headers(body)) for _ in range(100)
-    ])
+    answers = await asyncio.gather(
+        *[stack.http.post("/webhooks/stripe", content=body, headers=stripe_headers(body)) for _ in range(100)]
+    )
     assert {r.status_code for r in answers} == {200}
     invoice_id = json.loads(body)["data"]["object"]["id"]
     await eventually(lambda: refs(stack, c), lambda rows: invoice_id in rows)
@@ -258,13 +319,34 @@ async def test_hundred_duplicate_deliveries_make_one_entry(stack):
 
 async def test_sendgrid_events_reach_the_journey(stack):
     c = cid()
-    body = json.dumps([
-        {"email": "x@example.com", "event": "click", "sg_event_id": f"{c}-c", "timestamp": 1700000000,
-         "customer_id": c, "url": "https://example.com/offer"},
-        {"email": "x@example.com", "event": "delivered", "sg_event_id": f"{c}-d", "timestamp": 1700000000, "customer_id": c},
-        {"email": "x@example.com", "event": "bounce", "type": "bounce", "sg_event_id": f"{c}-b", "timestamp": 1700000001,
-         "customer_id": c, "reason": "550 5.1.1 unknown user"},
-    ]).encode()
+    body = json.dumps(
+        [
+            {
+                "email": "x@example.com",
+                "event": "click",
+                "sg_event_id": f"{c}-c",
+                "timestamp": 1700000000,
+                "customer_id": c,
+                "url": "https://example.com/offer",
+            },
+            {
+                "email": "x@example.com",
+                "event": "delivered",
+                "sg_event_id": f"{c}-d",
+                "timestamp": 1700000000,
+                "customer_id": c,
+            },
+            {
+                "email": "x@example.com",
+                "event": "bounce",
+                "type": "bounce",
+                "sg_event_id": f"{c}-b",
+                "timestamp": 1700000001,
+                "customer_id": c,
+                "reason": "550 5.1.1 unknown user",
+            },
+        ]
+    ).encode()
     r = await stack.http.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(body))
     assert r.status_code == 200 and r.json() == {"received": 3, "delivered": 2, "ignored": 1}
     timeline = await eventually(lambda: stack.tenure.timeline(c), lambda t: any("bounce" in i.text for i in t.items))

@@ -24,6 +24,7 @@ from tests.api_kit import api_settings, app_client, invoice_paid_event, stripe_b
 from tests.journey_kit import eventually, ledger_rows
 from worker import build_worker
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,9 +45,24 @@ class DevServer:
     async def start(self) -> None:
         out = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
-             "--db-filename", str(self.db), "--log-level", "error"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, process_group=0,
+            [
+                self.binary,
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--headless",
+                "--db-filename",
+                str(self.db),
+                "--log-level",
+                "error",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
         )
         out.close()
         deadline = time.monotonic() + 60
@@ -84,8 +100,12 @@ async def dev_server(binary: str, tmp_path: Path):
 async def test_outage_503_then_retry_lands_once(program, temporal_cli, tmp_path):
     async with dev_server(temporal_cli, tmp_path) as server:
         client = await Client.connect(server.address, data_converter=pydantic_data_converter)
-        settings = api_settings(task_queue=f"tenure-{uuid.uuid4().hex[:8]}", data_dir=tmp_path,
-                                temporal_address=server.address, api_temporal_timeout=2.0)
+        settings = api_settings(
+            task_queue=f"tenure-{uuid.uuid4().hex[:8]}",
+            data_dir=tmp_path,
+            temporal_address=server.address,
+            api_temporal_timeout=2.0,
+        )
         engine = create_engine_for(settings.db_url())
         ensure_schema(engine)
         cid = f"cus_{uuid.uuid4().hex[:10]}"
@@ -130,7 +150,9 @@ async def test_outage_503_then_retry_lands_once(program, temporal_cli, tmp_path)
                 await asyncio.sleep(0.5)
                 rows = refs()
                 assert rows[inv1] == [("earn", 100)] and rows[inv2] == [("earn", 100)], rows
-                s = await eventually(lambda: http.get(f"/members/{cid}", headers={"X-Api-Key": "test-key"}),
-                                     lambda r: r.status_code == 200)
+                s = await eventually(
+                    lambda: http.get(f"/members/{cid}", headers={"X-Api-Key": "test-key"}),
+                    lambda r: r.status_code == 200,
+                )
                 assert s.json()["balance"] == sum(p for entries in rows.values() for _, p in entries)
         engine.dispose()

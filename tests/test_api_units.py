@@ -85,9 +85,18 @@ def test_invoice_paid_in_the_pinned_api_version():
     assert "subscription" not in inv and inv["parent"]["subscription_details"]["subscription"].startswith("sub_")
     assert "price" not in inv["lines"]["data"][0] and inv["lines"]["data"][0]["pricing"]["price_details"]["price"]
     d = stripe_events.translate(ev)
-    assert d == Delivery("cus_A1", PaymentSucceeded(event_id=ev["id"], occurred_at=d.event.occurred_at,
-                                                    invoice_id=inv["id"], amount_minor=4900, currency="USD",
-                                                    cadence="monthly"), "stripe:invoice.paid")
+    assert d == Delivery(
+        "cus_A1",
+        PaymentSucceeded(
+            event_id=ev["id"],
+            occurred_at=d.event.occurred_at,
+            invoice_id=inv["id"],
+            amount_minor=4900,
+            currency="USD",
+            cadence="monthly",
+        ),
+        "stripe:invoice.paid",
+    )
     annual = stripe_events.translate(invoice_paid_event("cus_A1", 49000, "eur", "year"))
     assert annual.event.cadence == "annual" and annual.event.currency == "EUR"
 
@@ -115,7 +124,11 @@ def test_invoice_paid_in_an_older_api_version():
     inv["subscription"] = sub
     line = inv["lines"]["data"][0]
     del line["parent"], line["pricing"]
-    line.update(subscription=sub, proration=False, price={"id": "price_1", "recurring": {"interval": "year", "interval_count": 1}})
+    line.update(
+        subscription=sub,
+        proration=False,
+        price={"id": "price_1", "recurring": {"interval": "year", "interval_count": 1}},
+    )
     assert stripe_events.translate(ev).event.cadence == "annual"
 
 
@@ -123,7 +136,10 @@ def test_one_off_invoice_is_ignored():
     ev = invoice_paid_event("cus_A1")
     inv = ev["data"]["object"]
     inv["parent"] = None
-    inv["lines"]["data"][0]["parent"] = {"type": "invoice_item_details", "invoice_item_details": {"invoice_item": "ii_1"}}
+    inv["lines"]["data"][0]["parent"] = {
+        "type": "invoice_item_details",
+        "invoice_item_details": {"invoice_item": "ii_1"},
+    }
     assert isinstance(stripe_events.translate(ev), Ignored)
     trial = invoice_paid_event("cus_A1", 0)
     trial["data"]["object"]["billing_reason"] = "subscription_create"
@@ -142,19 +158,36 @@ def test_other_stripe_events():
     failed = stripe_events.translate(invoice_payment_failed("cus_B"))
     assert isinstance(failed.event, PaymentFailed) and failed.event.amount_minor == 4900
 
-    upd = stripe_event("customer.subscription.updated", subscription("cus_B", interval="year", lookup_key="pro_annual"),
-                       previous={"items": {"data": []}})
+    upd = stripe_event(
+        "customer.subscription.updated",
+        subscription("cus_B", interval="year", lookup_key="pro_annual"),
+        previous={"items": {"data": []}},
+    )
     plan = stripe_events.translate(upd)
-    assert plan.event == PlanChanged(event_id=upd["id"], occurred_at=plan.event.occurred_at, plan="pro_annual", cadence="annual")
-    quiet = stripe_event("customer.subscription.updated", subscription("cus_B"), previous={"cancel_at_period_end": True})
+    assert plan.event == PlanChanged(
+        event_id=upd["id"], occurred_at=plan.event.occurred_at, plan="pro_annual", cadence="annual"
+    )
+    quiet = stripe_event(
+        "customer.subscription.updated", subscription("cus_B"), previous={"cancel_at_period_end": True}
+    )
     assert isinstance(stripe_events.translate(quiet), Ignored)
 
-    deleted = stripe_event("customer.subscription.deleted", subscription(
-        "cus_B", status="canceled", feedback="too_expensive", comment="cheaper elsewhere", reason="cancellation_requested"))
+    deleted = stripe_event(
+        "customer.subscription.deleted",
+        subscription(
+            "cus_B",
+            status="canceled",
+            feedback="too_expensive",
+            comment="cheaper elsewhere",
+            reason="cancellation_requested",
+        ),
+    )
     c = stripe_events.translate(deleted).event
     assert isinstance(c, SubscriptionCancelled)
     assert (c.reason, c.comment, c.involuntary) == ("too_expensive", "cheaper elsewhere", False)
-    dunned = stripe_event("customer.subscription.deleted", subscription("cus_B", status="canceled", reason="payment_failed"))
+    dunned = stripe_event(
+        "customer.subscription.deleted", subscription("cus_B", status="canceled", reason="payment_failed")
+    )
     c = stripe_events.translate(dunned).event
     assert (c.reason, c.involuntary) == ("other", True)
 
@@ -165,7 +198,9 @@ def test_other_stripe_events():
 def test_charge_refunded_finds_its_invoice():
     by_meta = charge_refunded("cus_C", 4900, 4900, metadata={"invoice_id": "in_9"})
     r = stripe_events.translate(by_meta).event
-    assert r == RefundIssued(event_id=by_meta["id"], occurred_at=r.occurred_at, invoice_id="in_9", amount_minor=4900, currency="USD")
+    assert r == RefundIssued(
+        event_id=by_meta["id"], occurred_at=r.occurred_at, invoice_id="in_9", amount_minor=4900, currency="USD"
+    )
 
     second_partial = charge_refunded("cus_C", 4900, 3000, previously=1000, payment_intent="pi_7")
     asked = []
@@ -204,7 +239,16 @@ def test_generic_format_translates_every_type():
     cases = [
         ({"type": "customer.created", "email": "a@x.io", "referral_code": "R1"}, SignedUp),
         ({"type": "customer.updated", "name": "A"}, object),
-        ({"type": "payment.succeeded", "invoice_id": "i1", "amount_minor": 100, "currency": "eur", "cadence": "annual"}, PaymentSucceeded),
+        (
+            {
+                "type": "payment.succeeded",
+                "invoice_id": "i1",
+                "amount_minor": 100,
+                "currency": "eur",
+                "cadence": "annual",
+            },
+            PaymentSucceeded,
+        ),
         ({"type": "payment.failed", "invoice_id": "i1"}, PaymentFailed),
         ({"type": "subscription.plan_changed", "plan": "pro"}, PlanChanged),
         ({"type": "subscription.cancelled", "reason": "unused"}, SubscriptionCancelled),
@@ -216,18 +260,64 @@ def test_generic_format_translates_every_type():
     assert generic_billing.translate({"id": "p", **base, **cases[2][0]}).event.currency == "EUR"
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"id": "e", "customer_id": "c", "type": "payment.teleported"}, 422, "unknown event type"),
-    ({"id": "e", "customer_id": "c", "type": "payment.succeeded", "invoice_id": "i", "amount_minor": -1,
-      "currency": "EUR", "cadence": "monthly"}, 422, "amount_minor"),
-    ({"id": "e", "customer_id": "c", "type": "payment.succeeded", "invoice_id": "i", "amount_minor": "lots",
-      "currency": "EUR", "cadence": "monthly"}, 422, "amount_minor"),
-    ({"id": "e", "customer_id": "c", "type": "payment.succeeded", "amount_minor": 1, "currency": "EUR",
-      "cadence": "monthly"}, 422, "invoice_id"),
-    ({"id": "e", "customer_id": "c", "type": "refund.issued", "invoice_id": "i", "amount_minor": 5,
-      "currency": "EUR", "amout": 3}, 422, "amout"),
-    ({"id": "e", "customer_id": "bad id!", "type": "payment.failed", "invoice_id": "i"}, 422, "customer_id"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"id": "e", "customer_id": "c", "type": "payment.teleported"}, 422, "unknown event type"),
+        (
+            {
+                "id": "e",
+                "customer_id": "c",
+                "type": "payment.succeeded",
+                "invoice_id": "i",
+                "amount_minor": -1,
+                "currency": "EUR",
+                "cadence": "monthly",
+            },
+            422,
+            "amount_minor",
+        ),
+        (
+            {
+                "id": "e",
+                "customer_id": "c",
+                "type": "payment.succeeded",
+                "invoice_id": "i",
+                "amount_minor": "lots",
+                "currency": "EUR",
+                "cadence": "monthly",
+            },
+            422,
+            "amount_minor",
+        ),
+        (
+            {
+                "id": "e",
+                "customer_id": "c",
+                "type": "payment.succeeded",
+                "amount_minor": 1,
+                "currency": "EUR",
+                "cadence": "monthly",
+            },
+            422,
+            "invoice_id",
+        ),
+        (
+            {
+                "id": "e",
+                "customer_id": "c",
+                "type": "refund.issued",
+                "invoice_id": "i",
+                "amount_minor": 5,
+                "currency": "EUR",
+                "amout": 3,
+            },
+            422,
+            "amout",
+        ),
+        ({"id": "e", "customer_id": "bad id!", "type": "payment.failed", "invoice_id": "i"}, 422, "customer_id"),
+    ],
+)
 def test_generic_format_refusals(body, status, words):
     with pytest.raises(ApiError) as e:
         generic_billing.translate(body)
@@ -256,8 +346,14 @@ def test_generic_signature():
 
 
 def _sg(event: str, **kw) -> dict:
-    return {"email": "ada@example.com", "timestamp": int(time.time()), "event": event,
-            "sg_event_id": f"sg_{event}_{kw.pop('n', 0)}", "sg_message_id": "msg.1", **kw}
+    return {
+        "email": "ada@example.com",
+        "timestamp": int(time.time()),
+        "event": event,
+        "sg_event_id": f"sg_{event}_{kw.pop('n', 0)}",
+        "sg_message_id": "msg.1",
+        **kw,
+    }
 
 
 def test_sendgrid_translation():
@@ -274,11 +370,19 @@ def test_sendgrid_translation():
     out = sendgrid_events.translate(batch, lambda email: ["cus_F", "cus_G"] if email == "ada@example.com" else [])
     kinds = [(type(r).__name__, getattr(getattr(r, "event", None), "type", None)) for r in out]
     assert kinds == [
-        ("Delivery", "email_suppressed"), ("Ignored", None), ("Delivery", "email_suppressed"), ("Ignored", None),
-        ("Delivery", "activity"), ("Delivery", "activity"), ("Ignored", None),
-        ("Delivery", "email_suppressed"), ("Delivery", "email_suppressed"),
+        ("Delivery", "email_suppressed"),
+        ("Ignored", None),
+        ("Delivery", "email_suppressed"),
+        ("Ignored", None),
+        ("Delivery", "activity"),
+        ("Delivery", "activity"),
+        ("Ignored", None),
+        ("Delivery", "email_suppressed"),
+        ("Delivery", "email_suppressed"),
     ]
-    assert out[0].event == EmailSuppressed(event_id="sendgrid:sg_bounce_0", occurred_at=out[0].event.occurred_at, reason="bounce")
+    assert out[0].event == EmailSuppressed(
+        event_id="sendgrid:sg_bounce_0", occurred_at=out[0].event.occurred_at, reason="bounce"
+    )
     assert isinstance(out[4].event, ActivityReported) and out[4].event.kind == "email_opened"
     assert out[5].event.kind == "email_clicked" and out[5].event.detail == "https://x.io/a"
     assert {r.customer_id for r in out[7:]} == {"cus_F", "cus_G"}
@@ -291,8 +395,13 @@ def test_sendgrid_signature():
     from tests.api_kit import SENDGRID_PUBLIC_KEY as pk
 
     sendgrid_events.verify(pk, body, sig, ts)
-    for args, status in [((pk, body + b" ", sig, ts), 401), ((pk, body, sig, str(int(ts) + 1)), 401),
-                         ((pk, body, None, ts), 401), ((pk, body, "not base64!", ts), 401), ((None, body, sig, ts), 503)]:
+    for args, status in [
+        ((pk, body + b" ", sig, ts), 401),
+        ((pk, body, sig, str(int(ts) + 1)), 401),
+        ((pk, body, None, ts), 401),
+        ((pk, body, "not base64!", ts), 401),
+        ((None, body, sig, ts), 503),
+    ]:
         with pytest.raises(ApiError) as e:
             sendgrid_events.verify(*args)
         assert e.value.status == status
@@ -332,10 +441,20 @@ async def test_stripe_webhook_refusals(fake):
 async def test_billing_webhook_refusals(fake):
     def signed(obj) -> tuple[bytes, dict]:
         body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-        return body, {"Tenure-Signature": generic_billing.sign(body, BILLING_SECRET), "Content-Type": "application/json"}
+        return body, {
+            "Tenure-Signature": generic_billing.sign(body, BILLING_SECRET),
+            "Content-Type": "application/json",
+        }
 
-    good = {"id": "b1", "type": "payment.succeeded", "customer_id": "acme-9", "invoice_id": "i1",
-            "amount_minor": 4900, "currency": "EUR", "cadence": "monthly"}
+    good = {
+        "id": "b1",
+        "type": "payment.succeeded",
+        "customer_id": "acme-9",
+        "invoice_id": "i1",
+        "amount_minor": 4900,
+        "currency": "EUR",
+        "cadence": "monthly",
+    }
     body, headers = signed(good)
     cases = [
         (body, {}, 401, "missing Tenure-Signature"),
@@ -352,8 +471,12 @@ async def test_billing_webhook_refusals(fake):
         assert r.status_code == status and words in _errors(r)["error"], (words, r.text)
     assert fake.rec.sent == []
     r = await fake.post("/webhooks/billing", content=body, headers=headers)
-    assert r.status_code == 200 and r.json() == {"received": True, "event_id": "b1", "customer_id": "acme-9",
-                                                 "applied_as": "payment_succeeded"}
+    assert r.status_code == 200 and r.json() == {
+        "received": True,
+        "event_id": "b1",
+        "customer_id": "acme-9",
+        "applied_as": "payment_succeeded",
+    }
 
 
 async def test_events_refusals(fake):
@@ -374,8 +497,9 @@ async def test_events_refusals(fake):
         r = await fake.post("/events", content=content, headers=headers)
         assert r.status_code == status and words in _errors(r)["error"], (words, r.text)
     assert fake.rec.sent == []
-    r = await fake.post("/events", json={"events": [one, dict(one, event_id="a2", kind="feature_used")]},
-                        headers={"X-Api-Key": KEY})
+    r = await fake.post(
+        "/events", json={"events": [one, dict(one, event_id="a2", kind="feature_used")]}, headers={"X-Api-Key": KEY}
+    )
     assert r.status_code == 202 and r.json() == {"accepted": 2} and len(fake.rec.sent) == 2
 
 
@@ -395,7 +519,10 @@ async def test_member_api_refusals(fake):
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
         r = await fake.post(url, content=content, headers={**AUTH, **headers, "Content-Type": "application/json"})
         err = _errors(r)
-        assert r.status_code == status and words.lower() in (err["error"] + json.dumps(err.get("detail"))).lower(), (words, r.text)
+        assert r.status_code == status and words.lower() in (err["error"] + json.dumps(err.get("detail"))).lower(), (
+            words,
+            r.text,
+        )
     r = await fake.get("/members/not%20an%20id!", headers=AUTH)
     assert r.status_code == 422 and "customer_id" in _errors(r)["error"]
     r = await fake.get("/members/cus_J/ledger?limit=0", headers=AUTH)
@@ -405,7 +532,9 @@ async def test_member_api_refusals(fake):
 
 
 async def test_sendgrid_webhook(fake):
-    body = json.dumps([_sg("bounce", type="bounce", customer_id="cus_K"), _sg("delivered", customer_id="cus_K")]).encode()
+    body = json.dumps(
+        [_sg("bounce", type="bounce", customer_id="cus_K"), _sg("delivered", customer_id="cus_K")]
+    ).encode()
     r = await fake.post("/webhooks/sendgrid", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 401 and "missing" in _errors(r)["error"]
     r = await fake.post("/webhooks/sendgrid", content=body + b"\n", headers=sendgrid_headers(body))

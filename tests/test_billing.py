@@ -7,7 +7,7 @@ import json
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,7 +41,7 @@ def credit(uid: str, n: int = 1, customer: str | None = None, amount: int = 500)
         amount_minor=amount,
         currency="USD",
         description="Loyalty points: 500 points",
-        at=datetime(2026, 3, 1, tzinfo=timezone.utc),
+        at=datetime(2026, 3, 1, tzinfo=UTC),
     )
 
 
@@ -54,7 +54,7 @@ async def apply(acts: BillingActivities, c: BillingCredit):
     return await ActivityEnvironment().run(acts.apply_credit, c)
 
 
-EXPIRES = datetime(2026, 4, 1, 12, tzinfo=timezone.utc)
+EXPIRES = datetime(2026, 4, 1, 12, tzinfo=UTC)
 
 
 def discount(uid: str, n: int = 1, customer: str | None = None) -> DiscountRequest:
@@ -87,7 +87,11 @@ async def test_local_credit_is_idempotent(engine, uid):
     assert (again.status, again.external_id) == ("duplicate", first.external_id)
     [r] = rows(engine, credit(uid).key)
     assert (r.gateway, r.amount_minor, r.currency, r.customer_id, r.external_id) == (
-        "local", 500, "USD", f"cus_{uid}", first.external_id
+        "local",
+        500,
+        "USD",
+        f"cus_{uid}",
+        first.external_id,
     )
 
 
@@ -115,7 +119,13 @@ async def test_local_discount_is_idempotent(engine, uid):
     assert await create(acts, req) == first
     [r] = discount_rows(engine, req.key)
     assert (r.gateway, r.customer_id, r.percent_off, r.duration_months, r.expires_at, r.code, r.external_id) == (
-        "local", f"cus_{uid}", 25, 3, EXPIRES, first.code, first.external_id
+        "local",
+        f"cus_{uid}",
+        25,
+        3,
+        EXPIRES,
+        first.code,
+        first.external_id,
     )
     other = await create(acts, discount(uid, 2))
     assert other.code != first.code and len(discount_rows(engine, other.key)) == 1
@@ -150,7 +160,7 @@ class StripeStub:
 
     @property
     def url(self) -> str:
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def _answer(self, path: str, headers: dict[str, str], form: dict[str, str]) -> tuple[int, dict[str, str], dict]:
         if headers.get("Authorization") != f"Bearer {STRIPE_KEY}":
@@ -169,7 +179,11 @@ class StripeStub:
         elif len(parts) == 4 and parts[:2] == ["v1", "customers"] and parts[3] == "balance_transactions":
             status, body = self._balance_transaction(parts[2], form)
         else:
-            return 404, {}, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL (POST: {path})"}}
+            return (
+                404,
+                {},
+                {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL (POST: {path})"}},
+            )
         if key and status == 200:
             self._by_key[key] = body
         return status, {}, body
@@ -197,11 +211,22 @@ class StripeStub:
 
     def _promotion_code(self, form: dict[str, str]) -> tuple[int, dict]:
         if "coupon" in form:  # the pre-2025-09-30.clover shape
-            return 400, {"error": {"type": "invalid_request_error", "param": "coupon",
-                                   "message": "Received unknown parameter: coupon"}}
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "param": "coupon",
+                    "message": "Received unknown parameter: coupon",
+                }
+            }
         if form.get("customer") not in self.customers:
-            return 400, {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "customer",
-                                   "message": f"No such customer: '{form.get('customer')}'"}}
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "param": "customer",
+                    "message": f"No such customer: '{form.get('customer')}'",
+                }
+            }
         self.promotion_codes += 1
         return 200, {
             "id": f"promo_{self.promotion_codes:03d}",
@@ -220,8 +245,14 @@ class StripeStub:
 
     def _balance_transaction(self, customer: str, form: dict[str, str]) -> tuple[int, dict]:
         if customer not in self.customers:
-            return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "customer",
-                                   "message": f"No such customer: '{customer}'"}}
+            return 404, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "param": "customer",
+                    "message": f"No such customer: '{customer}'",
+                }
+            }
         self._n += 1
         txn = {
             "id": f"cbtxn_{self._n:03d}",
@@ -408,7 +439,8 @@ async def test_stripe_discount_crash_before_recording_reuses_both_keys(engine, s
     out = await create(acts, req)
     assert out.external_id == "promo_001"
     assert [r["headers"]["Idempotency-Key"] for r in stripe_stub.requests] == [
-        f"{req.key}/coupon", f"{req.key}/promotion"
+        f"{req.key}/coupon",
+        f"{req.key}/promotion",
     ] * 2
     assert (stripe_stub.coupons, stripe_stub.promotion_codes) == (1, 1)
     assert [r.external_id for r in discount_rows(engine, req.key)] == ["promo_001"]
@@ -443,7 +475,12 @@ async def test_stripe_discount_server_error_is_retryable(engine, stripe_stub, ui
 def test_build_activities_wiring(engine):
     fns = build_activities(Settings(), engine, from_email="a@example.com", from_name="A")
     assert [f.__name__ for f in fns] == [
-        "record_entries", "upsert_customer", "lookup_referrer", "send_email", "apply_credit", "create_discount"
+        "record_entries",
+        "upsert_customer",
+        "lookup_referrer",
+        "send_email",
+        "apply_credit",
+        "create_discount",
     ]
     assert isinstance(billing_gateway(Settings(billing="local"), engine), LocalBillingGateway)
     assert isinstance(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from starter.reconcile import compare, reconcile
 from tests.journey_kit import eventually, ledger_rows, payment, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def invoke(settings: Settings, *args: str):
@@ -48,13 +48,29 @@ def out(result) -> str:
 
 
 def entry(seq: int, points: int = 0, pending: int = 0) -> LedgerEntry:
-    return LedgerEntry(customer_id="c", seq=seq, key=f"c/{seq}", kind="earn", points=points, pending_points=pending,
-                       balance_after=0, pending_after=0, at=T0, program_version="v")
+    return LedgerEntry(
+        customer_id="c",
+        seq=seq,
+        key=f"c/{seq}",
+        kind="earn",
+        points=points,
+        pending_points=pending,
+        balance_after=0,
+        pending_after=0,
+        at=T0,
+        program_version="v",
+    )
 
 
 def totals(points: int, seq: int, count: int | None = None, pending: int = 0, last: int | None = None) -> Totals:
-    return Totals(points_sum=points, pending_sum=pending, max_seq=seq, count=seq if count is None else count,
-                  last_balance_after=points if last is None else last, last_pending_after=pending)
+    return Totals(
+        points_sum=points,
+        pending_sum=pending,
+        max_seq=seq,
+        count=seq if count is None else count,
+        last_balance_after=points if last is None else last,
+        last_pending_after=pending,
+    )
 
 
 def view(balance: int, seq: int, unwritten: list[LedgerEntry] = (), pending: int = 0) -> ReconcileView:
@@ -100,8 +116,11 @@ async def settle(tenure, engine, cid: str) -> None:
 
 async def test_member_commands(dev_env, program, tmp_path, cid):
     async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):
-        settings = Settings(temporal_address=dev_env.client.service_client.config.target_host,
-                            task_queue=tenure.task_queue, data_dir=tmp_path)
+        settings = Settings(
+            temporal_address=dev_env.client.service_client.config.target_host,
+            task_queue=tenure.task_queue,
+            data_dir=tmp_path,
+        )
         await tenure.send(cid, payment(1))
         await tenure.send(cid, payment(2))
         await tenure.send(cid, ActivityReported(event_id="evt_survey", kind="survey_answered"))
@@ -112,8 +131,21 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
         r = await ainvoke(settings, "member", "show", cid)
         assert r.exit_code == 0, out(r)
         text = r.stdout
-        for part in (f"member {cid}", f"{balance:,} points", "tier", "member", "why", "new member",
-                     "next tier", "silver", "pay:in_1", "pay:in_2", "act:evt_survey", "expires", "in 364 days"):
+        for part in (
+            f"member {cid}",
+            f"{balance:,} points",
+            "tier",
+            "member",
+            "why",
+            "new member",
+            "next tier",
+            "silver",
+            "pay:in_1",
+            "pay:in_2",
+            "act:evt_survey",
+            "expires",
+            "in 364 days",
+        ):
             assert part in text, f"{part!r} not in:\n{text}"
 
         r = await ainvoke(settings, "member", "ledger", cid, "--limit", "2")
@@ -124,12 +156,34 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
         assert r.exit_code == 0, out(r)
         assert "payment in_1" in r.stdout and "survey_answered" in r.stdout
 
-        r = await ainvoke(settings, "member", "adjust", cid, "-50", "--reason", "duplicate survey", "--actor",
-                          "support:maria", "--request-id", "adj-1")
+        r = await ainvoke(
+            settings,
+            "member",
+            "adjust",
+            cid,
+            "-50",
+            "--reason",
+            "duplicate survey",
+            "--actor",
+            "support:maria",
+            "--request-id",
+            "adj-1",
+        )
         assert r.exit_code == 0, out(r)
         assert f"adjusted -50 points for {cid}: balance now {balance - 50:,}" in r.stdout
-        r = await ainvoke(settings, "member", "adjust", cid, "-50", "--reason", "duplicate survey", "--actor",
-                          "support:maria", "--request-id", "adj-1")
+        r = await ainvoke(
+            settings,
+            "member",
+            "adjust",
+            cid,
+            "-50",
+            "--reason",
+            "duplicate survey",
+            "--actor",
+            "support:maria",
+            "--request-id",
+            "adj-1",
+        )
         assert r.exit_code == 0 and f"balance now {balance - 50:,}" in r.stdout, "same request id: same answer"
         await settle(tenure, engine, cid)
         row = [x for x in ledger_rows(engine, cid) if x["kind"] == "adjust"]
@@ -138,18 +192,31 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
         r = await ainvoke(settings, "member", "adjust", cid, "-100000", "--reason", "too much", "--actor", "s")
         assert r.exit_code == 1 and f"refused: cannot remove 100000 points: balance is {balance - 50}" in r.stderr
 
-        r = await ainvoke(settings, "member", "set-tier", cid, "gold", "--reason", "key account", "--actor",
-                          "support:maria", "--until", "2099-01-01")
+        r = await ainvoke(
+            settings,
+            "member",
+            "set-tier",
+            cid,
+            "gold",
+            "--reason",
+            "key account",
+            "--actor",
+            "support:maria",
+            "--until",
+            "2099-01-01",
+        )
         assert r.exit_code == 0, out(r)
         assert "tier now gold" in r.stdout
         r = await ainvoke(settings, "member", "show", cid)
         assert "gold" in r.stdout and "minimum tier" in r.stdout and "key account" in r.stdout
 
-        r = await ainvoke(settings, "member", "set-tier", cid, "diamond", "--reason", "vip", "--actor", "s",
-                          "--until", "2099-01-01")
+        r = await ainvoke(
+            settings, "member", "set-tier", cid, "diamond", "--reason", "vip", "--actor", "s", "--until", "2099-01-01"
+        )
         assert r.exit_code == 1 and "unknown tier 'diamond'" in r.stderr
-        r = await ainvoke(settings, "member", "set-tier", cid, "gold", "--reason", "vip", "--actor", "s",
-                          "--until", "someday")
+        r = await ainvoke(
+            settings, "member", "set-tier", cid, "gold", "--reason", "vip", "--actor", "s", "--until", "someday"
+        )
         assert r.exit_code == 2 and "not a date" in out(r)
 
         # segments follow the journey: the minimum tier shows up in the gold segment
@@ -161,13 +228,19 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
 
 async def test_unknown_customer_and_temporal_down(dev_env, program, tmp_path):
     async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):
-        settings = Settings(temporal_address=dev_env.client.service_client.config.target_host,
-                            task_queue=tenure.task_queue, data_dir=tmp_path)
+        settings = Settings(
+            temporal_address=dev_env.client.service_client.config.target_host,
+            task_queue=tenure.task_queue,
+            data_dir=tmp_path,
+        )
         nobody = f"nobody_{uuid.uuid4().hex[:6]}"
-        for args in (("member", "show", nobody), ("member", "timeline", nobody), ("reconcile", nobody),
-                     ("member", "adjust", nobody, "10", "--reason", "hello", "--actor", "s"),
-                     ("member", "set-tier", nobody, "gold", "--reason", "hello", "--actor", "s", "--until",
-                      "2099-01-01")):
+        for args in (
+            ("member", "show", nobody),
+            ("member", "timeline", nobody),
+            ("reconcile", nobody),
+            ("member", "adjust", nobody, "10", "--reason", "hello", "--actor", "s"),
+            ("member", "set-tier", nobody, "gold", "--reason", "hello", "--actor", "s", "--until", "2099-01-01"),
+        ):
             r = await ainvoke(settings, *args)
             assert r.exit_code == 1, (args, out(r))
             assert f"no journey for customer {nobody}" in r.stderr, (args, out(r))
@@ -190,11 +263,17 @@ async def test_a_journey_without_a_worker_gets_a_clear_error(dev_env, program, t
     monkeypatch.setattr(cli, "QUERY_TIMEOUT", timedelta(seconds=1))
     orphan = f"orphan_{uuid.uuid4().hex[:6]}"
     handle = await dev_env.client.start_workflow(
-        WORKFLOW_NAME, JourneyInput(customer_id=orphan, program=program), id=workflow_id(orphan),
-        task_queue=f"no-worker-{uuid.uuid4().hex[:6]}")
+        WORKFLOW_NAME,
+        JourneyInput(customer_id=orphan, program=program),
+        id=workflow_id(orphan),
+        task_queue=f"no-worker-{uuid.uuid4().hex[:6]}",
+    )
     try:
         settings = Settings(temporal_address=dev_env.client.service_client.config.target_host, data_dir=tmp_path)
-        for args in (("member", "show", orphan), ("member", "adjust", orphan, "5", "--reason", "hello", "--actor", "s")):
+        for args in (
+            ("member", "show", orphan),
+            ("member", "adjust", orphan, "5", "--reason", "hello", "--actor", "s"),
+        ):
             r = await ainvoke(settings, *args)
             assert r.exit_code == 1, out(r)
             assert f"no worker answered for customer {orphan} within 1 s: is the worker (`make run`) up?" in r.stderr
@@ -204,8 +283,11 @@ async def test_a_journey_without_a_worker_gets_a_clear_error(dev_env, program, t
 
 async def test_reconcile_detects_a_tampered_ledger(dev_env, program, tmp_path):
     async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):
-        settings = Settings(temporal_address=dev_env.client.service_client.config.target_host,
-                            task_queue=tenure.task_queue, data_dir=tmp_path)
+        settings = Settings(
+            temporal_address=dev_env.client.service_client.config.target_host,
+            task_queue=tenure.task_queue,
+            data_dir=tmp_path,
+        )
         ids = [f"rec{i}_{uuid.uuid4().hex[:6]}" for i in range(3)]
         for i, c in enumerate(ids):
             for n in range(i + 1):
@@ -224,8 +306,10 @@ async def test_reconcile_detects_a_tampered_ledger(dev_env, program, tmp_path):
 
         victim = ids[1]
         with engine.begin() as conn:
-            conn.execute(sa.text("update ledger_entries set points = points + 7 where customer_id = :c and seq = 1"),
-                         {"c": victim})
+            conn.execute(
+                sa.text("update ledger_entries set points = points + 7 where customer_id = :c and seq = 1"),
+                {"c": victim},
+            )
         r = await ainvoke(settings, "reconcile")
         assert r.exit_code == 1, out(r)
         assert "✘ 1 of 3 customers do not reconcile" in r.stdout
@@ -250,8 +334,7 @@ def test_program_check(tmp_path):
     assert r.exit_code == 0 and "program.toml" in r.stdout
     bad = tmp_path / "bad.toml"
     text = (ROOT / "program.toml").read_text()
-    bad.write_text(text.replace("monthly_payment = 100", "monthly_payment = -5")
-                   .replace("points = 1500", "points = 0"))
+    bad.write_text(text.replace("monthly_payment = 100", "monthly_payment = -5").replace("points = 1500", "points = 0"))
     r = invoke(settings, "program", "check", str(bad))
     assert r.exit_code == 2
     assert "earning.monthly_payment" in r.stderr and "redemption.catalog.0.points" in r.stderr

@@ -48,7 +48,9 @@ async def test_signalled_customer_earns_points_in_summary_and_ledger(dev_env, pr
     async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):
         await tenure.send(cid, payment(1))
         await tenure.send(cid, payment(2))
-        s = await eventually(lambda: tenure.summary(cid), lambda s: {"pay:in_1", "pay:in_2"} <= {x.lot_id for x in s.lots})
+        s = await eventually(
+            lambda: tenure.summary(cid), lambda s: {"pay:in_1", "pay:in_2"} <= {x.lot_id for x in s.lots}
+        )
         rows = await settled_rows(tenure, engine, cid)
         s = await tenure.summary(cid)
         assert earned(rows)["in_1"] == 100 and earned(rows)["in_2"] == 100
@@ -69,23 +71,70 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
         assert JourneyInput.model_validate_json(made.stdout) == JourneyInput(customer_id=cid, program=program)
         start = tmp_path / "journey.json"
         start.write_text(made.stdout)
-        pay = {"event": {"type": "payment_succeeded", "event_id": "evt_cli_1", "invoice_id": "in_cli_1",
-                         "amount_minor": 4900, "currency": "USD", "cadence": "monthly"}}
+        pay = {
+            "event": {
+                "type": "payment_succeeded",
+                "event_id": "evt_cli_1",
+                "invoice_id": "in_cli_1",
+                "amount_minor": 4900,
+                "currency": "USD",
+                "cadence": "monthly",
+            }
+        }
         out = await asyncio.to_thread(
-            temporal, temporal_cli, address, "workflow", "signal-with-start", "--workflow-id", wid, "--type", WORKFLOW_NAME,
-            "--task-queue", tenure.task_queue, "--input-file", str(start),
-            "--signal-name", "event", "--signal-input", json.dumps(pay))
+            temporal,
+            temporal_cli,
+            address,
+            "workflow",
+            "signal-with-start",
+            "--workflow-id",
+            wid,
+            "--type",
+            WORKFLOW_NAME,
+            "--task-queue",
+            tenure.task_queue,
+            "--input-file",
+            str(start),
+            "--signal-name",
+            "event",
+            "--signal-input",
+            json.dumps(pay),
+        )
         assert wid in out.stdout
         survey = {"event": {"type": "activity", "event_id": "evt_cli_2", "kind": "survey_answered"}}
-        await asyncio.to_thread(temporal, temporal_cli, address, "workflow", "signal", "--workflow-id", wid,
-                                "--name", "event", "--input", json.dumps(survey))
+        await asyncio.to_thread(
+            temporal,
+            temporal_cli,
+            address,
+            "workflow",
+            "signal",
+            "--workflow-id",
+            wid,
+            "--name",
+            "event",
+            "--input",
+            json.dumps(survey),
+        )
         # the same event id again: no effect
-        await asyncio.to_thread(temporal, temporal_cli, address, "workflow", "signal", "--workflow-id", wid,
-                                "--name", "event", "--input", json.dumps(survey))
+        await asyncio.to_thread(
+            temporal,
+            temporal_cli,
+            address,
+            "workflow",
+            "signal",
+            "--workflow-id",
+            wid,
+            "--name",
+            "event",
+            "--input",
+            json.dumps(survey),
+        )
 
         lot_ids = {"pay:in_cli_1", "act:evt_cli_2"}
-        await eventually(lambda: asyncio.to_thread(query_summary, temporal_cli, address, wid),
-                         lambda s: lot_ids <= {lot["lot_id"] for lot in s["lots"]})
+        await eventually(
+            lambda: asyncio.to_thread(query_summary, temporal_cli, address, wid),
+            lambda s: lot_ids <= {lot["lot_id"] for lot in s["lots"]},
+        )
         rows = await settled_rows(tenure, engine, cid)
         s = await asyncio.to_thread(query_summary, temporal_cli, address, wid)
         assert earned(rows)["in_cli_1"] == 100 and earned(rows)["evt_cli_2"] == 50
@@ -95,8 +144,20 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
 
         # a support adjustment through the CLI's update command answers with the new balance
         adjust = {"request_id": "adj-cli-1", "points": 25, "reason": "cli goodwill", "actor": "support:cli"}
-        out = await asyncio.to_thread(temporal, temporal_cli, address, "workflow", "update", "execute", "--workflow-id", wid,
-                                      "--name", "adjust", "--input", json.dumps(adjust))
+        out = await asyncio.to_thread(
+            temporal,
+            temporal_cli,
+            address,
+            "workflow",
+            "update",
+            "execute",
+            "--workflow-id",
+            wid,
+            "--name",
+            "adjust",
+            "--input",
+            json.dumps(adjust),
+        )
         assert f"balance_after:{balance + 25}" in out.stdout.replace(" ", "")
         assert (await tenure.summary(cid)).balance == balance + 25
 
@@ -105,8 +166,21 @@ async def test_temporal_cli_signal_needs_a_running_journey(dev_env, temporal_cli
     address = dev_env.client.service_client.config.target_host
     proc = await asyncio.to_thread(
         subprocess.run,
-        [temporal_cli, "workflow", "signal", "--workflow-id", f"customer-nobody-{uuid.uuid4().hex[:6]}", "--name",
-         "event", "--input", '{"event": {"type": "activity", "event_id": "e", "kind": "login"}}',
-         "--address", address],
-        capture_output=True, text=True, timeout=60)
+        [
+            temporal_cli,
+            "workflow",
+            "signal",
+            "--workflow-id",
+            f"customer-nobody-{uuid.uuid4().hex[:6]}",
+            "--name",
+            "event",
+            "--input",
+            '{"event": {"type": "activity", "event_id": "e", "kind": "login"}}',
+            "--address",
+            address,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "workflow not found" in proc.stderr

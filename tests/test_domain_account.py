@@ -9,7 +9,7 @@ timer does.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ from domain.program import parse_program
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = parse_program((ROOT / "program.toml").read_text())
-T0 = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)  # a Monday
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a Monday
 PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -46,8 +46,9 @@ def fresh(program=PROGRAM, lifecycle: bool = False) -> tuple[Account, AccountRul
 
 
 def pay(n: int | str, amount: int = 4900, cadence: str = "monthly") -> PaymentSucceeded:
-    return PaymentSucceeded(event_id=f"evt_pay_{n}", invoice_id=f"in_{n}", amount_minor=amount, currency="USD",
-                            cadence=cadence)
+    return PaymentSucceeded(
+        event_id=f"evt_pay_{n}", invoice_id=f"in_{n}", amount_minor=amount, currency="USD", cadence=cadence
+    )
 
 
 def refund(n: int | str, amount: int = 4900, eid: str | None = None) -> RefundIssued:
@@ -289,8 +290,12 @@ OPS = st.one_of(
     PAY,
     st.tuples(st.just("refund"), st.integers(0, 20), st.sampled_from([1, 1000, 2450, 4900, 10**6])),
     st.tuples(st.just("refund"), st.integers(0, 20), st.sampled_from([4900, 10**6])),
-    st.tuples(st.just("activity"), st.sampled_from(["login", "feature_used", "content_shared", "profile_completed",
-                                                     "survey_answered", "review_written"])),
+    st.tuples(
+        st.just("activity"),
+        st.sampled_from(
+            ["login", "feature_used", "content_shared", "profile_completed", "survey_answered", "review_written"]
+        ),
+    ),
     st.tuples(st.just("redeem"), st.integers(-1, 40).map(lambda n: n * 50)),
     st.tuples(st.just("redeem"), st.integers(2, 12).map(lambda n: n * 100)),
     st.tuples(st.just("reward"), st.sampled_from([r.id for r in PROGRAM.redemption.catalog] + ["nope"])),
@@ -301,8 +306,10 @@ OPS = st.one_of(
     st.tuples(st.just("void"), st.integers(0, 10)),
     st.tuples(st.just("cancel")),
     st.tuples(st.just("dup"), st.integers(0, 30)),
-    st.tuples(st.just("wait"), st.sampled_from([0, 0, 60, 3600, 86400, 7 * 86400, 30 * 86400, 90 * 86400,
-                                                200 * 86400, 400 * 86400])),
+    st.tuples(
+        st.just("wait"),
+        st.sampled_from([0, 0, 60, 3600, 86400, 7 * 86400, 30 * 86400, 90 * 86400, 200 * 86400, 400 * 86400]),
+    ),
 )
 
 
@@ -329,8 +336,12 @@ class Journey:
         self.step(lambda: self._handle(ev))
 
     def _handle(self, ev) -> None:
-        handler = {"payment_succeeded": self.r.on_payment, "refund_issued": self.r.on_refund,
-                   "activity": self.r.on_activity, "subscription_cancelled": self.r.on_cancelled}[ev.type]
+        handler = {
+            "payment_succeeded": self.r.on_payment,
+            "refund_issued": self.r.on_refund,
+            "activity": self.r.on_activity,
+            "subscription_cancelled": self.r.on_cancelled,
+        }[ev.type]
         if ev.type == "refund_issued":
             self._refund(ev)
         else:
@@ -356,6 +367,7 @@ class Journey:
             except Refused:
                 return  # the validator refuses it before it enters history
             act()
+
         self.step(go)
 
     def step(self, fn) -> None:
@@ -416,8 +428,10 @@ class Journey:
         elif kind == "min_tier":
             tier, d = args
             until = now + days(d)
-            self.update(lambda: None if until > self.now else (_ for _ in ()).throw(Refused("past")),
-                        lambda: self.r.set_minimum_tier(self.fx, self.now, tier, "vip", "support:ann", until))
+            self.update(
+                lambda: None if until > self.now else (_ for _ in ()).throw(Refused("past")),
+                lambda: self.r.set_minimum_tier(self.fx, self.now, tier, "vip", "support:ann", until),
+            )
         elif kind == "pending":
             points, hold = args
             ref = f"ref_{n}"
@@ -478,24 +492,37 @@ class Journey:
 def test_random_journeys_keep_every_invariant(lifecycle, ops):
     j = Journey(lifecycle=lifecycle)
     for op in ops:
-        j.step_tier_guard(lambda: j.apply(op))
+        j.step_tier_guard(lambda op=op: j.apply(op))
     j.step_tier_guard(lambda: j.wait(5 * 366 * 86400))  # idle years: everything expires, tiers come down
     assert j.a.balance == 0 and j.a.lots == [] and j.a.pending == []
     assert j.a.tier.name == j.names[0] and j.a.tier.minimum is None
 
 
 @PROPS
-@given(st.lists(st.sampled_from([("pay", "monthly", 4900), ("pay", "annual", 49000), ("wait", 30 * 86400),
-                                 ("redeem", 500), ("refund", 0, 4900), ("activity", "login")]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                ("pay", "monthly", 4900),
+                ("pay", "annual", 49000),
+                ("wait", 30 * 86400),
+                ("redeem", 500),
+                ("refund", 0, 4900),
+                ("activity", "login"),
+            ]
+        ),
+        max_size=30,
+    )
+)
 def test_random_payment_years(ops):
     j = Journey()
     for op in ops:
-        j.step_tier_guard(lambda: j.apply(op))
+        j.step_tier_guard(lambda op=op: j.apply(op))
 
 
 def test_journey_driver_sees_a_whole_year():
     j = Journey()
-    for m in range(12):
+    for _ in range(12):
         j.apply(("pay", "monthly", 4900))
         j.apply(("wait", 30 * 86400))
     assert j.a.tier.name == "silver"
@@ -509,12 +536,12 @@ def test_journey_driver_sees_a_whole_year():
 
 def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program):
     """A member who earns every day gets about one warning of each kind a week, not one per lot."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from domain.account import Account, AccountRules, Effects
     from domain.messages import ActivityReported
 
-    start = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, 9, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_daily", program, start))
     rules.a.email = "daily@example.com"
     fx = Effects()
@@ -529,7 +556,7 @@ def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program
     assert sum(e.data["lots"] for e in warnings) == 28, "every lot is warned once"
     expired = [e for e in fx.entries if e.kind == "expire"]
     assert len(expired) == 28
-    for e, day in zip(expired, range(28)):
+    for e, day in zip(expired, range(28), strict=True):
         assert e.at == start + timedelta(days=day) + program.lot_validity, "each lot expires exactly"
     per_lot = AccountRules(Account.open("cus_old", program, start), grouped_warnings=False)
     per_lot.a.email = "old@example.com"
@@ -543,31 +570,43 @@ def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program
 
 def test_adopting_a_new_program_keeps_earned_lots_and_refuses_a_missing_tier(program):
     """Publishing a new version never breaks a running journey: lots keep the expiry they were given."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from domain.account import Account, AccountRules, Effects, Refused
     from domain.messages import PaymentSucceeded
     from domain.program import Program
 
-    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_adopt", program, now))
     fx = Effects()
-    rules.on_payment(fx, now, PaymentSucceeded(event_id="e1", invoice_id="in_1", amount_minor=49000,
-                                               currency="USD", cadence="annual"))
+    rules.on_payment(
+        fx,
+        now,
+        PaymentSucceeded(event_id="e1", invoice_id="in_1", amount_minor=49000, currency="USD", cadence="annual"),
+    )
     assert rules.a.tier.name == "silver"
     expiry = rules.a.lots[0].expires_at
 
     raw = program.model_dump()
     with pytest.raises(Refused, match="already runs"):
         rules.check_adopt(program)
-    no_silver = {**raw, "version": "no-silver",
-                 "tiers": {**raw["tiers"], "levels": [t for t in raw["tiers"]["levels"] if t["name"] != "silver"]}}
+    no_silver = {
+        **raw,
+        "version": "no-silver",
+        "tiers": {**raw["tiers"], "levels": [t for t in raw["tiers"]["levels"] if t["name"] != "silver"]},
+    }
     with pytest.raises(Refused, match="no tier 'silver'"):
         rules.check_adopt(Program.model_validate(no_silver))
 
-    cheaper_gold = {**raw, "version": "v2", "points": {**raw["points"], "lot_validity_days": 90},
-                    "tiers": {**raw["tiers"], "levels": [
-                        {**t, "threshold": 1100} if t["name"] == "gold" else t for t in raw["tiers"]["levels"]]}}
+    cheaper_gold = {
+        **raw,
+        "version": "v2",
+        "points": {**raw["points"], "lot_validity_days": 90},
+        "tiers": {
+            **raw["tiers"],
+            "levels": [{**t, "threshold": 1100} if t["name"] == "gold" else t for t in raw["tiers"]["levels"]],
+        },
+    }
     later = now + timedelta(days=1)
     rules.adopt(fx, later, Program.model_validate(cheaper_gold))
     assert rules.a.program.version == "v2"

@@ -7,7 +7,7 @@ than asked nor drives a lot below zero.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -15,14 +15,20 @@ from hypothesis import strategies as st
 
 from domain import lots as L
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def lot(n: int, points: int, day: float = 0, validity: float = 365, remaining: int | None = None) -> L.Lot:
     at = T0 + timedelta(days=day)
-    return L.Lot(lot_id=f"lot{n:03d}", source="test", earned_at=at, expires_at=at + timedelta(days=validity),
-                 points=points, remaining=points if remaining is None else remaining)
+    return L.Lot(
+        lot_id=f"lot{n:03d}",
+        source="test",
+        earned_at=at,
+        expires_at=at + timedelta(days=validity),
+        points=points,
+        remaining=points if remaining is None else remaining,
+    )
 
 
 # ---- examples ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ at a time; never below a support-set minimum while it lasts.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = parse_program((ROOT / "program.toml").read_text())
 RULES = PROGRAM.tiers  # member 0, silver 1000, gold 2500, platinum 5000
 NAMES = RULES.names()
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PROPS = settings(max_examples=200, deadline=None)
 
 
@@ -31,7 +31,11 @@ def days(n: float) -> timedelta:
 
 
 def status(name: str, minimum: str | None = None, until: datetime | None = None) -> T.TierStatus:
-    m = T.MinimumTier(tier=minimum, reason="vip", actor="support:ann", until=until or T0 + days(100)) if minimum else None
+    m = (
+        T.MinimumTier(tier=minimum, reason="vip", actor="support:ann", until=until or T0 + days(100))
+        if minimum
+        else None
+    )
     return T.TierStatus(name=name, year_start=T0, year_end=T0 + days(365), minimum=m)
 
 
@@ -40,8 +44,16 @@ def status(name: str, minimum: str | None = None, until: datetime | None = None)
 
 @pytest.mark.parametrize(
     "total, tier",
-    [(0, "member"), (999, "member"), (1000, "silver"), (2499, "silver"), (2500, "gold"), (4999, "gold"),
-     (5000, "platinum"), (10**9, "platinum")],
+    [
+        (0, "member"),
+        (999, "member"),
+        (1000, "silver"),
+        (2499, "silver"),
+        (2500, "gold"),
+        (4999, "gold"),
+        (5000, "platinum"),
+        (10**9, "platinum"),
+    ],
 )
 def test_earned_tier_at_the_thresholds(total, tier):
     assert T.earned_tier(total, RULES) == tier
@@ -75,8 +87,10 @@ def test_year_end_never_below_a_running_minimum():
 
 
 def test_rolling_total_counts_365_days_and_spend_basis():
-    items = [T.Qualifying(at=T0, points=100, spend_minor=4900), T.Qualifying(at=T0 + days(100), points=50,
-                                                                              spend_minor=10000)]
+    items = [
+        T.Qualifying(at=T0, points=100, spend_minor=4900),
+        T.Qualifying(at=T0 + days(100), points=50, spend_minor=10000),
+    ]
     assert T.rolling_total(items, RULES, T0 + days(364)) == 150
     assert T.rolling_total(items, RULES, T0 + days(365)) == 50, "a contribution leaves the window at 365 days"
     spend = RULES.model_copy(update={"basis": "spend"})
@@ -128,13 +142,17 @@ def account(program=PROGRAM) -> tuple[Account, AccountRules, Effects]:
 
 
 def pay(r: AccountRules, fx: Effects, now: datetime, n: int, cadence: str = "monthly") -> None:
-    r.on_payment(fx, now, PaymentSucceeded(event_id=f"e{n}", invoice_id=f"in_{n}", amount_minor=4900,
-                                           currency="USD", cadence=cadence))
+    r.on_payment(
+        fx,
+        now,
+        PaymentSucceeded(event_id=f"e{n}", invoice_id=f"in_{n}", amount_minor=4900, currency="USD", cadence=cadence),
+    )
 
 
 def tier_emails(fx: Effects) -> list[tuple[str, str, str]]:
-    return [(m.data["old_tier"], m.data["new_tier"], m.data["direction"]) for m in fx.emails
-            if m.purpose == "tier_changed"]
+    return [
+        (m.data["old_tier"], m.data["new_tier"], m.data["direction"]) for m in fx.emails if m.purpose == "tier_changed"
+    ]
 
 
 def test_upgrade_happens_on_the_payment_that_reaches_the_threshold():

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from fake_sendgrid import FakeSendGrid, Reply
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.db import emails
 from activities.email import SENDGRID_RETRYABLE, EmailActivities
 from domain.effects import EmailIntent
-from fake_sendgrid import FakeSendGrid, Reply
 
 KEY = "SG.test-key"
 
@@ -38,7 +38,7 @@ def intent(uid: str, n: int = 1, **kw) -> EmailIntent:
         to_email="ada@example.com",
         to_name="Ada",
         data={"points": 100, "balance": 1250, "lots": [{"expires": "2027-01-15"}]},
-        at=datetime(2026, 1, 15, tzinfo=timezone.utc),
+        at=datetime(2026, 1, 15, tzinfo=UTC),
     )
     return EmailIntent(**(fields | kw))
 
@@ -71,7 +71,12 @@ async def test_202_sends_the_dynamic_template(engine, sendgrid, uid):
     assert set(body["categories"]) == {"transactional", "points_earned"}
 
     r = row(engine, i.key)
-    assert (r.status, r.to_email, r.template_id, r.customer_id) == ("sent", "ada@example.com", "d-points-earned", i.customer_id)
+    assert (r.status, r.to_email, r.template_id, r.customer_id) == (
+        "sent",
+        "ada@example.com",
+        "d-points-earned",
+        i.customer_id,
+    )
     assert r.payload == body
 
 
@@ -137,7 +142,7 @@ async def test_wrong_api_key_is_retried_not_dropped(engine, sendgrid, uid):
 
 async def test_network_error_raises(engine, uid):
     acts = EmailActivities(engine, KEY, "http://127.0.0.1:9", from_email="loyalty@example.com")
-    with pytest.raises(Exception):
+    with pytest.raises(OSError):  # urllib's URLError: connection refused
         await send(acts, intent(uid))
     assert row(engine, intent(uid).key) is None
 

@@ -24,7 +24,9 @@ async def test_customer_year(time_env, program, tmp_path):
         await tenure.send(cid, ProfileUpdated(event_id="evt_profile", email="ada@example.com", name="Ada"))
         for n in range(12):
             await tenure.send(cid, payment(n))
-            s = await eventually(lambda: tenure.summary(cid), lambda s: s.lifetime_points > 0 and len(s.lots) == n + 1)
+            s = await eventually(
+                lambda: tenure.summary(cid), lambda s, n=n: s.lifetime_points > 0 and len(s.lots) == n + 1
+            )
             if n == 9:
                 assert s.tier == "silver", "1000 points in 12 months reach silver at once"
                 assert s.balance == 1000
@@ -149,8 +151,9 @@ async def test_duplicate_event_id_has_no_effect(time_env, program, tmp_path):
 async def test_support_adjustment_is_recorded_with_actor(time_env, program, tmp_path):
     cid = "cus_adj"
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
-        r = await tenure.adjust(cid, AdjustRequest(request_id="adj1", points=250, reason="goodwill for outage",
-                                                  actor="support:maria"))
+        r = await tenure.adjust(
+            cid, AdjustRequest(request_id="adj1", points=250, reason="goodwill for outage", actor="support:maria")
+        )
         assert r.balance_after == 250
         with pytest.raises(WorkflowUpdateFailedError):
             await tenure.adjust(cid, AdjustRequest(request_id="adj2", points=-500, reason="too much", actor="m"))
@@ -167,8 +170,11 @@ async def test_continue_as_new_during_a_burst_loses_nothing(time_env, program, t
         await asyncio.gather(
             *(tenure.send(cid, ActivityReported(event_id=f"evt_{i}", kind="survey_answered")) for i in range(1, n))
         )
-        await eventually(lambda: asyncio.to_thread(ledger_rows, engine, cid),
-                         lambda rows: sum(r["kind"] == "earn" for r in rows) == n, timeout=60)
+        await eventually(
+            lambda: asyncio.to_thread(ledger_rows, engine, cid),
+            lambda rows: sum(r["kind"] == "earn" for r in rows) == n,
+            timeout=60,
+        )
         s = await eventually(lambda: tenure.summary(cid), lambda s: s.ledger_seq == n)
         rows = ledger_rows(engine, cid)
         assert sorted(r["ref"] for r in rows if r["kind"] == "earn") == sorted(f"evt_{i}" for i in range(n))

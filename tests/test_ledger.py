@@ -93,7 +93,7 @@ def test_racing_workers_never_hit_the_seq_constraint(engine, uid):
         for trial in range(25):
             [entry] = entries_for(f"r{trial}-{uid}", [1])
             barrier = threading.Barrier(8)
-            results = list(pool.map(lambda _: attempt(entry, barrier), range(8)))
+            results = list(pool.map(lambda _, e=entry, b=barrier: attempt(e, b), range(8)))
             assert sorted(results) == [0] * 7 + [1]
 
 
@@ -133,7 +133,9 @@ async def test_key_reused_for_another_entry_is_a_conflict(engine, uid):
 async def test_one_key_for_two_entries_in_a_batch_is_a_conflict(engine, uid):
     a, b = entries_for(f"c-{uid}", [100, 5])
     with pytest.raises(ApplicationError, match="two different entries") as err:
-        await ActivityEnvironment().run(LedgerActivities(engine).record_entries, [a, b.model_copy(update={"key": a.key})])
+        await ActivityEnvironment().run(
+            LedgerActivities(engine).record_entries, [a, b.model_copy(update={"key": a.key})]
+        )
     assert err.value.type == LEDGER_CONFLICT
     assert count_rows(engine, f"c-{uid}") == 0
 
@@ -159,14 +161,26 @@ async def test_ledger_totals(engine, uid):
     a, b = f"a-{uid}", f"b-{uid}"
     batch_a = entries_for(a, [100, 200, -50, -25])
     pending = LedgerEntry(
-        customer_id=a, seq=5, key=f"{a}:5", kind="pending", points=0, pending_points=200,
-        balance_after=225, pending_after=200, at=T0 + timedelta(days=9), program_version="v1",
+        customer_id=a,
+        seq=5,
+        key=f"{a}:5",
+        kind="pending",
+        points=0,
+        pending_points=200,
+        balance_after=225,
+        pending_after=200,
+        at=T0 + timedelta(days=9),
+        program_version="v1",
     )
     await ActivityEnvironment().run(acts.record_entries, [*batch_a, pending, *entries_for(b, [1200])])
 
     totals = ledger_totals(engine)
-    assert totals[a] == Totals(points_sum=225, pending_sum=200, max_seq=5, count=5, last_balance_after=225, last_pending_after=200)
-    assert totals[b] == Totals(points_sum=1200, pending_sum=0, max_seq=1, count=1, last_balance_after=1200, last_pending_after=0)
+    assert totals[a] == Totals(
+        points_sum=225, pending_sum=200, max_seq=5, count=5, last_balance_after=225, last_pending_after=200
+    )
+    assert totals[b] == Totals(
+        points_sum=1200, pending_sum=0, max_seq=1, count=1, last_balance_after=1200, last_pending_after=0
+    )
     assert ledger_totals(engine, a) == {a: totals[a]}
     assert ledger_totals(engine, "nobody") == {}
 
@@ -184,7 +198,9 @@ async def test_upsert_customer(engine, uid):
 
     await env.run(
         acts.upsert_customer,
-        CustomerProfile(customer_id=cid, email="ada@example.com", name="Ada", timezone="Europe/Berlin", program_version="v2"),
+        CustomerProfile(
+            customer_id=cid, email="ada@example.com", name="Ada", timezone="Europe/Berlin", program_version="v2"
+        ),
     )
     with engine.connect() as conn:
         rows = conn.execute(sa.select(customers).where(customers.c.customer_id == cid)).all()
@@ -205,7 +221,12 @@ async def test_upsert_customer_writes_lifecycle_fields(engine, uid):
     cid = f"c-{uid}"
     env = ActivityEnvironment()
     profile = CustomerProfile(
-        customer_id=cid, program_version="v1", referral_code=f"T{uid.upper()}", status="past_due", tier="gold", at_risk=True
+        customer_id=cid,
+        program_version="v1",
+        referral_code=f"T{uid.upper()}",
+        status="past_due",
+        tier="gold",
+        at_risk=True,
     )
     await env.run(acts.upsert_customer, profile)
     row = customer_row(engine, cid)
@@ -223,7 +244,9 @@ async def test_lookup_referrer(engine, uid):
     acts = LedgerActivities(engine)
     env = ActivityEnvironment()
     code = f"T{uid.upper()}"
-    await env.run(acts.upsert_customer, CustomerProfile(customer_id=f"ref-{uid}", program_version="v1", referral_code=code))
+    await env.run(
+        acts.upsert_customer, CustomerProfile(customer_id=f"ref-{uid}", program_version="v1", referral_code=code)
+    )
     await env.run(acts.upsert_customer, CustomerProfile(customer_id=f"plain-{uid}", program_version="v1"))
     assert await env.run(acts.lookup_referrer, code) == f"ref-{uid}"
     assert await env.run(acts.lookup_referrer, code.lower()) == f"ref-{uid}"
@@ -259,8 +282,12 @@ async def test_ensure_schema_adds_new_columns_to_an_old_customers_table(empty_db
     ts = "TIMESTAMP WITH TIME ZONE" if eng.dialect.name == "postgresql" else "DATETIME"
     with eng.begin() as conn:
         conn.exec_driver_sql(OLD_CUSTOMERS_DDL.format(ts=ts))
-        old = sa.table("customers", *(sa.column(c) for c in ("customer_id", "program_version")),
-                       sa.column("created_at", UTCDateTime), sa.column("updated_at", UTCDateTime))
+        old = sa.table(
+            "customers",
+            *(sa.column(c) for c in ("customer_id", "program_version")),
+            sa.column("created_at", UTCDateTime),
+            sa.column("updated_at", UTCDateTime),
+        )
         conn.execute(sa.insert(old).values(customer_id="old", program_version="v1", created_at=T0, updated_at=T0))
 
     ensure_schema(eng)

@@ -7,13 +7,13 @@ import asyncio
 
 from tests.journey_kit import days, eventually, payment, running_worker
 from tests.lifecycle_kit import (
-    ledger,
     act,
     close_to,
     count,
     customer_row,
     daytime_zone,
     has,
+    ledger,
     purposes,
     sends,
     server_now,
@@ -69,7 +69,9 @@ async def test_first_week_challenge_completed_with_bonus(time_env, program, tmp_
         await tenure.send(cid, act("feature_used", 9))
         items = await eventually(lambda: timeline(tenure, cid), lambda i: count(i, "feature_used: 5 points") == 4)
         assert not has(items, "expired")
-        assert len([r for r in await ledger(tenure, engine, cid) if r["reason"] == "challenge first-week-explorer"]) == 1
+        assert (
+            len([r for r in await ledger(tenure, engine, cid) if r["reason"] == "challenge first-week-explorer"]) == 1
+        )
 
 
 async def test_first_week_challenge_expires_when_not_done_in_time(time_env, program, tmp_path):

@@ -14,12 +14,12 @@ import pytest
 from domain.messages import SubscriptionCancelled
 from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
 from tests.lifecycle_kit import (
-    ledger,
     close_to,
     count,
     daytime_zone,
     discount_rows,
     has,
+    ledger,
     purposes,
     sends,
     server_now,
@@ -87,14 +87,22 @@ async def test_too_expensive_playbook_discount_followup_and_expiry(time_env, pro
         items = await wait_for(tenure, cid, "discount offer expired")
         expired = next(i for i in items if i.text == "discount offer expired")
         assert close_to(expired.at, row["expires_at"])
-        assert sorted(purposes(engine, cid)) == ["badge_awarded", "points_frozen", "welcome", "winback_followup",
-                                                 "winback_offer"], "no onboarding tips to a member who left"
+        assert sorted(purposes(engine, cid)) == [
+            "badge_awarded",
+            "points_frozen",
+            "welcome",
+            "winback_followup",
+            "winback_offer",
+        ], "no onboarding tips to a member who left"
         s = await tenure.summary(cid)
         assert s.balance == 100, "still frozen, not forfeited, inside the 90 days"
 
 
-@pytest.mark.parametrize("offset, outcome", [(-SECOND, "returned with offer"), (SECOND, "returned after offer")],
-                         ids=["one-second-before", "one-second-after"])
+@pytest.mark.parametrize(
+    "offset, outcome",
+    [(-SECOND, "returned with offer"), (SECOND, "returned after offer")],
+    ids=["one-second-before", "one-second-after"],
+)
 async def test_return_one_second_around_the_offer_expiry(time_env, program, tmp_path, offset, outcome):
     cid = "cus_edge"
     tz = daytime_zone(await server_now(time_env))
@@ -183,8 +191,9 @@ async def test_frozen_balance_restored_within_grace_with_expiry_moved(time_env, 
 
         # the moved expiry is real: the lot expires 365 days of unfrozen time after it was earned
         await time_env.sleep(old.expires_at - await server_now(time_env) + days(0.1))
-        rows = await eventually(lambda: asyncio.to_thread(ledger_rows, engine, cid),
-                                lambda rows: any(r["kind"] == "expire" for r in rows))
+        rows = await eventually(
+            lambda: asyncio.to_thread(ledger_rows, engine, cid), lambda rows: any(r["kind"] == "expire" for r in rows)
+        )
         (gone,) = [r for r in rows if r["kind"] == "expire"]
         assert gone["lot_id"] == lot.lot_id and gone["points"] == -100
         assert close_to(gone["at"], old.expires_at)
@@ -221,8 +230,9 @@ async def test_frozen_balance_forfeited_after_grace(time_env, program, tmp_path)
         assert not [r for r in await ledger(tenure, engine, cid) if r["kind"] == "restore"]
 
 
-@pytest.mark.parametrize("amount, cadence, percent", [(120_000, "annual", 50), (4900, "monthly", 25)],
-                         ids=["high-value", "ordinary"])
+@pytest.mark.parametrize(
+    "amount, cadence, percent", [(120_000, "annual", 50), (4900, "monthly", 25)], ids=["high-value", "ordinary"]
+)
 async def test_high_value_churner_gets_the_strong_offer(time_env, program, tmp_path, amount, cadence, percent):
     cid = "cus_value"
     tz = daytime_zone(await server_now(time_env))

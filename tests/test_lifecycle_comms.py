@@ -77,11 +77,13 @@ async def test_bounce_stops_everything(time_env, program, tmp_path):
         await time_env.sleep(days(8))
         items = await wait_for(tenure, cid, "onboarding_summary email suppressed")
         await wait_for(tenure, cid, "challenge first-week-explorer expired")
-        for fragment in ("redemption_receipt email suppressed: address blocked after bounce",  # transactional
-                         "dunning email suppressed: address blocked after bounce",  # transactional
-                         "tier_changed email suppressed: address blocked after bounce",
-                         "badge_awarded email suppressed: address blocked after bounce",
-                         "onboarding_tips email suppressed: address blocked after bounce"):
+        for fragment in (
+            "redemption_receipt email suppressed: address blocked after bounce",  # transactional
+            "dunning email suppressed: address blocked after bounce",  # transactional
+            "tier_changed email suppressed: address blocked after bounce",
+            "badge_awarded email suppressed: address blocked after bounce",
+            "onboarding_tips email suppressed: address blocked after bounce",
+        ):
             assert has(items, fragment), fragment
         assert count(items, "dunning email suppressed") == 3
         assert purposes(engine, cid) == ["welcome"], "nothing after the bounce"
@@ -144,8 +146,13 @@ async def test_frequency_cap_defers_the_fourth_marketing_email(time_env, program
         later = sends(items, "badge_awarded")[1]
         assert first + days(7) <= later.at and close_to(later.at, first + days(7))
         assert purposes(engine, cid).count("badge_awarded") == 2
-        week = [i.at for i in items if i.kind == "email" and i.text.endswith(": outbox")
-                and any(i.text.startswith(p) for p in program.comms.marketing)]
+        week = [
+            i.at
+            for i in items
+            if i.kind == "email"
+            and i.text.endswith(": outbox")
+            and any(i.text.startswith(p) for p in program.comms.marketing)
+        ]
         slack = timedelta(seconds=1)  # notes are written when the send is done, a few ms after the decision
         for t in week:  # never more than 3 marketing emails in any 7 days
             assert sum(t - days(7) + slack < u <= t for u in week) <= 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,7 @@ from domain.comms import CommsState
 from domain.effects import EmailIntent
 from domain.program_lifecycle import CommsRules
 
-UTC = timezone.utc
+UTC = UTC
 RULES = CommsRules()  # cap 3 a week, quiet 21:00–08:00
 
 
@@ -26,8 +26,15 @@ def local(dt: datetime, tz: str) -> str:
 
 
 def intent(category: str = "marketing", to: str | None = "m@example.com", purpose: str = "onboarding_tips"):
-    return EmailIntent(customer_id="c", key=f"c/x/{purpose}", purpose=purpose, template_id="d-x",
-                       category=category, to_email=to, at=at("2026-06-01T12:00"))
+    return EmailIntent(
+        customer_id="c",
+        key=f"c/x/{purpose}",
+        purpose=purpose,
+        template_id="d-x",
+        category=category,
+        to_email=to,
+        at=at("2026-06-01T12:00"),
+    )
 
 
 NOON = at("2026-06-10T12:00")
@@ -158,8 +165,11 @@ def test_repeated_hour_of_fall_back_is_quiet_both_times():
     tz = "America/New_York"
     first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
     second = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST, an hour later
-    assert comms.quiet_until(first, tz, RULES) == comms.quiet_until(second, tz, RULES) == \
-        datetime(2026, 11, 1, 13, 0, tzinfo=UTC)
+    assert (
+        comms.quiet_until(first, tz, RULES)
+        == comms.quiet_until(second, tz, RULES)
+        == datetime(2026, 11, 1, 13, 0, tzinfo=UTC)
+    )
 
 
 def test_europe_dst_and_a_half_hour_zone():

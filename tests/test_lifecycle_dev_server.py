@@ -42,8 +42,10 @@ def fast_program(program: Program) -> Program:
     raw["dunning"]["email_days"] = [0, 1 * SECOND, 4 * SECOND]
     raw["winback"]["grace_days"] = 30 * SECOND
     for book in raw["winback"]["playbooks"].values():
-        book["steps"] = [{"after_days": 1 * SECOND, "purpose": "winback_offer"},
-                         {"after_days": 2 * SECOND, "purpose": "winback_followup"}]
+        book["steps"] = [
+            {"after_days": 1 * SECOND, "purpose": "winback_offer"},
+            {"after_days": 2 * SECOND, "purpose": "winback_followup"},
+        ]
         for offer in (book["offer"], book["strong_offer"]):
             if offer:
                 offer["valid_days"] = 20 * SECOND
@@ -67,8 +69,9 @@ async def test_lifecycle_journeys_on_the_dev_server(dev_env, fast_program, tmp_p
         assert "challenge 'Use a key feature three times in your first week' completed" in texts(t)
 
         # a referral: Bob signs up with Ann's code and pays; the hold is 0 here
-        await tenure.send("dv_bob", SignedUp(event_id="su_bob", email="bob@example.com",
-                                             referral_code=code_for("dv_ann")))
+        await tenure.send(
+            "dv_bob", SignedUp(event_id="su_bob", email="bob@example.com", referral_code=code_for("dv_ann"))
+        )
         await tenure.send("dv_bob", payment(1))
         await eventually(lambda: tenure.timeline("dv_ann"), lambda t: "dv_bob signed up with your code" in texts(t))
         await eventually(lambda: tenure.summary("dv_ann"), lambda s: any(lot.source == "referral" for lot in s.lots))

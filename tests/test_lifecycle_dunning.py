@@ -45,10 +45,9 @@ async def test_dunning_emails_on_day_0_3_and_7(time_env, program, tmp_path):
 
         await time_env.sleep(days(8))
         items = await wait_sent(tenure, cid, "dunning", 3)
-        for sent, day in zip(sends(items, "dunning"), (0, 3, 7)):
+        for sent, day in zip(sends(items, "dunning"), (0, 3, 7), strict=True):
             assert close_to(sent.at, started + days(day)), f"dunning email at {sent.at}, expected day {day}"
-        rows = [r for r in email_rows(engine, cid)
-                if r["purpose"] == "dunning"]
+        rows = [r for r in email_rows(engine, cid) if r["purpose"] == "dunning"]
         assert sorted(r["key"] for r in rows) == [f"{cid}/dunning:in_2:{d}/dunning" for d in (0, 3, 7)]
         assert {r["category"] for r in rows} == {"transactional"}
         assert [d["attempt"] for d in template_data(engine, cid, "dunning")] == [1, 2, 3]

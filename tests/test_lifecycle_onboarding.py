@@ -3,14 +3,16 @@ action is missing), day-7 summary; an early exit with the onboarding badge once 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from tests.journey_kit import days, eventually, running_worker
 from tests.lifecycle_kit import (
-    ledger,
     act,
     close_to,
     count,
     daytime_zone,
     has,
+    ledger,
     purposes,
     sends,
     server_now,
@@ -93,12 +95,12 @@ async def test_goals_met_end_the_sequence_early_with_the_badge(time_env, program
 
 
 def test_goals_met_after_the_sequence_ended_still_earn_the_badge(program):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from domain.account import Account, AccountRules, Effects
     from domain.messages import ActivityReported, SignedUp
 
-    start = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    start = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_late", program, start), lifecycle=True)
     fx = Effects()
     rules.on_signed_up(fx, start, SignedUp(event_id="su", email="late@example.com", timezone="UTC"))

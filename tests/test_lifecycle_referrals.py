@@ -9,14 +9,15 @@ referrer's journey is started, and its row awaited, before a referee signs up wi
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 
 from domain.referrals import code_for
 from tests.journey_kit import days, eventually, payment, refund, running_worker
 from tests.lifecycle_kit import (
-    ledger,
     customer_row,
     daytime_zone,
     has,
+    ledger,
     server_now,
     sign_up,
     template_data,
@@ -28,8 +29,10 @@ from tests.lifecycle_kit import (
 async def start_referrer(tenure, engine, cid: str, tz: str) -> str:
     await tenure.send(cid, sign_up(cid, tz))
     code = code_for(cid)
-    await eventually(lambda: asyncio.to_thread(customer_row, engine, cid),
-                     lambda row: row is not None and row["referral_code"] == code)
+    await eventually(
+        lambda: asyncio.to_thread(customer_row, engine, cid),
+        lambda row: row is not None and row["referral_code"] == code,
+    )
     return code
 
 
@@ -54,8 +57,9 @@ async def test_referral_points_pending_for_the_hold_then_released(time_env, prog
         assert held.source == "referral" and held.release_at - paid_at < days(14) + days(1 / 24)
         assert held.release_at - paid_at >= days(14) - days(1 / 24)
         assert [r["kind"] for r in await ledger(tenure, engine, "cus_ann")] == ["pending"]
-        mails = await eventually(lambda: asyncio.to_thread(template_data, engine, "cus_ann", "referral_pending"),
-                                 lambda m: len(m) == 1)
+        mails = await eventually(
+            lambda: asyncio.to_thread(template_data, engine, "cus_ann", "referral_pending"), lambda m: len(m) == 1
+        )
         assert mails[0]["points"] == 200 and mails[0]["referee"] == "cus_bob"
 
         await time_env.sleep(days(13))
@@ -169,12 +173,12 @@ def test_payment_handled_before_the_referral_lookup_returns_still_tells_the_refe
     """In the workflow, signals delivered in one activation all run before the outbox is delivered:
     a sign-up with a code and the first payment can both be applied before the referrer lookup
     answers. The referrer must still hear of the payment."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from domain.account import Account, AccountRules, Effects
     from domain.messages import ReferralLinked, ReferralPaid
 
-    now = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)
     fx = Effects()
     rules.on_signed_up(fx, now, sign_up("cus_bob", "UTC", code=code_for("cus_ann")))
@@ -191,11 +195,11 @@ def test_payment_handled_before_the_referral_lookup_returns_still_tells_the_refe
 
 
 def test_first_payment_refunded_before_the_lookup_returns_earns_the_referrer_nothing(program):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from domain.account import Account, AccountRules, Effects
 
-    now = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)
     fx = Effects()
     rules.on_signed_up(fx, now, sign_up("cus_bob", "UTC", code=code_for("cus_ann")))
@@ -208,17 +212,18 @@ def test_first_payment_refunded_before_the_lookup_returns_earns_the_referrer_not
 
 
 def test_a_mistyped_code_does_not_use_up_the_referral(program):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from domain.account import Account, AccountRules, Effects
 
-    now = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)
     fx = Effects()
     rules.on_signed_up(fx, now, sign_up("cus_bob", "UTC", code="TYPO1234"))
     rules.on_referrer_found(Effects(), now, "TYPO1234", None)
     assert has(rules.a.timeline, "referral code TYPO1234 refused: no member has this code")
     retry = Effects()
-    rules.on_signed_up(retry, now, sign_up("cus_bob", "UTC", code=code_for("cus_ann")).model_copy(
-        update={"event_id": "su_again"}))
+    rules.on_signed_up(
+        retry, now, sign_up("cus_bob", "UTC", code=code_for("cus_ann")).model_copy(update={"event_id": "su_again"})
+    )
     assert retry.lookups == [code_for("cus_ann")], "the right code is looked up after a typo"

@@ -31,8 +31,12 @@ def test_the_repo_program_parses():
     assert (p.earning.monthly_payment, p.earning.annual_payment, p.earning.referral) == (100, 1200, 200)
     assert p.points.lot_validity_days == 365 and sorted(p.points.expiry_warning_days) == [7, 30]
     assert p.redemption.points_per_currency_unit == 100
-    assert {r.id for r in p.redemption.catalog} >= {"premium-month", "beta-access", "coaching-session",
-                                                     "exclusive-webinar"}
+    assert {r.id for r in p.redemption.catalog} >= {
+        "premium-month",
+        "beta-access",
+        "coaching-session",
+        "exclusive-webinar",
+    }
 
 
 def test_the_program_survives_the_json_round_trip_a_workflow_input_makes():
@@ -49,25 +53,37 @@ def test_an_empty_file_needs_only_a_version():
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("monthly_payment = 100", "monthly_payment = -100",
-         ["earning.monthly_payment", "greater than or equal to 0"]),
+        ("monthly_payment = 100", "monthly_payment = -100", ["earning.monthly_payment", "greater than or equal to 0"]),
         ("monthly_payment = 100", "monthly_paymnt = 100", ["earning.monthly_paymnt", "Extra inputs are not permitted"]),
         ("year_days = 365", 'year_days = "a year"', ["tiers.year_days", "valid integer"]),
         ("threshold = 2500", "threshold = 900", ["tiers", "levels", "'gold' (900) must be above 'silver' (1000)"]),
         ("multiplier = 1.5", "multiplier = 0.5", ["tiers.levels.3.multiplier", "greater than or equal to 1"]),
-        ("expiry_warning_days = [30, 7]", "expiry_warning_days = [30, 400]",
-         ["points", "expiry_warning_days: 400 must be between 1 and lot_validity_days - 1"]),
-        ("activity_daily_cap = 20", "activity_daily_cap = 200",
-         ["earning", "activity_daily_cap must not exceed activity_weekly_cap"]),
+        (
+            "expiry_warning_days = [30, 7]",
+            "expiry_warning_days = [30, 400]",
+            ["points", "expiry_warning_days: 400 must be between 1 and lot_validity_days - 1"],
+        ),
+        (
+            "activity_daily_cap = 20",
+            "activity_daily_cap = 200",
+            ["earning", "activity_daily_cap must not exceed activity_weekly_cap"],
+        ),
         ('id = "beta-access"', 'id = "premium-month"', ["redemption", "catalog: reward ids must be unique"]),
         ('version = "', 'versio = "', ["version: Field required", "versio: Extra inputs are not permitted"]),
         ('currency = "USD"', 'currency = "DOLLARS"', ["currency", "at most 3 characters"]),
         ('mode = "table"', 'mode = "tables"', ["earning.mode", "'table' or 'cashback'"]),
-        ("lot_validity_days = 365", "lot_validity_days = 0", ["points.lot_validity_days", "greater than or equal to 1"]),
+        (
+            "lot_validity_days = 365",
+            "lot_validity_days = 0",
+            ["points.lot_validity_days", "greater than or equal to 1"],
+        ),
         ("points = 1500", "points = 0", ["redemption.catalog.0.points", "greater than 0"]),
         ('basis = "points"', 'basis = "visits"', ["tiers.basis", "'points' or 'spend'"]),
-        ("points_per_currency_unit = 100", "points_per_currency_unit = 0",
-         ["redemption.points_per_currency_unit", "greater than 0"]),
+        (
+            "points_per_currency_unit = 100",
+            "points_per_currency_unit = 0",
+            ["redemption.points_per_currency_unit", "greater than 0"],
+        ),
         ('points_earned = "d-points-earned"', "points_earned = 42", ["email.templates.points_earned", "valid string"]),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None,

@@ -103,8 +103,13 @@ class CustomerJourney:
                 await self._hand_over()
             self._arm_timer()
             await workflow.wait_condition(
-                lambda: bool(self.outbox) or self.profile_dirty or self.timer_fired or self._time_to_continue()
-                or (self.wake_on_segment and self._segment_moved())
+                lambda: (
+                    bool(self.outbox)
+                    or self.profile_dirty
+                    or self.timer_fired
+                    or self._time_to_continue()
+                    or (self.wake_on_segment and self._segment_moved())
+                )
             )
             if self.timer_fired:
                 self.timer_fired, self.timer_deadline = False, None
@@ -136,8 +141,11 @@ class CustomerJourney:
         deadline = self.rules.next_deadline()
         if deadline == self.timer_deadline and self.timer_task is not None:
             return
-        if self.lazy_timer and self.timer_task is not None and self.timer_deadline is not None and (
-            deadline is None or deadline > self.timer_deadline
+        if (
+            self.lazy_timer
+            and self.timer_task is not None
+            and self.timer_deadline is not None
+            and (deadline is None or deadline > self.timer_deadline)
         ):
             return  # the armed timer fires early; the loop finds nothing due and arms the next deadline
         if self.timer_task is not None:
@@ -193,22 +201,33 @@ class CustomerJourney:
     def _segment_moved(self) -> bool:
         seen, a = self.profile_seen, self.account
         return seen is not None and (seen.status, seen.tier, seen.at_risk) != (
-            a.status, a.tier.name, a.lifecycle.at_risk)
+            a.status,
+            a.tier.name,
+            a.lifecycle.at_risk,
+        )
 
     def _profile(self) -> CustomerProfile:
         a = self.account
         extra = {}
         if self.rules.lifecycle:
-            extra = dict(referral_code=a.lifecycle.referral_code, status=a.status, tier=a.tier.name,
-                         at_risk=a.lifecycle.at_risk)
+            extra = dict(
+                referral_code=a.lifecycle.referral_code, status=a.status, tier=a.tier.name, at_risk=a.lifecycle.at_risk
+            )
         return CustomerProfile(
-            customer_id=a.customer_id, email=a.email, name=a.name, timezone=a.timezone,
-            program_version=a.program.version, **extra,
+            customer_id=a.customer_id,
+            email=a.email,
+            name=a.name,
+            timezone=a.timezone,
+            program_version=a.program.version,
+            **extra,
         )
 
     async def _lookup(self, code: str) -> None:
         referrer = await workflow.execute_local_activity(
-            "lookup_referrer", code, start_to_close_timeout=timedelta(seconds=30), retry_policy=LEDGER_RETRY,
+            "lookup_referrer",
+            code,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=LEDGER_RETRY,
             result_type=str | None,
         )
         self.rules.on_referrer_found(self.outbox, workflow.now(), code, referrer)
@@ -224,7 +243,10 @@ class CustomerJourney:
     async def _discount(self, req: DiscountRequest) -> None:
         try:
             outcome = await workflow.execute_activity(
-                "create_discount", req, start_to_close_timeout=timedelta(seconds=60), retry_policy=OUTSIDE_RETRY,
+                "create_discount",
+                req,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=OUTSIDE_RETRY,
                 result_type=DiscountOutcome,
             )
         except ActivityError as e:
@@ -256,8 +278,11 @@ class CustomerJourney:
                 retry_policy=OUTSIDE_RETRY,
                 result_type=EmailOutcome,
             )
-            self.rules.note(workflow.now(), "email", f"{email.purpose} email: {outcome.status}"
-                            + (f" ({outcome.detail})" if outcome.detail else ""))
+            self.rules.note(
+                workflow.now(),
+                "email",
+                f"{email.purpose} email: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""),
+            )
         except ActivityError as e:
             self.rules.note(workflow.now(), "email", f"{email.purpose} email failed: {e.cause or e}")
 
@@ -388,6 +413,9 @@ class CustomerJourney:
         written = [e for e in self.in_flight.entries if e.seq <= self.flushed_seq]
         unwritten = [e for e in self.in_flight.entries + self.outbox.entries if e not in written]
         return ReconcileView(
-            customer_id=self.account.customer_id, balance=self.account.balance,
-            pending=self.account.pending_points, seq=self.account.seq, unwritten=unwritten,
+            customer_id=self.account.customer_id,
+            balance=self.account.balance,
+            pending=self.account.pending_points,
+            seq=self.account.seq,
+            unwritten=unwritten,
         )
