@@ -13,10 +13,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import build_activities
-from activities.db import create_engine_for, ensure_schema
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program
+from storage.engine import create_engine_for, ensure_schema
 from workflows.customer import CustomerJourney
 
 WORKFLOWS = [CustomerJourney]

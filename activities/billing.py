@@ -22,8 +22,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.effects import BillingCredit, CreditOutcome, DiscountOutcome, DiscountRequest
-
-from .db import billing_credits, billing_discounts, insert_if_absent, utcnow
+from storage.schema import billing_credits, billing_discounts, utcnow
+from storage.statements import insert_if_absent
 
 BILLING_REJECTED = "BillingRejected"
 

@@ -21,8 +21,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.effects import EmailIntent, EmailOutcome
-
-from .db import emails, insert_if_absent, utcnow
+from storage.schema import emails, utcnow
+from storage.statements import insert_if_absent
 
 log = logging.getLogger("tenure.email")
 

@@ -16,8 +16,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.effects import CustomerProfile, LedgerEntry
-
-from .db import customers, insert_if_absent, ledger_entries, upsert, utcnow
+from storage.schema import customers, ledger_entries, utcnow
+from storage.statements import insert_if_absent, upsert
 
 # 15 bound parameters a row: well under SQLite's 32766-variable limit per statement.
 _CHUNK = 500

@@ -217,11 +217,11 @@ async def phase_tenure(
     sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None, http: bool = True
 ) -> dict:
     """Tenure end to end: signed webhooks through the API, and the Python client, to ledger rows."""
-    from activities.db import create_engine_for, ensure_schema
     from domain.program import parse_program
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
+    from storage.engine import create_engine_for, ensure_schema
 
     db = work / f"tenure-{tag}.db"
     db_url = f"sqlite:///{db}"
@@ -284,11 +284,11 @@ async def phase_tenure(
 
 async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict:
     """Worker RSS with `memory_small` open journeys (the default cache), then `memory_large`."""
-    from activities.db import create_engine_for, ensure_schema
     from domain.program import parse_program
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
+    from storage.engine import create_engine_for, ensure_schema
 
     db_url = f"sqlite:///{work / 'memory.db'}"
     engine = create_engine_for(db_url)

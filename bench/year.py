@@ -70,9 +70,9 @@ async def run_chain(client, wid: str) -> list[list]:
 async def simulate(
     program, customers: int, months: int, workdir: Path, tick: Callable[[int, int], None] | None = None
 ) -> dict:
-    from activities.db import create_engine_for, ensure_schema
     from settings import Settings
     from starter.client import TenureClient
+    from storage.engine import create_engine_for, ensure_schema
     from worker import build_worker
 
     binary = find_binary("temporal-test-server")

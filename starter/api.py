@@ -46,13 +46,14 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db import create_engine_for, customers, ensure_schema
-from activities.ledger_queries import ledger_page, ledger_totals
 from domain.effects import LedgerEntry
 from domain.messages import ActivityKind, ActivityReported, RedeemRequest, RedeemResult
 from domain.program import Program, Reward
 from domain.summary import Summary
 from settings import Settings
+from storage.engine import create_engine_for, ensure_schema
+from storage.ledger_reads import ledger_page, ledger_totals
+from storage.members import customers_with_email
 
 from . import generic_billing, sendgrid_events, stripe_events
 from .client import TenureClient
@@ -292,11 +293,7 @@ class Services:
         return True
 
     def customers_with_email(self, email: str) -> list[str]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(customers.c.customer_id).where(sa.func.lower(customers.c.email) == email.lower())
-            )
-            return [r[0] for r in rows]
+        return customers_with_email(self.engine, email)
 
 
 def no_journey(customer_id: str) -> ApiError:

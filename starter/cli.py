@@ -41,8 +41,6 @@ from rich.text import Text
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db import create_engine_for
-from activities.ledger_queries import ledger_page, ledger_totals, segment
 from domain.effects import LedgerEntry
 from domain.journey import JourneyInput
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
@@ -52,6 +50,9 @@ from settings import Settings
 from starter.client import TenureClient
 from starter.connect import connect
 from starter.reconcile import QUERY_TIMEOUT, JourneyUnreachable, NoJourney, ReconcileRow, reconcile
+from storage.engine import create_engine_for
+from storage.ledger_reads import ledger_page, ledger_totals
+from storage.members import segment
 
 T = TypeVar("T")
 

@@ -25,9 +25,9 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.ledger_queries import Totals, ledger_totals
 from domain.summary import ReconcileView
 from starter.client import TenureClient
+from storage.ledger_reads import Totals, ledger_totals
 
 ATTEMPTS = 3
 QUERY_TIMEOUT = timedelta(seconds=10)  # without a worker, Temporal would hold a query much longer

@@ -18,7 +18,7 @@ Database (`db_url`, parametrized: every test that takes it runs on SQLite and on
   skipped when unset. Each test gets its own empty schema (the URL carries
   `options=-csearch_path=<schema>`, so every engine made from it, by the test or by the code
   under test, lands there); the schema is dropped afterwards.
-In both cases the tables of `activities.db.metadata` are created up front when that module
+In both cases the tables of `storage.schema.metadata` are created up front when that module
 exists (creation is idempotent, so code that creates them again is fine).
 """
 
@@ -114,7 +114,8 @@ def task_queue() -> str:
 
 def _create_tables(url: str) -> None:
     try:
-        from activities.db import create_engine_for, metadata
+        from storage.engine import create_engine_for
+        from storage.schema import metadata
     except ImportError:  # the ledger module is not there yet
         return
     engine = create_engine_for(url)
@@ -177,7 +178,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def engine(db_url: str):
     """An engine on `db_url` (SQLite and PostgreSQL), schema ensured as the worker does."""
-    from activities.db import create_engine_for, ensure_schema
+    from storage.engine import create_engine_for, ensure_schema
 
     eng = create_engine_for(db_url)
     ensure_schema(eng)

@@ -13,12 +13,12 @@ from typing import TypeVar
 import sqlalchemy as sa
 from temporalio.client import Client
 
-from activities.db import create_engine_for, ensure_schema
-from activities.ledger_queries import ledger_page
 from domain.messages import ActivityReported, PaymentSucceeded, RefundIssued
 from domain.program import Program
 from settings import Settings
 from starter.client import TenureClient
+from storage.engine import create_engine_for, ensure_schema
+from storage.ledger_reads import ledger_page
 from worker import build_worker
 
 T = TypeVar("T")

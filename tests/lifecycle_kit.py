@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from activities.db import billing_discounts, customers
 from domain.account import TimelineItem
 from domain.messages import ActivityReported, SignedUp
+from storage.schema import billing_discounts, customers
 from tests.journey_kit import email_rows, eventually, ledger_rows
 
 UTC = UTC

@@ -19,7 +19,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.db import create_engine_for, ensure_schema
+from storage.engine import create_engine_for, ensure_schema
 from tests.api_kit import api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
 from tests.journey_kit import eventually, ledger_rows
 from worker import build_worker

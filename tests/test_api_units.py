@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db import create_engine_for, ensure_schema
 from domain.messages import (
     ActivityReported,
     EmailSuppressed,
@@ -26,6 +25,7 @@ from domain.messages import (
 )
 from starter import generic_billing, sendgrid_events, stripe_events
 from starter.ingress import ApiError, Delivery, Ignored
+from storage.engine import create_engine_for, ensure_schema
 from tests.api_kit import (
     AUTH,
     BILLING_SECRET,

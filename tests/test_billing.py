@@ -27,9 +27,9 @@ from activities.billing import (
     StripeBillingGateway,
     discount_code,
 )
-from activities.db import billing_credits, billing_discounts
 from domain.effects import BillingCredit, DiscountRequest
 from settings import Settings
+from storage.schema import billing_credits, billing_discounts
 
 STRIPE_KEY = "sk_test_tenure"
 

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from temporalio.service import RPCError
 from typer.testing import CliRunner
 
-from activities.ledger_queries import Totals
 from domain.effects import LedgerEntry
 from domain.journey import WORKFLOW_NAME, JourneyInput, workflow_id
 from domain.messages import ActivityReported
@@ -24,6 +23,7 @@ from domain.summary import ReconcileView
 from settings import Settings
 from starter import cli
 from starter.reconcile import compare, reconcile
+from storage.ledger_reads import Totals
 from tests.journey_kit import eventually, ledger_rows, payment, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent

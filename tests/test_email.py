@@ -11,9 +11,9 @@ from fake_sendgrid import FakeSendGrid, Reply
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.db import emails
 from activities.email import SENDGRID_RETRYABLE, EmailActivities
 from domain.effects import EmailIntent
+from storage.schema import emails
 
 KEY = "SG.test-key"
 

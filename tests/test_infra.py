@@ -110,7 +110,7 @@ def test_db_url_is_an_empty_isolated_database(db_url):
     finally:
         engine.dispose()
     try:
-        from activities.db import metadata
+        from storage.schema import metadata
     except ImportError:
         return
     assert set(metadata.tables) <= tables, "the fixture creates the ledger tables"

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.db import UTCDateTime, customers, ensure_schema, ledger_entries, metadata, normalize_url
 from activities.ledger import LEDGER_CONFLICT, LedgerActivities
-from activities.ledger_queries import Totals, ledger_page, ledger_totals
 from domain.effects import CustomerProfile, LedgerEntry
+from storage.engine import ensure_schema, normalize_url
+from storage.ledger_reads import Totals, ledger_page, ledger_totals
+from storage.schema import UTCDateTime, customers, ledger_entries, metadata
 
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=timezone(timedelta(hours=2)))
 

@@ -1,4 +1,4 @@
-"""Read-only ledger queries for the reconcile command and the HTTP API (not activities).
+"""Read-only ledger queries for the reconcile command, the HTTP API and the CLI (not activities).
 
 Workflows never call these: a workflow reads its own state. They are plain blocking
 functions; call them from async code through `asyncio.to_thread`.
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from domain.effects import LedgerEntry
 
-from .db import customers, ledger_entries
+from .schema import ledger_entries
 
 _ENTRY_COLUMNS = [c for c in ledger_entries.c if c.name in LedgerEntry.model_fields]
 
@@ -75,23 +75,3 @@ def ledger_totals(engine: Engine, customer_id: str | None = None) -> dict[str, T
             )
             for r in conn.execute(stmt)
         }
-
-
-def segment(
-    engine: Engine,
-    *,
-    at_risk: bool | None = None,
-    status: str | None = None,
-    tier: str | None = None,
-    limit: int = 1000,
-) -> list[dict]:
-    """Members matching every given filter, from the profile each journey mirrors into `customers`."""
-    q = sa.select(customers).order_by(customers.c.customer_id).limit(limit)
-    if at_risk is not None:
-        q = q.where(customers.c.at_risk == at_risk)
-    if status:
-        q = q.where(customers.c.status == status)
-    if tier:
-        q = q.where(customers.c.tier == tier)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,0 +1,133 @@
+"""The SQL schema of Tenure: the ledger, the customers projection, emails and billing records.
+
+SQLAlchemy Core, one schema for SQLite (the embedded default) and PostgreSQL. Every table
+that records a side effect has a UNIQUE idempotency `key`: a retried activity inserts
+"if absent" and so can never record the same effect twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stores UTC (a naive value is taken as UTC), returns aware UTC datetimes on every dialect.
+
+    SQLite keeps no offset, so without this a value read back would be naive and no longer
+    equal to the one the workflow wrote.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # Read as UTC rather than refused: a refusal would fail the activity on every retry.
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+metadata = sa.MetaData()
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("customer_id", sa.String, primary_key=True),
+    sa.Column("email", sa.String),
+    sa.Column("name", sa.String),
+    sa.Column("timezone", sa.String, nullable=False, server_default="UTC"),
+    sa.Column("program_version", sa.String, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Added for the lifecycle journeys; `ensure_schema` adds them to an older table.
+    # Upper-case, NULL when the member has none. Not UNIQUE: a code is derived from the
+    # customer id, and a clash must not make a profile upsert fail forever.
+    sa.Column("referral_code", sa.String, index=True),
+    sa.Column("status", sa.String, nullable=False, server_default="active"),
+    sa.Column("tier", sa.String, nullable=False, server_default=""),
+    sa.Column("at_risk", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("points", sa.Integer, nullable=False, default=0),
+    sa.Column("pending_points", sa.Integer, nullable=False, default=0),
+    sa.Column("balance_after", sa.Integer, nullable=False),
+    sa.Column("pending_after", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("lot_id", sa.String),
+    sa.Column("ref", sa.String),
+    sa.Column("reason", sa.String),
+    sa.Column("actor", sa.String),
+    sa.Column("program_version", sa.String, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("customer_id", "seq", name="uq_ledger_customer_seq"),
+)
+
+EMAIL_STATUSES = ("sent", "outbox", "rejected")
+
+emails = sa.Table(
+    "emails",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("purpose", sa.String, nullable=False),
+    sa.Column("template_id", sa.String, nullable=False),
+    sa.Column("category", sa.String, nullable=False),
+    sa.Column("to_email", sa.String),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("payload", sa.JSON),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"status IN {EMAIL_STATUSES!r}", name="ck_emails_status"),
+)
+
+billing_credits = sa.Table(
+    "billing_credits",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("amount_minor", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("description", sa.String, nullable=False),
+    sa.Column("gateway", sa.String, nullable=False),
+    sa.Column("external_id", sa.String),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+billing_discounts = sa.Table(
+    "billing_discounts",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("percent_off", sa.Integer, nullable=False),
+    sa.Column("duration_months", sa.Integer, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("code", sa.String, nullable=False),
+    sa.Column("gateway", sa.String, nullable=False),
+    sa.Column("external_id", sa.String),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
