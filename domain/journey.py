@@ -8,7 +8,17 @@ from .account import Account, Effects
 from .program import Program
 
 WORKFLOW_NAME = "CustomerJourney"
+
+# The journey's handlers, by name: the workflow registers them, TenureClient calls them.
 EVENT_SIGNAL = "event"
+REDEEM_UPDATE = "redeem"
+ADJUST_UPDATE = "adjust"
+SET_MINIMUM_TIER_UPDATE = "set_minimum_tier"
+ADOPT_PROGRAM_UPDATE = "adopt_program"
+SUMMARY_QUERY = "summary"
+LEDGER_QUERY = "ledger"
+TIMELINE_QUERY = "timeline"
+RECONCILE_QUERY = "reconcile"
 HISTORY_BUDGET = 2000
 
 
