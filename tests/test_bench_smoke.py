@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import shutil
 
+import pytest
 from rich.console import Console
 
 
+@pytest.mark.timeout(300)  # five processes and two servers on shared cores; ~20 s alone
 async def test_bench_smallest_configuration_runs(dev_env):
     from bench import report
     from bench.__main__ import run
