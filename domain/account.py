@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from . import badges, churn, comms, dunning, engagement, onboarding, referrals
 from . import lots as L
 from . import tiers as T
-from .effects import BillingCredit, CrossSignal, DiscountRequest, EmailIntent, EntryKind, LedgerEntry
+from .effects import BillingCredit, Effects, EmailIntent, EntryKind, LedgerEntry
 from .lifecycle_state import LifecycleState
 from .messages import (
     ActivityReported,
@@ -68,20 +68,6 @@ class TimelineItem(BaseModel):
     at: datetime
     kind: str
     text: str
-
-
-class Effects(BaseModel):
-    """What one step asks of the outside world, in order."""
-
-    entries: list[LedgerEntry] = Field(default_factory=list)
-    emails: list[EmailIntent] = Field(default_factory=list)
-    credits: list[BillingCredit] = Field(default_factory=list)
-    lookups: list[str] = Field(default_factory=list, description="Referral codes to resolve.")
-    signals: list[CrossSignal] = Field(default_factory=list)
-    discounts: list[DiscountRequest] = Field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.entries or self.emails or self.credits or self.lookups or self.signals or self.discounts)
 
 
 class Account(BaseModel):

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from .lifecycle_state import ChallengeState
 
 if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+    from .account import AccountRules
+    from .effects import Effects
 
 
 def _reached(r: AccountRules, milestone: str) -> int:

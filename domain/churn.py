@@ -15,7 +15,8 @@ from .lifecycle_state import Churn, Offer, WinbackOutcome
 from .messages import PaymentSucceeded, SubscriptionCancelled
 
 if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+    from .account import AccountRules
+    from .effects import Effects
 
 WINBACKS_KEPT = 20
 WINBACK_EMAILS = frozenset({"winback_offer", "winback_followup"})

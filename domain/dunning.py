@@ -10,7 +10,8 @@ from .lifecycle_state import Dunning
 from .messages import PaymentFailed
 
 if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+    from .account import AccountRules
+    from .effects import Effects
 
 
 def on_failed(r: AccountRules, fx: Effects, now: datetime, ev: PaymentFailed) -> None:

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+    from .account import AccountRules
+    from .effects import Effects
 
 WINDOW_DAYS = 90
 

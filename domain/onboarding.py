@@ -10,7 +10,8 @@ from . import comms
 from .lifecycle_state import OnboardingState
 
 if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+    from .account import AccountRules
+    from .effects import Effects
 
 
 def start(r: AccountRules, fx: Effects, now: datetime) -> None:

@@ -13,7 +13,8 @@ from .lifecycle_state import Referral
 from .messages import ReferralLinked, ReferralPaid, ReferralRefunded, SignedUp
 
 if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+    from .account import AccountRules
+    from .effects import Effects
 
 
 def code_for(customer_id: str) -> str:

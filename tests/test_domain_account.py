@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from domain import churn
 from domain import tiers as T
-from domain.account import Account, AccountRules, Effects, Refused
-from domain.effects import BillingCredit
+from domain.account import Account, AccountRules, Refused
+from domain.effects import BillingCredit, Effects
 from domain.messages import (
     ActivityReported,
     AdjustRequest,
@@ -538,7 +538,8 @@ def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program
     """A member who earns every day gets about one warning of each kind a week, not one per lot."""
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account, AccountRules
+    from domain.effects import Effects
     from domain.messages import ActivityReported
 
     start = datetime(2026, 1, 1, 9, tzinfo=UTC)
@@ -572,7 +573,8 @@ def test_adopting_a_new_program_keeps_earned_lots_and_refuses_a_missing_tier(pro
     """Publishing a new version never breaks a running journey: lots keep the expiry they were given."""
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules, Effects, Refused
+    from domain.account import Account, AccountRules, Refused
+    from domain.effects import Effects
     from domain.messages import PaymentSucceeded
     from domain.program import Program
 

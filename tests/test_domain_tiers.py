@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain import tiers as T
-from domain.account import Account, AccountRules, Effects, Refused
+from domain.account import Account, AccountRules, Refused
+from domain.effects import Effects
 from domain.messages import PaymentSucceeded, RefundIssued
 from domain.program import parse_program
 

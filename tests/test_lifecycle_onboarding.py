@@ -97,7 +97,8 @@ async def test_goals_met_end_the_sequence_early_with_the_badge(time_env, program
 def test_goals_met_after_the_sequence_ended_still_earn_the_badge(program):
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account, AccountRules
+    from domain.effects import Effects
     from domain.messages import ActivityReported, SignedUp
 
     start = datetime(2026, 6, 1, 12, tzinfo=UTC)

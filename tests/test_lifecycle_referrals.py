@@ -175,7 +175,8 @@ def test_payment_handled_before_the_referral_lookup_returns_still_tells_the_refe
     answers. The referrer must still hear of the payment."""
     from datetime import datetime
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account, AccountRules
+    from domain.effects import Effects
     from domain.messages import ReferralLinked, ReferralPaid
 
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -197,7 +198,8 @@ def test_payment_handled_before_the_referral_lookup_returns_still_tells_the_refe
 def test_first_payment_refunded_before_the_lookup_returns_earns_the_referrer_nothing(program):
     from datetime import datetime
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account, AccountRules
+    from domain.effects import Effects
 
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)
@@ -214,7 +216,8 @@ def test_first_payment_refunded_before_the_lookup_returns_earns_the_referrer_not
 def test_a_mistyped_code_does_not_use_up_the_referral(program):
     from datetime import datetime
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account, AccountRules
+    from domain.effects import Effects
 
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import churn
-    from domain.account import Account, AccountRules, Effects, Refused
+    from domain.account import Account, AccountRules, Refused
     from domain.effects import (
         BillingCredit,
         CreditOutcome,
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerProfile,
         DiscountOutcome,
         DiscountRequest,
+        Effects,
         EmailIntent,
         EmailOutcome,
     )
