@@ -151,7 +151,11 @@ class AccountRules:
         origin: str,
         points: int = 0,
         pending_points: int = 0,
-        **extra,
+        *,
+        lot_id: str | None = None,
+        ref: str | None = None,
+        reason: str | None = None,
+        actor: str | None = None,
     ) -> LedgerEntry:
         a = self.a
         a.seq += 1
@@ -166,7 +170,10 @@ class AccountRules:
             pending_after=a.pending_points,
             at=now,
             program_version=self.p.version,
-            **extra,
+            lot_id=lot_id,
+            ref=ref,
+            reason=reason,
+            actor=actor,
         )
         fx.entries.append(entry)
         a.recent_entries = (a.recent_entries + [entry])[-RECENT_ENTRIES_KEPT:]
