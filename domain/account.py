@@ -36,6 +36,7 @@ from .messages import (
     SubscriptionCancelled,
 )
 from .program import Program
+from .refusals import Refused
 
 SEEN_EVENTS_KEPT = 2000
 ANSWERS_KEPT = 500
@@ -121,10 +122,6 @@ class Account(BaseModel):
     @property
     def pending_points(self) -> int:
         return sum(p.points for p in self.pending)
-
-
-class Refused(ValueError):
-    """A request the account cannot honour; the message says why, in words for the caller."""
 
 
 class AccountRules:
@@ -514,28 +511,31 @@ class AccountRules:
         if req.request_id in a.redemptions:
             return
         if a.status != "active":
-            raise Refused(f"member is not active (status: {a.status})")
+            raise Refused("member_inactive", f"member is not active (status: {a.status})")
         points = self.redeem_points(req)
         if points > a.balance:
-            raise Refused(f"not enough points: {points} asked, {a.balance} available")
+            raise Refused("insufficient_points", f"not enough points: {points} asked, {a.balance} available")
 
     def redeem_points(self, req: RedeemRequest) -> int:
         r = self.p.redemption
         if req.kind == "reward":
             if not req.reward_id:
-                raise Refused("reward_id is required for a reward redemption")
+                raise Refused("reward_required", "reward_id is required for a reward redemption")
             reward = r.reward(req.reward_id)
             if reward is None:
-                raise Refused(f"unknown reward {req.reward_id!r}")
+                raise Refused("unknown_reward", f"unknown reward {req.reward_id!r}")
             if not reward.available:
-                raise Refused(f"reward {req.reward_id!r} is not available")
+                raise Refused("reward_unavailable", f"reward {req.reward_id!r} is not available")
             return reward.points
         if req.points is None or req.points <= 0:
-            raise Refused("points must be a positive whole number")
+            raise Refused("points_not_positive", "points must be a positive whole number")
         if req.points < r.minimum_points:
-            raise Refused(f"at least {r.minimum_points} points per redemption")
+            raise Refused("below_minimum", f"at least {r.minimum_points} points per redemption")
         if (req.points * 100) % r.points_per_currency_unit:
-            raise Refused(f"points must buy a whole number of cents ({r.points_per_currency_unit} points = 1.00)")
+            raise Refused(
+                "not_whole_cents",
+                f"points must buy a whole number of cents ({r.points_per_currency_unit} points = 1.00)",
+            )
         return req.points
 
     def redeem(self, fx: Effects, now: datetime, req: RedeemRequest) -> RedeemResult:
@@ -638,9 +638,12 @@ class AccountRules:
 
     def check_adopt(self, program: Program) -> None:
         if program.version == self.p.version:
-            raise Refused(f"the journey already runs program {program.version}")
+            raise Refused("same_program", f"the journey already runs program {program.version}")
         if self.a.tier.name not in program.tiers.names():
-            raise Refused(f"program {program.version} has no tier {self.a.tier.name!r}, which this member holds")
+            raise Refused(
+                "program_lacks_tier",
+                f"program {program.version} has no tier {self.a.tier.name!r}, which this member holds",
+            )
 
     def adopt(self, fx: Effects, now: datetime, program: Program) -> None:
         """Run under a new program from now on; earned lots keep the expiry they were given."""
@@ -654,9 +657,9 @@ class AccountRules:
         if req.request_id in self.a.adjustments:
             return
         if req.points == 0:
-            raise Refused("points must not be zero")
+            raise Refused("zero_adjustment", "points must not be zero")
         if req.points < 0 and -req.points > self.a.balance:
-            raise Refused(f"cannot remove {-req.points} points: balance is {self.a.balance}")
+            raise Refused("balance_too_low", f"cannot remove {-req.points} points: balance is {self.a.balance}")
 
     def adjust(self, fx: Effects, now: datetime, req: AdjustRequest) -> AdjustResult:
         a = self.a
@@ -699,9 +702,9 @@ class AccountRules:
 
     def check_minimum_tier(self, tier: str, until: datetime, now: datetime) -> None:
         if tier not in self.p.tiers.names():
-            raise Refused(f"unknown tier {tier!r}; tiers are {', '.join(self.p.tiers.names())}")
+            raise Refused("unknown_tier", f"unknown tier {tier!r}; tiers are {', '.join(self.p.tiers.names())}")
         if until <= now:
-            raise Refused("until must be in the future")
+            raise Refused("until_not_future", "until must be in the future")
 
     def set_minimum_tier(self, fx: Effects, now: datetime, tier: str, reason: str, actor: str, until: datetime) -> None:
         self.check_minimum_tier(tier, until, now)

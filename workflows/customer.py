@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import churn
-    from domain.account import Account, AccountRules, Refused
+    from domain.account import Account, AccountRules
     from domain.effects import (
         BillingCredit,
         CreditOutcome,
@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         RedeemResult,
     )
     from domain.program import Program
+    from domain.refusals import Refused
     from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
     from workflows.shared import intern_program
 
