@@ -1,5 +1,6 @@
 """Referrals: a code per member; the referrer's points are pending until the referee's first
-payment has stood for the hold period, and are voided if that payment is refunded."""
+payment has stood for the hold period, and are voided if that payment is refunded. A journey
+recorded before the lifecycle release takes no part: referral events leave it as it was."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def on_referrer_found(r: RulesPort, fx: Effects, now: datetime, code: str, refer
 
 
 def on_linked(r: RulesPort, fx: Effects, now: datetime, ev: ReferralLinked) -> None:
+    if not r.lifecycle:
+        return
     lc = r.a.lifecycle
     if ev.referee_id == r.a.customer_id:
         r.note(now, "referral", "referral refused: self-referral")
@@ -106,6 +109,8 @@ def pending_id(referee_id: str) -> str:
 
 
 def on_paid(r: RulesPort, fx: Effects, now: datetime, ev: ReferralPaid) -> None:
+    if not r.lifecycle:
+        return
     ref = r.a.lifecycle.referrals.get(ev.referee_id)
     if ref is None or ref.status != "linked":
         r.note(now, "referral", f"payment of {ev.referee_id} ignored: not a linked referral")
@@ -125,6 +130,8 @@ def on_paid(r: RulesPort, fx: Effects, now: datetime, ev: ReferralPaid) -> None:
 
 
 def on_refunded(r: RulesPort, fx: Effects, now: datetime, ev: ReferralRefunded) -> None:
+    if not r.lifecycle:
+        return
     ref = r.a.lifecycle.referrals.get(ev.referee_id)
     if ref is None or ref.invoice_id != ev.invoice_id:
         return

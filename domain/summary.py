@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from . import tiers as T
-from .account import Account, AccountRules, TimelineItem
+from .account import Account, TimelineItem
 from .effects import LedgerEntry
 
 
@@ -50,9 +50,8 @@ class Summary(BaseModel):
 
 
 def summarize(account: Account, now: datetime) -> Summary:
-    rules = AccountRules(account)
     p = account.program
-    total = rules.qualifying_total(now)
+    total = T.rolling_total(account.qualifying, p.tiers, now)
     nxt, needed = T.next_tier(account.tier, total, p.tiers)
     tier = p.tiers.get(account.tier.name)
     return Summary(

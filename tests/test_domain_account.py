@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from domain import churn
 from domain import tiers as T
-from domain.account import Account, AccountRules
+from domain.account import Account
 from domain.effects import BillingCredit, Effects
 from domain.messages import (
     ActivityReported,
@@ -30,6 +30,7 @@ from domain.messages import (
 )
 from domain.program import parse_program
 from domain.refusals import Refused
+from domain.rules import AccountRules
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = parse_program((ROOT / "program.toml").read_text())
@@ -551,9 +552,10 @@ def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program
     """A member who earns every day gets about one warning of each kind a week, not one per lot."""
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules
+    from domain.account import Account
     from domain.effects import Effects
     from domain.messages import ActivityReported
+    from domain.rules import AccountRules
 
     start = datetime(2026, 1, 1, 9, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_daily", program, start))
@@ -586,11 +588,12 @@ def test_adopting_a_new_program_keeps_earned_lots_and_refuses_a_missing_tier(pro
     """Publishing a new version never breaks a running journey: lots keep the expiry they were given."""
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules
+    from domain.account import Account
     from domain.effects import Effects
     from domain.messages import PaymentSucceeded
     from domain.program import Program
     from domain.refusals import Refused
+    from domain.rules import AccountRules
 
     now = datetime(2026, 3, 1, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_adopt", program, now))

@@ -14,11 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain import tiers as T
-from domain.account import Account, AccountRules
+from domain.account import Account
 from domain.effects import Effects
 from domain.messages import PaymentSucceeded, RefundIssued
 from domain.program import parse_program
 from domain.refusals import Refused
+from domain.rules import AccountRules
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = parse_program((ROOT / "program.toml").read_text())

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import churn
-    from domain.account import Account, AccountRules
+    from domain.account import Account
     from domain.effects import (
         BillingCredit,
         CreditOutcome,
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.program import Program
     from domain.refusals import Refused
+    from domain.rules import AccountRules
     from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
     from workflows.shared import intern_program
 
