@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         EmailIntent,
         EmailOutcome,
     )
+    from domain.event_handlers import CONTACT_EVENTS, apply_event
     from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
     from domain.messages import (
         AdjustRequest,
@@ -299,22 +300,8 @@ class CustomerJourney:
         self.rules.remember(ev.event_id)
         now = workflow.now()
         self.rules.advance(self.outbox, now)
-        handler = {
-            "payment_succeeded": self.rules.on_payment,
-            "payment_failed": self.rules.on_payment_failed,
-            "subscription_cancelled": self.rules.on_cancelled,
-            "plan_changed": self.rules.on_plan_changed,
-            "refund_issued": self.rules.on_refund,
-            "activity": self.rules.on_activity,
-            "profile_updated": self.rules.on_profile,
-            "signed_up": self.rules.on_signed_up,
-            "email_suppressed": self.rules.on_email_suppressed,
-            "referral_linked": self.rules.on_referral_linked,
-            "referral_paid": self.rules.on_referral_paid,
-            "referral_refunded": self.rules.on_referral_refunded,
-        }[ev.type]
-        handler(self.outbox, now, ev)
-        if ev.type in ("profile_updated", "signed_up"):
+        apply_event(self.rules, self.outbox, now, ev)
+        if ev.type in CONTACT_EVENTS:
             self.profile_dirty = True
 
     # ---- updates -------------------------------------------------------------------------------
