@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from . import comms, engagement, onboarding
 from .effects import DiscountOutcome, DiscountRequest, Effects
-from .lifecycle_state import Churn, Offer, WinbackOutcome
+from .lifecycle_state import Churn, Offer, WinbackOutcome, WinbackResult
 from .messages import PaymentSucceeded, SubscriptionCancelled
 from .rules_port import RulesPort
 
@@ -193,6 +193,10 @@ def on_discount_created(
     r.email(fx, now, "winback_offer", _origin(ch), _offer_data(ch))
 
 
+def on_discount_failed(r: RulesPort, now: datetime, why: str) -> None:
+    r.note(now, "winback", f"billing could not create the discount: {why}")
+
+
 def on_return(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
     """A paying customer came back: stop the win-back, restore or settle the frozen points."""
     lc = r.a.lifecycle
@@ -215,6 +219,7 @@ def on_return(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) ->
             f"return:{ev.event_id}",
             reason=f"{restored} frozen points restored; expiry dates moved by {paused.days} days",
         )
+    outcome: WinbackResult
     if ch.forfeited:
         outcome = "returned_after_forfeit"
     elif ch.offer and now < ch.offer.expires_at:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from . import (
     bookkeeping,
+    churn,
+    customer_profile,
     deadlines,
     earning,
     membership,
@@ -22,7 +24,7 @@ from . import (
     tier_changes,
 )
 from .account import Account
-from .effects import BillingCredit, Effects, EntryKind, LedgerEntry
+from .effects import BillingCredit, CustomerProfile, DiscountOutcome, DiscountRequest, Effects, EntryKind, LedgerEntry
 from .messages import (
     ActivityReported,
     AdjustRequest,
@@ -195,6 +197,22 @@ class AccountRules:
 
     def set_minimum_tier(self, fx: Effects, now: datetime, tier: str, reason: str, actor: str, until: datetime) -> None:
         requests.set_minimum_tier(self, fx, now, tier, reason, actor, until)
+
+    # ---- win-back ------------------------------------------------------------------------------
+
+    def discount_created(self, fx: Effects, now: datetime, req: DiscountRequest, outcome: DiscountOutcome) -> None:
+        churn.on_discount_created(self, fx, now, req, outcome)
+
+    def discount_failed(self, now: datetime, why: str) -> None:
+        churn.on_discount_failed(self, now, why)
+
+    # ---- profile -------------------------------------------------------------------------------
+
+    def profile(self) -> CustomerProfile:
+        return customer_profile.build(self)
+
+    def segment_moved(self, seen: CustomerProfile | None) -> bool:
+        return customer_profile.segment_moved(self, seen)
 
     # ---- tiers ---------------------------------------------------------------------------------
 

@@ -94,3 +94,23 @@ class ReconcileView(BaseModel):
     pending: int
     seq: int
     unwritten: list[LedgerEntry]
+
+
+def ledger_page(account: Account, offset: int, limit: int) -> LedgerPage:
+    """The most recent entries the journey keeps, newest first."""
+    recent = list(reversed(account.recent_entries))
+    return LedgerPage(entries=recent[offset : offset + limit], total=account.seq)
+
+
+def recent_timeline(account: Account, limit: int) -> Timeline:
+    return Timeline(items=account.timeline[-limit:])
+
+
+def reconcile_view_of(account: Account, unwritten: list[LedgerEntry]) -> ReconcileView:
+    return ReconcileView(
+        customer_id=account.customer_id,
+        balance=account.balance,
+        pending=account.pending_points,
+        seq=account.seq,
+        unwritten=unwritten,
+    )
