@@ -9,7 +9,7 @@ The outbox travels through continue-as-new, so nothing accepted is ever dropped.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules import AccountRules
     from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
     from workflows.shared import intern_program
+    from workflows.timer import DeadlineTimer
 
 # The ledger must be written eventually, whatever the outage: retry for ever, backing off.
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -55,9 +56,8 @@ OUTSIDE_RETRY = RetryPolicy(
 
 LIFECYCLE_PATCH = "lifecycle-v1"
 SEGMENT_WAKE_PATCH = "segment-wake-v1"
-# The one timer is no longer cancelled and restarted each time its deadline moves later (the
-# engagement watch moves it on every event: two history events per event); a timer that fires
-# before the deadline it was armed for simply wakes the loop, which arms the next one.
+# The one timer is no longer cancelled and restarted each time its deadline moves later
+# (workflows/timer.py); a timer that fires before its deadline simply wakes the loop.
 LAZY_TIMER_PATCH = "lazy-timer-v1"
 # Expiry warnings cover every lot expiring close together in one email (domain/account.py).
 GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
@@ -91,10 +91,7 @@ class CustomerJourney:
         # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
         self.wake_on_segment = self.rules.lifecycle and workflow.patched(SEGMENT_WAKE_PATCH)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
-        self.timer_task: asyncio.Task | None = None
-        self.timer_deadline: datetime | None = None
-        self.timer_fired = False
-        self.lazy_timer = workflow.patched(LAZY_TIMER_PATCH)
+        self.timer = DeadlineTimer(lazy=workflow.patched(LAZY_TIMER_PATCH))
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -105,18 +102,17 @@ class CustomerJourney:
             await self._deliver()
             if self._time_to_continue():
                 await self._hand_over()
-            self._arm_timer()
+            self.timer.arm(self.rules.next_deadline())
             await workflow.wait_condition(
                 lambda: (
                     bool(self.outbox)
                     or self.profile_dirty
-                    or self.timer_fired
+                    or self.timer.fired
                     or self._time_to_continue()
                     or (self.wake_on_segment and self._segment_moved())
                 )
             )
-            if self.timer_fired:
-                self.timer_fired, self.timer_deadline = False, None
+            self.timer.woke()
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
@@ -127,8 +123,7 @@ class CustomerJourney:
         while not workflow.all_handlers_finished():
             await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self.outbox))
             await self._deliver()
-        if self.timer_task:
-            self.timer_task.cancel()
+        self.timer.cancel()
         workflow.continue_as_new(
             JourneyInput(
                 customer_id=self.account.customer_id,
@@ -139,30 +134,6 @@ class CustomerJourney:
                 generation=self.generation + 1,
             )
         )
-
-    def _arm_timer(self) -> None:
-        """One durable timer, for the next deadline only; re-armed only when that deadline moves."""
-        deadline = self.rules.next_deadline()
-        if deadline == self.timer_deadline and self.timer_task is not None:
-            return
-        if (
-            self.lazy_timer
-            and self.timer_task is not None
-            and self.timer_deadline is not None
-            and (deadline is None or deadline > self.timer_deadline)
-        ):
-            return  # the armed timer fires early; the loop finds nothing due and arms the next deadline
-        if self.timer_task is not None:
-            self.timer_task.cancel()
-            self.timer_task = None
-        self.timer_deadline = deadline
-        if deadline is not None:
-            delay = max((deadline - workflow.now()).total_seconds(), 0.001)
-            self.timer_task = asyncio.create_task(self._sleep(delay))
-
-    async def _sleep(self, seconds: float) -> None:
-        await workflow.sleep(seconds, summary="next deadline")
-        self.timer_fired = True
 
     # ---- delivering effects --------------------------------------------------------------------
 
