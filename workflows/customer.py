@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain import churn
@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.refusals import Refused
     from domain.rules import AccountRules
     from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
+    from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.shared import intern_program
     from workflows.timer import DeadlineTimer
 
@@ -283,75 +284,62 @@ class CustomerJourney:
         if done is None:
             now = workflow.now()
             self.rules.advance(self.outbox, now)
-            try:
-                done = self.rules.redeem(self.outbox, now, req)
-            except Refused as e:  # a concurrent redemption got there first
-                raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
+            with refusals_as_errors(non_retryable=True):  # a concurrent redemption got there first
+                first = self.rules.redeem(self.outbox, now, req)
             seq = self.account.seq
             key = self.rules.credit_key(req.request_id)
             await workflow.wait_condition(
-                lambda: self.flushed_seq >= seq and (done.credit_minor == 0 or key in self.credit_outcomes)
+                lambda: self.flushed_seq >= seq and (first.credit_minor == 0 or key in self.credit_outcomes)
             )
             done = self.account.redemptions[req.request_id]
         if done.error:
-            raise ApplicationError(done.error, type="CreditRefused", non_retryable=True)
+            raise refusal_error(Refused("credit_refused", done.error), non_retryable=True)
         return done
 
     @redeem.validator
     def _check_redeem(self, req: RedeemRequest) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_redeem(req)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
     @workflow.update(name="adjust")
     async def adjust(self, req: AdjustRequest) -> AdjustResult:
         now = workflow.now()
         self.rules.advance(self.outbox, now)
-        try:
+        with refusals_as_errors(non_retryable=True):
             result = self.rules.adjust(self.outbox, now, req)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
         seq = self.account.seq
         await workflow.wait_condition(lambda: self.flushed_seq >= seq)
         return result
 
     @adjust.validator
     def _check_adjust(self, req: AdjustRequest) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_adjust(req)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
     @workflow.update(name="set_minimum_tier")
     def set_minimum_tier(self, req: MinimumTierRequest) -> Summary:
         now = workflow.now()
-        try:
+        with refusals_as_errors(non_retryable=True):
             self.rules.set_minimum_tier(self.outbox, now, req.tier, req.reason, req.actor, req.until)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
         return summarize(self.account, now)
 
     @set_minimum_tier.validator
     def _check_minimum_tier(self, req: MinimumTierRequest) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_minimum_tier(req.tier, req.until, workflow.now())
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
     @workflow.update(name="adopt_program")
     def adopt_program(self, program: Program) -> str:
         """Move this journey to a newly published program; lots keep the expiry they were given."""
         old = self.account.program.version
-        self.rules.adopt(self.outbox, workflow.now(), program)
+        with refusals_as_errors(non_retryable=True):
+            self.rules.adopt(self.outbox, workflow.now(), program)
         return old
 
     @adopt_program.validator
     def _check_program(self, program: Program) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_adopt(program)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
     # ---- queries -------------------------------------------------------------------------------
 
