@@ -16,7 +16,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import churn
     from domain.account import Account
     from domain.effects import (
         BillingCredit,
@@ -30,7 +29,20 @@ with workflow.unsafe.imports_passed_through():
         EmailOutcome,
     )
     from domain.event_handlers import CONTACT_EVENTS, apply_event
-    from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
+    from domain.journey import (
+        ADJUST_UPDATE,
+        ADOPT_PROGRAM_UPDATE,
+        EVENT_SIGNAL,
+        LEDGER_QUERY,
+        RECONCILE_QUERY,
+        REDEEM_UPDATE,
+        SET_MINIMUM_TIER_UPDATE,
+        SUMMARY_QUERY,
+        TIMELINE_QUERY,
+        WORKFLOW_NAME,
+        JourneyInput,
+        workflow_id,
+    )
     from domain.messages import (
         AdjustRequest,
         AdjustResult,
@@ -42,7 +54,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.program import Program
     from domain.refusals import Refused
     from domain.rules import AccountRules
-    from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
+    from domain.summary import (
+        LedgerPage,
+        ReconcileView,
+        Summary,
+        Timeline,
+        ledger_page,
+        recent_timeline,
+        reconcile_view_of,
+        summarize,
+    )
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.shared import intern_program
     from workflows.timer import DeadlineTimer
@@ -60,7 +81,7 @@ SEGMENT_WAKE_PATCH = "segment-wake-v1"
 # The one timer is no longer cancelled and restarted each time its deadline moves later
 # (workflows/timer.py); a timer that fires before its deadline simply wakes the loop.
 LAZY_TIMER_PATCH = "lazy-timer-v1"
-# Expiry warnings cover every lot expiring close together in one email (domain/account.py).
+# Expiry warnings cover every lot expiring close together in one email (domain/expiry.py).
 GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 
 
@@ -110,7 +131,7 @@ class CustomerJourney:
                     or self.profile_dirty
                     or self.timer.fired
                     or self._time_to_continue()
-                    or (self.wake_on_segment and self._segment_moved())
+                    or (self.wake_on_segment and self.rules.segment_moved(self.profile_seen))
                 )
             )
             self.timer.woke()
@@ -139,14 +160,14 @@ class CustomerJourney:
     # ---- delivering effects --------------------------------------------------------------------
 
     async def _deliver(self) -> None:
-        if self.rules.lifecycle and self._profile() != self.profile_seen:
+        if self.rules.lifecycle and self.rules.profile() != self.profile_seen:
             self.profile_dirty = True  # status, tier or at-risk moved: the segments must follow
         while self.outbox or self.profile_dirty:
             fx, self.outbox = self.outbox, Effects()
             self.in_flight = fx
             if self.profile_dirty:
                 self.profile_dirty = False
-                self.profile_seen = self._profile()
+                self.profile_seen = self.rules.profile()
                 await workflow.execute_local_activity(
                     "upsert_customer",
                     self.profile_seen,
@@ -174,37 +195,12 @@ class CustomerJourney:
                 await asyncio.gather(*(self._discount(d) for d in fx.discounts))
             self.in_flight = Effects()
 
-    def _segment_moved(self) -> bool:
-        seen, a = self.profile_seen, self.account
-        return seen is not None and (seen.status, seen.tier, seen.at_risk) != (
-            a.status,
-            a.tier.name,
-            a.lifecycle.at_risk,
-        )
-
-    def _profile(self) -> CustomerProfile:
-        a = self.account
-        extra = {}
-        if self.rules.lifecycle:
-            extra = dict(
-                referral_code=a.lifecycle.referral_code, status=a.status, tier=a.tier.name, at_risk=a.lifecycle.at_risk
-            )
-        return CustomerProfile(
-            customer_id=a.customer_id,
-            email=a.email,
-            name=a.name,
-            timezone=a.timezone,
-            program_version=a.program.version,
-            **extra,
-        )
-
     async def _lookup(self, code: str) -> None:
-        referrer = await workflow.execute_local_activity(
+        referrer: str | None = await workflow.execute_local_activity(
             "lookup_referrer",
             code,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
-            result_type=str | None,
         )
         self.rules.on_referrer_found(self.outbox, workflow.now(), code, referrer)
 
@@ -226,9 +222,9 @@ class CustomerJourney:
                 result_type=DiscountOutcome,
             )
         except ActivityError as e:
-            self.rules.note(workflow.now(), "winback", f"billing could not create the discount: {e.cause or e}")
+            self.rules.discount_failed(workflow.now(), str(e.cause or e))
             return
-        churn.on_discount_created(self.rules, self.outbox, workflow.now(), req, outcome)
+        self.rules.discount_created(self.outbox, workflow.now(), req, outcome)
 
     async def _credit(self, credit: BillingCredit) -> None:
         try:
@@ -278,7 +274,7 @@ class CustomerJourney:
 
     # ---- updates -------------------------------------------------------------------------------
 
-    @workflow.update(name="redeem")
+    @workflow.update(name=REDEEM_UPDATE)
     async def redeem(self, req: RedeemRequest) -> RedeemResult:
         done = self.account.redemptions.get(req.request_id)
         if done is None:
@@ -301,7 +297,7 @@ class CustomerJourney:
         with refusals_as_errors():
             self.rules.check_redeem(req)
 
-    @workflow.update(name="adjust")
+    @workflow.update(name=ADJUST_UPDATE)
     async def adjust(self, req: AdjustRequest) -> AdjustResult:
         now = workflow.now()
         self.rules.advance(self.outbox, now)
@@ -316,7 +312,7 @@ class CustomerJourney:
         with refusals_as_errors():
             self.rules.check_adjust(req)
 
-    @workflow.update(name="set_minimum_tier")
+    @workflow.update(name=SET_MINIMUM_TIER_UPDATE)
     def set_minimum_tier(self, req: MinimumTierRequest) -> Summary:
         now = workflow.now()
         with refusals_as_errors(non_retryable=True):
@@ -328,7 +324,7 @@ class CustomerJourney:
         with refusals_as_errors():
             self.rules.check_minimum_tier(req.tier, req.until, workflow.now())
 
-    @workflow.update(name="adopt_program")
+    @workflow.update(name=ADOPT_PROGRAM_UPDATE)
     def adopt_program(self, program: Program) -> str:
         """Move this journey to a newly published program; lots keep the expiry they were given."""
         old = self.account.program.version
@@ -343,28 +339,21 @@ class CustomerJourney:
 
     # ---- queries -------------------------------------------------------------------------------
 
-    @workflow.query(name="summary")
+    @workflow.query(name=SUMMARY_QUERY)
     def summary(self) -> Summary:
         return summarize(self.account, workflow.now())
 
-    @workflow.query(name="ledger")
+    @workflow.query(name=LEDGER_QUERY)
     def ledger(self, offset: int = 0, limit: int = 20) -> LedgerPage:
-        recent = list(reversed(self.account.recent_entries))
-        return LedgerPage(entries=recent[offset : offset + limit], total=self.account.seq)
+        return ledger_page(self.account, offset, limit)
 
-    @workflow.query(name="timeline")
+    @workflow.query(name=TIMELINE_QUERY)
     def timeline(self, limit: int = 100) -> Timeline:
-        return Timeline(items=self.account.timeline[-limit:])
+        return recent_timeline(self.account, limit)
 
-    @workflow.query(name="reconcile")
+    @workflow.query(name=RECONCILE_QUERY)
     def reconcile_view(self) -> ReconcileView:
         """Balance and the ledger entries not yet written, for the reconcile command."""
         written = [e for e in self.in_flight.entries if e.seq <= self.flushed_seq]
         unwritten = [e for e in self.in_flight.entries + self.outbox.entries if e not in written]
-        return ReconcileView(
-            customer_id=self.account.customer_id,
-            balance=self.account.balance,
-            pending=self.account.pending_points,
-            seq=self.account.seq,
-            unwritten=unwritten,
-        )
+        return reconcile_view_of(self.account, unwritten)
