@@ -1,4 +1,4 @@
-"""AccountRules (domain/rules.py and the rule modules behind it): examples of each rule, then random journeys with invariants.
+"""AccountRules (domain/rules.py, the modules behind it): examples of each rule, then random journeys with invariants.
 
 The random journeys are driven the way the workflow drives the rules: every signal and update
 first calls `advance(now)`, updates run their check (the validator) before they act, duplicate
