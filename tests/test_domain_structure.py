@@ -112,6 +112,13 @@ def test_only_the_facade_imports_the_facade():
     assert [name for name, deps in graph().items() if "rules" in deps] == []
 
 
+def test_lifecycle_journeys_see_the_rules_only_through_their_interface():
+    edges = graph()
+    journeys = ["badges", "churn", "comms", "dunning", "engagement", "onboarding", "referrals"]
+    assert {name: edges[name] & {"account", "rules"} for name in journeys} == {name: set() for name in journeys}
+    assert all("rules_port" in edges[name] for name in journeys if name != "comms")
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_domain_module_is_pure(name):
     _, outside = imports_of((DOMAIN / f"{name}.py").read_text())
