@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from .account import Account, Effects
+from .account import Account
+from .effects import Effects
 from .program import Program
 
 WORKFLOW_NAME = "CustomerJourney"

@@ -5,10 +5,22 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
+import worker
+from domain.effects import BillingCredit, CreditOutcome
 from domain.messages import ActivityReported, AdjustRequest, ProfileUpdated, RedeemRequest
+from domain.refusals import REFUSED_ERROR_TYPE
 from tests.journey_kit import days, email_rows, eventually, ledger_rows, payment, refund, running_worker
+
+
+def refusal(error: WorkflowUpdateFailedError) -> tuple[str | None, object]:
+    """The error type and the first detail (the refusal code) of a refused update."""
+    cause = error.cause
+    assert isinstance(cause, ApplicationError), cause
+    return cause.type, cause.details[0] if cause.details else None
 
 
 @pytest.fixture
@@ -93,6 +105,7 @@ async def test_concurrent_redemptions_of_whole_balance(time_env, program, tmp_pa
         assert len(ok) == 1 and len(failed) == 1
         assert isinstance(failed[0], WorkflowUpdateFailedError)
         assert "not enough points" in str(failed[0].cause)
+        assert refusal(failed[0]) == (REFUSED_ERROR_TYPE, "insufficient_points")
         assert ok[0].credit_minor == 1200 and ok[0].balance_after == 0
         again = await tenure.redeem(cid, RedeemRequest(request_id=ok[0].request_id, points=1200))
         assert again == ok[0], "the same request id returns the first answer"
@@ -103,14 +116,14 @@ async def test_concurrent_redemptions_of_whole_balance(time_env, program, tmp_pa
 
 
 @pytest.mark.parametrize(
-    "request_, message",
+    "request_, code, message",
     [
-        (RedeemRequest(request_id="neg", points=-5), "positive"),
-        (RedeemRequest(request_id="big", points=100_000), "not enough points"),
-        (RedeemRequest(request_id="rw", kind="reward", reward_id="yacht"), "unknown reward"),
+        (RedeemRequest(request_id="neg", points=-5), "points_not_positive", "positive"),
+        (RedeemRequest(request_id="big", points=100_000), "insufficient_points", "not enough points"),
+        (RedeemRequest(request_id="rw", kind="reward", reward_id="yacht"), "unknown_reward", "unknown reward"),
     ],
 )
-async def test_redemption_validator_refuses_before_history(time_env, program, tmp_path, request_, message):
+async def test_redemption_validator_refuses_before_history(time_env, program, tmp_path, request_, code, message):
     cid = f"cus_bad_{request_.request_id}"
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
         await tenure.send(cid, payment(1))
@@ -118,9 +131,39 @@ async def test_redemption_validator_refuses_before_history(time_env, program, tm
         with pytest.raises(WorkflowUpdateFailedError) as err:
             await tenure.redeem(cid, request_)
         assert message in str(err.value.cause)
+        assert refusal(err.value) == (REFUSED_ERROR_TYPE, code)
         history = await tenure.handle(cid).fetch_history()
         assert not any(e.HasField("workflow_execution_update_accepted_event_attributes") for e in history.events)
         assert (await tenure.summary(cid)).balance == 100
+
+
+async def test_a_credit_billing_refuses_returns_the_points_and_answers_credit_refused(
+    time_env, program, tmp_path, monkeypatch
+):
+    @activity.defn(name="apply_credit")
+    async def refuse_credit(credit: BillingCredit) -> CreditOutcome:
+        raise ApplicationError("card declined", non_retryable=True)
+
+    everything = worker.build_activities
+    monkeypatch.setattr(
+        worker,
+        "build_activities",
+        lambda *args, **kwargs: (
+            [f for f in everything(*args, **kwargs) if f.__name__ != "apply_credit"] + [refuse_credit]
+        ),
+    )
+    cid = "cus_declined"
+    async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
+        await tenure.send(cid, payment(1, cadence="annual", amount=49000))
+        await eventually(lambda: tenure.summary(cid), lambda s: s.balance == 1200)
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await tenure.redeem(cid, RedeemRequest(request_id="r1", points=1000))
+        assert refusal(err.value) == (REFUSED_ERROR_TYPE, "credit_refused")
+        assert isinstance(err.value.cause, ApplicationError)
+        assert err.value.cause.message == "billing refused the credit: card declined"
+        assert (await tenure.summary(cid)).balance == 1200, "the points came back"
+        kinds = [r["kind"] for r in ledger_rows(engine, cid)]
+        assert kinds == ["earn", "spend", "adjust"]
 
 
 async def test_inactive_member_cannot_redeem(time_env, program, tmp_path):
