@@ -550,7 +550,7 @@ def start_input_cmd(ctx: typer.Context, customer_id: str):
     """Print the JSON a new journey starts with, for `temporal workflow signal-with-start --input-file`."""
     env = _env(ctx)
     program = _run(env.program)
-    typer.echo(JourneyInput(customer_id=customer_id, program=program).model_dump_json())
+    typer.echo(JourneyInput.new(customer_id, program).model_dump_json())
 
 
 @app.command("reconcile")

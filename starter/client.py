@@ -42,7 +42,7 @@ class TenureClient:
 
     def _start_input(self, customer_id: str) -> JourneyInput:
         extra = {"history_budget": self.history_budget} if self.history_budget else {}
-        return JourneyInput(customer_id=customer_id, program=self.program, **extra)
+        return JourneyInput.new(customer_id, self.program, **extra)
 
     def handle(self, customer_id: str) -> WorkflowHandle:
         return self.client.get_workflow_handle(workflow_id(customer_id))

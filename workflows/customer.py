@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         EVENT_SIGNAL,
         LEDGER_QUERY,
         RECONCILE_QUERY,
+        RULES_VERSION,
         REDEEM_UPDATE,
         SET_MINIMUM_TIER_UPDATE,
         SUMMARY_QUERY,
@@ -97,12 +98,14 @@ class CustomerJourney:
         self.history_budget = inp.history_budget
         self.generation = inp.generation
         self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
-        # Journeys recorded before the lifecycle release replay without it (and so without its
-        # timers and emails); every run started since has it.
+        self.rules_version = inp.rules_version
+        legacy = self.rules_version == 0
+        # Runs recorded before the lifecycle release replay without it (and so without its timers
+        # and emails); runs from before versions ask the patches, newer runs have every change.
         self.rules = AccountRules(
             self.account,
-            lifecycle=workflow.patched(LIFECYCLE_PATCH),
-            grouped_warnings=workflow.patched(GROUPED_WARNINGS_PATCH),
+            lifecycle=workflow.patched(LIFECYCLE_PATCH) if legacy else True,
+            grouped_warnings=workflow.patched(GROUPED_WARNINGS_PATCH) if legacy else True,
         )
         self.outbox: Effects = inp.outbox.model_copy(deep=True)
         self.in_flight = Effects()
@@ -111,9 +114,9 @@ class CustomerJourney:
         self.profile_dirty = inp.account is None
         self.profile_seen: CustomerProfile | None = None
         # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
-        self.wake_on_segment = self.rules.lifecycle and workflow.patched(SEGMENT_WAKE_PATCH)
+        self.wake_on_segment = self.rules.lifecycle and (workflow.patched(SEGMENT_WAKE_PATCH) if legacy else True)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
-        self.timer = DeadlineTimer(lazy=workflow.patched(LAZY_TIMER_PATCH))
+        self.timer = DeadlineTimer(lazy=workflow.patched(LAZY_TIMER_PATCH) if legacy else True)
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -154,6 +157,7 @@ class CustomerJourney:
                 outbox=self.outbox,
                 history_budget=self.history_budget,
                 generation=self.generation + 1,
+                rules_version=RULES_VERSION,  # a new run has no history to replay: the newest rules
             )
         )
 
