@@ -69,7 +69,7 @@ def ledger_totals(engine: Engine, customer_id: str | None = None) -> dict[str, T
                 points_sum=int(r.points_sum),
                 pending_sum=int(r.pending_sum),
                 max_seq=int(r.max_seq),
-                count=int(r.count),
+                count=int(r._mapping["count"]),  # r.count is the Row's tuple method
                 last_balance_after=int(r.balance_after),
                 last_pending_after=int(r.pending_after),
             )
