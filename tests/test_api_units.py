@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.messages import (
     ActivityReported,
@@ -23,8 +22,9 @@ from domain.messages import (
     SignedUp,
     SubscriptionCancelled,
 )
-from starter import generic_billing, sendgrid_events, stripe_events
-from starter.ingress import ApiError, Delivery, Ignored
+from starter.api.errors import ApiError
+from starter.client import JourneyUnavailable
+from starter.ingress import Delivery, Ignored, generic_billing, sendgrid_events, stripe_events
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import (
@@ -573,7 +573,7 @@ async def test_openapi_publishes_the_formats(fake):
 
 
 async def test_temporal_errors_answer_503(fake):
-    fake.rec.fail = RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+    fake.rec.fail = JourneyUnavailable("connection refused", status="UNAVAILABLE")
     r = await fake.post("/events", json={"event_id": "z1", "customer_id": "cus_L", "kind": "login"}, headers=AUTH)
     assert r.status_code == 503 and r.headers["retry-after"] and "unavailable" in _errors(r)["error"]
 
