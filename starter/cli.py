@@ -47,6 +47,7 @@ from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.program import Program, ProgramError, parse_program
 from domain.summary import Summary, Timeline
 from settings import Settings
+from starter import program_commands
 from starter.client import TenureClient
 from starter.connect import connect
 from starter.reconcile import QUERY_TIMEOUT, JourneyUnreachable, NoJourney, ReconcileRow, reconcile
@@ -402,7 +403,7 @@ member_app = typer.Typer(
 )
 program_app = typer.Typer(help="The program file.", no_args_is_help=True)
 app.add_typer(member_app, name="member")
-app.add_typer(program_app, name="program")
+app.add_typer(program_commands.program_app, name="program")
 
 NEGATIVE_OK = {"ignore_unknown_options": True}  # `adjust cus_1 -250 …`: a negative number is not an option
 
