@@ -28,7 +28,7 @@ def overlay(default: Any, value: Any, *, complete: bool = False) -> Any:
     if not isinstance(value, Mapping):
         return value
     if isinstance(default, BaseModel):
-        fields = dict(default)  # only the fields that hold a value (model_construct may leave some out)
+        fields = dict(default)
         base = {k: v for k, v in fields.items() if complete or k in default.model_fields_set}
     elif isinstance(default, Mapping):
         fields = base = dict(default)
