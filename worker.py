@@ -16,7 +16,8 @@ from activities import build_activities
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program
-from storage.engine import create_engine_for, ensure_schema
+from storage.engine import create_engine_for
+from storage.migrate import SchemaNotCurrent, require_current
 from workflows.customer import CustomerJourney
 
 WORKFLOWS = [CustomerJourney]
@@ -38,8 +39,12 @@ WORKER_OPTIONS: dict = {}
 
 
 def build_worker(client: Client, settings: Settings, program: Program, engine=None, **options) -> Worker:
+    """The worker on `engine` (else the configured database), which must be at this Tenure's schema revision.
+
+    Raises SchemaNotCurrent rather than run activities against tables it does not know.
+    """
     engine = engine or create_engine_for(settings.db_url())
-    ensure_schema(engine)
+    require_current(engine)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -61,7 +66,10 @@ async def main() -> None:
     except ProgramError as e:
         raise SystemExit(str(e)) from None
     client = await connect(settings)
-    worker = build_worker(client, settings, program)
+    try:
+        worker = build_worker(client, settings, program)
+    except SchemaNotCurrent as e:
+        raise SystemExit(str(e)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

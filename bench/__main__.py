@@ -221,12 +221,13 @@ async def phase_tenure(
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
-    from storage.engine import create_engine_for, ensure_schema
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
 
     db = work / f"tenure-{tag}.db"
     db_url = f"sqlite:///{db}"
     engine = create_engine_for(db_url)
-    ensure_schema(engine)
+    upgrade(engine)
     tq = f"bench-tenure-{tag}"
     out: dict = {}
     async with AsyncExitStack() as stack:
@@ -288,11 +289,12 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
-    from storage.engine import create_engine_for, ensure_schema
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
 
     db_url = f"sqlite:///{work / 'memory.db'}"
     engine = create_engine_for(db_url)
-    ensure_schema(engine)
+    upgrade(engine)
     tq = "bench-memory"
     worker = procs.tenure_worker(work, address, db_url, tq, name="worker-memory")
     try:

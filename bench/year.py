@@ -72,7 +72,8 @@ async def simulate(
 ) -> dict:
     from settings import Settings
     from starter.client import TenureClient
-    from storage.engine import create_engine_for, ensure_schema
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
     from worker import build_worker
 
     binary = find_binary("temporal-test-server")
@@ -83,7 +84,7 @@ async def simulate(
     )
     settings = Settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'year.db'}", task_queue="bench-year")
     engine = create_engine_for(settings.db_url())
-    ensure_schema(engine)
+    upgrade(engine)
     steps = schedule(months)
     cids = [f"cus_year{i:03d}" for i in range(customers)]
     try:

@@ -10,8 +10,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from .schema import metadata
-
 
 def normalize_url(url: str) -> str:
     """`postgres://` and `postgresql://` mean psycopg 3 here (psycopg2 is not installed)."""
@@ -57,38 +55,7 @@ def create_engine_for(url: str) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables, then add missing columns and indexes to existing ones (idempotent).
+    """Compatibility shim for starter/api.py until it calls `storage.migrate` itself: upgrade to head."""
+    from .migrate import upgrade  # here, not at the top: migrate imports this module
 
-    Enough while the schema only grows: new tables, and new columns that are nullable or have
-    a server default. Anything else (a renamed or retyped column) needs a real migration.
-    """
-    metadata.create_all(engine)
-    inspector = sa.inspect(engine)
-    for table in metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in have:
-                _add_column(engine, table, column)
-        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
-        for index in table.indexes:
-            if index.name not in indexes:
-                with engine.begin() as conn:
-                    conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
-
-
-def _add_column(engine: Engine, table: sa.Table, column: sa.Column[Any]) -> None:
-    """`ALTER TABLE ... ADD COLUMN` for a column the table lacks."""
-    if column.primary_key or column.unique or (not column.nullable and column.server_default is None):
-        raise RuntimeError(
-            f"{table.name}.{column.name} is missing and cannot be added in place "
-            "(key, unique, or NOT NULL without a server default): migrate the database by hand"
-        )
-    name = engine.dialect.identifier_preparer.format_table(table)
-    ddl = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {ddl}")
-    except sa.exc.DBAPIError:
-        # Fine if another process starting at the same time added it first.
-        if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
-            raise
+    upgrade(engine)

@@ -54,7 +54,7 @@ def ledger_totals(engine: Engine, customer_id: str | None = None) -> dict[str, T
         sa.func.coalesce(sa.func.sum(t.c.points), 0).label("points_sum"),
         sa.func.coalesce(sa.func.sum(t.c.pending_points), 0).label("pending_sum"),
         sa.func.max(t.c.seq).label("max_seq"),
-        sa.func.count().label("count"),
+        sa.func.count().label("entry_count"),  # not "count": a Row has a count() method
     ).group_by(t.c.customer_id)
     if customer_id is not None:
         agg = agg.where(t.c.customer_id == customer_id)
@@ -69,7 +69,7 @@ def ledger_totals(engine: Engine, customer_id: str | None = None) -> dict[str, T
                 points_sum=int(r.points_sum),
                 pending_sum=int(r.pending_sum),
                 max_seq=int(r.max_seq),
-                count=int(r.count),
+                count=int(r.entry_count),
                 last_balance_after=int(r.balance_after),
                 last_pending_after=int(r.pending_after),
             )

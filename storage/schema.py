@@ -54,7 +54,7 @@ customers = sa.Table(
     sa.Column("program_version", sa.String, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    # Added for the lifecycle journeys; `ensure_schema` adds them to an older table.
+    # Added for the lifecycle journeys; the first migration adds them to an older, pre-migration table.
     # Upper-case, NULL when the member has none. Not UNIQUE: a code is derived from the
     # customer id, and a clash must not make a profile upsert fail forever.
     sa.Column("referral_code", sa.String, index=True),

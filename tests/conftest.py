@@ -18,8 +18,8 @@ Database (`db_url`, parametrized: every test that takes it runs on SQLite and on
   skipped when unset. Each test gets its own empty schema (the URL carries
   `options=-csearch_path=<schema>`, so every engine made from it, by the test or by the code
   under test, lands there); the schema is dropped afterwards.
-In both cases the tables of `storage.schema.metadata` are created up front when that module
-exists (creation is idempotent, so code that creates them again is fine).
+In both cases the tables are created up front by the migrations (`storage.migrate.upgrade`, to
+head), as `tenure db upgrade` makes them; upgrading again is a no-op, so code that does is fine.
 """
 
 from __future__ import annotations
@@ -113,14 +113,13 @@ def task_queue() -> str:
 
 
 def _create_tables(url: str) -> None:
-    try:
-        from storage.engine import create_engine_for
-        from storage.schema import metadata
-    except ImportError:  # the ledger module is not there yet
-        return
+    """The tables as an installation gets them: through the migrations, up to head."""
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
+
     engine = create_engine_for(url)
     try:
-        metadata.create_all(engine)
+        upgrade(engine)
     finally:
         engine.dispose()
 
@@ -177,11 +176,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def engine(db_url: str):
-    """An engine on `db_url` (SQLite and PostgreSQL), schema ensured as the worker does."""
-    from storage.engine import create_engine_for, ensure_schema
+    """An engine on `db_url` (SQLite and PostgreSQL), at the schema revision the worker requires."""
+    from storage.engine import create_engine_for
 
     eng = create_engine_for(db_url)
-    ensure_schema(eng)
     yield eng
     eng.dispose()
 

@@ -17,8 +17,9 @@ from domain.messages import ActivityReported, PaymentSucceeded, RefundIssued
 from domain.program import Program
 from settings import Settings
 from starter.client import TenureClient
-from storage.engine import create_engine_for, ensure_schema
+from storage.engine import create_engine_for
 from storage.ledger_reads import ledger_page
+from storage.migrate import upgrade
 from worker import build_worker
 
 T = TypeVar("T")
@@ -29,7 +30,7 @@ async def running_worker(client: Client, program: Program, tmp_path: Path, db_ur
     """A worker on its own task queue and ledger; yields (TenureClient, engine)."""
     settings = Settings(data_dir=tmp_path, database_url=db_url or "", task_queue=f"tenure-{uuid.uuid4().hex[:8]}")
     engine = create_engine_for(settings.db_url())
-    ensure_schema(engine)
+    upgrade(engine)
     worker = build_worker(client, settings, program, engine)
     async with worker:
         yield TenureClient(client, program, settings.task_queue, **client_opts), engine

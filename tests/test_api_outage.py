@@ -19,7 +19,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from storage.engine import create_engine_for, ensure_schema
+from storage.engine import create_engine_for
+from storage.migrate import upgrade
 from tests.api_kit import api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
 from tests.journey_kit import eventually, ledger_rows
 from worker import build_worker
@@ -107,7 +108,7 @@ async def test_outage_503_then_retry_lands_once(program, temporal_cli, tmp_path)
             api_temporal_timeout=2.0,
         )
         engine = create_engine_for(settings.db_url())
-        ensure_schema(engine)
+        upgrade(engine)
         cid = f"cus_{uuid.uuid4().hex[:10]}"
         first, second = invoice_paid_event(cid, 4900), invoice_paid_event(cid, 4900)
         inv1, inv2 = first["data"]["object"]["id"], second["data"]["object"]["id"]

@@ -25,7 +25,8 @@ from domain.messages import (
 )
 from starter import generic_billing, sendgrid_events, stripe_events
 from starter.ingress import ApiError, Delivery, Ignored
-from storage.engine import create_engine_for, ensure_schema
+from storage.engine import create_engine_for
+from storage.migrate import upgrade
 from tests.api_kit import (
     AUTH,
     BILLING_SECRET,
@@ -60,7 +61,7 @@ class Recorder:
 @pytest.fixture
 async def fake(program, tmp_path):
     engine = create_engine_for(f"sqlite:///{tmp_path / 'api.db'}")
-    ensure_schema(engine)
+    upgrade(engine)
     rec = Recorder()
     async with app_client(api_settings(data_dir=tmp_path), client=object(), program=program, engine=engine) as http:
         http.app.state.services._tenure = rec

@@ -14,9 +14,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.ledger import LEDGER_CONFLICT, LedgerActivities
 from domain.effects import CustomerProfile, LedgerEntry
-from storage.engine import ensure_schema, normalize_url
 from storage.ledger_reads import Totals, ledger_page, ledger_totals
-from storage.schema import UTCDateTime, customers, ledger_entries, metadata
+from storage.schema import customers, ledger_entries
 
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=timezone(timedelta(hours=2)))
 
@@ -254,59 +253,3 @@ async def test_lookup_referrer(engine, uid):
     assert await env.run(acts.lookup_referrer, f"  {code.capitalize()} ") == f"ref-{uid}"
     assert await env.run(acts.lookup_referrer, f"X{uid.upper()}") is None
     assert await env.run(acts.lookup_referrer, "") is None  # members without a code are never matched
-
-
-OLD_CUSTOMERS_DDL = """
-CREATE TABLE customers (
-    customer_id VARCHAR NOT NULL PRIMARY KEY,
-    email VARCHAR,
-    name VARCHAR,
-    timezone VARCHAR DEFAULT 'UTC' NOT NULL,
-    program_version VARCHAR NOT NULL,
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL
-)
-"""
-
-
-@pytest.fixture
-def empty_db(db_url):
-    """An engine on an empty database: `db_url`'s fresh SQLite file or PostgreSQL schema, tables dropped."""
-    eng = sa.create_engine(normalize_url(db_url))
-    metadata.drop_all(eng)
-    yield eng
-    eng.dispose()
-
-
-async def test_ensure_schema_adds_new_columns_to_an_old_customers_table(empty_db):
-    eng = empty_db
-    ts = "TIMESTAMP WITH TIME ZONE" if eng.dialect.name == "postgresql" else "DATETIME"
-    with eng.begin() as conn:
-        conn.exec_driver_sql(OLD_CUSTOMERS_DDL.format(ts=ts))
-        old = sa.table(
-            "customers",
-            *(sa.column(c) for c in ("customer_id", "program_version")),
-            sa.column("created_at", UTCDateTime),
-            sa.column("updated_at", UTCDateTime),
-        )
-        conn.execute(sa.insert(old).values(customer_id="old", program_version="v1", created_at=T0, updated_at=T0))
-
-    ensure_schema(eng)
-    ensure_schema(eng)  # idempotent
-
-    inspector = sa.inspect(eng)
-    assert {"referral_code", "status", "tier", "at_risk"} <= {c["name"] for c in inspector.get_columns("customers")}
-    assert "ix_customers_referral_code" in {i["name"] for i in inspector.get_indexes("customers")}
-    assert {"ledger_entries", "emails", "billing_credits", "billing_discounts"} <= set(inspector.get_table_names())
-    row = customer_row(eng, "old")
-    assert (row.referral_code, row.status, row.tier, row.at_risk, row.created_at) == (None, "active", "", False, T0)
-
-    acts = LedgerActivities(eng)
-    env = ActivityEnvironment()
-    await env.run(
-        acts.upsert_customer,
-        CustomerProfile(customer_id="old", program_version="v2", referral_code="TOLD0001", tier="silver", at_risk=True),
-    )
-    row = customer_row(eng, "old")
-    assert (row.program_version, row.referral_code, row.tier, row.at_risk) == ("v2", "TOLD0001", "silver", True)
-    assert await env.run(acts.lookup_referrer, "told0001") == "old"
