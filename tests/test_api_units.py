@@ -594,3 +594,10 @@ async def test_app_starts_without_temporal_and_answers_503(program, tmp_path: Pa
         r = await http.get("/healthz")
         assert r.status_code == 503 and r.json()["status"] == "degraded"
     assert time.monotonic() - t0 < 10
+
+
+async def test_app_refuses_a_database_behind_and_names_the_command(program, tmp_path: Path):
+    s = api_settings(data_dir=tmp_path, temporal_address=f"127.0.0.1:{_free_port()}")
+    with pytest.raises(SystemExit, match="run `tenure db upgrade`"):
+        async with app_client(s, program=program, migrate=False):
+            pass

@@ -27,7 +27,8 @@ from starter.client import JourneyError
 from starter.connect import load_program
 from starter.ingress import generic_billing, sendgrid_events
 from starter.ingress.stripe_objects import StripeEvent
-from storage.engine import create_engine_for, ensure_schema
+from storage.engine import create_engine_for
+from storage.migrate import SchemaNotCurrent, require_current
 
 from . import activity, health, members, webhooks
 from .errors import install_error_handlers
@@ -60,7 +61,10 @@ def create_app(
         s = api_settings(settings)
         prog = program or load_program(s)
         eng = engine or create_engine_for(s.db_url())
-        await asyncio.to_thread(ensure_schema, eng)
+        try:  # a database behind this Tenure is refused, with the command that upgrades it
+            await asyncio.to_thread(require_current, eng)
+        except SchemaNotCurrent as e:
+            raise SystemExit(str(e)) from None
         services = Services(s, prog, eng, client)
         app.state.services = services
         if client is None:

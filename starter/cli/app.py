@@ -3,7 +3,8 @@
     tenure member show|ledger|timeline|adjust|set-tier|start-input CUSTOMER_ID ...   (members.py)
     tenure reconcile [CUSTOMER_ID]                                                   (reconcile.py)
     tenure segment [--at-risk] [--status STATUS] [--tier TIER]                       (segment.py)
-    tenure program check [PATH]                                                      (program.py)
+    tenure program check|show|diff ...                                               (program.py)
+    tenure db current|upgrade                                                        (database.py)
 
 Connection and database come from the TENURE_ environment (settings.py), or `--address`,
 `--namespace`, `--task-queue` and `--db` before the command.
@@ -16,6 +17,7 @@ from typing import Annotated
 import typer
 
 from .context import Env, env_of
+from .database import db_app
 from .members import member_app
 from .program import program_app
 from .reconcile import reconcile_cmd
@@ -32,6 +34,7 @@ app.add_typer(member_app, name="member")
 app.command("reconcile")(reconcile_cmd)
 app.command("segment")(segment_cmd)
 app.add_typer(program_app, name="program")
+app.add_typer(db_app, name="db")
 
 
 @app.callback()

@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 from types import FrameType
 
+import sqlalchemy as sa
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from domain.program import ProgramError, parse_program
 from settings import Settings, get_settings
+from storage.migrate import db_status, db_upgrade
 
 from .children import ROOT, Child, console, stop_all
 from .temporal import find_binary, is_local, port_open, split_address, wait_for_temporal
@@ -38,6 +40,26 @@ def program_fault(s: Settings) -> str | None:
         parse_program(path.read_text(), str(path))
     except ProgramError as e:
         return str(e)
+    return None
+
+
+def upgrade_local_database(s: Settings) -> str | None:
+    """The embedded database is upgraded here; one set by TENURE_DATABASE_URL must be current
+    (`tenure db upgrade` is an operator's decision). Returns why Tenure cannot start, or None."""
+    try:
+        if not s.database_url:
+            before, after = db_upgrade(s)
+            if before != after:
+                console.print(f"Ledger database upgraded {before or '(new)'} → {after}.")
+            return None
+        status = db_status(s)
+    except sa.exc.OperationalError as e:
+        return f"cannot open the ledger database {masked_db_url(s.db_url())}: {e.orig}"
+    if not status.is_current:
+        return (
+            f"the ledger database {status.url} is at revision {status.current or '(none)'}, this Tenure needs "
+            f"{status.head}: run `tenure db upgrade`"
+        )
     return None
 
 
@@ -99,6 +121,10 @@ def main() -> int:
     api_port = env_port("TENURE_API_PORT", 8000)
     data_dir = Path(s.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    schema_fault = upgrade_local_database(s)
+    if schema_fault:
+        console.print(f"[red]{schema_fault}[/]", soft_wrap=True)
+        return 1
     server_log = data_dir / SERVER_LOG
 
     stop: dict[str, int | None] = {"signal": None}
