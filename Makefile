@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@touch $(STAMP)
 
 run: venv
-	$(BIN)/python -m starter.run
+	$(BIN)/python -m starter.supervisor
 
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

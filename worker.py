@@ -6,8 +6,9 @@ import asyncio
 import logging
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -34,14 +35,14 @@ RUNNER = SandboxedWorkflowRunner(
     )
 )
 
-# Worker options beyond the SDK defaults (the benchmark's raw-engine worker uses the same).
-WORKER_OPTIONS: dict = {}
 
-
-def build_worker(client: Client, settings: Settings, program: Program, engine=None, **options) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, program: Program, engine: Engine | None = None, **options: Any
+) -> Worker:
     """The worker on `engine` (else the configured database), which must be at this Tenure's schema revision.
 
-    Raises SchemaNotCurrent rather than run activities against tables it does not know.
+    Raises SchemaNotCurrent rather than run activities against tables it does not know. Every
+    activity is `async def` (blocking work goes to threads inside them): no activity executor.
     """
     engine = engine or create_engine_for(settings.db_url())
     require_current(engine)
@@ -53,8 +54,7 @@ def build_worker(client: Client, settings: Settings, program: Program, engine=No
             settings, engine, from_email=program.email.from_email, from_name=program.email.from_name
         ),
         workflow_runner=RUNNER,
-        activity_executor=ThreadPoolExecutor(max_workers=20),
-        **{**WORKER_OPTIONS, **options},
+        **options,
     )
 
 

@@ -139,12 +139,11 @@ class StripeBillingGateway:
 
     def __init__(self, engine: Engine, api_key: str, api_base: str | None = None, timeout: float = 30.0) -> None:
         self.engine = engine
-        base = {"api": api_base} if api_base else None
         # Temporal owns retries (with backoff, visible in history): no hidden second layer.
         # The timeout stays below the activity's start-to-close (60 s) so an attempt ends on its own.
         self.client = stripe.StripeClient(
             api_key,
-            base_addresses=base,
+            base_addresses={"api": api_base} if api_base else None,
             max_network_retries=0,
             http_client=stripe.RequestsClient(timeout=timeout),
         )

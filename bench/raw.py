@@ -81,7 +81,6 @@ async def main() -> None:
         task_queue=settings.task_queue,
         workflows=[BenchCounter],
         workflow_runner=runner,
-        **tenure_worker.WORKER_OPTIONS,
     )
     print("raw worker polling", flush=True)
     reporter = asyncio.create_task(report())

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from .effects import Effects
 from .lifecycle_state import ChallengeState
-
-if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+from .rules_port import RulesPort
 
 
-def _reached(r: AccountRules, milestone: str) -> int:
+def _reached(r: RulesPort, milestone: str) -> int:
     lc = r.a.lifecycle
     c = lc.counters
     return {
@@ -24,7 +22,7 @@ def _reached(r: AccountRules, milestone: str) -> int:
     }[milestone]
 
 
-def check(r: AccountRules, fx: Effects, now: datetime) -> None:
+def check(r: RulesPort, fx: Effects, now: datetime) -> None:
     lc = r.a.lifecycle
     for badge in r.p.badges:
         if badge.id in lc.badges or _reached(r, badge.milestone) < badge.count:
@@ -38,14 +36,14 @@ def check(r: AccountRules, fx: Effects, now: datetime) -> None:
         )
 
 
-def _window(r: AccountRules, ch) -> tuple[datetime, datetime] | None:
+def _window(r: RulesPort, ch) -> tuple[datetime, datetime] | None:
     if ch.starts_at and ch.ends_at:
         return ch.starts_at, ch.ends_at
     signed = r.a.lifecycle.signed_up_at
     return (signed, signed + timedelta(days=ch.window_days)) if signed else None
 
 
-def enroll(r: AccountRules, now: datetime) -> None:
+def enroll(r: RulesPort, now: datetime) -> None:
     """Start the challenges whose window is open now (sign-up relative ones start at sign-up)."""
     for ch in r.p.challenges:
         w = _window(r, ch)
@@ -54,7 +52,7 @@ def enroll(r: AccountRules, now: datetime) -> None:
             r.note(now, "challenge", f"challenge {ch.title!r} open until {w[1]:%Y-%m-%d %H:%M} UTC")
 
 
-def on_activity(r: AccountRules, fx: Effects, now: datetime, kind: str) -> None:
+def on_activity(r: RulesPort, fx: Effects, now: datetime, kind: str) -> None:
     enroll(r, now)
     for ch in r.p.challenges:
         st = r.a.lifecycle.challenges.get(ch.id)
@@ -75,11 +73,11 @@ def on_activity(r: AccountRules, fx: Effects, now: datetime, kind: str) -> None:
             )
 
 
-def deadlines(r: AccountRules) -> list[datetime]:
+def deadlines(r: RulesPort) -> list[datetime]:
     return [st.ends_at for st in r.a.lifecycle.challenges.values() if not st.done_at and not st.expired]
 
 
-def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
+def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     for cid, st in r.a.lifecycle.challenges.items():
         if not st.done_at and not st.expired and now >= st.ends_at:
             st.expired = True

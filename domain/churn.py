@@ -7,26 +7,23 @@ While frozen, lots do not expire; a return in time restores them with their rema
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from . import comms, engagement, onboarding
-from .effects import DiscountOutcome, DiscountRequest
-from .lifecycle_state import Churn, Offer, WinbackOutcome
+from .effects import DiscountOutcome, DiscountRequest, Effects
+from .lifecycle_state import Churn, Offer, WinbackOutcome, WinbackResult
 from .messages import PaymentSucceeded, SubscriptionCancelled
-
-if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+from .rules_port import RulesPort
 
 WINBACKS_KEPT = 20
 WINBACK_EMAILS = frozenset({"winback_offer", "winback_followup"})
 
 
-def frozen(r: AccountRules) -> bool:
+def frozen(r: RulesPort) -> bool:
     ch = r.a.lifecycle.churn
     return ch is not None and not ch.forfeited
 
 
-def is_high_value(r: AccountRules, now: datetime) -> bool:
+def is_high_value(r: RulesPort, now: datetime) -> bool:
     hv = r.p.winback.high_value
     payments = max(r.a.lifecycle.counters.payments, 1)
     return (
@@ -40,7 +37,7 @@ def _origin(ch: Churn) -> str:
     return f"churn:{ch.event_id or ch.at.isoformat()}"
 
 
-def on_cancelled(r: AccountRules, fx: Effects, now: datetime, ev: SubscriptionCancelled) -> None:
+def on_cancelled(r: RulesPort, fx: Effects, now: datetime, ev: SubscriptionCancelled) -> None:
     lc = r.a.lifecycle
     if lc.churn is not None:
         r.note(now, "churn", "cancellation while already churned: ignored")
@@ -81,11 +78,11 @@ def on_cancelled(r: AccountRules, fx: Effects, now: datetime, ev: SubscriptionCa
         )
 
 
-def _playbook(r: AccountRules, ch: Churn):
+def _playbook(r: RulesPort, ch: Churn):
     return r.p.winback.playbooks[ch.reason]
 
 
-def deadlines(r: AccountRules) -> list[datetime]:
+def deadlines(r: RulesPort) -> list[datetime]:
     ch = r.a.lifecycle.churn
     if ch is None:
         return []
@@ -113,7 +110,7 @@ def _offer_data(ch: Churn) -> dict:
     )
 
 
-def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
+def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     ch = r.a.lifecycle.churn
     if ch is None:
         return
@@ -178,7 +175,7 @@ def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
 
 
 def on_discount_created(
-    r: AccountRules, fx: Effects, now: datetime, req: DiscountRequest, outcome: DiscountOutcome
+    r: RulesPort, fx: Effects, now: datetime, req: DiscountRequest, outcome: DiscountOutcome
 ) -> None:
     ch = r.a.lifecycle.churn
     if ch is None or not req.key.endswith(f"{_origin(ch)}/discount"):
@@ -196,7 +193,11 @@ def on_discount_created(
     r.email(fx, now, "winback_offer", _origin(ch), _offer_data(ch))
 
 
-def on_return(r: AccountRules, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
+def on_discount_failed(r: RulesPort, now: datetime, why: str) -> None:
+    r.note(now, "winback", f"billing could not create the discount: {why}")
+
+
+def on_return(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
     """A paying customer came back: stop the win-back, restore or settle the frozen points."""
     lc = r.a.lifecycle
     ch = lc.churn
@@ -218,6 +219,7 @@ def on_return(r: AccountRules, fx: Effects, now: datetime, ev: PaymentSucceeded)
             f"return:{ev.event_id}",
             reason=f"{restored} frozen points restored; expiry dates moved by {paused.days} days",
         )
+    outcome: WinbackResult
     if ch.forfeited:
         outcome = "returned_after_forfeit"
     elif ch.offer and now < ch.offer.expires_at:

@@ -4,16 +4,14 @@ a successful payment ends it at once."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from .effects import Effects
 from .lifecycle_state import Dunning
 from .messages import PaymentFailed
-
-if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+from .rules_port import RulesPort
 
 
-def on_failed(r: AccountRules, fx: Effects, now: datetime, ev: PaymentFailed) -> None:
+def on_failed(r: RulesPort, fx: Effects, now: datetime, ev: PaymentFailed) -> None:
     lc = r.a.lifecycle
     if lc.churn is not None:
         return
@@ -24,20 +22,20 @@ def on_failed(r: AccountRules, fx: Effects, now: datetime, ev: PaymentFailed) ->
     advance(r, fx, now)
 
 
-def on_recovered(r: AccountRules, now: datetime) -> None:
+def on_recovered(r: RulesPort, now: datetime) -> None:
     if r.a.lifecycle.dunning is not None:
         r.note(now, "dunning", f"payment recovered: dunning for {r.a.lifecycle.dunning.invoice_id} ended")
         r.a.lifecycle.dunning = None
 
 
-def deadlines(r: AccountRules) -> list[datetime]:
+def deadlines(r: RulesPort) -> list[datetime]:
     d = r.a.lifecycle.dunning
     if d is None:
         return []
     return [d.started_at + timedelta(days=day) for day in r.p.dunning.email_days if day not in d.sent_days][:1]
 
 
-def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
+def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     d = r.a.lifecycle.dunning
     if d is None:
         return

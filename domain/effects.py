@@ -127,3 +127,17 @@ class DiscountOutcome(_Record):
     key: str
     code: str
     external_id: str | None = None
+
+
+class Effects(BaseModel):
+    """What one step asks of the outside world, in order."""
+
+    entries: list[LedgerEntry] = Field(default_factory=list)
+    emails: list[EmailIntent] = Field(default_factory=list)
+    credits: list[BillingCredit] = Field(default_factory=list)
+    lookups: list[str] = Field(default_factory=list, description="Referral codes to resolve.")
+    signals: list[CrossSignal] = Field(default_factory=list)
+    discounts: list[DiscountRequest] = Field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries or self.emails or self.credits or self.lookups or self.signals or self.discounts)

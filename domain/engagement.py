@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+from .effects import Effects
+from .rules_port import RulesPort
 
 WINDOW_DAYS = 90
 
 
-def on_activity(r: AccountRules, fx: Effects, now: datetime) -> None:
+def on_activity(r: RulesPort, fx: Effects, now: datetime) -> None:
     lc = r.a.lifecycle
     lc.last_activity_at = now
     day = now.date().isoformat()
@@ -23,12 +22,12 @@ def on_activity(r: AccountRules, fx: Effects, now: datetime) -> None:
         r.note(now, "engagement", "active again: no longer at risk")
 
 
-def activities_90_days(r: AccountRules, now: datetime) -> int:
+def activities_90_days(r: RulesPort, now: datetime) -> int:
     since = (now - timedelta(days=WINDOW_DAYS)).date().isoformat()
     return sum(n for d, n in r.a.lifecycle.activity_days.items() if d > since)
 
 
-def _due(r: AccountRules) -> datetime | None:
+def _due(r: RulesPort) -> datetime | None:
     lc = r.a.lifecycle
     if lc.at_risk or r.a.status != "active":
         return None
@@ -36,12 +35,12 @@ def _due(r: AccountRules) -> datetime | None:
     return since + timedelta(days=r.p.engagement.at_risk_after_days) if since else None
 
 
-def deadlines(r: AccountRules) -> list[datetime]:
+def deadlines(r: RulesPort) -> list[datetime]:
     due = _due(r)
     return [due] if due else []
 
 
-def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
+def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     due = _due(r)
     if due is None or now < due:
         return

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
-from .account import Account, Effects
+from .account import Account
+from .effects import Effects
 from .program import Program
 
 WORKFLOW_NAME = "CustomerJourney"
@@ -21,6 +24,15 @@ TIMELINE_QUERY = "timeline"
 RECONCILE_QUERY = "reconcile"
 HISTORY_BUDGET = 2000
 
+# The generation of rules and orchestration a run follows. Journeys live for years, so a change
+# that alters what a running journey does (its commands, or its rules) is made for the next
+# version only: the code branches on the run's version, which is in the run's input and so in
+# its history. New journeys start at RULES_VERSION; a run keeps its version until it continues
+# as new, when it moves to the newest (a new run has no history to replay). Version 0 is every
+# run started before versions existed: it still asks `workflow.patched` for the four changes
+# made since the first release. Version 1 has them all, without patch markers.
+RULES_VERSION = 1
+
 
 def workflow_id(customer_id: str) -> str:
     return f"customer-{customer_id}"
@@ -35,3 +47,11 @@ class JourneyInput(BaseModel):
         HISTORY_BUDGET, ge=50, description="Continue-as-new once the history is this long (or the server suggests it)."
     )
     generation: int = Field(0, description="How many times this journey has continued as new.")
+    rules_version: int = Field(
+        0, ge=0, description="The rules generation of this run (0: runs started before versions existed)."
+    )
+
+    @classmethod
+    def new(cls, customer_id: str, program: Program, **extra: Any) -> JourneyInput:
+        """The input of a journey that starts now: the newest rules."""
+        return cls(customer_id=customer_id, program=program, rules_version=RULES_VERSION, **extra)

@@ -56,10 +56,13 @@ class Churn(BaseModel):
     forfeited: bool = False
 
 
+WinbackResult = Literal["returned_with_offer", "returned_after_offer", "returned_after_forfeit"]
+
+
 class WinbackOutcome(BaseModel):
     churned_at: datetime
     reason: str
-    outcome: Literal["returned_with_offer", "returned_after_offer", "returned_after_forfeit"]
+    outcome: WinbackResult
     returned_at: datetime
     points_restored: int
     revenue_minor: int

@@ -4,16 +4,14 @@ the sequence ends early once every goal is met, and completing it is a badge."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from . import comms
+from .effects import Effects
 from .lifecycle_state import OnboardingState
-
-if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+from .rules_port import RulesPort
 
 
-def start(r: AccountRules, fx: Effects, now: datetime) -> None:
+def start(r: RulesPort, fx: Effects, now: datetime) -> None:
     lc = r.a.lifecycle
     if not r.p.onboarding.enabled or lc.onboarding is not None:
         return
@@ -22,7 +20,7 @@ def start(r: AccountRules, fx: Effects, now: datetime) -> None:
     advance(r, fx, now)
 
 
-def deadlines(r: AccountRules) -> list[datetime]:
+def deadlines(r: RulesPort) -> list[datetime]:
     ob = r.a.lifecycle.onboarding
     if ob is None or ob.finished:
         return []
@@ -32,7 +30,7 @@ def deadlines(r: AccountRules) -> list[datetime]:
     return []
 
 
-def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
+def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     ob = r.a.lifecycle.onboarding
     if ob is None or ob.finished:
         return
@@ -56,7 +54,7 @@ def advance(r: AccountRules, fx: Effects, now: datetime) -> None:
         r.note(now, "onboarding", "onboarding sequence ended with goals still open")
 
 
-def on_activity(r: AccountRules, fx: Effects, now: datetime, kind: str) -> None:
+def on_activity(r: RulesPort, fx: Effects, now: datetime, kind: str) -> None:
     ob = r.a.lifecycle.onboarding
     # goals still count after the sequence ran out: completing them late still earns the badge
     if ob is None or ob.finished == "completed" or kind not in r.p.onboarding.goals or kind in ob.goals_met:
@@ -72,12 +70,12 @@ def on_activity(r: AccountRules, fx: Effects, now: datetime, kind: str) -> None:
         _drop_deferred(r, now, {s.purpose for s in r.p.onboarding.steps}, "onboarding goals met")
 
 
-def _drop_deferred(r: AccountRules, now: datetime, purposes: set[str], why: str) -> None:
+def _drop_deferred(r: RulesPort, now: datetime, purposes: set[str], why: str) -> None:
     for d in comms.drop_deferred(r.a.lifecycle.comms, purposes):
         r.note(now, "email", f"{d.intent.purpose} email dropped: {why}")
 
 
-def stop(r: AccountRules, now: datetime, why: str) -> None:
+def stop(r: RulesPort, now: datetime, why: str) -> None:
     """End a running sequence (the member cancelled): no more onboarding email, sent or deferred."""
     ob = r.a.lifecycle.onboarding
     if ob is None or ob.finished:

@@ -1,19 +1,17 @@
 """Referrals: a code per member; the referrer's points are pending until the referee's first
-payment has stood for the hold period, and are voided if that payment is refunded."""
+payment has stood for the hold period, and are voided if that payment is refunded. A journey
+recorded before the lifecycle release takes no part: referral events leave it as it was."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from .effects import CrossSignal
+from .effects import CrossSignal, Effects
 from .lifecycle_state import Referral
 from .messages import ReferralLinked, ReferralPaid, ReferralRefunded, SignedUp
-
-if TYPE_CHECKING:
-    from .account import AccountRules, Effects
+from .rules_port import RulesPort
 
 
 def code_for(customer_id: str) -> str:
@@ -26,7 +24,7 @@ def _signal(fx: Effects, to: str, event) -> None:
     fx.signals.append(CrossSignal(to_customer_id=to, event=event.model_dump(mode="json")))
 
 
-def on_signed_up(r: AccountRules, fx: Effects, now: datetime, ev: SignedUp) -> None:
+def on_signed_up(r: RulesPort, fx: Effects, now: datetime, ev: SignedUp) -> None:
     lc = r.a.lifecycle
     code = (ev.referral_code or "").strip()
     if not code:
@@ -41,7 +39,7 @@ def on_signed_up(r: AccountRules, fx: Effects, now: datetime, ev: SignedUp) -> N
     fx.lookups.append(code.upper())
 
 
-def on_referrer_found(r: AccountRules, fx: Effects, now: datetime, code: str, referrer: str | None) -> None:
+def on_referrer_found(r: RulesPort, fx: Effects, now: datetime, code: str, referrer: str | None) -> None:
     lc = r.a.lifecycle
     if referrer is None:
         lc.referral_code_used = None  # a mistyped code does not use up the one referral
@@ -66,7 +64,9 @@ def on_referrer_found(r: AccountRules, fx: Effects, now: datetime, code: str, re
         )
 
 
-def on_linked(r: AccountRules, fx: Effects, now: datetime, ev: ReferralLinked) -> None:
+def on_linked(r: RulesPort, fx: Effects, now: datetime, ev: ReferralLinked) -> None:
+    if not r.lifecycle:
+        return
     lc = r.a.lifecycle
     if ev.referee_id == r.a.customer_id:
         r.note(now, "referral", "referral refused: self-referral")
@@ -77,7 +77,7 @@ def on_linked(r: AccountRules, fx: Effects, now: datetime, ev: ReferralLinked) -
         r.note(now, "referral", f"{ev.referee_id} signed up with your code")
 
 
-def after_payment(r: AccountRules, fx: Effects, now: datetime, invoice_id: str) -> None:
+def after_payment(r: RulesPort, fx: Effects, now: datetime, invoice_id: str) -> None:
     """In the referee's journey: its first payment tells the referrer."""
     lc = r.a.lifecycle
     if lc.referred_by and lc.counters.payments == 1:
@@ -90,7 +90,7 @@ def after_payment(r: AccountRules, fx: Effects, now: datetime, invoice_id: str) 
         )
 
 
-def after_refund(r: AccountRules, fx: Effects, now: datetime, invoice_id: str) -> None:
+def after_refund(r: RulesPort, fx: Effects, now: datetime, invoice_id: str) -> None:
     lc = r.a.lifecycle
     if lc.referred_by and invoice_id == lc.first_invoice_id:
         _signal(
@@ -108,7 +108,9 @@ def pending_id(referee_id: str) -> str:
     return f"referral:{referee_id}"
 
 
-def on_paid(r: AccountRules, fx: Effects, now: datetime, ev: ReferralPaid) -> None:
+def on_paid(r: RulesPort, fx: Effects, now: datetime, ev: ReferralPaid) -> None:
+    if not r.lifecycle:
+        return
     ref = r.a.lifecycle.referrals.get(ev.referee_id)
     if ref is None or ref.status != "linked":
         r.note(now, "referral", f"payment of {ev.referee_id} ignored: not a linked referral")
@@ -127,7 +129,9 @@ def on_paid(r: AccountRules, fx: Effects, now: datetime, ev: ReferralPaid) -> No
     r.email(fx, now, "referral_pending", f"referral:{ev.referee_id}", {"points": points, "referee": ev.referee_id})
 
 
-def on_refunded(r: AccountRules, fx: Effects, now: datetime, ev: ReferralRefunded) -> None:
+def on_refunded(r: RulesPort, fx: Effects, now: datetime, ev: ReferralRefunded) -> None:
+    if not r.lifecycle:
+        return
     ref = r.a.lifecycle.referrals.get(ev.referee_id)
     if ref is None or ref.invoice_id != ev.invoice_id:
         return
@@ -138,7 +142,7 @@ def on_refunded(r: AccountRules, fx: Effects, now: datetime, ev: ReferralRefunde
         r.note(now, "referral", f"refund of {ev.referee_id}'s first payment after the hold: points kept")
 
 
-def on_released(r: AccountRules, fx: Effects, now: datetime, pending_ref: str | None) -> None:
+def on_released(r: RulesPort, fx: Effects, now: datetime, pending_ref: str | None) -> None:
     referee = (pending_ref or "").split(":", 1)[0]
     ref = r.a.lifecycle.referrals.get(referee)
     if ref is not None and ref.status == "pending":

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from . import tiers as T
-from .account import Account, AccountRules, TimelineItem
+from .account import Account, TimelineItem
 from .effects import LedgerEntry
 
 
@@ -50,9 +50,8 @@ class Summary(BaseModel):
 
 
 def summarize(account: Account, now: datetime) -> Summary:
-    rules = AccountRules(account)
     p = account.program
-    total = rules.qualifying_total(now)
+    total = T.rolling_total(account.qualifying, p.tiers, now)
     nxt, needed = T.next_tier(account.tier, total, p.tiers)
     tier = p.tiers.get(account.tier.name)
     return Summary(
@@ -95,3 +94,23 @@ class ReconcileView(BaseModel):
     pending: int
     seq: int
     unwritten: list[LedgerEntry]
+
+
+def ledger_page(account: Account, offset: int, limit: int) -> LedgerPage:
+    """The most recent entries the journey keeps, newest first."""
+    recent = list(reversed(account.recent_entries))
+    return LedgerPage(entries=recent[offset : offset + limit], total=account.seq)
+
+
+def recent_timeline(account: Account, limit: int) -> Timeline:
+    return Timeline(items=account.timeline[-limit:])
+
+
+def reconcile_view_of(account: Account, unwritten: list[LedgerEntry]) -> ReconcileView:
+    return ReconcileView(
+        customer_id=account.customer_id,
+        balance=account.balance,
+        pending=account.pending_points,
+        seq=account.seq,
+        unwritten=unwritten,
+    )

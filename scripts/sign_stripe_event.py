@@ -24,6 +24,7 @@ import secrets
 import shlex
 import sys
 import time
+from typing import Any
 
 DAY = 86400
 
@@ -92,7 +93,7 @@ def invoice_paid_event(
         "quantity": 1,
         "taxes": [],
     }
-    invoice = {
+    invoice: dict[str, Any] = {
         "id": invoice_id,
         "object": "invoice",
         "account_country": "US",

@@ -20,17 +20,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.summary import ReconcileView
-from starter.client import TenureClient
+from starter.client import NoJourney, TenureClient
 from storage.ledger_reads import Totals, ledger_totals
 
 ATTEMPTS = 3
-QUERY_TIMEOUT = timedelta(seconds=10)  # without a worker, Temporal would hold a query much longer
 EMPTY = Totals(points_sum=0, pending_sum=0, max_seq=0, count=0, last_balance_after=0, last_pending_after=0)
 
 
@@ -48,19 +45,6 @@ class ReconcileRow:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-class NoJourney(LookupError):
-    """The customer has no journey (and no ledger entries either)."""
-
-
-class JourneyUnreachable(RuntimeError):
-    """Temporal did not answer for this customer (no worker, server down): `cause` says why."""
-
-    def __init__(self, customer_id: str, cause: RPCError):
-        super().__init__(f"{customer_id}: {cause.message}")
-        self.customer_id = customer_id
-        self.cause = cause
 
 
 def compare(customer_id: str, ledger: Totals, view: ReconcileView) -> ReconcileRow:
@@ -94,17 +78,15 @@ def compare(customer_id: str, ledger: Totals, view: ReconcileView) -> ReconcileR
 
 async def _view(tenure: TenureClient, customer_id: str) -> ReconcileView | None:
     try:
-        return await tenure.handle(customer_id).query("reconcile", result_type=ReconcileView, rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise JourneyUnreachable(customer_id, e) from e
+        return await tenure.reconcile_view(customer_id)
+    except NoJourney:
+        return None
 
 
 async def reconcile_one(tenure: TenureClient, engine: Engine, customer_id: str) -> ReconcileRow:
-    """Compare one customer; raises NoJourney when there is neither a journey nor a ledger, and
-    JourneyUnreachable when Temporal does not answer for it."""
-    for _ in range(ATTEMPTS):
+    """Compare one customer; raises NoJourney when there is neither a journey nor a ledger, and the
+    client's other typed errors (JourneyUnavailable, ...) when Temporal does not answer for it."""
+    for attempt in range(1, ATTEMPTS + 1):
         view = await _view(tenure, customer_id)
         ledger = (await asyncio.to_thread(ledger_totals, engine, customer_id)).get(customer_id, EMPTY)
         if view is None:
@@ -115,10 +97,10 @@ async def reconcile_one(tenure: TenureClient, engine: Engine, customer_id: str) 
                 ledger,
                 problems=[f"no journey answers for this customer, but the ledger has {ledger.count} entries"],
             )
-        if ledger.max_seq <= view.seq:
-            break
+        if ledger.max_seq <= view.seq or attempt == ATTEMPTS:
+            return compare(customer_id, ledger, view)
         await asyncio.sleep(0.2)  # entries were written after the query: look again
-    return compare(customer_id, ledger, view)
+    raise AssertionError("unreachable: the last attempt returns")
 
 
 async def reconcile(

@@ -52,10 +52,3 @@ def create_engine_for(url: str) -> Engine:
 
         return engine
     return sa.create_engine(sa_url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Compatibility shim for starter/api.py until it calls `storage.migrate` itself: upgrade to head."""
-    from .migrate import upgrade  # here, not at the top: migrate imports this module
-
-    upgrade(engine)

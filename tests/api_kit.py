@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from starter.api import ApiSettings, create_app
+from storage.migrate import db_upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "test-key"
@@ -258,8 +259,11 @@ def api_settings(task_queue: str = "tenure", **overrides) -> ApiSettings:
 
 
 @asynccontextmanager
-async def app_client(settings: ApiSettings, client=None, program=None, engine=None):
-    """The app with its lifespan run (httpx's ASGITransport does not run it), and an HTTP client on it."""
+async def app_client(settings: ApiSettings, client=None, program=None, engine=None, migrate: bool = True):
+    """The app with its lifespan run (httpx's ASGITransport does not run it), and an HTTP client on it.
+    Without an engine, the settings' database is migrated first (`migrate=False`: left as it is)."""
+    if engine is None and migrate:
+        db_upgrade(settings)
     app = create_app(settings, client=client, program=program, engine=engine)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

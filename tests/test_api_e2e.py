@@ -11,7 +11,7 @@ import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.service import RPCError, RPCStatusCode
 
-from starter import generic_billing
+from starter.ingress import generic_billing
 from tests.api_kit import (
     AUTH,
     BILLING_SECRET,

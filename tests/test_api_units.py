@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.messages import (
     ActivityReported,
@@ -23,8 +22,9 @@ from domain.messages import (
     SignedUp,
     SubscriptionCancelled,
 )
-from starter import generic_billing, sendgrid_events, stripe_events
-from starter.ingress import ApiError, Delivery, Ignored
+from starter.api.errors import ApiError
+from starter.client import JourneyUnavailable
+from starter.ingress import Delivery, Ignored, generic_billing, sendgrid_events, stripe_events
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import (
@@ -573,7 +573,7 @@ async def test_openapi_publishes_the_formats(fake):
 
 
 async def test_temporal_errors_answer_503(fake):
-    fake.rec.fail = RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+    fake.rec.fail = JourneyUnavailable("connection refused", status="UNAVAILABLE")
     r = await fake.post("/events", json={"event_id": "z1", "customer_id": "cus_L", "kind": "login"}, headers=AUTH)
     assert r.status_code == 503 and r.headers["retry-after"] and "unavailable" in _errors(r)["error"]
 
@@ -594,3 +594,10 @@ async def test_app_starts_without_temporal_and_answers_503(program, tmp_path: Pa
         r = await http.get("/healthz")
         assert r.status_code == 503 and r.json()["status"] == "degraded"
     assert time.monotonic() - t0 < 10
+
+
+async def test_app_refuses_a_database_behind_and_names_the_command(program, tmp_path: Path):
+    s = api_settings(data_dir=tmp_path, temporal_address=f"127.0.0.1:{_free_port()}")
+    with pytest.raises(SystemExit, match="run `tenure db upgrade`"):
+        async with app_client(s, program=program, migrate=False):
+            pass

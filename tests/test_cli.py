@@ -1,4 +1,4 @@
-"""The `tenure` CLI (starter/cli.py) and the reconcile logic (starter/reconcile.py).
+"""The `tenure` CLI (starter/cli/) and the reconcile logic (starter/reconcile.py).
 
 The CLI runs in a thread (it has its own event loop and its own Temporal client) against the
 dev server, with a worker of this test on the same ledger database.
@@ -22,6 +22,7 @@ from domain.messages import ActivityReported
 from domain.summary import ReconcileView
 from settings import Settings
 from starter import cli
+from starter.cli import context as cli_context
 from starter.reconcile import compare, reconcile
 from storage.ledger_reads import Totals
 from tests.journey_kit import eventually, ledger_rows, payment, running_worker
@@ -261,7 +262,7 @@ async def test_unknown_customer_and_temporal_down(dev_env, program, tmp_path):
 
 
 async def test_a_journey_without_a_worker_gets_a_clear_error(dev_env, program, tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "QUERY_TIMEOUT", timedelta(seconds=1))
+    monkeypatch.setattr(cli_context, "QUERY_TIMEOUT", timedelta(seconds=1))
     orphan = f"orphan_{uuid.uuid4().hex[:6]}"
     handle = await dev_env.client.start_workflow(
         WORKFLOW_NAME,

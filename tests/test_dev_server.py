@@ -68,7 +68,7 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
         # The start input carries the program: `tenure member start-input` prints it (JourneyInput).
         made = CliRunner().invoke(cli.app, ["member", "start-input", cid], obj=Settings())
         assert made.exit_code == 0, made.output
-        assert JourneyInput.model_validate_json(made.stdout) == JourneyInput(customer_id=cid, program=program)
+        assert JourneyInput.model_validate_json(made.stdout) == JourneyInput.new(cid, program)
         start = tmp_path / "journey.json"
         start.write_text(made.stdout)
         pay = {

@@ -1,4 +1,4 @@
-"""AccountRules (domain/account.py): examples of each rule, then random journeys with invariants.
+"""AccountRules (domain/rules.py, the modules behind it): examples of each rule, then random journeys with invariants.
 
 The random journeys are driven the way the workflow drives the rules: every signal and update
 first calls `advance(now)`, updates run their check (the validator) before they act, duplicate
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from domain import churn
 from domain import tiers as T
-from domain.account import Account, AccountRules, Effects, Refused
-from domain.effects import BillingCredit
+from domain.account import Account
+from domain.effects import BillingCredit, Effects
 from domain.messages import (
     ActivityReported,
     AdjustRequest,
@@ -29,6 +29,8 @@ from domain.messages import (
     SubscriptionCancelled,
 )
 from domain.program import parse_program
+from domain.refusals import Refused
+from domain.rules import AccountRules
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = parse_program((ROOT / "program.toml").read_text())
@@ -169,19 +171,29 @@ def test_redeem_refusals_say_what_is_wrong():
     a, r, fx = fresh()
     r.on_payment(fx, T0, pay(1, amount=49000, cadence="annual"))  # 1200
     cases = [
-        (RedeemRequest(request_id="a", points=0), "positive"),
-        (RedeemRequest(request_id="b", points=50), "at least 100"),
-        (RedeemRequest(request_id="c", points=5000), "not enough points: 5000 asked, 1200 available"),
-        (RedeemRequest(request_id="d", kind="reward"), "reward_id is required"),
-        (RedeemRequest(request_id="e", kind="reward", reward_id="yacht"), "unknown reward 'yacht'"),
-        (RedeemRequest(request_id="f", kind="reward", reward_id="premium-month"), "not enough points"),
+        (RedeemRequest(request_id="a", points=0), "points_not_positive", "positive"),
+        (RedeemRequest(request_id="b", points=50), "below_minimum", "at least 100"),
+        (
+            RedeemRequest(request_id="c", points=5000),
+            "insufficient_points",
+            "not enough points: 5000 asked, 1200 available",
+        ),
+        (RedeemRequest(request_id="d", kind="reward"), "reward_required", "reward_id is required"),
+        (RedeemRequest(request_id="e", kind="reward", reward_id="yacht"), "unknown_reward", "unknown reward 'yacht'"),
+        (
+            RedeemRequest(request_id="f", kind="reward", reward_id="premium-month"),
+            "insufficient_points",
+            "not enough points",
+        ),
     ]
-    for req, msg in cases:
-        with pytest.raises(Refused, match=msg):
+    for req, code, msg in cases:
+        with pytest.raises(Refused, match=msg) as refused:
             r.check_redeem(req)
+        assert refused.value.code == code and refused.value.message == str(refused.value)
     r.on_cancelled(fx, T0, SubscriptionCancelled(event_id="c", reason="too_expensive"))
-    with pytest.raises(Refused, match="not active"):
+    with pytest.raises(Refused, match="not active") as refused:
         r.check_redeem(RedeemRequest(request_id="g", points=100))
+    assert refused.value.code == "member_inactive"
     assert a.balance == 1200 and kinds(fx) == ["earn"]
 
 
@@ -215,10 +227,12 @@ def test_adjustments():
     a, r, fx = fresh()
     res = r.adjust(fx, T0, AdjustRequest(request_id="a1", points=300, reason="goodwill", actor="support:ann"))
     assert res.balance_after == 300 and a.lots[0].expires_at == T0 + days(365)
-    with pytest.raises(Refused, match="cannot remove 400 points: balance is 300"):
+    with pytest.raises(Refused, match="cannot remove 400 points: balance is 300") as refused:
         r.check_adjust(AdjustRequest(request_id="a2", points=-400, reason="oops", actor="support:ann"))
-    with pytest.raises(Refused, match="zero"):
+    assert refused.value.code == "balance_too_low"
+    with pytest.raises(Refused, match="zero") as refused:
         r.check_adjust(AdjustRequest(request_id="a3", points=0, reason="nothing", actor="support:ann"))
+    assert refused.value.code == "zero_adjustment"
     r.adjust(fx, T0, AdjustRequest(request_id="a4", points=-100, reason="correction", actor="support:bob"))
     assert r.adjust(fx, T0, AdjustRequest(request_id="a4", points=-100, reason="correction", actor="x")).points == -100
     assert a.balance == 200
@@ -429,7 +443,7 @@ class Journey:
             tier, d = args
             until = now + days(d)
             self.update(
-                lambda: None if until > self.now else (_ for _ in ()).throw(Refused("past")),
+                lambda: None if until > self.now else (_ for _ in ()).throw(Refused("until_not_future", "past")),
                 lambda: self.r.set_minimum_tier(self.fx, self.now, tier, "vip", "support:ann", until),
             )
         elif kind == "pending":
@@ -538,8 +552,10 @@ def test_daily_lots_share_their_expiry_warnings_and_still_expire_exactly(program
     """A member who earns every day gets about one warning of each kind a week, not one per lot."""
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account
+    from domain.effects import Effects
     from domain.messages import ActivityReported
+    from domain.rules import AccountRules
 
     start = datetime(2026, 1, 1, 9, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_daily", program, start))
@@ -572,9 +588,12 @@ def test_adopting_a_new_program_keeps_earned_lots_and_refuses_a_missing_tier(pro
     """Publishing a new version never breaks a running journey: lots keep the expiry they were given."""
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules, Effects, Refused
+    from domain.account import Account
+    from domain.effects import Effects
     from domain.messages import PaymentSucceeded
     from domain.program import Program
+    from domain.refusals import Refused
+    from domain.rules import AccountRules
 
     now = datetime(2026, 3, 1, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_adopt", program, now))
@@ -588,15 +607,17 @@ def test_adopting_a_new_program_keeps_earned_lots_and_refuses_a_missing_tier(pro
     expiry = rules.a.lots[0].expires_at
 
     raw = program.model_dump()
-    with pytest.raises(Refused, match="already runs"):
+    with pytest.raises(Refused, match="already runs") as refused:
         rules.check_adopt(program)
+    assert refused.value.code == "same_program"
     no_silver = {
         **raw,
         "version": "no-silver",
         "tiers": {**raw["tiers"], "levels": [t for t in raw["tiers"]["levels"] if t["name"] != "silver"]},
     }
-    with pytest.raises(Refused, match="no tier 'silver'"):
+    with pytest.raises(Refused, match="no tier 'silver'") as refused:
         rules.check_adopt(Program.model_validate(no_silver))
+    assert refused.value.code == "program_lacks_tier"
 
     cheaper_gold = {
         **raw,

@@ -14,9 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain import tiers as T
-from domain.account import Account, AccountRules, Effects, Refused
+from domain.account import Account
+from domain.effects import Effects
 from domain.messages import PaymentSucceeded, RefundIssued
 from domain.program import parse_program
+from domain.refusals import Refused
+from domain.rules import AccountRules
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = parse_program((ROOT / "program.toml").read_text())
@@ -219,10 +222,12 @@ def test_minimum_tier_holds_through_a_year_end_and_then_steps_down_one_level():
 
 def test_minimum_tier_refuses_unknown_tier_and_past_dates():
     a, r, fx = account()
-    with pytest.raises(Refused, match="unknown tier 'diamond'"):
+    with pytest.raises(Refused, match="unknown tier 'diamond'") as refused:
         r.set_minimum_tier(fx, T0, "diamond", "x", "s", T0 + days(1))
-    with pytest.raises(Refused, match="future"):
+    assert refused.value.code == "unknown_tier"
+    with pytest.raises(Refused, match="future") as refused:
         r.set_minimum_tier(fx, T0, "gold", "x", "s", T0)
+    assert refused.value.code == "until_not_future"
     assert a.tier.name == "member" and a.tier.minimum is None
 
 

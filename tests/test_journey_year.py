@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+import worker
+from domain.effects import BillingCredit, CreditOutcome
 from domain.messages import ActivityReported, AdjustRequest, ProfileUpdated, RedeemRequest
+from starter.client import JourneyRefused, NoJourney
 from tests.journey_kit import days, email_rows, eventually, ledger_rows, payment, refund, running_worker
 
 
@@ -91,8 +95,9 @@ async def test_concurrent_redemptions_of_whole_balance(time_env, program, tmp_pa
         ok = [r for r in results if not isinstance(r, BaseException)]
         failed = [r for r in results if isinstance(r, BaseException)]
         assert len(ok) == 1 and len(failed) == 1
-        assert isinstance(failed[0], WorkflowUpdateFailedError)
-        assert "not enough points" in str(failed[0].cause)
+        assert isinstance(failed[0], JourneyRefused)
+        assert "not enough points" in failed[0].message
+        assert failed[0].code == "insufficient_points"
         assert ok[0].credit_minor == 1200 and ok[0].balance_after == 0
         again = await tenure.redeem(cid, RedeemRequest(request_id=ok[0].request_id, points=1200))
         assert again == ok[0], "the same request id returns the first answer"
@@ -103,24 +108,53 @@ async def test_concurrent_redemptions_of_whole_balance(time_env, program, tmp_pa
 
 
 @pytest.mark.parametrize(
-    "request_, message",
+    "request_, code, message",
     [
-        (RedeemRequest(request_id="neg", points=-5), "positive"),
-        (RedeemRequest(request_id="big", points=100_000), "not enough points"),
-        (RedeemRequest(request_id="rw", kind="reward", reward_id="yacht"), "unknown reward"),
+        (RedeemRequest(request_id="neg", points=-5), "points_not_positive", "positive"),
+        (RedeemRequest(request_id="big", points=100_000), "insufficient_points", "not enough points"),
+        (RedeemRequest(request_id="rw", kind="reward", reward_id="yacht"), "unknown_reward", "unknown reward"),
     ],
 )
-async def test_redemption_validator_refuses_before_history(time_env, program, tmp_path, request_, message):
+async def test_redemption_validator_refuses_before_history(time_env, program, tmp_path, request_, code, message):
     cid = f"cus_bad_{request_.request_id}"
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
         await tenure.send(cid, payment(1))
         await eventually(lambda: tenure.summary(cid), lambda s: s.balance == 100)
-        with pytest.raises(WorkflowUpdateFailedError) as err:
+        with pytest.raises(JourneyRefused) as err:
             await tenure.redeem(cid, request_)
-        assert message in str(err.value.cause)
+        assert message in err.value.message
+        assert err.value.code == code
         history = await tenure.handle(cid).fetch_history()
         assert not any(e.HasField("workflow_execution_update_accepted_event_attributes") for e in history.events)
         assert (await tenure.summary(cid)).balance == 100
+
+
+async def test_a_credit_billing_refuses_returns_the_points_and_answers_credit_refused(
+    time_env, program, tmp_path, monkeypatch
+):
+    @activity.defn(name="apply_credit")
+    async def refuse_credit(credit: BillingCredit) -> CreditOutcome:
+        raise ApplicationError("card declined", non_retryable=True)
+
+    everything = worker.build_activities
+    monkeypatch.setattr(
+        worker,
+        "build_activities",
+        lambda *args, **kwargs: (
+            [f for f in everything(*args, **kwargs) if f.__name__ != "apply_credit"] + [refuse_credit]
+        ),
+    )
+    cid = "cus_declined"
+    async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
+        await tenure.send(cid, payment(1, cadence="annual", amount=49000))
+        await eventually(lambda: tenure.summary(cid), lambda s: s.balance == 1200)
+        with pytest.raises(JourneyRefused) as err:
+            await tenure.redeem(cid, RedeemRequest(request_id="r1", points=1000))
+        assert err.value.code == "credit_refused"
+        assert err.value.message == "billing refused the credit: card declined"
+        assert (await tenure.summary(cid)).balance == 1200, "the points came back"
+        kinds = [r["kind"] for r in ledger_rows(engine, cid)]
+        assert kinds == ["earn", "spend", "adjust"]
 
 
 async def test_inactive_member_cannot_redeem(time_env, program, tmp_path):
@@ -131,9 +165,9 @@ async def test_inactive_member_cannot_redeem(time_env, program, tmp_path):
         await tenure.send(cid, payment(1, cadence="annual", amount=49000))
         await tenure.send(cid, SubscriptionCancelled(event_id="evt_cancel", reason="too_expensive"))
         await eventually(lambda: tenure.summary(cid), lambda s: s.status == "cancelled")
-        with pytest.raises(WorkflowUpdateFailedError) as err:
+        with pytest.raises(JourneyRefused) as err:
             await tenure.redeem(cid, RedeemRequest(request_id="x", points=200))
-        assert "not active" in str(err.value.cause)
+        assert "not active" in err.value.message
 
 
 async def test_duplicate_event_id_has_no_effect(time_env, program, tmp_path):
@@ -150,12 +184,15 @@ async def test_duplicate_event_id_has_no_effect(time_env, program, tmp_path):
 
 async def test_support_adjustment_is_recorded_with_actor(time_env, program, tmp_path):
     cid = "cus_adj"
+    goodwill = AdjustRequest(request_id="adj1", points=250, reason="goodwill for outage", actor="support:maria")
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
-        r = await tenure.adjust(
-            cid, AdjustRequest(request_id="adj1", points=250, reason="goodwill for outage", actor="support:maria")
-        )
+        with pytest.raises(NoJourney):  # an update never opens a journey
+            await tenure.adjust(cid, goodwill)
+        assert not await tenure.exists(cid)
+        await tenure.send(cid, ProfileUpdated(event_id="evt_profile", email="adj@example.com"))
+        r = await tenure.adjust(cid, goodwill)
         assert r.balance_after == 250
-        with pytest.raises(WorkflowUpdateFailedError):
+        with pytest.raises(JourneyRefused):
             await tenure.adjust(cid, AdjustRequest(request_id="adj2", points=-500, reason="too much", actor="m"))
         row = [r for r in ledger_rows(engine, cid) if r["kind"] == "adjust"][0]
         assert row["actor"] == "support:maria" and row["reason"] == "goodwill for outage"
@@ -194,5 +231,5 @@ async def test_a_running_journey_adopts_a_published_program(time_env, program, t
         assert await tenure.adopt_program(cid, v2) == program.version
         s = await tenure.summary(cid)
         assert s.program_version == "v2" and s.lots == before.lots
-        with pytest.raises(WorkflowUpdateFailedError):
+        with pytest.raises(JourneyRefused):
             await tenure.adopt_program(cid, v2)  # refused: it already runs v2

@@ -95,8 +95,10 @@ async def test_goals_met_end_the_sequence_early_with_the_badge(time_env, program
 def test_goals_met_after_the_sequence_ended_still_earn_the_badge(program):
     from datetime import datetime, timedelta
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account
+    from domain.effects import Effects
     from domain.messages import ActivityReported, SignedUp
+    from domain.rules import AccountRules
 
     start = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_late", program, start), lifecycle=True)

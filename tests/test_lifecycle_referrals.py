@@ -175,8 +175,10 @@ def test_payment_handled_before_the_referral_lookup_returns_still_tells_the_refe
     answers. The referrer must still hear of the payment."""
     from datetime import datetime
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account
+    from domain.effects import Effects
     from domain.messages import ReferralLinked, ReferralPaid
+    from domain.rules import AccountRules
 
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)
@@ -197,7 +199,9 @@ def test_payment_handled_before_the_referral_lookup_returns_still_tells_the_refe
 def test_first_payment_refunded_before_the_lookup_returns_earns_the_referrer_nothing(program):
     from datetime import datetime
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account
+    from domain.effects import Effects
+    from domain.rules import AccountRules
 
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)
@@ -214,7 +218,9 @@ def test_first_payment_refunded_before_the_lookup_returns_earns_the_referrer_not
 def test_a_mistyped_code_does_not_use_up_the_referral(program):
     from datetime import datetime
 
-    from domain.account import Account, AccountRules, Effects
+    from domain.account import Account
+    from domain.effects import Effects
+    from domain.rules import AccountRules
 
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     rules = AccountRules(Account.open("cus_bob", program, now), lifecycle=True)

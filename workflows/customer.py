@@ -9,15 +9,14 @@ The outbox travels through continue-as-new, so nothing accepted is ever dropped.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import churn
-    from domain.account import Account, AccountRules, Effects, Refused
+    from domain.account import Account
     from domain.effects import (
         BillingCredit,
         CreditOutcome,
@@ -25,10 +24,26 @@ with workflow.unsafe.imports_passed_through():
         CustomerProfile,
         DiscountOutcome,
         DiscountRequest,
+        Effects,
         EmailIntent,
         EmailOutcome,
     )
-    from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
+    from domain.event_handlers import CONTACT_EVENTS, apply_event
+    from domain.journey import (
+        ADJUST_UPDATE,
+        ADOPT_PROGRAM_UPDATE,
+        EVENT_SIGNAL,
+        LEDGER_QUERY,
+        RECONCILE_QUERY,
+        REDEEM_UPDATE,
+        RULES_VERSION,
+        SET_MINIMUM_TIER_UPDATE,
+        SUMMARY_QUERY,
+        TIMELINE_QUERY,
+        WORKFLOW_NAME,
+        JourneyInput,
+        workflow_id,
+    )
     from domain.messages import (
         AdjustRequest,
         AdjustResult,
@@ -38,8 +53,21 @@ with workflow.unsafe.imports_passed_through():
         RedeemResult,
     )
     from domain.program import Program
-    from domain.summary import LedgerPage, ReconcileView, Summary, Timeline, summarize
+    from domain.refusals import Refused
+    from domain.rules import AccountRules
+    from domain.summary import (
+        LedgerPage,
+        ReconcileView,
+        Summary,
+        Timeline,
+        ledger_page,
+        recent_timeline,
+        reconcile_view_of,
+        summarize,
+    )
+    from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.shared import intern_program
+    from workflows.timer import DeadlineTimer
 
 # The ledger must be written eventually, whatever the outage: retry for ever, backing off.
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -51,11 +79,10 @@ OUTSIDE_RETRY = RetryPolicy(
 
 LIFECYCLE_PATCH = "lifecycle-v1"
 SEGMENT_WAKE_PATCH = "segment-wake-v1"
-# The one timer is no longer cancelled and restarted each time its deadline moves later (the
-# engagement watch moves it on every event: two history events per event); a timer that fires
-# before the deadline it was armed for simply wakes the loop, which arms the next one.
+# The one timer is no longer cancelled and restarted each time its deadline moves later
+# (workflows/timer.py); a timer that fires before its deadline simply wakes the loop.
 LAZY_TIMER_PATCH = "lazy-timer-v1"
-# Expiry warnings cover every lot expiring close together in one email (domain/account.py).
+# Expiry warnings cover every lot expiring close together in one email (domain/expiry.py).
 GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 
 
@@ -71,12 +98,14 @@ class CustomerJourney:
         self.history_budget = inp.history_budget
         self.generation = inp.generation
         self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
-        # Journeys recorded before the lifecycle release replay without it (and so without its
-        # timers and emails); every run started since has it.
+        self.rules_version = inp.rules_version
+        legacy = self.rules_version == 0
+        # Runs recorded before the lifecycle release replay without it (and so without its timers
+        # and emails); runs from before versions ask the patches, newer runs have every change.
         self.rules = AccountRules(
             self.account,
-            lifecycle=workflow.patched(LIFECYCLE_PATCH),
-            grouped_warnings=workflow.patched(GROUPED_WARNINGS_PATCH),
+            lifecycle=workflow.patched(LIFECYCLE_PATCH) if legacy else True,
+            grouped_warnings=workflow.patched(GROUPED_WARNINGS_PATCH) if legacy else True,
         )
         self.outbox: Effects = inp.outbox.model_copy(deep=True)
         self.in_flight = Effects()
@@ -85,12 +114,9 @@ class CustomerJourney:
         self.profile_dirty = inp.account is None
         self.profile_seen: CustomerProfile | None = None
         # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
-        self.wake_on_segment = self.rules.lifecycle and workflow.patched(SEGMENT_WAKE_PATCH)
+        self.wake_on_segment = self.rules.lifecycle and (workflow.patched(SEGMENT_WAKE_PATCH) if legacy else True)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
-        self.timer_task: asyncio.Task | None = None
-        self.timer_deadline: datetime | None = None
-        self.timer_fired = False
-        self.lazy_timer = workflow.patched(LAZY_TIMER_PATCH)
+        self.timer = DeadlineTimer(lazy=workflow.patched(LAZY_TIMER_PATCH) if legacy else True)
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -101,18 +127,17 @@ class CustomerJourney:
             await self._deliver()
             if self._time_to_continue():
                 await self._hand_over()
-            self._arm_timer()
+            self.timer.arm(self.rules.next_deadline())
             await workflow.wait_condition(
                 lambda: (
                     bool(self.outbox)
                     or self.profile_dirty
-                    or self.timer_fired
+                    or self.timer.fired
                     or self._time_to_continue()
-                    or (self.wake_on_segment and self._segment_moved())
+                    or (self.wake_on_segment and self.rules.segment_moved(self.profile_seen))
                 )
             )
-            if self.timer_fired:
-                self.timer_fired, self.timer_deadline = False, None
+            self.timer.woke()
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
@@ -123,8 +148,7 @@ class CustomerJourney:
         while not workflow.all_handlers_finished():
             await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self.outbox))
             await self._deliver()
-        if self.timer_task:
-            self.timer_task.cancel()
+        self.timer.cancel()
         workflow.continue_as_new(
             JourneyInput(
                 customer_id=self.account.customer_id,
@@ -133,44 +157,21 @@ class CustomerJourney:
                 outbox=self.outbox,
                 history_budget=self.history_budget,
                 generation=self.generation + 1,
+                rules_version=RULES_VERSION,  # a new run has no history to replay: the newest rules
             )
         )
-
-    def _arm_timer(self) -> None:
-        """One durable timer, for the next deadline only; re-armed only when that deadline moves."""
-        deadline = self.rules.next_deadline()
-        if deadline == self.timer_deadline and self.timer_task is not None:
-            return
-        if (
-            self.lazy_timer
-            and self.timer_task is not None
-            and self.timer_deadline is not None
-            and (deadline is None or deadline > self.timer_deadline)
-        ):
-            return  # the armed timer fires early; the loop finds nothing due and arms the next deadline
-        if self.timer_task is not None:
-            self.timer_task.cancel()
-            self.timer_task = None
-        self.timer_deadline = deadline
-        if deadline is not None:
-            delay = max((deadline - workflow.now()).total_seconds(), 0.001)
-            self.timer_task = asyncio.create_task(self._sleep(delay))
-
-    async def _sleep(self, seconds: float) -> None:
-        await workflow.sleep(seconds, summary="next deadline")
-        self.timer_fired = True
 
     # ---- delivering effects --------------------------------------------------------------------
 
     async def _deliver(self) -> None:
-        if self.rules.lifecycle and self._profile() != self.profile_seen:
+        if self.rules.lifecycle and self.rules.profile() != self.profile_seen:
             self.profile_dirty = True  # status, tier or at-risk moved: the segments must follow
         while self.outbox or self.profile_dirty:
             fx, self.outbox = self.outbox, Effects()
             self.in_flight = fx
             if self.profile_dirty:
                 self.profile_dirty = False
-                self.profile_seen = self._profile()
+                self.profile_seen = self.rules.profile()
                 await workflow.execute_local_activity(
                     "upsert_customer",
                     self.profile_seen,
@@ -198,37 +199,12 @@ class CustomerJourney:
                 await asyncio.gather(*(self._discount(d) for d in fx.discounts))
             self.in_flight = Effects()
 
-    def _segment_moved(self) -> bool:
-        seen, a = self.profile_seen, self.account
-        return seen is not None and (seen.status, seen.tier, seen.at_risk) != (
-            a.status,
-            a.tier.name,
-            a.lifecycle.at_risk,
-        )
-
-    def _profile(self) -> CustomerProfile:
-        a = self.account
-        extra = {}
-        if self.rules.lifecycle:
-            extra = dict(
-                referral_code=a.lifecycle.referral_code, status=a.status, tier=a.tier.name, at_risk=a.lifecycle.at_risk
-            )
-        return CustomerProfile(
-            customer_id=a.customer_id,
-            email=a.email,
-            name=a.name,
-            timezone=a.timezone,
-            program_version=a.program.version,
-            **extra,
-        )
-
     async def _lookup(self, code: str) -> None:
-        referrer = await workflow.execute_local_activity(
+        referrer: str | None = await workflow.execute_local_activity(
             "lookup_referrer",
             code,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
-            result_type=str | None,
         )
         self.rules.on_referrer_found(self.outbox, workflow.now(), code, referrer)
 
@@ -250,9 +226,9 @@ class CustomerJourney:
                 result_type=DiscountOutcome,
             )
         except ActivityError as e:
-            self.rules.note(workflow.now(), "winback", f"billing could not create the discount: {e.cause or e}")
+            self.rules.discount_failed(workflow.now(), str(e.cause or e))
             return
-        churn.on_discount_created(self.rules, self.outbox, workflow.now(), req, outcome)
+        self.rules.discount_created(self.outbox, workflow.now(), req, outcome)
 
     async def _credit(self, credit: BillingCredit) -> None:
         try:
@@ -296,126 +272,92 @@ class CustomerJourney:
         self.rules.remember(ev.event_id)
         now = workflow.now()
         self.rules.advance(self.outbox, now)
-        handler = {
-            "payment_succeeded": self.rules.on_payment,
-            "payment_failed": self.rules.on_payment_failed,
-            "subscription_cancelled": self.rules.on_cancelled,
-            "plan_changed": self.rules.on_plan_changed,
-            "refund_issued": self.rules.on_refund,
-            "activity": self.rules.on_activity,
-            "profile_updated": self.rules.on_profile,
-            "signed_up": self.rules.on_signed_up,
-            "email_suppressed": self.rules.on_email_suppressed,
-            "referral_linked": self.rules.on_referral_linked,
-            "referral_paid": self.rules.on_referral_paid,
-            "referral_refunded": self.rules.on_referral_refunded,
-        }[ev.type]
-        handler(self.outbox, now, ev)
-        if ev.type in ("profile_updated", "signed_up"):
+        apply_event(self.rules, self.outbox, now, ev)
+        if ev.type in CONTACT_EVENTS:
             self.profile_dirty = True
 
     # ---- updates -------------------------------------------------------------------------------
 
-    @workflow.update(name="redeem")
+    @workflow.update(name=REDEEM_UPDATE)
     async def redeem(self, req: RedeemRequest) -> RedeemResult:
         done = self.account.redemptions.get(req.request_id)
         if done is None:
             now = workflow.now()
             self.rules.advance(self.outbox, now)
-            try:
-                done = self.rules.redeem(self.outbox, now, req)
-            except Refused as e:  # a concurrent redemption got there first
-                raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
+            with refusals_as_errors(non_retryable=True):  # a concurrent redemption got there first
+                first = self.rules.redeem(self.outbox, now, req)
             seq = self.account.seq
             key = self.rules.credit_key(req.request_id)
             await workflow.wait_condition(
-                lambda: self.flushed_seq >= seq and (done.credit_minor == 0 or key in self.credit_outcomes)
+                lambda: self.flushed_seq >= seq and (first.credit_minor == 0 or key in self.credit_outcomes)
             )
             done = self.account.redemptions[req.request_id]
         if done.error:
-            raise ApplicationError(done.error, type="CreditRefused", non_retryable=True)
+            raise refusal_error(Refused("credit_refused", done.error), non_retryable=True)
         return done
 
     @redeem.validator
     def _check_redeem(self, req: RedeemRequest) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_redeem(req)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
-    @workflow.update(name="adjust")
+    @workflow.update(name=ADJUST_UPDATE)
     async def adjust(self, req: AdjustRequest) -> AdjustResult:
         now = workflow.now()
         self.rules.advance(self.outbox, now)
-        try:
+        with refusals_as_errors(non_retryable=True):
             result = self.rules.adjust(self.outbox, now, req)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
         seq = self.account.seq
         await workflow.wait_condition(lambda: self.flushed_seq >= seq)
         return result
 
     @adjust.validator
     def _check_adjust(self, req: AdjustRequest) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_adjust(req)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
-    @workflow.update(name="set_minimum_tier")
+    @workflow.update(name=SET_MINIMUM_TIER_UPDATE)
     def set_minimum_tier(self, req: MinimumTierRequest) -> Summary:
         now = workflow.now()
-        try:
+        with refusals_as_errors(non_retryable=True):
             self.rules.set_minimum_tier(self.outbox, now, req.tier, req.reason, req.actor, req.until)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused", non_retryable=True) from None
         return summarize(self.account, now)
 
     @set_minimum_tier.validator
     def _check_minimum_tier(self, req: MinimumTierRequest) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_minimum_tier(req.tier, req.until, workflow.now())
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
-    @workflow.update(name="adopt_program")
+    @workflow.update(name=ADOPT_PROGRAM_UPDATE)
     def adopt_program(self, program: Program) -> str:
         """Move this journey to a newly published program; lots keep the expiry they were given."""
         old = self.account.program.version
-        self.rules.adopt(self.outbox, workflow.now(), program)
+        with refusals_as_errors(non_retryable=True):
+            self.rules.adopt(self.outbox, workflow.now(), program)
         return old
 
     @adopt_program.validator
     def _check_program(self, program: Program) -> None:
-        try:
+        with refusals_as_errors():
             self.rules.check_adopt(program)
-        except Refused as e:
-            raise ApplicationError(str(e), type="Refused") from None
 
     # ---- queries -------------------------------------------------------------------------------
 
-    @workflow.query(name="summary")
+    @workflow.query(name=SUMMARY_QUERY)
     def summary(self) -> Summary:
         return summarize(self.account, workflow.now())
 
-    @workflow.query(name="ledger")
+    @workflow.query(name=LEDGER_QUERY)
     def ledger(self, offset: int = 0, limit: int = 20) -> LedgerPage:
-        recent = list(reversed(self.account.recent_entries))
-        return LedgerPage(entries=recent[offset : offset + limit], total=self.account.seq)
+        return ledger_page(self.account, offset, limit)
 
-    @workflow.query(name="timeline")
+    @workflow.query(name=TIMELINE_QUERY)
     def timeline(self, limit: int = 100) -> Timeline:
-        return Timeline(items=self.account.timeline[-limit:])
+        return recent_timeline(self.account, limit)
 
-    @workflow.query(name="reconcile")
+    @workflow.query(name=RECONCILE_QUERY)
     def reconcile_view(self) -> ReconcileView:
         """Balance and the ledger entries not yet written, for the reconcile command."""
         written = [e for e in self.in_flight.entries if e.seq <= self.flushed_seq]
         unwritten = [e for e in self.in_flight.entries + self.outbox.entries if e not in written]
-        return ReconcileView(
-            customer_id=self.account.customer_id,
-            balance=self.account.balance,
-            pending=self.account.pending_points,
-            seq=self.account.seq,
-            unwritten=unwritten,
-        )
+        return reconcile_view_of(self.account, unwritten)

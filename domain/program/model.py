@@ -1,20 +1,27 @@
-"""The loyalty program a company configures: one validated file, every default of PRODUCT.md.
+"""The loyalty program a company configures: the model, with every default of PRODUCT.md.
 
 A journey records the version it runs under and carries a copy of the program in its own
-state, so publishing a new file never changes the rules under a running journey's feet.
-Parsing is pure: the caller reads the file and hands over its text.
+state, so publishing a new file never changes the rules under a running journey's feet:
+the JSON shape of these models is part of every recorded history and must not change.
 """
 
 from __future__ import annotations
 
-import tomllib
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from .messages import ActivityKind
-from .program_lifecycle import (
+from ..messages import ActivityKind
+from .checks import (
+    cross_section_problems,
+    earning_problems,
+    points_problems,
+    redemption_problems,
+    refuse,
+    tier_problems,
+)
+from .lifecycle import (
     Badge,
     Challenge,
     CommsRules,
@@ -23,22 +30,26 @@ from .program_lifecycle import (
     OnboardingRules,
     WinbackRules,
 )
+from .strict import Strict
 
 TierName = str
 Cadence = Literal["monthly", "annual"]
 
 
-class _Strict(BaseModel):
-    """Unknown keys are typos: refuse them instead of silently ignoring a rule."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ActivityRule(_Strict):
+class ActivityRule(Strict):
     points: int = Field(ge=0)
 
 
-class EarningRules(_Strict):
+def _activity_points() -> dict[ActivityKind, ActivityRule]:
+    return {
+        "login": ActivityRule(points=2),
+        "feature_used": ActivityRule(points=5),
+        "content_shared": ActivityRule(points=10),
+        "profile_completed": ActivityRule(points=25),
+    }
+
+
+class EarningRules(Strict):
     mode: Literal["table", "cashback"] = "table"
     monthly_payment: int = Field(100, ge=0)
     annual_payment: int = Field(1200, ge=0)
@@ -47,25 +58,17 @@ class EarningRules(_Strict):
     referral_hold_days: int = Field(14, ge=0)
     survey_answered: int = Field(50, ge=0)
     review_written: int = Field(50, ge=0)
-    activity: dict[ActivityKind, ActivityRule] = Field(
-        default_factory=lambda: {
-            "login": ActivityRule(points=2),
-            "feature_used": ActivityRule(points=5),
-            "content_shared": ActivityRule(points=10),
-            "profile_completed": ActivityRule(points=25),
-        }
-    )
+    activity: dict[ActivityKind, ActivityRule] = Field(default_factory=_activity_points)
     activity_daily_cap: int = Field(20, ge=0)
     activity_weekly_cap: int = Field(60, ge=0)
 
     @model_validator(mode="after")
     def _caps(self) -> EarningRules:
-        if self.activity_daily_cap > self.activity_weekly_cap:
-            raise ValueError("activity_daily_cap must not exceed activity_weekly_cap")
+        refuse(earning_problems(self.model_dump()))
         return self
 
 
-class PointsRules(_Strict):
+class PointsRules(Strict):
     lot_validity_days: int = Field(365, ge=1)
     expiry_warning_days: list[int] = Field(default_factory=lambda: [30, 7])
     expiry_warning_group_days: float = Field(
@@ -74,13 +77,11 @@ class PointsRules(_Strict):
 
     @model_validator(mode="after")
     def _warnings(self) -> PointsRules:
-        for d in self.expiry_warning_days:
-            if not 0 < d < self.lot_validity_days:
-                raise ValueError(f"expiry_warning_days: {d} must be between 1 and lot_validity_days - 1")
+        refuse(points_problems(self.model_dump()))
         return self
 
 
-class Tier(_Strict):
+class Tier(Strict):
     name: TierName
     threshold: int = Field(ge=0, description="Points earned in a rolling 12 months to reach it.")
     multiplier: float = Field(1.0, ge=1.0, le=10.0)
@@ -88,7 +89,7 @@ class Tier(_Strict):
     beta_access: bool = False
 
 
-class TierRules(_Strict):
+class TierRules(Strict):
     basis: Literal["points", "spend"] = "points"
     year_days: int = Field(365, ge=1)
     levels: list[Tier] = Field(
@@ -102,16 +103,7 @@ class TierRules(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> TierRules:
-        if not self.levels or self.levels[0].threshold != 0:
-            raise ValueError("levels: the first tier must have threshold 0")
-        names = [t.name for t in self.levels]
-        if len(set(names)) != len(names):
-            raise ValueError("levels: tier names must be unique")
-        for lo, hi in zip(self.levels, self.levels[1:], strict=False):
-            if hi.threshold <= lo.threshold:
-                raise ValueError(
-                    f"levels: threshold of {hi.name!r} ({hi.threshold}) must be above {lo.name!r} ({lo.threshold})"
-                )
+        refuse(tier_problems(self.model_dump()))
         return self
 
     def names(self) -> list[str]:
@@ -124,14 +116,14 @@ class TierRules(_Strict):
         return self.levels[self.index(name)]
 
 
-class Reward(_Strict):
+class Reward(Strict):
     id: str
     title: str
     points: int = Field(gt=0)
     available: bool = True
 
 
-class RedemptionRules(_Strict):
+class RedemptionRules(Strict):
     points_per_currency_unit: int = Field(100, gt=0, description="100 points = 1.00 of the account currency.")
     minimum_points: int = Field(100, gt=0)
     catalog: list[Reward] = Field(
@@ -145,16 +137,14 @@ class RedemptionRules(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> RedemptionRules:
-        ids = [r.id for r in self.catalog]
-        if len(set(ids)) != len(ids):
-            raise ValueError("catalog: reward ids must be unique")
+        refuse(redemption_problems(self.model_dump()))
         return self
 
     def reward(self, reward_id: str) -> Reward | None:
         return next((r for r in self.catalog if r.id == reward_id), None)
 
 
-class EmailTemplates(_Strict):
+class EmailTemplates(Strict):
     """SendGrid dynamic template ids, by the email's purpose."""
 
     points_earned: str = "d-points-earned"
@@ -183,13 +173,16 @@ class EmailTemplates(_Strict):
         return getattr(self, purpose)
 
 
-class EmailRules(_Strict):
+EMAIL_PURPOSES = frozenset(EmailTemplates.model_fields)
+
+
+class EmailRules(Strict):
     from_email: str = "loyalty@example.com"
     from_name: str = "Tenure Rewards"
     templates: EmailTemplates = Field(default_factory=EmailTemplates)
 
 
-class Program(_Strict):
+class Program(Strict):
     """A complete loyalty program. `version` names it in every journey that runs under it."""
 
     version: str = Field(min_length=1)
@@ -230,15 +223,8 @@ class Program(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
-        templates = set(EmailTemplates.model_fields)
-        used = {s.purpose for s in self.onboarding.steps} | set(self.comms.marketing)
-        unknown = sorted(used - templates)
-        if unknown:
-            raise ValueError(f"email purposes without a template: {', '.join(unknown)}")
-        for group, items in (("badges", self.badges), ("challenges", self.challenges)):
-            ids = [i.id for i in items]
-            if len(set(ids)) != len(ids):
-                raise ValueError(f"{group}: ids must be unique")
+        sections = self.model_dump(include={"onboarding", "comms", "badges", "challenges"})
+        refuse(cross_section_problems(sections, EMAIL_PURPOSES))
         return self
 
     @property
@@ -248,24 +234,3 @@ class Program(_Strict):
     @property
     def tier_year(self) -> timedelta:
         return timedelta(days=self.tiers.year_days)
-
-
-class ProgramError(ValueError):
-    """A program file that cannot be used; the message names each wrong field."""
-
-
-def parse_program(text: str, source: str = "program file") -> Program:
-    """Validate a TOML program; refuse it with a message that names the field and the fault."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ProgramError(f"{source}: not valid TOML: {e}") from None
-    try:
-        return Program.model_validate(raw)
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"  {where}: {msg}")
-        raise ProgramError(f"{source} is not a valid program:\n" + "\n".join(lines)) from None

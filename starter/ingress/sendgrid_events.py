@@ -27,20 +27,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, get_args
+from typing import Any, Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.messages import ActivityKind, ActivityReported, EmailSuppressed
+from starter.api.errors import ApiError
 
-from .ingress import CUSTOMER_ID_RE, ApiError, Delivery, Ignored, from_unix, validate
+from .configuration import not_configured
+from .customer_ids import CUSTOMER_ID_RE
+from .parsing import from_unix, parse_json, validate
+from .results import Delivery, Ignored
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 
-SUPPRESSING = {"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"}
-_ACTIVITY = {"open": "email_opened", "click": "email_clicked"}
-_KINDS = set(get_args(ActivityKind))
+Suppression = Literal["bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"]
+SUPPRESSING = frozenset(get_args(Suppression))
+_ACTIVITY: dict[str, ActivityKind] = {"open": "email_opened", "click": "email_clicked"}
 
 CustomerFinder = Callable[[str], "list[str]"]
 """email address -> the customer ids that use it."""
@@ -65,16 +69,20 @@ class SendGridEvent(BaseModel):
 SendGridBatch = TypeAdapter(list[SendGridEvent])
 
 
+def verified_events(public_key: str | None, body: bytes, signature: str | None, timestamp: str | None) -> Any:
+    """The body's JSON once SendGrid's signature on it checks out (parsed once, after the check)."""
+    verify(public_key, body, signature, timestamp)
+    return parse_json(body)
+
+
 def verify(public_key: str | None, body: bytes, signature: str | None, timestamp: str | None) -> None:
     """Raise ApiError 401 unless SendGrid signed `timestamp + body` with the key's private half."""
     from sendgrid.helpers.eventwebhook import EventWebhook
 
     if not public_key:
-        raise ApiError(
-            503,
-            "the SendGrid webhook is not configured",
+        raise not_configured(
+            "SendGrid",
             "set TENURE_SENDGRID_WEBHOOK_PUBLIC_KEY to the verification key of SendGrid's Signed Event Webhook",
-            {"Retry-After": "300"},
         )
     if not signature or not timestamp:
         missing = " and ".join(h for h, v in ((SIGNATURE_HEADER, signature), (TIMESTAMP_HEADER, timestamp)) if not v)
@@ -108,39 +116,16 @@ def _event_id(ev: SendGridEvent, raw: dict[str, Any]) -> str:
 
 
 def translate(data: Any, find_customers: CustomerFinder | None = None) -> list[Delivery | Ignored]:
-    """A verified batch (parsed JSON) -> one result per event, in order."""
+    """A verified batch (parsed JSON) -> one result per event (per customer it concerns), in order."""
     if isinstance(data, dict):
         data = [data]  # a single event: tolerated
     events: list[SendGridEvent] = validate(SendGridBatch, data, "SendGrid events")
     out: list[Delivery | Ignored] = []
-    for i, ev in enumerate(events):
-        raw = data[i]
-        name = ev.event
-        if name in SUPPRESSING:
-            if name == "bounce" and (ev.type or "bounce") != "bounce":
-                out.append(Ignored(f"temporary bounce ({ev.type}) does not suppress", ev.sg_event_id))
-                continue
-            make = lambda eid, n=name, e=ev: EmailSuppressed(  # noqa: E731 - bound per event, called per customer
-                event_id=eid, occurred_at=from_unix(e.timestamp), reason=n
-            )
-        elif name in _ACTIVITY:
-            if name == "open" and ev.sg_machine_open:
-                out.append(Ignored("machine open (mail privacy protection) is not activity", ev.sg_event_id))
-                continue
-            kind = _ACTIVITY[name]
-            if kind not in _KINDS:
-                out.append(Ignored(f"{name}: activity kind {kind} is not known to this version", ev.sg_event_id))
-                continue
-            detail = (raw.get("url") if name == "click" else None) or ev.sg_message_id
-            make = (  # noqa: E731 - a lambda bound per event, called once per customer
-                lambda eid, k=kind, e=ev, d=detail: ActivityReported(
-                    event_id=eid, occurred_at=from_unix(e.timestamp), kind=k, detail=(d or None) and str(d)[:500]
-                )
-            )
-        else:
-            out.append(Ignored(f"SendGrid event {name} is not used by Tenure", ev.sg_event_id))
+    for ev, raw in zip(events, data, strict=True):
+        fact = _fact(ev, raw)
+        if isinstance(fact, Ignored):
+            out.append(fact)
             continue
-
         if ev.customer_id and CUSTOMER_ID_RE.match(ev.customer_id):
             customers = [ev.customer_id]
         elif ev.email and find_customers is not None:
@@ -148,9 +133,29 @@ def translate(data: Any, find_customers: CustomerFinder | None = None) -> list[D
         else:
             customers = []
         if not customers:
-            out.append(Ignored(f"{name} for an address no journey uses", ev.sg_event_id))
+            out.append(Ignored(f"{ev.event} for an address no journey uses", ev.sg_event_id))
             continue
-        eid = _event_id(ev, raw)
-        for cid in customers:
-            out.append(Delivery(cid, make(eid), f"sendgrid:{name}"))
+        out.extend(Delivery(cid, fact, f"sendgrid:{ev.event}") for cid in customers)
     return out
+
+
+def _fact(ev: SendGridEvent, raw: dict[str, Any]) -> EmailSuppressed | ActivityReported | Ignored:
+    """What one SendGrid event says about the member, or why it says nothing."""
+    name = ev.event
+    if name in SUPPRESSING:
+        if name == "bounce" and (ev.type or "bounce") != "bounce":
+            return Ignored(f"temporary bounce ({ev.type}) does not suppress", ev.sg_event_id)
+        return EmailSuppressed(
+            event_id=_event_id(ev, raw), occurred_at=from_unix(ev.timestamp), reason=cast(Suppression, name)
+        )
+    if name in _ACTIVITY:
+        if name == "open" and ev.sg_machine_open:
+            return Ignored("machine open (mail privacy protection) is not activity", ev.sg_event_id)
+        detail = (raw.get("url") if name == "click" else None) or ev.sg_message_id
+        return ActivityReported(
+            event_id=_event_id(ev, raw),
+            occurred_at=from_unix(ev.timestamp),
+            kind=_ACTIVITY[name],
+            detail=str(detail)[:500] if detail else None,
+        )
+    return Ignored(f"SendGrid event {name} is not used by Tenure", ev.sg_event_id)

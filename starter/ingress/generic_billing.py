@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import time
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -36,14 +36,18 @@ from domain.messages import (
     SignedUp,
     SubscriptionCancelled,
 )
+from starter.api.errors import ApiError
 
-from .ingress import ApiError, CustomerId, Delivery, validate
+from .cadence import Cadence
+from .configuration import configured_secrets
+from .customer_ids import CustomerId
+from .parsing import parse_json, validate
+from .results import Delivery
 
 SIGNATURE_HEADER = "Tenure-Signature"
 TOLERANCE_SECONDS = 300
 
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. EUR", examples=["EUR"])]
-Cadence = Literal["monthly", "annual"]
 
 
 class _Base(BaseModel):
@@ -63,7 +67,7 @@ class CustomerCreated(_Base):
     timezone: str | None = Field(None, max_length=64, examples=["Europe/Berlin"])
     referral_code: str | None = Field(None, max_length=100)
 
-    def to_domain(self):
+    def to_domain(self) -> SignedUp:
         return SignedUp(
             event_id=self.id,
             occurred_at=self.occurred_at,
@@ -80,7 +84,7 @@ class CustomerUpdated(_Base):
     name: str | None = Field(None, max_length=200)
     timezone: str | None = Field(None, max_length=64)
 
-    def to_domain(self):
+    def to_domain(self) -> ProfileUpdated:
         return ProfileUpdated(
             event_id=self.id, occurred_at=self.occurred_at, email=self.email, name=self.name, timezone=self.timezone
         )
@@ -95,7 +99,7 @@ class PaymentSucceededEvent(_Base):
     currency: Currency
     cadence: Cadence = Field(description="The subscription's billing interval.")
 
-    def to_domain(self):
+    def to_domain(self) -> PaymentSucceeded:
         return PaymentSucceeded(
             event_id=self.id,
             occurred_at=self.occurred_at,
@@ -113,7 +117,7 @@ class PaymentFailedEvent(_Base):
     currency: Currency = "USD"
     reason: str | None = Field(None, max_length=500, examples=["card_declined"])
 
-    def to_domain(self):
+    def to_domain(self) -> PaymentFailed:
         return PaymentFailed(
             event_id=self.id,
             occurred_at=self.occurred_at,
@@ -129,7 +133,7 @@ class PlanChangedEvent(_Base):
     plan: str = Field(min_length=1, max_length=200)
     cadence: Cadence = "monthly"
 
-    def to_domain(self):
+    def to_domain(self) -> PlanChanged:
         return PlanChanged(event_id=self.id, occurred_at=self.occurred_at, plan=self.plan, cadence=self.cadence)
 
 
@@ -141,7 +145,7 @@ class SubscriptionCancelledEvent(_Base):
     comment: str | None = Field(None, max_length=2000)
     involuntary: bool = Field(False, description="True when it ended because payments failed.")
 
-    def to_domain(self):
+    def to_domain(self) -> SubscriptionCancelled:
         return SubscriptionCancelled(
             event_id=self.id,
             occurred_at=self.occurred_at,
@@ -159,7 +163,7 @@ class RefundIssuedEvent(_Base):
     amount_minor: int = Field(gt=0, description="This refund's amount (not a running total).")
     currency: Currency
 
-    def to_domain(self):
+    def to_domain(self) -> RefundIssued:
         return RefundIssued(
             event_id=self.id,
             occurred_at=self.occurred_at,
@@ -180,10 +184,10 @@ BillingEvent = Annotated[
     Field(discriminator="type"),
 ]
 billing_event_adapter: TypeAdapter = TypeAdapter(BillingEvent)
-EVENT_TYPES = [m.model_fields["type"].annotation.__args__[0] for m in BillingEvent.__origin__.__args__]  # type: ignore[attr-defined]
+EVENT_TYPES: list[str] = [get_args(m.model_fields["type"].annotation)[0] for m in get_args(get_args(BillingEvent)[0])]
 
 
-def translate(data) -> Delivery:
+def translate(data: Any) -> Delivery:
     """A verified body (parsed JSON) -> the domain event for the customer's journey."""
     if isinstance(data, dict) and "type" in data and data["type"] not in EVENT_TYPES:
         raise ApiError(
@@ -198,12 +202,23 @@ def translate(data) -> Delivery:
 # --- signature ------------------------------------------------------------------------------
 
 
+def signing_secrets(setting: str | None) -> list[str]:
+    """The HMAC secrets (several while rotating), or 503 until one is set."""
+    return configured_secrets(setting, "billing", "set TENURE_BILLING_WEBHOOK_SECRET")
+
+
 def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> str:
     """The `Tenure-Signature` header value for `body` (for senders and tests)."""
     t = int(time.time()) if timestamp is None else int(timestamp)
     raw = body.encode() if isinstance(body, str) else body
     mac = hmac.new(secret.encode(), f"{t}.".encode() + raw, hashlib.sha256).hexdigest()
     return f"t={t},v1={mac}"
+
+
+def verified_event(body: bytes, header: str | None, secrets: list[str]) -> Any:
+    """The body's JSON once its signature checks out (parsed once, after the check)."""
+    verify(body, header, secrets)
+    return parse_json(body)
 
 
 def verify(

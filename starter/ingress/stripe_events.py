@@ -1,4 +1,6 @@
-"""Stripe webhook events -> domain events. Pure functions over the verified event's JSON.
+"""Stripe webhook events -> domain events: the signature check, then a pure translation of the event's JSON.
+
+The body is parsed once, after its signature is checked (`verified_event`); `translate` takes that JSON.
 
 Shapes are those of the API version the installed `stripe` package pins (`stripe.api_version`,
 2026-10-28.endive for stripe 16.1), which since 2025-03-31.basil:
@@ -32,9 +34,9 @@ Mapping (the journey id is the Stripe customer id, `cus_...`; every event id is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, get_args
+from typing import Any, TypeVar, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+import stripe
 
 from domain.messages import (
     CancellationReason,
@@ -46,214 +48,96 @@ from domain.messages import (
     SignedUp,
     SubscriptionCancelled,
 )
+from starter.api.errors import ApiError
 
-from .ingress import ApiError, Delivery, Ignored, check_customer_id, from_unix, validate
-
-ANNUAL_PERIOD_DAYS = 300
-"""A subscription line whose period lasts at least this long is billed annually."""
-
-HANDLED = (
-    "customer.created",
-    "customer.updated",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-    "charge.refunded",
+from .cadence import Cadence
+from .configuration import configured_secrets
+from .customer_ids import check_customer_id
+from .parsing import from_unix, parse_json, validate
+from .results import Delivery, Ignored
+from .stripe_objects import (
+    CancellationDetails,
+    Charge,
+    Customer,
+    Expandable,
+    Invoice,
+    StripeEvent,
+    StripeObject,
+    Subscription,
+    object_id,
 )
+
+SIGNATURE_HEADER = "Stripe-Signature"
+TOLERANCE_SECONDS = 300
 
 InvoiceLookup = Callable[[str], "str | None"]
 """payment_intent id -> the invoice it paid (None: it paid no invoice)."""
 
 _REASONS = set(get_args(CancellationReason))
+ObjectT = TypeVar("ObjectT", bound=StripeObject)
 
 
-class _S(BaseModel):
-    """Stripe objects carry far more than Tenure reads: unknown fields are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
+# --- signature ------------------------------------------------------------------------------
 
 
-Expandable = str | dict[str, Any]
+def signing_secrets(setting: str | None) -> list[str]:
+    """The endpoint's signing secrets (several while rolling), or 503 until one is set."""
+    return configured_secrets(
+        setting,
+        "Stripe",
+        "set TENURE_STRIPE_WEBHOOK_SECRET (or STRIPE_WEBHOOK_SECRET) to the endpoint's signing secret",
+    )
 
 
-def _id(value: Expandable | None) -> str | None:
-    if isinstance(value, dict):
-        return value.get("id")
-    return value
+def verified_event(body: bytes, header: str | None, secrets: list[str]) -> dict[str, Any]:
+    """The body's JSON once Stripe's signature on it checks out with one of `secrets` (5-minute tolerance);
+    refusals as 400/401 with a clear message.
+
+    What stripe.Webhook.construct_event checks, without it: it also builds a StripeObject tree of the
+    whole event, which cost nearly half of the API's CPU per webhook (bench/RESULTS.md), and parses
+    the body a second time.
+    """
+    last: stripe.SignatureVerificationError | None = None
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
+            break
+        except stripe.SignatureVerificationError as e:
+            last = e
+        except UnicodeDecodeError:
+            raise ApiError(400, "malformed JSON: the body is not UTF-8") from None
+    else:
+        raise _signature_refused(header, last)
+    data = parse_json(body)
+    if not isinstance(data, dict) or data.get("object") == "v2.core.event":  # as construct_event refuses
+        raise ApiError(400, "not a Stripe webhook event", 'expected an object with "object": "event"')
+    return data
 
 
-class EventData(_S):
-    object: dict[str, Any]
-    previous_attributes: dict[str, Any] | None = None
-
-
-class StripeEvent(_S):
-    """The envelope of every Stripe webhook (a v1 "snapshot" event)."""
-
-    id: str = Field(min_length=1)
-    object: Literal["event"]
-    type: str = Field(min_length=1)
-    created: int
-    api_version: str | None = None
-    livemode: bool = False
-    data: EventData
-
-
-# --- objects --------------------------------------------------------------------------------
-
-
-class Customer(_S):
-    id: str
-    email: str | None = None
-    name: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
-
-
-class Recurring(_S):
-    interval: str
-    interval_count: int = 1
-
-
-class Price(_S):
-    id: str
-    lookup_key: str | None = None
-    nickname: str | None = None
-    recurring: Recurring | None = None
-
-
-class Period(_S):
-    start: int
-    end: int
-
-
-class SubscriptionItemDetails(_S):
-    subscription: str | None = None
-    subscription_item: str | None = None
-    proration: bool = False
-
-
-class LineParent(_S):
-    type: str
-    subscription_item_details: SubscriptionItemDetails | None = None
-
-
-class PriceDetails(_S):
-    price: Expandable
-    product: str | None = None
-
-
-class Pricing(_S):
-    type: str | None = None
-    price_details: PriceDetails | None = None
-
-
-class InvoiceLine(_S):
-    id: str
-    amount: int
-    period: Period
-    parent: LineParent | None = None
-    pricing: Pricing | None = None
-    # older API versions
-    price: Price | None = None
-    subscription: Expandable | None = None
-    proration: bool = False
-
-    def subscription_line(self) -> bool:
-        if self.parent is not None:
-            return self.parent.type == "subscription_item_details" and not (
-                self.parent.subscription_item_details and self.parent.subscription_item_details.proration
-            )
-        return self.subscription is not None and not self.proration
-
-    def cadence(self) -> Literal["monthly", "annual"]:
-        if self.price is not None and self.price.recurring is not None:  # older API versions
-            r = self.price.recurring
-            months = {"year": 12 * r.interval_count, "month": r.interval_count}.get(r.interval, 0)
-            return "annual" if months >= 12 else "monthly"
-        days = (self.period.end - self.period.start) / 86400
-        return "annual" if days >= ANNUAL_PERIOD_DAYS else "monthly"
-
-
-class InvoiceLines(_S):
-    data: list[InvoiceLine] = Field(default_factory=list)
-
-
-class SubscriptionDetails(_S):
-    subscription: Expandable | None = None
-
-
-class InvoiceParent(_S):
-    type: str
-    subscription_details: SubscriptionDetails | None = None
-
-
-class Invoice(_S):
-    id: str
-    customer: Expandable
-    currency: str = Field(min_length=3, max_length=3)
-    amount_paid: int = Field(0, ge=0)
-    amount_due: int = Field(0, ge=0)
-    total: int | None = None
-    attempt_count: int = 0
-    billing_reason: str | None = None
-    parent: InvoiceParent | None = None
-    lines: InvoiceLines = Field(default_factory=InvoiceLines)
-    subscription: Expandable | None = None  # older API versions
-
-    def subscription_id(self) -> str | None:
-        if self.parent is not None and self.parent.subscription_details is not None:
-            return _id(self.parent.subscription_details.subscription)
-        return _id(self.subscription)
-
-
-class SubscriptionItem(_S):
-    id: str
-    price: Price
-
-
-class SubscriptionItems(_S):
-    data: list[SubscriptionItem] = Field(min_length=1)
-
-
-class CancellationDetails(_S):
-    comment: str | None = None
-    feedback: str | None = None
-    reason: str | None = None
-
-
-class Subscription(_S):
-    id: str
-    customer: Expandable
-    status: str
-    items: SubscriptionItems
-    cancellation_details: CancellationDetails | None = None
-
-
-class Charge(_S):
-    id: str
-    customer: Expandable | None = None
-    currency: str = Field(min_length=3, max_length=3)
-    amount: int = Field(ge=0)
-    amount_refunded: int = Field(ge=0)
-    payment_intent: Expandable | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
-    invoice: Expandable | None = None  # API versions before 2025-03-31.basil
+def _signature_refused(header: str | None, last: stripe.SignatureVerificationError | None) -> ApiError:
+    msg = str(last.user_message if last and last.user_message else last)
+    if not header:
+        return ApiError(
+            401,
+            f"missing {SIGNATURE_HEADER} header",
+            "Stripe signs every delivery; sign test events with scripts/sign_stripe_event.py",
+        )
+    if "Timestamp outside the tolerance zone" in msg:
+        return ApiError(401, f"stale timestamp: the {SIGNATURE_HEADER} is older than {TOLERANCE_SECONDS} s", msg)
+    if "Unable to extract" in msg or "expected scheme" in msg:
+        return ApiError(401, f"malformed {SIGNATURE_HEADER} header", msg)
+    return ApiError(401, "Stripe signature does not match the body", msg)
 
 
 # --- translation ----------------------------------------------------------------------------
 
 
-def parse_event(data: Any) -> StripeEvent:
-    return validate(StripeEvent, data, "Stripe event")
-
-
-def _object(model: type[_S], ev: StripeEvent):
+def _object(model: type[ObjectT], ev: StripeEvent) -> ObjectT:
     return validate(model, ev.data.object, f"{ev.type} event", prefix="data.object")
 
 
 def _customer(value: Expandable | None, ev: StripeEvent) -> str:
-    cid = _id(value)
+    cid = object_id(value)
     if not cid:
         raise ApiError(
             422,
@@ -263,21 +147,13 @@ def _customer(value: Expandable | None, ev: StripeEvent) -> str:
     return check_customer_id(cid, "data.object.customer")
 
 
-def _cadence(price: Price) -> Literal["monthly", "annual"]:
-    r = price.recurring
-    if r is None:
-        return "monthly"
-    months = {"year": 12 * r.interval_count, "month": r.interval_count}.get(r.interval, 0)
-    return "annual" if months >= 12 else "monthly"
-
-
 def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None) -> Delivery | Ignored:
     """A verified Stripe event (its parsed JSON) -> what it asks of a journey.
 
     `invoice_for_payment_intent` resolves a refunded charge's invoice on current API versions
     (it is I/O: the API calls it in a thread); without it such a refund is refused with 422.
     """
-    ev = parse_event(data)
+    ev = validate(StripeEvent, data, "Stripe event")
     at = from_unix(ev.created)
     src = f"stripe:{ev.type}"
 
@@ -303,7 +179,7 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         if inv.total == 0:
             return Ignored(f"invoice {inv.id} is free (a trial or a 100% discount): it earns no points", inv.id)
         line = max(lines, key=lambda ln: ln.amount) if lines else None
-        cadence = line.cadence() if line else "monthly"
+        cadence: Cadence = line.cadence() if line else "monthly"
         return Delivery(
             cid,
             PaymentSucceeded(
@@ -346,7 +222,12 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         price = sub.items.data[0].price
         return Delivery(
             cid,
-            PlanChanged(event_id=ev.id, occurred_at=at, plan=price.lookup_key or price.id, cadence=_cadence(price)),
+            PlanChanged(
+                event_id=ev.id,
+                occurred_at=at,
+                plan=price.lookup_key or price.id,
+                cadence=price.recurring.cadence() if price.recurring else "monthly",
+            ),
             src,
         )
 
@@ -354,7 +235,7 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         sub = _object(Subscription, ev)
         cid = _customer(sub.customer, ev)
         details = sub.cancellation_details or CancellationDetails()
-        reason = details.feedback if details.feedback in _REASONS else "other"
+        reason = cast(CancellationReason, details.feedback if details.feedback in _REASONS else "other")
         return Delivery(
             cid,
             SubscriptionCancelled(
@@ -369,7 +250,7 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
 
     if ev.type == "charge.refunded":
         ch = _object(Charge, ev)
-        if _id(ch.customer) is None:
+        if object_id(ch.customer) is None:
             return Ignored(f"charge {ch.id} has no customer", ch.id)
         cid = _customer(ch.customer, ev)
         before = (ev.data.previous_attributes or {}).get("amount_refunded")
@@ -392,12 +273,12 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
 
 def _refunded_invoice(ch: Charge, lookup: InvoiceLookup | None) -> str | None:
     """charge.invoice (old API versions) -> metadata.invoice_id -> the PaymentIntent's invoice payment."""
-    if (inv := _id(ch.invoice)) is not None:
+    if (inv := object_id(ch.invoice)) is not None:
         return inv
     for key in ("invoice_id", "invoice"):
         if ch.metadata.get(key):
             return ch.metadata[key]
-    pi = _id(ch.payment_intent)
+    pi = object_id(ch.payment_intent)
     if pi is None:
         return None
     if lookup is None:
@@ -413,8 +294,6 @@ def _refunded_invoice(ch: Charge, lookup: InvoiceLookup | None) -> str | None:
 
 def stripe_invoice_lookup(api_key: str, api_base: str | None = None, timeout: float = 10.0) -> InvoiceLookup:
     """Resolve a PaymentIntent's invoice through Stripe's invoice payments (GET /v1/invoice_payments)."""
-    import stripe
-
     client = stripe.StripeClient(
         api_key,
         base_addresses={"api": api_base} if api_base else None,
@@ -430,7 +309,8 @@ def stripe_invoice_lookup(api_key: str, api_base: str | None = None, timeout: fl
         except stripe.StripeError as e:
             raise ApiError(503, "Stripe did not answer the invoice lookup", str(e), {"Retry-After": "30"}) from None
         for payment in page.data:
-            return _id(payment.invoice)
+            invoice = payment.invoice
+            return invoice if isinstance(invoice, str) else invoice.id
         return None
 
     return lookup

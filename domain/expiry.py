@@ -1,0 +1,97 @@
+"""Points expire lot by lot, each on its own date, after warning emails (e.g. 30 days, then a last
+chance at 7). A churned member's frozen lots neither expire nor warn."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from . import churn
+from . import lots as L
+from .effects import Effects
+from .rules_port import RulesPort
+
+
+def deadlines(r: RulesPort) -> list[datetime]:
+    """Each live lot's expiry and its warnings not yet sent (a grouped warning marks every lot it covers)."""
+    times: list[datetime] = []
+    for lot in r.a.lots:
+        if lot.remaining <= 0 or (r.lifecycle and churn.frozen(r)):
+            continue
+        times.append(lot.expires_at)
+        for d in r.p.points.expiry_warning_days:
+            if d not in lot.warned:
+                times.append(lot.expires_at - timedelta(days=d))
+    return times
+
+
+def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
+    """Send the warnings that came due, then expire what has reached its date."""
+    a = r.a
+    frozen = r.lifecycle and churn.frozen(r)
+    if not frozen:
+        (_warn_grouped if r.grouped_warnings else _warn_per_lot)(r, fx, now)
+    for lot in [] if frozen else sorted(a.lots, key=L.order_key):
+        for lot_id, lost in L.expire_due([lot], now):  # one lot at a time: each entry's balance_after is exact
+            r.entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
+            r.note(now, "expiry", f"{lost} points of lot {lot_id} expired")
+    a.lots = L.prune(a.lots)
+
+
+def _warning_purpose(r: RulesPort, days: int) -> str:
+    warn_days = sorted(r.p.points.expiry_warning_days)
+    return "expiry_last_chance" if days == warn_days[0] and len(warn_days) > 1 else "expiry_warning"
+
+
+def _warn_grouped(r: RulesPort, fx: Effects, now: datetime) -> None:
+    """One email for every lot expiring close together, not one per lot: a member who logs in
+    daily would otherwise get a warning for each two-point lot. When a lot's warning comes due,
+    the lots expiring up to `expiry_warning_group_days` after it are warned with it (so at most
+    about one email of each kind a week), and they never wake the journey for that warning."""
+    live = [lot for lot in sorted(r.a.lots, key=L.order_key) if lot.remaining > 0 and lot.expires_at > now]
+    warn_days = sorted(r.p.points.expiry_warning_days)
+    for d in warn_days:  # most urgent first: a lot warned at 7 days needs no 30-day warning
+        due = [lot for lot in live if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
+        if not due:
+            continue
+        horizon = max(lot.expires_at for lot in due) + timedelta(days=r.p.points.expiry_warning_group_days)
+        group = [lot for lot in live if d not in lot.warned and lot.expires_at <= horizon]
+        for lot in group:
+            lot.warned += [x for x in warn_days if x >= d and x not in lot.warned]
+        points = sum(lot.remaining for lot in group)
+        first, last = group[0].expires_at, max(lot.expires_at for lot in group)
+        r.email(
+            fx,
+            now,
+            _warning_purpose(r, d),
+            f"warn:{group[0].lot_id}:{d}",
+            {
+                "points": points,
+                "expires_at": first.date().isoformat(),
+                "last_expires_at": last.date().isoformat(),
+                "lots": len(group),
+                "days": d,
+            },
+        )
+        span = f"on {first.date()}" if first.date() == last.date() else f"between {first.date()} and {last.date()}"
+        r.note(now, "expiry", f"warned: {points} points expire {span} ({d} days)")
+
+
+def _warn_per_lot(r: RulesPort, fx: Effects, now: datetime) -> None:
+    a = r.a
+    warn_days = sorted(r.p.points.expiry_warning_days)
+    for lot in sorted(a.lots, key=L.order_key):
+        if lot.remaining <= 0 or lot.expires_at <= now:
+            continue
+        due = [d for d in warn_days if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
+        if due:
+            lot.warned += due
+            urgent = min(due)
+            purpose = _warning_purpose(r, urgent)
+            r.email(
+                fx,
+                now,
+                purpose,
+                f"warn:{lot.lot_id}:{urgent}",
+                {"points": lot.remaining, "expires_at": lot.expires_at.date().isoformat(), "days": urgent},
+            )
+            r.note(now, "expiry", f"warned: {lot.remaining} points expire on {lot.expires_at.date()} ({urgent} days)")

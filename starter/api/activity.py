@@ -1,0 +1,71 @@
+"""What members do in the app (`POST /events`): one event or a batch, validated whole before any is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.messages import ActivityKind, ActivityReported
+from starter.ingress import CustomerId, Delivery, parse_json, validate
+
+from .dependencies import ServicesDep, require_api_key
+from .errors import ERRORS, ApiError
+from .openapi import json_body
+
+router = APIRouter(tags=["activity"], responses=ERRORS, dependencies=[Depends(require_api_key)])
+
+MAX_BATCH = 500
+
+
+class ActivityIn(BaseModel):
+    """One thing a member did in the app."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(
+        min_length=1, max_length=200, description="The app's unique id for this event (deduplication)."
+    )
+    customer_id: CustomerId
+    kind: ActivityKind
+    detail: str | None = Field(None, max_length=500, examples=["exported a report"])
+    occurred_at: datetime | None = Field(
+        None, description="When it happened (ISO 8601); default: when the journey got it."
+    )
+
+
+class ActivityBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[ActivityIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+ActivityReport = ActivityIn | ActivityBatch
+
+
+class Accepted(BaseModel):
+    accepted: int = Field(description="Events Temporal has accepted (duplicates included: the journey ignores them).")
+
+
+@router.post("/events", response_model=Accepted, status_code=202, openapi_extra=json_body("ActivityReport"))
+async def report_activity(request: Request, svc: ServicesDep) -> Accepted:
+    """What members did in the app: one event, or `{"events": [...]}` (up to 500). All are validated
+    before any is sent; the answer comes once Temporal has accepted every one."""
+    data = parse_json(await request.body())
+    if isinstance(data, dict) and "events" in data:
+        events = validate(ActivityBatch, data, "activity batch").events
+    elif isinstance(data, list):
+        raise ApiError(422, 'invalid activity batch: a batch is {"events": [...]}, not a bare list')
+    else:
+        events = [validate(ActivityIn, data, "activity event")]
+    deliveries = [
+        Delivery(
+            e.customer_id,
+            ActivityReported(event_id=e.event_id, kind=e.kind, detail=e.detail, occurred_at=e.occurred_at),
+            "app",
+        )
+        for e in events
+    ]
+    await svc.deliver(deliveries)
+    return Accepted(accepted=len(deliveries))

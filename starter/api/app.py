@@ -1,0 +1,106 @@
+"""The FastAPI app: routers per area, the body limit, one error shape, the published body schemas.
+
+Nothing lost, nothing twice: an event is answered 2xx only once Temporal has accepted its
+signal-with-start (`TenureClient.send`); when Temporal cannot be reached within a few seconds
+the answer is 503 (with Retry-After) so the sender retries, and the journey ignores an event id
+it has already applied, so a retry or a duplicate delivery lands exactly once.
+
+Bad input never reaches a journey: bodies are size-limited before they are read, signatures
+are checked before anything is parsed, and everything is validated before the first signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from pydantic import TypeAdapter
+from temporalio.client import Client
+
+from domain.program import Program
+from settings import Settings
+from starter.client import JourneyError
+from starter.connect import load_program
+from starter.ingress import generic_billing, sendgrid_events
+from starter.ingress.stripe_objects import StripeEvent
+from storage.engine import create_engine_for
+from storage.migrate import SchemaNotCurrent, require_current
+
+from . import activity, health, members, webhooks
+from .errors import install_error_handlers
+from .middleware import BodyLimit
+from .openapi import DocumentedApp
+from .services import Services
+from .settings import DEV_API_KEY, api_settings
+
+log = logging.getLogger("tenure.api")
+
+DESCRIPTION = (
+    "Billing webhooks (Stripe, a generic signed format, SendGrid), the app's activity, and the member API. "
+    'Errors are JSON: `{"error": ..., "detail": ...}`. A 503 means Temporal could not be reached: '
+    "retry, it is safe (event ids and Idempotency-Keys make every retry land once)."
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    client: Client | None = None,
+    program: Program | None = None,
+    engine: sa.Engine | None = None,
+) -> FastAPI:
+    """The HTTP service. Anything not given is built at start-up from the environment."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not logging.getLogger().handlers:  # under uvicorn: make tenure.api's lines visible
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        s = api_settings(settings)
+        prog = program or load_program(s)
+        eng = engine or create_engine_for(s.db_url())
+        try:  # a database behind this Tenure is refused, with the command that upgrades it
+            await asyncio.to_thread(require_current, eng)
+        except SchemaNotCurrent as e:
+            raise SystemExit(str(e)) from None
+        services = Services(s, prog, eng, client)
+        app.state.services = services
+        if client is None:
+            try:
+                await services.tenure()
+            except JourneyError:
+                log.warning("starting without Temporal; requests that need it answer 503 until it is reachable")
+        if s.api_keys.strip() == "":
+            log.warning("TENURE_API_KEYS is not set: the API accepts the development key %r", DEV_API_KEY)
+        try:
+            yield
+        finally:
+            if engine is None:
+                eng.dispose()
+
+    app = DocumentedApp(
+        title="Tenure",
+        version="0.1.0",
+        summary="Loyalty program and customer lifecycle on Temporal",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        published={
+            "StripeEvent": TypeAdapter(StripeEvent),
+            "BillingEvent": generic_billing.billing_event_adapter,
+            "SendGridEvents": sendgrid_events.SendGridBatch,
+            "ActivityReport": TypeAdapter(activity.ActivityReport),
+        },
+    )
+
+    def limit_for(path: str) -> int:
+        services = getattr(app.state, "services", None)
+        s = services.settings if services is not None else api_settings(settings)
+        return s.api_sendgrid_max_body_bytes if path == "/webhooks/sendgrid" else s.api_max_body_bytes
+
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+    install_error_handlers(app)
+    for router in (webhooks.router, activity.router, members.router, health.router):
+        app.include_router(router)
+    return app

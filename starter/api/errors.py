@@ -1,0 +1,199 @@
+"""Every answer other than success, in one shape: `{"error": "<what is wrong>", "detail": <specifics>}`.
+
+`ApiError` (raised by the routes and the translators of `starter.ingress`), how the client's typed
+errors become statuses, the handlers that render every failure (validation, unknown routes,
+oversized bodies, bugs), and the error responses the OpenAPI document lists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.refusals import REFUSED_ERROR_TYPE
+from starter.client.errors import (
+    JourneyError,
+    JourneyFailed,
+    JourneyRefused,
+    JourneyUnavailable,
+    NoJourney,
+    TemporalRejected,
+)
+
+from .middleware import BodyTooLarge, too_large
+
+log = logging.getLogger("tenure.api")
+
+RETRY_SOON = {"Retry-After": "5"}
+RETRY_LATER = {"Retry-After": "300"}
+
+
+class ApiError(Exception):
+    """An answer other than success: rendered as `{"error": ..., "detail": ...}` with `status`."""
+
+    def __init__(self, status: int, error: str, detail: Any = None, headers: Mapping[str, str] | None = None):
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.error}
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: Any = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Malformed JSON or header"},
+    401: {"model": ErrorOut, "description": "Missing or wrong API key or signature, stale timestamp"},
+    413: {"model": ErrorOut, "description": "Body too large"},
+    422: {"model": ErrorOut, "description": "Missing or wrongly typed fields (named in detail)"},
+    503: {"model": ErrorOut, "description": "Temporal unreachable: retry later (Retry-After)"},
+}
+NO_JOURNEY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "No journey for that customer"}}
+REFUSED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "description": "Refused by the journey"}}
+
+
+# ---- validation errors, field by field ----------------------------------------------------------
+
+
+def loc_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'events', 3, 'kind') -> 'events[3].kind'; ('query', 'limit') -> 'query.limit'."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "(body)"
+
+
+def field_errors(e: ValidationError | list[dict[str, Any]], prefix: str = "") -> list[dict[str, Any]]:
+    """Pydantic errors as [{"field": "data.object.amount_paid", "message": ..., "type": ...}]."""
+    errors = e.errors(include_url=False, include_input=False) if isinstance(e, ValidationError) else e
+    out = []
+    for err in errors:
+        name = loc_name(err.get("loc", ()))
+        if prefix:
+            name = prefix if name == "(body)" else f"{prefix}.{name}" if not name.startswith("[") else prefix + name
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            msg = f"malformed JSON: {ctx.get('error', msg)}"
+        out.append({"field": name, "message": msg, "type": err.get("type", "value_error")})
+    return out
+
+
+def invalid(e: ValidationError, what: str, prefix: str = "") -> ApiError:
+    errors = field_errors(e, prefix)
+    names = ", ".join(dict.fromkeys(x["field"] for x in errors))
+    return ApiError(422, f"invalid {what}: {names}", errors)
+
+
+# ---- the client's typed errors ------------------------------------------------------------------
+
+
+def from_journey_error(e: JourneyError) -> ApiError:
+    """NoJourney 404; JourneyRefused 422 or 409; JourneyUnavailable 503; the rest as Temporal meant it."""
+    if isinstance(e, NoJourney):
+        return ApiError(
+            404,
+            f"no journey for customer {e.customer_id!r}",
+            "a journey starts with the customer's first event (a webhook or POST /events)",
+        )
+    if isinstance(e, JourneyRefused):
+        return _refused(e)
+    if isinstance(e, JourneyUnavailable):
+        return _unavailable(e)
+    if isinstance(e, TemporalRejected):
+        if e.status == "INVALID_ARGUMENT":
+            return ApiError(422, "Temporal refused the request", e.message)
+        return ApiError(503, "Temporal is unavailable", f"{e.status}: {e.message}", RETRY_SOON)
+    if isinstance(e, JourneyFailed):
+        return ApiError(500, "the journey could not answer", e.message)
+    return ApiError(500, "internal error", type(e).__name__)
+
+
+def _refused(e: JourneyRefused) -> ApiError:
+    """The journey's refusal with the journey's own message: 422 when the request can never succeed."""
+    if e.code == "credit_refused":
+        return ApiError(409, "billing refused the credit; the points were returned", e.message)
+    detail: dict[str, Any] = {"refused_by": "journey", "type": REFUSED_ERROR_TYPE}
+    if e.code is not None:
+        detail["code"] = e.code
+    return ApiError(422 if e.invalid else 409, e.message, detail)
+
+
+def _unavailable(e: JourneyUnavailable) -> ApiError:
+    if e.kind == "timed_out" and e.timeout is not None:
+        return ApiError(
+            503,
+            f"Temporal did not answer within {e.timeout:g} s",
+            "retry later, a retry is safe (is Temporal up, and for queries and redemptions, a worker?)",
+            RETRY_SOON,
+        )
+    if e.kind == "timed_out":
+        return ApiError(503, "the journey did not answer in time", "retry with the same Idempotency-Key", RETRY_SOON)
+    if e.status is not None:
+        return ApiError(503, "Temporal is unavailable", f"{e.status}: {e.reason}", RETRY_SOON)
+    return ApiError(503, "Temporal is unreachable", e.reason, RETRY_SOON)
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, e: ApiError) -> JSONResponse:
+        return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+
+    @app.exception_handler(JourneyError)
+    async def _journey_error(_: Request, e: JourneyError) -> JSONResponse:
+        error = from_journey_error(e)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        raw = list(e.errors())
+        bad_json = [x for x in raw if x.get("type") == "json_invalid"]
+        if bad_json:
+            x = bad_json[0]
+            where = x["loc"][-1] if len(x.get("loc", ())) > 1 else None
+            return JSONResponse(
+                {
+                    "error": f"malformed JSON: {(x.get('ctx') or {}).get('error', x['msg'])}",
+                    "detail": {"position": where},
+                },
+                status_code=400,
+            )
+        errors = field_errors(raw)
+        names = ", ".join(dict.fromkeys(x["field"] for x in errors))
+        return JSONResponse({"error": f"invalid request: {names}", "detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+        if isinstance(e, BodyTooLarge):
+            return JSONResponse(too_large(e.limit, None), status_code=413)
+        return JSONResponse({"error": str(e.detail)}, status_code=e.status_code, headers=getattr(e, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, e: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse({"error": "internal error", "detail": type(e).__name__}, status_code=500)

@@ -1,0 +1,118 @@
+"""The member API for the app and support: summary, SQL ledger, redemptions, the rewards catalog.
+
+Journeys answer through `TenureClient`; its typed errors become 404 / 409 / 422 / 503 in
+`starter.api.errors`. Nothing here opens a journey.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.effects import LedgerEntry
+from domain.messages import RedeemRequest, RedeemResult
+from domain.program import Reward
+from domain.summary import Summary
+from starter.client import NoJourney
+from starter.ingress import CustomerId
+from storage.ledger_reads import ledger_page, ledger_totals
+
+from .dependencies import ServicesDep, require_api_key
+from .errors import ERRORS, NO_JOURNEY, REFUSED
+
+router = APIRouter(tags=["members"], responses=ERRORS, dependencies=[Depends(require_api_key)])
+
+
+class RedemptionIn(BaseModel):
+    """Exactly one of `points` (a billing credit) or `reward_id` (a catalog reward)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: int | None = Field(None, gt=0, description="Points to spend on a billing credit.")
+    reward_id: str | None = Field(None, min_length=1, max_length=200, description="A reward of GET /rewards.")
+
+    @model_validator(mode="after")
+    def _one(self) -> RedemptionIn:
+        if (self.points is None) == (self.reward_id is None):
+            raise ValueError("give exactly one of points (a billing credit) or reward_id (a catalog reward)")
+        return self
+
+
+class LedgerOut(BaseModel):
+    customer_id: str
+    total: int = Field(description="Entries in this member's ledger.")
+    offset: int
+    limit: int
+    entries: list[LedgerEntry]
+
+
+class RewardsOut(BaseModel):
+    currency: str
+    points_per_currency_unit: int = Field(description="Points that buy 1.00 of billing credit.")
+    minimum_points: int
+    rewards: list[Reward]
+
+
+@router.get("/members/{customer_id}", response_model=Summary, responses=NO_JOURNEY)
+async def member(customer_id: CustomerId, svc: ServicesDep) -> Summary:
+    """Balance, pending points, tier, next tier and the points still needed, lots with their expiry."""
+    tenure = await svc.tenure()
+    return await tenure.summary(customer_id)
+
+
+@router.get("/members/{customer_id}/ledger", response_model=LedgerOut, responses=NO_JOURNEY)
+async def member_ledger(
+    customer_id: CustomerId,
+    svc: ServicesDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> LedgerOut:
+    """The member's ledger from the database, oldest first: every accrual, spend, expiry and reversal."""
+    entries = await asyncio.to_thread(ledger_page, svc.engine, customer_id, offset, limit)
+    totals = await asyncio.to_thread(ledger_totals, svc.engine, customer_id)
+    total = totals[customer_id].count if customer_id in totals else 0
+    if total == 0 and not await svc.journey_exists(customer_id):
+        raise NoJourney(customer_id)
+    return LedgerOut(customer_id=customer_id, total=total, offset=offset, limit=limit, entries=entries)
+
+
+@router.post("/members/{customer_id}/redemptions", response_model=RedeemResult, responses={**NO_JOURNEY, **REFUSED})
+async def redeem(
+    customer_id: CustomerId,
+    body: RedemptionIn,
+    svc: ServicesDep,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Your id for this redemption: a retry with the same key "
+            "returns the first answer and spends nothing twice.",
+        ),
+    ],
+) -> RedeemResult:
+    """Spend points, answered synchronously by the journey (a workflow update)."""
+    request = RedeemRequest(
+        request_id=idempotency_key,
+        kind="reward" if body.reward_id else "credit",
+        points=body.points,
+        reward_id=body.reward_id,
+    )
+    tenure = await svc.tenure()
+    return await tenure.redeem(customer_id, request)
+
+
+@router.get("/rewards", response_model=RewardsOut)
+async def rewards(svc: ServicesDep) -> RewardsOut:
+    """The rewards catalog and the billing-credit rate of the program."""
+    r = svc.program.redemption
+    return RewardsOut(
+        currency=svc.program.currency,
+        points_per_currency_unit=r.points_per_currency_unit,
+        minimum_points=r.minimum_points,
+        rewards=r.catalog,
+    )

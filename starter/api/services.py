@@ -1,0 +1,108 @@
+"""What a request needs: settings, the program, the SQL engine, and the journeys through `TenureClient`
+(Temporal connected on demand, so the API starts, and answers 503, while Temporal is down)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+from typing import TypeVar
+
+import sqlalchemy as sa
+from temporalio.client import Client
+
+from domain.program import Program
+from starter.client import JourneyError, JourneyUnavailable, TenureClient
+from starter.connect import connect
+from starter.ingress.results import Delivery
+from starter.ingress.stripe_events import InvoiceLookup, stripe_invoice_lookup
+from storage.members import customers_with_email
+
+from .settings import ApiSettings
+
+log = logging.getLogger("tenure.api")
+E = TypeVar("E", bound=BaseException)
+
+DELIVERY_CONCURRENCY = 32
+
+
+class Services:
+    RECONNECT_PAUSE = 1.0  # seconds between connection attempts while Temporal is down
+
+    def __init__(self, settings: ApiSettings, program: Program, engine: sa.Engine, client: Client | None):
+        self.settings = settings
+        self.program = program
+        self.engine = engine
+        self._tenure = self._tenure_client(client) if client is not None else None
+        self._lock = asyncio.Lock()
+        self._failed_at = 0.0
+        self._last_error = ""
+        self.invoice_lookup: InvoiceLookup | None = None
+        if settings.stripe_api_key:
+            self.invoice_lookup = stripe_invoice_lookup(settings.stripe_api_key, settings.stripe_api_base)
+
+    def _tenure_client(self, client: Client) -> TenureClient:
+        s = self.settings
+        return TenureClient(
+            client,
+            self.program,
+            s.task_queue,
+            call_timeout=timedelta(seconds=s.api_temporal_timeout),
+            update_timeout=timedelta(seconds=s.api_update_timeout),
+        )
+
+    async def tenure(self) -> TenureClient:
+        """The client, connecting first if needed; `JourneyUnavailable` while Temporal is unreachable."""
+        if self._tenure is not None:
+            return self._tenure
+        async with self._lock:
+            if self._tenure is not None:
+                return self._tenure
+            if time.monotonic() - self._failed_at < self.RECONNECT_PAUSE:
+                raise JourneyUnavailable(self._last_error)
+            s = self.settings
+            try:
+                client = await asyncio.wait_for(connect(s), s.api_temporal_timeout)
+            except Exception as e:  # any failure to connect means "retry later"
+                self._failed_at = time.monotonic()
+                self._last_error = f"{s.temporal_address}: {e}"
+                log.warning("Temporal unreachable: %s", self._last_error)
+                raise JourneyUnavailable(self._last_error) from None
+            log.info("connected to Temporal at %s", s.temporal_address)
+            self._tenure = self._tenure_client(client)
+            return self._tenure
+
+    async def deliver(self, deliveries: list[Delivery]) -> None:
+        """Signal-with-start every delivery; returns once Temporal accepted all of them."""
+        gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def one(d: Delivery) -> None:
+            async with gate:
+                tenure = await self.tenure()
+                await tenure.send(d.customer_id, d.event)
+            log.info("accepted %s %s for %s (%s)", d.event.type, d.event.event_id, d.customer_id, d.source)
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for d in deliveries:
+                    tg.create_task(one(d))
+        except* JourneyError as group:
+            raise _first(group) from None
+
+    async def journey_exists(self, customer_id: str) -> bool:
+        """Whether the customer has a journey; True when Temporal cannot tell (the caller's database has
+        spoken already)."""
+        try:
+            return await (await self.tenure()).exists(customer_id)
+        except JourneyError:
+            return True
+
+    def customers_with_email(self, email: str) -> list[str]:
+        return customers_with_email(self.engine, email)
+
+
+def _first(group: BaseExceptionGroup[E]) -> E:
+    """The first error of a task group (all deliveries fail alike: one answer is enough)."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first

@@ -1,0 +1,48 @@
+"""Settings of the HTTP service, on top of the shared ones (same TENURE_ prefix)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from settings import Settings
+
+DEV_API_KEY = "dev-key"
+
+
+def split_list(value: str | None) -> list[str]:
+    """'a, b,,c' -> ['a', 'b', 'c']: keys and secrets are comma-separated (several while rotating)."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+class ApiSettings(Settings):
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore", populate_by_name=True)
+
+    api_keys: str = Field(
+        "", description="Comma-separated API keys for /events, /members and /rewards; empty: the dev key 'dev-key'."
+    )
+    stripe_webhook_secret: str | None = Field(
+        None,
+        validation_alias=AliasChoices("stripe_webhook_secret", "TENURE_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"),
+        description="Signing secret(s) of the Stripe webhook endpoint (whsec_...), comma-separated while rolling.",
+    )
+    billing_webhook_secret: str | None = Field(None, description="HMAC secret(s) of the generic billing webhook.")
+    sendgrid_webhook_public_key: str | None = Field(
+        None, description="Verification key of SendGrid's signed event webhook."
+    )
+    api_max_body_bytes: int = Field(256 * 1024, gt=0)
+    api_sendgrid_max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="SendGrid posts large batches.")
+    api_temporal_timeout: float = Field(5.0, gt=0, description="Seconds a signal, query or connect may take.")
+    api_update_timeout: float = Field(20.0, gt=0, description="Seconds a redemption (workflow update) may take.")
+
+    def keys(self) -> list[str]:
+        return split_list(self.api_keys) or [DEV_API_KEY]
+
+
+def api_settings(settings: Settings | None) -> ApiSettings:
+    """The given settings as ApiSettings (the API's own fields from the environment), or all from it."""
+    if settings is None:
+        return ApiSettings()
+    if isinstance(settings, ApiSettings):
+        return settings
+    return ApiSettings(**settings.model_dump())

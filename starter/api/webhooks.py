@@ -1,0 +1,113 @@
+"""The senders' webhooks: Stripe, the generic billing format, SendGrid. Each route reads the raw body,
+checks the signature, parses it once, translates (`starter.ingress`) and delivers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field
+
+from starter.ingress import generic_billing, sendgrid_events, stripe_events
+from starter.ingress.results import Delivery, Ignored
+
+from .dependencies import ServicesDep
+from .errors import ERRORS
+from .openapi import json_body
+
+log = logging.getLogger("tenure.api")
+
+router = APIRouter(tags=["webhooks"], responses=ERRORS)
+
+
+class WebhookOut(BaseModel):
+    received: bool = True
+    event_id: str | None = None
+    customer_id: str | None = None
+    applied_as: str | None = Field(None, description="The journey event it became.")
+    ignored: str | None = Field(None, description="Set when the event asks nothing of any journey.")
+    reason: str | None = None
+
+
+class SendGridOut(BaseModel):
+    received: int
+    delivered: int
+    ignored: int
+
+
+def _answer(result: Delivery | Ignored, event_type: str, event_id: str | None) -> WebhookOut:
+    if isinstance(result, Ignored):
+        log.info("ignored %s %s: %s", event_type, event_id, result.reason)
+        return WebhookOut(event_id=event_id, ignored=event_type, reason=result.reason)
+    return WebhookOut(event_id=result.event.event_id, customer_id=result.customer_id, applied_as=result.event.type)
+
+
+@router.post(
+    "/webhooks/stripe",
+    response_model=WebhookOut,
+    response_model_exclude_none=True,
+    openapi_extra=json_body("StripeEvent"),
+)
+async def stripe_webhook(
+    request: Request,
+    svc: ServicesDep,
+    stripe_signature: Annotated[
+        str | None, Header(alias=stripe_events.SIGNATURE_HEADER, description="t=...,v1=... as Stripe sends it")
+    ] = None,
+) -> WebhookOut:
+    """A Stripe event as Stripe sends it (API version of the installed `stripe` package), verified with
+    the endpoint's signing secret (TENURE_STRIPE_WEBHOOK_SECRET or STRIPE_WEBHOOK_SECRET), 5-minute tolerance."""
+    secrets = stripe_events.signing_secrets(svc.settings.stripe_webhook_secret)
+    data = stripe_events.verified_event(await request.body(), stripe_signature, secrets)
+    result = await asyncio.to_thread(stripe_events.translate, data, svc.invoice_lookup)
+    if isinstance(result, Delivery):
+        await svc.deliver([result])
+    return _answer(result, str(data.get("type")), data.get("id"))
+
+
+@router.post(
+    "/webhooks/billing",
+    response_model=WebhookOut,
+    response_model_exclude_none=True,
+    openapi_extra=json_body("BillingEvent"),
+)
+async def billing_webhook(
+    request: Request,
+    svc: ServicesDep,
+    tenure_signature: Annotated[
+        str | None,
+        Header(
+            alias=generic_billing.SIGNATURE_HEADER,
+            description="t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>",
+        ),
+    ] = None,
+) -> WebhookOut:
+    """The generic billing format (schema `BillingEvent`), signed with TENURE_BILLING_WEBHOOK_SECRET."""
+    secrets = generic_billing.signing_secrets(svc.settings.billing_webhook_secret)
+    data = generic_billing.verified_event(await request.body(), tenure_signature, secrets)
+    result = generic_billing.translate(data)
+    await svc.deliver([result])
+    return _answer(result, result.event.type, result.event.event_id)
+
+
+@router.post("/webhooks/sendgrid", response_model=SendGridOut, openapi_extra=json_body("SendGridEvents"))
+async def sendgrid_webhook(request: Request, svc: ServicesDep) -> SendGridOut:
+    """SendGrid's signed event webhook: bounces, drops, spam reports and unsubscribes stop sends to that
+    member; opens and clicks count as activity."""
+    data = sendgrid_events.verified_events(
+        svc.settings.sendgrid_webhook_public_key,
+        await request.body(),
+        request.headers.get(sendgrid_events.SIGNATURE_HEADER),
+        request.headers.get(sendgrid_events.TIMESTAMP_HEADER),
+    )
+    results = await asyncio.to_thread(sendgrid_events.translate, data, svc.customers_with_email)
+    deliveries = [r for r in results if isinstance(r, Delivery)]
+    await svc.deliver(deliveries)
+    ignored = [r for r in results if isinstance(r, Ignored)]
+    for r in ignored:
+        log.info("ignored SendGrid event %s: %s", r.ref, r.reason)
+    return SendGridOut(
+        received=len(data) if isinstance(data, list) else 1, delivered=len(deliveries), ignored=len(ignored)
+    )

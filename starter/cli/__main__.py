@@ -1,0 +1,5 @@
+"""`python -m starter.cli` runs `tenure`."""
+
+from .app import app
+
+app()

@@ -1,0 +1,61 @@
+"""The root of `tenure`: connection options, and the command groups.
+
+    tenure member show|ledger|timeline|adjust|set-tier|start-input CUSTOMER_ID ...   (members.py)
+    tenure reconcile [CUSTOMER_ID]                                                   (reconcile.py)
+    tenure segment [--at-risk] [--status STATUS] [--tier TIER]                       (segment.py)
+    tenure program check|show|diff ...                                               (program.py)
+    tenure db current|upgrade                                                        (database.py)
+
+Connection and database come from the TENURE_ environment (settings.py), or `--address`,
+`--namespace`, `--task-queue` and `--db` before the command.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .context import Env, env_of
+from .database import db_app
+from .members import member_app
+from .program import program_app
+from .reconcile import reconcile_cmd
+from .segment import segment_cmd
+
+app = typer.Typer(
+    name="tenure",
+    help="Tenure: loyalty journeys on Temporal — support and operations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(member_app, name="member")
+app.command("reconcile")(reconcile_cmd)
+app.command("segment")(segment_cmd)
+app.add_typer(program_app, name="program")
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Temporal host:port (TENURE_TEMPORAL_ADDRESS).")
+    ] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", help="Temporal namespace.")] = None,
+    task_queue: Annotated[str | None, typer.Option("--task-queue", help="The workers' task queue.")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Ledger database URL (TENURE_DATABASE_URL).")] = None,
+) -> None:
+    env = env_of(ctx)
+    updates = {
+        k: v
+        for k, v in (
+            ("temporal_address", address),
+            ("temporal_namespace", namespace),
+            ("task_queue", task_queue),
+            ("database_url", db),
+        )
+        if v
+    }
+    ctx.obj = Env(env.settings.model_copy(update=updates)) if updates else env

@@ -1,0 +1,175 @@
+"""`tenure member ...`: one member's journey — balance, lots, tier, ledger, timeline; adjust points or tier.
+
+Support commands never open a journey: an unknown id answers "no journey for customer X". The work
+under each command (`member_adjust`, ...) takes a `TenureClient`, so it is callable from Python too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+from pydantic import ValidationError
+
+from domain.effects import LedgerEntry
+from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
+from domain.summary import Summary
+from starter.client import TenureClient, start_input
+from storage.ledger_reads import ledger_page, ledger_totals
+
+from .context import CliError, env_of, run
+from .render import console, ledger_view, say, summary_view, timeline_view, when
+
+member_app = typer.Typer(
+    help="One member's journey: balance, lots, tier, ledger, timeline; adjust points or tier.", no_args_is_help=True
+)
+
+NEGATIVE_OK = {"ignore_unknown_options": True}  # `adjust cus_1 -250 …`: a negative number is not an option
+
+
+# ---- the work, callable without the CLI ---------------------------------------------------------
+
+
+async def require_journey(tenure: TenureClient, customer_id: str) -> Summary:
+    """The journey exists and its worker answers: an update would wait for a worker indefinitely."""
+    return await tenure.summary(customer_id)
+
+
+def member_ledger(engine: sa.Engine, customer_id: str, limit: int = 50) -> tuple[list[LedgerEntry], int]:
+    """The last `limit` ledger entries of a customer (in seq order) and how many there are in all."""
+    totals = ledger_totals(engine, customer_id).get(customer_id)
+    if totals is None:
+        raise CliError(f"no ledger entries for customer {customer_id}")
+    offset = max(0, totals.count - limit)
+    return ledger_page(engine, customer_id, offset, limit), totals.count
+
+
+async def member_adjust(
+    tenure: TenureClient, customer_id: str, points: int, reason: str, actor: str, request_id: str | None = None
+) -> AdjustResult:
+    try:
+        req = AdjustRequest(request_id=request_id or _request_id(), points=points, reason=reason, actor=actor)
+    except ValidationError as e:
+        raise CliError(_validation(e)) from None
+    await require_journey(tenure, customer_id)
+    return await tenure.adjust(customer_id, req)
+
+
+async def member_set_tier(
+    tenure: TenureClient,
+    customer_id: str,
+    tier: str,
+    reason: str,
+    actor: str,
+    until: datetime,
+    request_id: str | None = None,
+) -> Summary:
+    try:
+        req = MinimumTierRequest(
+            request_id=request_id or _request_id(), tier=tier, reason=reason, actor=actor, until=until
+        )
+    except ValidationError as e:
+        raise CliError(_validation(e)) from None
+    await require_journey(tenure, customer_id)
+    return await tenure.set_minimum_tier(customer_id, req)
+
+
+def _request_id() -> str:
+    return f"cli-{uuid.uuid4().hex[:12]}"
+
+
+def _validation(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+
+
+def _parse_until(value: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt
+
+
+# ---- the commands -------------------------------------------------------------------------------
+
+
+@member_app.command("show")
+def show_cmd(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help="The billing system's customer id.")]):
+    """Balance, pending, tier and why, next tier, and every lot with its expiry."""
+    env = env_of(ctx)
+    console().print(summary_view(run(env.call(lambda tenure: tenure.summary(customer_id)))))
+
+
+@member_app.command("ledger")
+def ledger_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N entries.")] = 50,
+):
+    """The customer's entries in the SQL ledger (the most recent ones)."""
+    env = env_of(ctx)
+    entries, total = run(lambda: member_ledger(env.engine(), customer_id, limit))
+    console().print(ledger_view(customer_id, entries, total))
+
+
+@member_app.command("timeline")
+def timeline_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N events.")] = 100,
+):
+    """What happened in the journey, in plain words."""
+    env = env_of(ctx)
+    console().print(timeline_view(customer_id, run(env.call(lambda tenure: tenure.timeline(customer_id, limit)))))
+
+
+@member_app.command("adjust", context_settings=NEGATIVE_OK)
+def adjust_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    points: Annotated[int, typer.Argument(help="Points to add (positive) or remove (negative).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger and the email.")],
+    actor: Annotated[str, typer.Option("--actor", help="Who (e.g. support:maria).")],
+    request_id: Annotated[
+        str | None, typer.Option("--request-id", help="Idempotency id; repeat it to retry safely (default: a new one).")
+    ] = None,
+):
+    """Add or remove points, with a reason and an actor (recorded in the ledger)."""
+    env = env_of(ctx)
+    r = run(env.call(lambda tenure: member_adjust(tenure, customer_id, points, reason, actor, request_id)))
+    say(
+        f"[green]✔[/] adjusted {r.points:+,d} points for {customer_id}: balance now "
+        f"[bold]{r.balance_after:,}[/] (request {r.request_id})"
+    )
+
+
+@member_app.command("set-tier")
+def set_tier_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    tier: Annotated[str, typer.Argument(help="The minimum tier (e.g. gold).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; shown to support and in the tier email.")],
+    actor: Annotated[str, typer.Option("--actor", help="Who (e.g. support:maria).")],
+    until: Annotated[str, typer.Option("--until", help="Last day of the minimum: YYYY-MM-DD (UTC) or ISO time.")],
+):
+    """Set a minimum tier until a date: the member never drops below it while it lasts."""
+    env = env_of(ctx)
+    end = _parse_until(until)
+    s = run(env.call(lambda tenure: member_set_tier(tenure, customer_id, tier, reason, actor, end)))
+    say(
+        f"[green]✔[/] minimum tier {tier} for {customer_id} until {when(end)}; "
+        f"tier now [bold]{s.tier}[/] ({s.tier_because})"
+    )
+
+
+@member_app.command("start-input")
+def start_input_cmd(ctx: typer.Context, customer_id: str):
+    """Print the JSON a new journey starts with, for `temporal workflow signal-with-start --input-file`."""
+    env = env_of(ctx)
+    program = run(env.program)
+    typer.echo(start_input(customer_id, program).model_dump_json())

@@ -1,0 +1,54 @@
+"""`tenure reconcile [CUSTOMER_ID]`: does the SQL ledger agree with the journeys? Exit 1 on any mismatch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from starter.reconcile import ReconcileRow, reconcile
+
+from .context import env_of, run
+from .render import console, reconcile_view, say
+
+
+def reconcile_cmd(
+    ctx: typer.Context,
+    customer_id: Annotated[str | None, typer.Argument(help="One customer; all when omitted.")] = None,
+):
+    """Check that the SQL ledger agrees with the journeys; exit 1 on any mismatch."""
+    env = env_of(ctx)
+    out = console()
+
+    async def work() -> list[ReconcileRow]:
+        engine = env.engine()
+        try:
+            async with env.tenure() as tenure:
+                if customer_id is not None:
+                    return await reconcile(tenure, engine, customer_id)
+                with Progress(
+                    TextColumn("reconciling"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=out,
+                    transient=True,
+                ) as progress:
+                    task = progress.add_task("reconcile", total=None)
+                    return await reconcile(
+                        tenure,
+                        engine,
+                        on_total=lambda n: progress.update(task, total=n),
+                        on_row=lambda _row: progress.advance(task),
+                    )
+        finally:
+            engine.dispose()
+
+    rows = run(work())
+    out.print(reconcile_view(rows))
+    bad = [r for r in rows if not r.ok]
+    if bad:
+        say(f"[bold red]✘ {len(bad)} of {len(rows)} customers do not reconcile[/]")
+        raise typer.Exit(1)
+    say(f"[green]✔ {len(rows)} customer{'s' if len(rows) != 1 else ''} reconcile[/]")

@@ -1,0 +1,197 @@
+"""How the CLI shows things: member summaries, ledgers, timelines, reconcile rows and segments as rich
+tables, and one-line messages that never wrap (so they can be grepped and pasted)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group, JustifyMethod
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from domain.effects import LedgerEntry
+from domain.summary import Summary, Timeline
+from starter.reconcile import ReconcileRow
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False)
+
+
+def say(message: str, stderr: bool = False) -> None:
+    """One line of feedback, never wrapped."""
+    console(stderr).print(message, soft_wrap=True)
+
+
+def add_columns(table: Table, *columns: tuple[str, JustifyMethod]) -> None:
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
+
+
+def when(dt: datetime | None) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if dt else "—"
+
+
+def days_left(dt: datetime, now: datetime) -> str:
+    d = (dt - now).days
+    return f"in {d} days" if d >= 0 else f"{-d} days ago"
+
+
+def points(n: int) -> str:
+    return f"{n:,}"
+
+
+def summary_view(s: Summary, now: datetime | None = None) -> Group:
+    now = now or datetime.now(UTC)
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("balance", Text(points(s.balance) + " points", style="bold green"))
+    head.add_row(
+        "pending", points(s.pending) + " points" + (f" ({len(s.pending_lots)} on hold)" if s.pending_lots else "")
+    )
+    if s.shortfall:
+        head.add_row("shortfall", Text(f"{points(s.shortfall)} points owed from refunds", style="yellow"))
+    perks = (
+        [f"×{s.multiplier:g} points"]
+        + (["priority support"] if s.priority_support else [])
+        + (["beta access"] if s.beta_access else [])
+    )
+    head.add_row("tier", Text(s.tier, style="bold magenta") + Text(f"  ({', '.join(perks)})"))
+    head.add_row("why", s.tier_because or "—")
+    head.add_row("tier year ends", f"{when(s.tier_year_end)} ({days_left(s.tier_year_end, now)})")
+    if s.minimum_tier:
+        m = s.minimum_tier
+        head.add_row("minimum tier", f"{m.tier} until {when(m.until)}, set by {m.actor}: {m.reason}")
+    head.add_row("qualifying", f"{points(s.qualifying_points)} points in the last 12 months")
+    head.add_row(
+        "next tier", f"{s.next_tier}: {points(s.points_to_next_tier)} points to go" if s.next_tier else "— (top tier)"
+    )
+    head.add_row("status", s.status)
+    head.add_row("lifetime", f"{points(s.lifetime_points)} points earned, {s.ledger_seq} ledger entries")
+    head.add_row("program", s.program_version)
+
+    lots = Table(title="lots (spent oldest first)", title_justify="left", expand=False)
+    add_columns(
+        lots,
+        ("lot", "left"),
+        ("source", "left"),
+        ("earned", "left"),
+        ("expires", "left"),
+        ("left", "right"),
+        ("of", "right"),
+    )
+    for lot in sorted(s.lots, key=lambda x: (x.earned_at, x.lot_id)):
+        soon = (lot.expires_at - now).days < 30
+        lots.add_row(
+            lot.lot_id,
+            lot.source,
+            when(lot.earned_at),
+            Text(f"{when(lot.expires_at)} ({days_left(lot.expires_at, now)})", style="yellow" if soon else ""),
+            points(lot.remaining),
+            points(lot.points),
+        )
+    if not s.lots:
+        lots.add_row("—", "no points", "", "", "0", "")
+    parts: list[Any] = [Panel(head, title=f"member {s.customer_id}", title_align="left"), lots]
+    if s.pending_lots:
+        pending = Table(title="pending (on hold)", title_justify="left")
+        pending.add_column("points", justify="right")
+        pending.add_column("source")
+        pending.add_column("released")
+        for p in s.pending_lots:
+            pending.add_row(points(p.points), p.source, when(p.release_at))
+        parts.append(pending)
+    return Group(*parts)
+
+
+def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Table:
+    t = Table(title=f"ledger of {customer_id}: {len(entries)} of {total} entries", title_justify="left")
+    add_columns(
+        t,
+        ("seq", "right"),
+        ("at", "left"),
+        ("kind", "left"),
+        ("points", "right"),
+        ("pending", "right"),
+        ("balance", "right"),
+        ("reason", "left"),
+        ("ref", "left"),
+        ("actor", "left"),
+    )
+    for e in entries:
+        style = "green" if e.points > 0 else "red" if e.points < 0 else ""
+        t.add_row(
+            str(e.seq),
+            when(e.at),
+            e.kind,
+            Text(f"{e.points:+d}" if e.points else "0", style=style),
+            f"{e.pending_points:+d}" if e.pending_points else "",
+            points(e.balance_after),
+            e.reason or "",
+            e.ref or "",
+            e.actor or "",
+        )
+    return t
+
+
+def timeline_view(customer_id: str, timeline: Timeline) -> Table:
+    t = Table(title=f"timeline of {customer_id}", title_justify="left")
+    t.add_column("at")
+    t.add_column("kind")
+    t.add_column("what happened")
+    for item in timeline.items:
+        t.add_row(when(item.at), item.kind, item.text)
+    if not timeline.items:
+        t.add_row("—", "", "nothing yet")
+    return t
+
+
+def reconcile_view(rows: list[ReconcileRow]) -> Table:
+    t = Table(title="ledger vs journeys", title_justify="left")
+    add_columns(
+        t,
+        ("", "center"),
+        ("customer", "left"),
+        ("ledger points", "right"),
+        ("expected", "right"),
+        ("balance", "right"),
+        ("unwritten", "right"),
+        ("ledger pending", "right"),
+        ("pending", "right"),
+        ("seq ledger/journey", "right"),
+        ("problem", "left"),
+    )
+    for r in rows:
+        v = r.view
+        t.add_row(
+            Text("✔", style="green") if r.ok else Text("✘", style="bold red"),
+            r.customer_id,
+            points(r.ledger.points_sum),
+            points(r.expected_points) if r.expected_points is not None else "—",
+            points(v.balance) if v else "—",
+            str(r.not_in_ledger) if v else "—",
+            points(r.ledger.pending_sum),
+            points(v.pending) if v else "—",
+            f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
+            Text("; ".join(r.problems), style="red") if r.problems else "",
+        )
+    return t
+
+
+def segment_view(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"{len(rows)} member(s)")
+    for col in ("customer", "email", "status", "tier", "at risk", "updated"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["customer_id"],
+            r["email"] or "",
+            r["status"],
+            r["tier"],
+            "yes" if r["at_risk"] else "",
+            when(r["updated_at"]),
+        )
+    return table

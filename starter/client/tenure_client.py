@@ -1,0 +1,180 @@
+"""`TenureClient`: the only door to a journey, for the API, the CLI, reconcile, tools and tests.
+
+Events go in with signal-with-start, so a customer's first event opens their journey. Updates
+(redeem, adjust, set a minimum tier, adopt a program) and queries never open one: they answer
+`NoJourney` for a customer without a journey. Every failure comes out as one of the typed errors
+of `starter.client.errors`, never as Temporal's own exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowHandle
+
+from domain.journey import (
+    ADJUST_UPDATE,
+    ADOPT_PROGRAM_UPDATE,
+    EVENT_SIGNAL,
+    HISTORY_BUDGET,
+    RECONCILE_QUERY,
+    REDEEM_UPDATE,
+    SET_MINIMUM_TIER_UPDATE,
+    SUMMARY_QUERY,
+    TIMELINE_QUERY,
+    WORKFLOW_NAME,
+    JourneyInput,
+    workflow_id,
+)
+from domain.messages import (
+    AdjustRequest,
+    AdjustResult,
+    CustomerEvent,
+    EventEnvelope,
+    MinimumTierRequest,
+    RedeemRequest,
+    RedeemResult,
+)
+from domain.program import Program
+from domain.summary import ReconcileView, Summary, Timeline
+
+from .errors import NoJourney
+from .temporal_errors import journey_error
+
+T = TypeVar("T")
+
+HEALTH_CHECK_TIMEOUT = timedelta(seconds=2)
+
+
+def start_input(customer_id: str, program: Program, history_budget: int | None = None) -> JourneyInput:
+    """What a new journey starts with (also printed by `tenure member start-input`)."""
+    return JourneyInput.new(customer_id, program, history_budget=history_budget or HISTORY_BUDGET)
+
+
+class TenureClient:
+    """Ask journeys things, with bounded waits and typed errors.
+
+    `program`: what a journey opened by `send` runs (None for a client that only reads and updates,
+    like the CLI). `query_timeout`: how long Temporal may look for a worker to answer a query.
+    `call_timeout` / `update_timeout`: optional deadlines on the whole call (signals, queries /
+    updates); past them the call ends with `JourneyUnavailable(kind="timed_out")`.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        program: Program | None = None,
+        task_queue: str = "tenure",
+        history_budget: int | None = None,
+        query_timeout: timedelta = timedelta(seconds=10),
+        call_timeout: timedelta | None = None,
+        update_timeout: timedelta | None = None,
+    ):
+        self.client = client
+        self.program = program
+        self.task_queue = task_queue
+        self.history_budget = history_budget
+        self.query_timeout = query_timeout
+        self.call_timeout = call_timeout
+        self.update_timeout = update_timeout
+
+    def handle(self, customer_id: str) -> WorkflowHandle:
+        """The journey's workflow handle, for its history (tests, tools); its handlers go through the methods."""
+        return self.client.get_workflow_handle(workflow_id(customer_id))
+
+    # ---- events ---------------------------------------------------------------------------------
+
+    async def send(self, customer_id: str, event: CustomerEvent) -> None:
+        """Deliver one fact, opening the journey if needed; returns once Temporal has durably accepted it."""
+        if self.program is None:
+            raise ValueError("this TenureClient has no program: it cannot open a journey")
+        start = self.client.start_workflow(
+            WORKFLOW_NAME,
+            start_input(customer_id, self.program, self.history_budget),
+            id=workflow_id(customer_id),
+            task_queue=self.task_queue,
+            start_signal=EVENT_SIGNAL,
+            start_signal_args=[EventEnvelope(event=event)],
+        )
+        await self._call(customer_id, start, self.call_timeout, must_exist=False)
+
+    # ---- updates: answered by the journey, never opening one ------------------------------------
+
+    async def redeem(self, customer_id: str, request: RedeemRequest) -> RedeemResult:
+        return await self._update(customer_id, REDEEM_UPDATE, request, RedeemResult)
+
+    async def adjust(self, customer_id: str, request: AdjustRequest) -> AdjustResult:
+        return await self._update(customer_id, ADJUST_UPDATE, request, AdjustResult)
+
+    async def set_minimum_tier(self, customer_id: str, request: MinimumTierRequest) -> Summary:
+        return await self._update(customer_id, SET_MINIMUM_TIER_UPDATE, request, Summary)
+
+    async def adopt_program(self, customer_id: str, program: Program) -> str:
+        """Move a running journey to `program`; answers the version it ran before."""
+        return await self._update(customer_id, ADOPT_PROGRAM_UPDATE, program, str)
+
+    # ---- queries --------------------------------------------------------------------------------
+
+    async def summary(self, customer_id: str) -> Summary:
+        return await self._query(customer_id, SUMMARY_QUERY, Summary)
+
+    async def timeline(self, customer_id: str, limit: int = 100) -> Timeline:
+        return await self._query(customer_id, TIMELINE_QUERY, Timeline, limit)
+
+    async def reconcile_view(self, customer_id: str) -> ReconcileView:
+        return await self._query(customer_id, RECONCILE_QUERY, ReconcileView)
+
+    # ---- Temporal itself --------------------------------------------------------------------------
+
+    async def exists(self, customer_id: str) -> bool:
+        """Whether the customer has a journey (running or closed)."""
+        try:
+            await self._call(customer_id, self.handle(customer_id).describe(), self.call_timeout)
+        except NoJourney:
+            return False
+        return True
+
+    async def check_health(self) -> None:
+        """Returns when Temporal's frontend answers; `JourneyUnavailable` otherwise."""
+        check = self.client.service_client.check_health(timeout=HEALTH_CHECK_TIMEOUT)
+        await self._call(None, check, self.call_timeout, must_exist=False)
+
+    # ---- the one way through --------------------------------------------------------------------
+
+    async def _update(self, customer_id: str, name: str, argument: Any, result_type: type[T]) -> T:
+        work = self.handle(customer_id).execute_update(name, argument, result_type=result_type)
+        return await self._call(customer_id, work, self.update_timeout)
+
+    async def _query(self, customer_id: str, name: str, result_type: type[T], *args: Any) -> T:
+        work = self.handle(customer_id).query(
+            name, args=list(args), result_type=result_type, rpc_timeout=self.query_timeout
+        )
+        return await self._call(customer_id, work, self.call_timeout, query_timeout=self.query_timeout)
+
+    async def _call(
+        self,
+        customer_id: str | None,
+        work: Awaitable[T],
+        deadline: timedelta | None,
+        *,
+        must_exist: bool = True,
+        query_timeout: timedelta | None = None,
+    ) -> T:
+        """Await one call to Temporal within `deadline`; its failure as a typed error."""
+        seconds = deadline.total_seconds() if deadline is not None else None
+        try:
+            return await asyncio.wait_for(work, seconds)
+        except Exception as e:
+            typed = journey_error(
+                e,
+                customer_id,
+                must_exist=must_exist,
+                deadline=seconds,
+                query_timeout=query_timeout.total_seconds() if query_timeout is not None else None,
+            )
+            if typed is None:
+                raise
+            raise typed from e

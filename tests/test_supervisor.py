@@ -1,0 +1,71 @@
+"""`make run` (starter/supervisor): a broken program file stops it before anything starts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from settings import Settings
+from starter.supervisor.supervise import program_fault
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def supervise(tmp_path: Path, program: Path) -> tuple[subprocess.CompletedProcess, int, Path]:
+    """Run `python -m starter.supervisor` as `make run` does, on free ports and its own data folder."""
+    grpc, api = _free_port(), _free_port()
+    data = tmp_path / "data"
+    env = dict(
+        os.environ,
+        TENURE_PROGRAM_PATH=str(program),
+        TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{grpc}",
+        TENURE_UI_PORT=str(_free_port()),
+        TENURE_API_PORT=str(api),
+        TENURE_DATA_DIR=str(data),
+        COLUMNS="200",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "starter.supervisor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    return proc, grpc, data
+
+
+def test_a_broken_program_file_starts_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    text = (ROOT / "program.toml").read_text()
+    bad.write_text(text.replace("monthly_payment = 100", "monthly_payment = -5"))
+    proc, grpc, data = supervise(tmp_path, bad)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert f"{bad} is not a valid program" in out and "earning.monthly_payment" in out, out
+    assert "Nothing was started" in out
+    assert "Starting the Temporal dev server" not in out and "Tenure is running" not in out, out
+    assert not _port_open(grpc), "no dev server was started"
+    assert not data.exists(), "not even the data folder was created"
+
+
+def test_a_missing_program_file_starts_nothing(tmp_path):
+    proc, grpc, data = supervise(tmp_path, tmp_path / "missing.toml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "missing.toml not found (set TENURE_PROGRAM_PATH)" in out and "Tenure is running" not in out, out
+    assert not data.exists()
+
+
+def test_the_repository_program_passes_the_check(tmp_path):
+    assert program_fault(Settings(program_path=ROOT / "program.toml", data_dir=tmp_path)) is None
