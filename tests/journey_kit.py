@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.messages import ActivityReported, PaymentSucceeded, RefundIssued
 from domain.program import Program
 from settings import Settings
-from starter.client import TenureClient
+from starter.client import JourneyUnavailable, TenureClient
 from storage.engine import create_engine_for
 from storage.ledger_reads import ledger_page
 from storage.migrate import upgrade
@@ -47,11 +47,14 @@ def retried(error: BaseException) -> bool:
       a query whose `rpc_timeout` ran out before a workflow task answered it. The time-skipping
       server holds a query that arrives while a run continues as new until that deadline
       (seen in `tests/record_histories.py`); the next query is answered by the new run.
+    - JourneyUnavailable, TenureClient's form of one of these RPCErrors (its cause).
     Nothing else: NOT_FOUND (the journey was never started), a refusal, a TypeError in the probe
     are answers, and waiting would only hide them behind a timeout.
     """
     if isinstance(error, AssertionError):
         return True
+    if isinstance(error, JourneyUnavailable):
+        return isinstance(error.__cause__, RPCError) and retried(error.__cause__)
     if not isinstance(error, RPCError):
         return False
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
@@ -75,7 +78,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], boo
             if check(last):
                 return last
             seen = repr(last)
-        except (AssertionError, RPCError) as e:
+        except (AssertionError, RPCError, JourneyUnavailable) as e:
             if not retried(e):
                 raise
             error, seen = e, f"{type(e).__name__}: {e}"

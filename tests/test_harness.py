@@ -12,6 +12,8 @@ from temporalio.client import WorkflowUpdateStage
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from starter.client import JourneyError
+from starter.client.temporal_errors import journey_error
 from tests.journey_kit import eventually
 
 
@@ -33,6 +35,14 @@ def rpc_error(status: RPCStatusCode, message: str = "boom") -> RPCError:
     return RPCError(message, status, b"")
 
 
+def typed(cause: RPCError) -> JourneyError:
+    """What TenureClient raises for `cause`: its typed error, `from` the RPCError."""
+    error = journey_error(cause, "cus_1")
+    assert error is not None, cause
+    error.__cause__ = cause
+    return error
+
+
 async def test_a_broken_probe_fails_at_once_with_its_own_error(request):
     probe = Probe(TypeError("probe() takes 0 positional arguments but 1 was given"))
     started = time.monotonic()
@@ -47,15 +57,30 @@ async def test_a_broken_check_fails_at_once_with_its_own_error():
         await eventually(Probe({}), lambda rows: rows["missing"] == 2, timeout=20)
 
 
+NOT_READY = [
+    rpc_error(RPCStatusCode.UNAVAILABLE, "connection refused"),
+    rpc_error(RPCStatusCode.DEADLINE_EXCEEDED, "query deadline exceeded"),
+    rpc_error(RPCStatusCode.CANCELLED, "Timeout expired"),
+]
+ANSWERS = [
+    rpc_error(RPCStatusCode.NOT_FOUND, "workflow not found"),
+    rpc_error(RPCStatusCode.CANCELLED, "cancelled by the caller"),
+    rpc_error(RPCStatusCode.FAILED_PRECONDITION, "no poller seen for task queue recently"),
+]
+
+
 @pytest.mark.parametrize(
     "error",
-    [
-        AssertionError("not yet"),
-        rpc_error(RPCStatusCode.UNAVAILABLE, "connection refused"),
-        rpc_error(RPCStatusCode.DEADLINE_EXCEEDED, "query deadline exceeded"),
-        rpc_error(RPCStatusCode.CANCELLED, "Timeout expired"),
+    [AssertionError("not yet"), *NOT_READY, *(typed(e) for e in NOT_READY)],
+    ids=[
+        "assertion",
+        "unavailable",
+        "deadline",
+        "rpc-timeout",
+        "client-unavailable",
+        "client-deadline",
+        "client-rpc-timeout",
     ],
-    ids=["assertion", "unavailable", "deadline", "client-timeout"],
 )
 async def test_not_yet_and_not_ready_are_retried(error):
     probe = Probe(error, False, 42)
@@ -63,15 +88,12 @@ async def test_not_yet_and_not_ready_are_retried(error):
     assert probe.calls == 3
 
 
-@pytest.mark.parametrize(
-    "status, message",
-    [(RPCStatusCode.NOT_FOUND, "workflow not found"), (RPCStatusCode.CANCELLED, "cancelled by the caller")],
-)
-async def test_other_temporal_errors_are_answers(status, message):
-    probe = Probe(rpc_error(status, message), 42)
-    with pytest.raises(RPCError) as err:
+@pytest.mark.parametrize("error", [*ANSWERS, *(typed(e) for e in ANSWERS)])
+async def test_other_temporal_errors_are_answers(error):
+    probe = Probe(error, 42)
+    with pytest.raises(type(error)) as err:
         await eventually(probe, lambda value: value == 42, timeout=5)
-    assert err.value.status == status and probe.calls == 1
+    assert err.value is error and probe.calls == 1
 
 
 async def test_a_condition_never_met_names_the_last_value_and_error():
