@@ -14,13 +14,21 @@ export PIP_NO_INPUT := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench postgres clean-venv
+.PHONY: help venv run test test-fast bench bench-publish postgres clean-venv
 
 help:
-	@echo "make run       start Temporal dev server + worker + API (Ctrl-C stops all)"
-	@echo "make test      run the tests (PYTEST_ARGS='-k ledger' to select)"
-	@echo "make bench     run the benchmarks"
-	@echo "make postgres  install (if missing) and start a local PostgreSQL with role/db tenure"
+	@echo "make run            start Temporal dev server + worker + API (Ctrl-C stops all)"
+	@echo "make test           run all the tests (PYTEST_ARGS='-k ledger' to select)"
+	@echo "make test-fast      run the unit tests only (seconds, no server)"
+	@echo "                    test groups (pytest markers, set in tests/conftest.py from the fixtures a test uses):"
+	@echo "                      unit       no Temporal server, no PostgreSQL (pure code, SQLite, in-process fakes)"
+	@echo "                      timeskip   the time-skipping test server (time_env)"
+	@echo "                      devserver  the Temporal dev server (dev_env), or server processes of its own"
+	@echo "                      postgres   PostgreSQL (runs when TENURE_TEST_POSTGRES_URL is set)"
+	@echo "                    one group: make test PYTEST_ARGS='-m timeskip'; or PYTEST_ARGS='-m \"not devserver\"'"
+	@echo "make bench          run the benchmarks: results in bench/results/ (not committed)"
+	@echo "make bench-publish  copy the latest run (bench/results/latest.json) into bench/RESULTS.md"
+	@echo "make postgres       install (if missing) and start a local PostgreSQL with role/db tenure"
 
 venv: $(STAMP)
 
@@ -40,8 +48,14 @@ run: venv
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+test-fast: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS)
+
 bench: venv
-	@if [ -d bench ]; then $(BIN)/python -m bench; else echo "not yet"; fi
+	$(BIN)/python -m bench
+
+bench-publish: venv
+	$(BIN)/python -m bench publish
 
 postgres:
 	bash scripts/postgres.sh

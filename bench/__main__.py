@@ -1,9 +1,8 @@
-"""`make bench`: every measurement of bench/RESULTS.md in one run (see bench/__init__.py)."""
+"""`make bench`: every measurement of bench/RESULTS.md in one run; `publish`: the latest into it (bench/__init__.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -11,22 +10,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rich.console import Console  # noqa: E402
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
-
-from bench import procs, report  # noqa: E402
-from bench.config import Sizes, from_env  # noqa: E402
-from bench.load import CounterWatch, LedgerWatch, closed_loop, latencies, open_loop, percentiles  # noqa: E402
-from bench.minihttp import MiniHttp  # noqa: E402
-from bench.tenure_load import (  # noqa: E402
+from bench import procs, report
+from bench import results as results_files
+from bench.config import Sizes, from_env
+from bench.load import CounterWatch, LedgerWatch, closed_loop, latencies, open_loop, percentiles
+from bench.minihttp import MiniHttp
+from bench.tenure_load import (
     API_KEY,
     SECRET,
     client_jobs,
@@ -38,8 +35,8 @@ from bench.tenure_load import (  # noqa: E402
     stripe_jobs,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 console = Console(highlight=False)
-RESULTS = ROOT / "bench" / "results"
 TIMEOUT = 300.0
 
 
@@ -58,6 +55,10 @@ class Bar:
 
     def at(self, n: int) -> None:
         self.p.update(self.task, completed=self.base + min(n, self._size))
+
+    def from_(self, offset: int) -> Callable[[int], None]:
+        """`at` for a count that starts at `offset` of this phase."""
+        return lambda n: self.at(offset + n)
 
     def done(self) -> None:
         self.base += self._size
@@ -184,10 +185,12 @@ async def tenure_phase(
     keys = {j.key for j in jobs}
     # the ledger is polled while the events go in, so a row is seen within one poll of its commit
     waiter = asyncio.create_task(watch.wait(keys, TIMEOUT, tick=bar.at))
-    if rate is None:
+    if rate is not None:
+        log = await open_loop(jobs, send, rate)
+    elif concurrency is not None:
         log = await closed_loop(jobs, send, concurrency)
     else:
-        log = await open_loop(jobs, send, rate)
+        raise ValueError(f"{label}: give a rate (open loop) or a concurrency (closed loop)")
     end = await waiter
     cpu = {k: 1000 * (procs.cpu_seconds(p) - cpu0[k]) / len(jobs) for k, p in (pids or {}).items()}
     cpu["bench"] = 1000 * (time.process_time() - own0) / len(jobs)
@@ -310,7 +313,7 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
         await watch.wait({j.key for j in warm}, TIMEOUT)
         await asyncio.sleep(1.0)
         base = procs.rss_kb(worker.pid)
-        samples = [{"journeys": 0, "rss_kb": base}]
+        samples: list[dict[str, float]] = [{"journeys": 0, "rss_kb": base}]
         bar.phase(f"memory: {sizes.memory_large:,} open journeys", sizes.memory_large)
         checkpoints = sorted(
             {sizes.memory_small, sizes.memory_large, *[n for n in (2000, 5000, 10000) if n < sizes.memory_large]}
@@ -320,7 +323,7 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
         for cp in checkpoints:
             jobs = client_jobs(pairs[done:cp])
             await closed_loop(jobs, send, sizes.concurrency)
-            await watch.wait({j.key for j in jobs}, TIMEOUT * 2, tick=lambda n, d=done: bar.at(d + n))
+            await watch.wait({j.key for j in jobs}, TIMEOUT * 2, tick=bar.from_(done))
             done = cp
             await asyncio.sleep(1.0)
             samples.append({"journeys": cp, "rss_kb": procs.rss_kb(worker.pid), "seconds": time.monotonic() - t0})
@@ -417,26 +420,30 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
     return results
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv == ["publish"]:
+        page = results_files.publish()
+        console.print(f"published {results_files.RESULTS_DIR / 'latest.json'} into {page.relative_to(ROOT)}")
+        return 0
+    if argv:
+        console.print("usage: python -m bench            run the benchmarks (results in bench/results/)")
+        console.print("       python -m bench publish    put the latest run into bench/RESULTS.md")
+        return 2
     sizes = from_env()
     console.print(f"[bold]Tenure benchmark[/] — sizes: {sizes.describe()}")
     results = asyncio.run(run(sizes))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
-    md = report.markdown(results)
-    (RESULTS / "latest.md").write_text(md)
-    written = [str(RESULTS / "latest.json"), str(RESULTS / "latest.md")]
-    if os.environ.get("BENCH_WRITE_RESULTS", "1") not in ("0", ""):
-        (ROOT / "bench" / "RESULTS.md").write_text(report.results_page(md))
-        written.append("bench/RESULTS.md")
-    console.print(md)
-    console.print(f"written: {', '.join(written)} ({results['total_seconds']:.0f} s)")
+    written = results_files.save(results)
+    console.print(report.markdown(results))
+    console.print(
+        f"written: {', '.join(str(p.relative_to(ROOT)) for p in written)} ({results['total_seconds']:.0f} s); "
+        "`make bench-publish` puts this run into bench/RESULTS.md"
+    )
     shutil.rmtree(results["workdir"], ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    code = main()
+    code = main(sys.argv[1:])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # as starter/run.py: skip finalization (temporalio/sdk-python#300)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ TINY = Sizes(  # tests/test_bench_smoke.py
 def from_env(env: dict[str, str] | None = None) -> Sizes:
     env = dict(os.environ if env is None else env)
     base = QUICK if env.get("BENCH_QUICK", "") not in ("", "0") else Sizes()
-    over = {}
+    over: dict[str, Any] = {}  # field name -> value, of the field's own type
     for f in fields(Sizes):
         raw = env.get(f"BENCH_{f.name.upper()}")
         if raw is None or raw == "":

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from starter.run import find_binary
 
@@ -53,7 +54,7 @@ class Proc:
     env: dict[str, str]
     log: Path
     proc: subprocess.Popen | None = None
-    _out: object = field(default=None, repr=False)
+    _out: BinaryIO | None = field(default=None, repr=False)
 
     def start(self) -> Proc:
         self._out = open(self.log, "ab")
@@ -82,13 +83,14 @@ class Proc:
             raise RuntimeError(f"{self.name} exited ({self.proc and self.proc.returncode}):\n{tail}")
 
     def stop(self, sig: int = signal.SIGINT, grace: float = 15.0) -> None:
-        if self.alive():
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, sig)
-                self.proc.wait(timeout=grace)
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
             except ProcessLookupError:
                 pass
         if self._out is not None:

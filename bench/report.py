@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-PAGE_HEAD = Path(__file__).with_name("RESULTS_HEAD.md")
-
 
 def targets(r: dict) -> list[dict]:
     out = []
@@ -168,8 +164,3 @@ def markdown(r: dict) -> str:
     lines += ["", "| target | value | met |", "|---|---|---|"]
     lines += [f"| {x['target']} | {x['value']} | {'yes' if x['met'] else '**no**'} |" for x in r["targets"]]
     return "\n".join(lines) + "\n"
-
-
-def results_page(table: str) -> str:
-    head = PAGE_HEAD.read_text() if PAGE_HEAD.exists() else "# Benchmark results\n\n"
-    return head.rstrip() + "\n\n## Latest run\n\n" + table

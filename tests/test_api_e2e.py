@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from starter.ingress import generic_billing
 from tests.api_kit import (
@@ -66,7 +66,9 @@ async def journey_exists(stack, customer_id: str) -> bool:
     try:
         await stack.tenure.handle(customer_id).describe()
         return True
-    except RPCError:
+    except RPCError as e:
+        if e.status != RPCStatusCode.NOT_FOUND:
+            raise
         return False
 
 

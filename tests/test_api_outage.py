@@ -16,8 +16,10 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
@@ -73,8 +75,12 @@ class DevServer:
                 client = await Client.connect(self.address)
                 if await client.service_client.check_health():
                     return
-            except Exception:  # noqa: BLE001 - not up yet
-                pass
+            except RuntimeError as e:  # Client.connect while nothing listens yet
+                if "Failed client connect" not in str(e):
+                    raise
+            except RPCError as e:  # listening, not serving yet
+                if e.status != RPCStatusCode.UNAVAILABLE:
+                    raise
             await asyncio.sleep(0.2)
         raise TimeoutError(f"dev server on {self.address} did not come up")
 
@@ -98,6 +104,7 @@ async def dev_server(binary: str, tmp_path: Path):
         server.stop()
 
 
+@pytest.mark.timeout(180)  # starts its dev server twice (up to 60 s each under load); ~10 s alone
 async def test_outage_503_then_retry_lands_once(program, temporal_cli, tmp_path):
     async with dev_server(temporal_cli, tmp_path) as server:
         client = await Client.connect(server.address, data_converter=pydantic_data_converter)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import io
 import shutil
 
+import pytest
 from rich.console import Console
 
 
-async def test_bench_smallest_configuration_runs(dev_env):
+@pytest.mark.timeout(300)  # five processes and two servers on shared cores; ~20 s alone
+async def test_bench_smallest_configuration_runs(dev_env, tmp_path):
     from bench import report
+    from bench import results as results_files
     from bench.__main__ import run
     from bench.config import TINY
 
@@ -32,5 +35,26 @@ async def test_bench_smallest_configuration_runs(dev_env):
         table = report.markdown(results)
         assert "raw engine" in table and "| target | value | met |" in table
         assert len(results["targets"]) >= 7
+
+        saved = results_files.save(results, tmp_path / "results")
+        assert [p.name for p in saved] == ["latest.json", "latest.md"] and saved[1].read_text() == table
+        page = tmp_path / "RESULTS.md"
+        page.write_text("# Benchmark results\n\nBy hand.\n\n## Latest run\n\nan older run\n")
+        results_files.publish(tmp_path / "results", page)
+        assert page.read_text() == f"# Benchmark results\n\nBy hand.\n\n## Latest run\n\n{table}"
     finally:
         shutil.rmtree(results["workdir"], ignore_errors=True)
+
+
+def test_publishing_replaces_only_the_latest_run_section():
+    from bench.results import with_latest_run
+
+    page = '# Results\n\nSee "## Latest run" below.\n\n## Latest run\n\nold\n| a |\n'
+    assert with_latest_run(page, "new\n") == '# Results\n\nSee "## Latest run" below.\n\n## Latest run\n\nnew\n'
+    assert with_latest_run("# Results\n\nBy hand.\n", "new\n") == "# Results\n\nBy hand.\n\n## Latest run\n\nnew\n"
+
+
+def test_the_published_page_keeps_its_latest_run_heading():
+    from bench.results import LATEST_RUN, PAGE
+
+    assert LATEST_RUN in PAGE.read_text().splitlines(), "make bench-publish replaces from this heading on"

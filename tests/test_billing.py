@@ -358,7 +358,7 @@ async def test_stripe_crash_before_recording_reuses_the_idempotency_key(engine, 
     crash_first_local_record(monkeypatch, "_record")
     acts = stripe_acts(engine, stripe_stub)
     c = credit(uid, customer="cus_known")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="worker lost"):
         await apply(acts, c)
     assert rows(engine, c.key) == []
     out = await apply(acts, c)  # Temporal's retry
@@ -434,7 +434,7 @@ async def test_stripe_discount_crash_before_recording_reuses_both_keys(engine, s
     crash_first_local_record(monkeypatch, "_record_discount")
     acts = stripe_acts(engine, stripe_stub)
     req = discount(uid, customer="cus_known")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="worker lost"):
         await create(acts, req)
     out = await create(acts, req)
     assert out.external_id == "promo_001"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from typer.testing import CliRunner
 
 from domain.effects import LedgerEntry
@@ -245,8 +245,9 @@ async def test_unknown_customer_and_temporal_down(dev_env, program, tmp_path):
             r = await ainvoke(settings, *args)
             assert r.exit_code == 1, (args, out(r))
             assert f"no journey for customer {nobody}" in r.stderr, (args, out(r))
-        with pytest.raises(RPCError):  # adjusting an unknown customer did not open a journey
+        with pytest.raises(RPCError) as err:  # adjusting an unknown customer did not open a journey
             await tenure.handle(nobody).describe()
+        assert err.value.status == RPCStatusCode.NOT_FOUND, err.value
         r = await ainvoke(settings, "member", "ledger", nobody)
         assert r.exit_code == 1 and f"no ledger entries for customer {nobody}" in r.stderr
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from urllib.error import URLError
 
 import pytest
 import sqlalchemy as sa
@@ -142,7 +143,7 @@ async def test_wrong_api_key_is_retried_not_dropped(engine, sendgrid, uid):
 
 async def test_network_error_raises(engine, uid):
     acts = EmailActivities(engine, KEY, "http://127.0.0.1:9", from_email="loyalty@example.com")
-    with pytest.raises(OSError):  # urllib's URLError: connection refused
+    with pytest.raises(URLError, match="Connection refused"):
         await send(acts, intent(uid))
     assert row(engine, intent(uid).key) is None
 
