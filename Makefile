@@ -14,7 +14,7 @@ export PIP_NO_INPUT := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast bench bench-publish postgres clean-venv
+.PHONY: help venv run test test-fast lint format bench bench-publish postgres clean-venv
 
 help:
 	@echo "make run            start Temporal dev server + worker + API (Ctrl-C stops all)"
@@ -26,6 +26,8 @@ help:
 	@echo "                      devserver  the Temporal dev server (dev_env), or server processes of its own"
 	@echo "                      postgres   PostgreSQL (runs when TENURE_TEST_POSTGRES_URL is set)"
 	@echo "                    one group: make test PYTEST_ARGS='-m timeskip'; or PYTEST_ARGS='-m \"not devserver\"'"
+	@echo "make lint           the quality gate CI enforces: ruff (lint + format check) and mypy"
+	@echo "make format         let ruff format the code and fix what it can"
 	@echo "make bench          run the benchmarks: results in bench/results/ (not committed)"
 	@echo "make bench-publish  copy the latest run (bench/results/latest.json) into bench/RESULTS.md"
 	@echo "make postgres       install (if missing) and start a local PostgreSQL with role/db tenure"
@@ -50,6 +52,15 @@ test: venv
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: venv
 	$(BIN)/python -m bench

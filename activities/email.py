@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from python_http_client.exceptions import HTTPError
@@ -32,6 +32,9 @@ SENDGRID_RETRYABLE = "SendGridRetryable"
 # Retrying lets mail flow again once the configuration is fixed instead of dropping it.
 _CONFIG_STATUSES = {401, 403}
 _MAX_RATE_LIMIT_WAIT = 3600.0
+
+
+RecordedStatus = Literal["sent", "outbox", "rejected"]  # the statuses of the emails table
 
 
 class EmailActivities:
@@ -123,7 +126,7 @@ class EmailActivities:
         mail.category = [Category(intent.category), Category(intent.purpose)]
         return mail
 
-    def _record(self, intent: EmailIntent, status: str, detail: str | None, payload: Any) -> EmailOutcome:
+    def _record(self, intent: EmailIntent, status: RecordedStatus, detail: str | None, payload: Any) -> EmailOutcome:
         """Insert-if-absent: a concurrent attempt that recorded first wins, ours is a no-op."""
         row = {
             "key": intent.key,
@@ -139,7 +142,7 @@ class EmailActivities:
         }
         with self.engine.begin() as conn:
             conn.execute(insert_if_absent(self.engine, emails, "key").values(**row))
-        return EmailOutcome(key=intent.key, status=status, detail=detail)  # type: ignore[arg-type]
+        return EmailOutcome(key=intent.key, status=status, detail=detail)
 
 
 def _text(body: Any) -> str:

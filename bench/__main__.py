@@ -220,10 +220,10 @@ async def phase_tenure(
     sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None, http: bool = True
 ) -> dict:
     """Tenure end to end: signed webhooks through the API, and the Python client, to ledger rows."""
-    from domain.program import parse_program
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
+    from starter.program_file import read_program
     from storage.engine import create_engine_for
     from storage.migrate import upgrade
 
@@ -238,7 +238,7 @@ async def phase_tenure(
         stack.callback(worker.stop)
         await procs.wait_worker_ready(worker, "worker on")
         pids = {"worker": worker.pid, **({"temporal": server.pid} if server else {})}
-        program = parse_program((ROOT / "program.toml").read_text())
+        program = read_program(ROOT / "program.toml")
         client = await connect(Settings(temporal_address=address))
         tenure = TenureClient(client, program, tq)
         watch = LedgerWatch(engine)
@@ -288,10 +288,10 @@ async def phase_tenure(
 
 async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict:
     """Worker RSS with `memory_small` open journeys (the default cache), then `memory_large`."""
-    from domain.program import parse_program
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
+    from starter.program_file import read_program
     from storage.engine import create_engine_for
     from storage.migrate import upgrade
 
@@ -302,7 +302,7 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
     worker = procs.tenure_worker(work, address, db_url, tq, name="worker-memory")
     try:
         await procs.wait_worker_ready(worker, "worker on")
-        program = parse_program((ROOT / "program.toml").read_text())
+        program = read_program(ROOT / "program.toml")
         tenure = TenureClient(await connect(Settings(temporal_address=address)), program, tq)
         watch = LedgerWatch(engine)
         send = client_sender(tenure)
@@ -348,9 +348,9 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
 
 async def phase_year(sizes: Sizes, work: Path, bar: Bar) -> dict:
     from bench.year import incoming, simulate
-    from domain.program import parse_program
+    from starter.program_file import read_program
 
-    program = parse_program((ROOT / "program.toml").read_text())
+    program = read_program(ROOT / "program.toml")
     steps = incoming(sizes.year_months)
     bar.phase(f"busy customer-years on the time-skipping server ({sizes.year_customers} customers)", steps)
     out = await simulate(program, sizes.year_customers, sizes.year_months, work, tick=lambda i, n: bar.at(i))
@@ -446,4 +446,4 @@ if __name__ == "__main__":
     code = main(sys.argv[1:])
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)  # as starter/run.py: skip finalization (temporalio/sdk-python#300)
+    os._exit(code)  # as the supervisor: skip finalization (temporalio/sdk-python#300)

@@ -1,6 +1,6 @@
 """The processes a benchmark runs against, each started the way `make run` starts it.
 
-- the Temporal dev server: `temporal server start-dev` with the flags of `starter/run.py`, on its
+- the Temporal dev server: `temporal server start-dev` with the flags of `starter/supervisor`, on its
   own ports and its own SQLite file in a temporary folder (optionally with WAL pragmas);
 - the Tenure worker: `python worker.py`, configured by TENURE_* variables, in its own process;
 - the HTTP API: `python -m uvicorn starter.api:app`, in its own process;
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from starter.run import find_binary
+from starter.supervisor.temporal import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 WAL_PRAGMAS = ["journal_mode=wal", "synchronous=normal"]
@@ -139,7 +139,7 @@ def dev_server(workdir: Path, name: str = "temporal", wal: bool = False) -> tupl
 
 async def wait_temporal(address: str, server: Proc, timeout: float = 90.0) -> None:
     from settings import Settings
-    from starter.run import wait_for_temporal
+    from starter.supervisor.temporal import wait_for_temporal
 
     def keep_going() -> bool:
         server.check()

@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.journey import workflow_id
 from domain.messages import ActivityReported, PaymentSucceeded, ProfileUpdated, RedeemRequest
-from starter.run import find_binary
+from starter.supervisor.temporal import find_binary
 
 DAY = 86400.0
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from domain.program import Program, parse_program
+from domain.program import Program, ProgramError
 from settings import Settings, get_settings
+from starter.program_file import read_program
 
 
 async def connect(settings: Settings | None = None) -> Client:
@@ -29,7 +30,7 @@ async def connect(settings: Settings | None = None) -> Client:
 def load_program(settings: Settings | None = None) -> Program:
     """Read and validate the program file; a wrong file stops start-up with the field named."""
     s = settings or get_settings()
-    path = s.program_path
-    if not path.exists():
-        raise SystemExit(f"program file {path} not found (set TENURE_PROGRAM_PATH)")
-    return parse_program(path.read_text(), str(path))
+    try:
+        return read_program(s.program_path, " (set TENURE_PROGRAM_PATH)")
+    except ProgramError as e:
+        raise SystemExit(str(e)) from None

@@ -29,8 +29,9 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 def _load_script():
     spec = importlib.util.spec_from_file_location("sign_stripe_event", ROOT / "scripts" / "sign_stripe_event.py")
+    assert spec is not None and spec.loader is not None, "scripts/sign_stripe_event.py is missing"
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    spec.loader.exec_module(mod)
     return mod
 
 
@@ -268,5 +269,5 @@ async def app_client(settings: ApiSettings, client=None, program=None, engine=No
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tenure.test", timeout=30) as http:
-            http.app = app  # type: ignore[attr-defined]
+            http.app = app  # type: ignore[attr-defined] - tests reach the app through the client
             yield http

@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 import typer
 
-from domain.program import Program, ProgramError, parse_program
+from domain.program import Program, ProgramError
 from settings import Settings
+from starter import program_file
 from starter.client import (
     JourneyError,
     JourneyFailed,
@@ -50,10 +51,8 @@ class CliError(Exception):
 
 def read_program(path: Path, hint: str = "") -> Program:
     """The validated program file; exit 2 naming every wrong field."""
-    if not path.exists():
-        raise CliError(f"program file {path} not found{hint}", code=2)
     try:
-        return parse_program(path.read_text(), str(path))
+        return program_file.read_program(path, hint)
     except ProgramError as e:
         raise CliError(str(e), code=2) from None
 

@@ -18,10 +18,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from domain.program import Program, ProgramError, default_program, parse_program
+from domain.program import Program, ProgramError, default_program
 from domain.program.diff import Difference, differences
 from domain.program.render import program_json, program_toml
 from settings import Settings
+from starter.program_file import read_program
 
 INVALID = 2
 DIFFERENT = 1
@@ -43,13 +44,6 @@ def _settings(ctx: typer.Context) -> Settings:
 def _fail(message: str) -> NoReturn:
     Console(stderr=True, highlight=False).print(f"[bold red]error:[/] [red]{escape(message)}[/]", soft_wrap=True)
     raise typer.Exit(INVALID)
-
-
-def read_program(path: Path) -> Program:
-    """The program a file stands for; ProgramError when it is missing or invalid."""
-    if not path.is_file():
-        raise ProgramError(f"program file {path} not found")
-    return parse_program(path.read_text(), str(path))
 
 
 def load(*paths: Path) -> list[Program]:

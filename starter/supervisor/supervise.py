@@ -16,8 +16,9 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from domain.program import ProgramError, parse_program
+from domain.program import ProgramError
 from settings import Settings, get_settings
+from starter.program_file import read_program
 from storage.migrate import db_status, db_upgrade
 
 from .children import ROOT, Child, console, stop_all
@@ -33,11 +34,8 @@ API_APP = "starter.api:app"
 def program_fault(s: Settings) -> str | None:
     """Why the program file cannot run (every wrong field named), or None: checked before anything starts,
     so a typo stops `make run` at once instead of a worker dying after "Tenure is running"."""
-    path = s.program_path
-    if not path.exists():
-        return f"program file {path} not found (set TENURE_PROGRAM_PATH)"
     try:
-        parse_program(path.read_text(), str(path))
+        read_program(s.program_path, " (set TENURE_PROGRAM_PATH)")
     except ProgramError as e:
         return str(e)
     return None
