@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.messages import ActivityKind, ActivityReported
 from starter.ingress import CustomerId, Delivery, parse_json, validate
 
-from .dependencies import ServicesDep, require_api_key
+from .dependencies import AppCaller, ServicesDep
 from .errors import ERRORS, ApiError
 from .openapi import json_body
 
-router = APIRouter(tags=["activity"], responses=ERRORS, dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["activity"], responses=ERRORS)
 
 MAX_BATCH = 500
 
@@ -49,7 +49,7 @@ class Accepted(BaseModel):
 
 
 @router.post("/events", response_model=Accepted, status_code=202, openapi_extra=json_body("ActivityReport"))
-async def report_activity(request: Request, svc: ServicesDep) -> Accepted:
+async def report_activity(request: Request, svc: ServicesDep, _caller: AppCaller) -> Accepted:
     """What members did in the app: one event, or `{"events": [...]}` (up to 500). All are validated
     before any is sent; the answer comes once Temporal has accepted every one."""
     data = parse_json(await request.body())

@@ -34,8 +34,9 @@ from . import activity, health, members, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
+from .roles import DEV_API_KEY
 from .services import Services
-from .settings import DEV_API_KEY, api_settings
+from .settings import api_settings
 
 log = logging.getLogger("tenure.api")
 

@@ -1,14 +1,16 @@
-"""What routes depend on: the request's `Services`, and an API key for the app-facing routes."""
+"""What routes depend on: the request's `Services`, and the caller's API key with its role."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from .errors import ApiError
+from .roles import ApiKey, Role, allows
 from .services import Services
 
 
@@ -22,11 +24,11 @@ _bearer = HTTPBearer(auto_error=False, description="An API key of TENURE_API_KEY
 _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="An API key of TENURE_API_KEYS.")
 
 
-def require_api_key(
+def _caller(
     svc: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
-) -> str:
+) -> ApiKey:
     """`Authorization: Bearer <key>` or `X-Api-Key: <key>`, one of TENURE_API_KEYS; 401 otherwise."""
     given = header_key or (bearer.credentials if bearer else None)
     if not given:
@@ -36,6 +38,30 @@ def require_api_key(
             "send Authorization: Bearer <key> or X-Api-Key: <key>",
             {"WWW-Authenticate": "Bearer"},
         )
-    if not any(hmac.compare_digest(given.encode(), key.encode()) for key in svc.settings.keys()):
+    found = None
+    for key in svc.settings.api_key_list():
+        if hmac.compare_digest(given.encode(), key.secret.encode()):
+            found = key
+    if found is None:
         raise ApiError(401, "wrong API key", None, {"WWW-Authenticate": "Bearer"})
-    return given
+    return found
+
+
+def require_role(*roles: Role) -> Callable[..., ApiKey]:
+    """A dependency that admits keys of these roles (and admin), 403 for any other key."""
+
+    def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+        if not allows(key, roles):
+            raise ApiError(
+                403,
+                f"the {key.role} role may not do this",
+                {"role": key.role, "allowed": sorted({*roles, "admin"})},
+            )
+        return key
+
+    return check
+
+
+# The routes of the app and the billing system; members are read by support and viewers too.
+AppCaller = Annotated[ApiKey, Depends(require_role("app"))]
+MemberReader = Annotated[ApiKey, Depends(require_role("app", "support", "viewer"))]

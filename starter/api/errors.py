@@ -60,6 +60,7 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Malformed JSON or header"},
     401: {"model": ErrorOut, "description": "Missing or wrong API key or signature, stale timestamp"},
+    403: {"model": ErrorOut, "description": "The API key's role may not do this"},
     413: {"model": ErrorOut, "description": "Body too large"},
     422: {"model": ErrorOut, "description": "Missing or wrongly typed fields (named in detail)"},
     503: {"model": ErrorOut, "description": "Temporal unreachable: retry later (Retry-After)"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.effects import LedgerEntry
@@ -20,10 +20,10 @@ from starter.client import NoJourney
 from starter.ingress import CustomerId
 from storage.ledger_reads import ledger_page, ledger_totals
 
-from .dependencies import ServicesDep, require_api_key
+from .dependencies import AppCaller, MemberReader, ServicesDep
 from .errors import ERRORS, NO_JOURNEY, REFUSED
 
-router = APIRouter(tags=["members"], responses=ERRORS, dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["members"], responses=ERRORS)
 
 
 class RedemptionIn(BaseModel):
@@ -57,7 +57,7 @@ class RewardsOut(BaseModel):
 
 
 @router.get("/members/{customer_id}", response_model=Summary, responses=NO_JOURNEY)
-async def member(customer_id: CustomerId, svc: ServicesDep) -> Summary:
+async def member(customer_id: CustomerId, svc: ServicesDep, _caller: MemberReader) -> Summary:
     """Balance, pending points, tier, next tier and the points still needed, lots with their expiry."""
     tenure = await svc.tenure()
     return await tenure.summary(customer_id)
@@ -67,6 +67,7 @@ async def member(customer_id: CustomerId, svc: ServicesDep) -> Summary:
 async def member_ledger(
     customer_id: CustomerId,
     svc: ServicesDep,
+    _caller: MemberReader,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerOut:
@@ -84,6 +85,7 @@ async def redeem(
     customer_id: CustomerId,
     body: RedemptionIn,
     svc: ServicesDep,
+    _caller: AppCaller,
     idempotency_key: Annotated[
         str,
         Header(
@@ -107,7 +109,7 @@ async def redeem(
 
 
 @router.get("/rewards", response_model=RewardsOut)
-async def rewards(svc: ServicesDep) -> RewardsOut:
+async def rewards(svc: ServicesDep, _caller: MemberReader) -> RewardsOut:
     """The rewards catalog and the billing-credit rate of the program."""
     r = svc.program.redemption
     return RewardsOut(

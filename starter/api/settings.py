@@ -7,7 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from settings import Settings
 
-DEV_API_KEY = "dev-key"
+from .roles import ApiKey, parse_api_keys
 
 
 def split_list(value: str | None) -> list[str]:
@@ -19,7 +19,7 @@ class ApiSettings(Settings):
     model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore", populate_by_name=True)
 
     api_keys: str = Field(
-        "", description="Comma-separated API keys for /events, /members and /rewards; empty: the dev key 'dev-key'."
+        "", description="Comma-separated SECRET:ROLE[:NAME] (starter/api/roles.py); empty: the admin dev key 'dev-key'."
     )
     stripe_webhook_secret: str | None = Field(
         None,
@@ -35,8 +35,8 @@ class ApiSettings(Settings):
     api_temporal_timeout: float = Field(5.0, gt=0, description="Seconds a signal, query or connect may take.")
     api_update_timeout: float = Field(20.0, gt=0, description="Seconds a redemption (workflow update) may take.")
 
-    def keys(self) -> list[str]:
-        return split_list(self.api_keys) or [DEV_API_KEY]
+    def api_key_list(self) -> list[ApiKey]:
+        return parse_api_keys(self.api_keys)
 
 
 def api_settings(settings: Settings | None) -> ApiSettings:
