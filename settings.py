@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,10 @@ ROOT = Path(__file__).resolve().parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
 
+    environment: Literal["development", "production"] = Field(
+        "production",
+        description="production refuses to start without real secrets; `make run` and the tests say development.",
+    )
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_tls: bool = False

@@ -46,6 +46,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import UnfinishedSignalHandlersWarning, UnfinishedUpdateHandlersWarning
 
+# The tests run Tenure as `make run` does: in development, where missing secrets have local defaults.
+os.environ.setdefault("TENURE_ENVIRONMENT", "development")
+
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "TENURE_TEST_POSTGRES_URL"
 

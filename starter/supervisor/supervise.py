@@ -135,7 +135,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    # `make run` is the local product on its embedded defaults: development, unless said otherwise.
     env = dict(os.environ, PYTHONUNBUFFERED="1", TENURE_TEMPORAL_ADDRESS=address)
+    env.setdefault("TENURE_ENVIRONMENT", "development")
     children: list[Child] = []
     server: Child | None = None
 
