@@ -39,7 +39,8 @@ async def test_routes_admit_only_their_roles(program, tmp_path):
         assert rewards.status_code == 200, rewards.text
         event = {"event_id": "e1", "customer_id": "cus_1", "kind": "login"}
         refused = await http.post("/events", json=event, headers={"X-Api-Key": "k-view"})
-        assert refused.status_code == 403 and refused.json()["detail"] == {"role": "viewer", "allowed": ["admin", "app"]}
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == {"role": "viewer", "allowed": ["admin", "app"]}
         marketer = await http.get("/rewards", headers={"X-Api-Key": "k-mkt"})
         assert marketer.status_code == 403
         wrong = await http.get("/rewards", headers={"X-Api-Key": "nope"})
