@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     program_path: Path = ROOT / "program.toml"
 
+    payload_keys: str | None = Field(
+        None, description="Payload encryption keys, comma-separated KEY_ID:BASE64_KEY, newest first (rotation)."
+    )
+    payload_keys_file: Path | None = Field(None, description="A file holding TENURE_PAYLOAD_KEYS' value instead.")
+
     sendgrid_api_key: str | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
 

@@ -24,6 +24,10 @@ TIMELINE_QUERY = "timeline"
 RECONCILE_QUERY = "reconcile"
 HISTORY_BUDGET = 2000
 
+# How far back a journey can tell a repeated event from a new one: facts older than this are
+# refused at the door (and by the journey) rather than risk applying one twice.
+DEDUPLICATION_HORIZON_DAYS = 400
+
 # The generation of rules and orchestration a run follows. Journeys live for years, so a change
 # that alters what a running journey does (its commands, or its rules) is made for the next
 # version only: the code branches on the run's version, which is in the run's input and so in
