@@ -25,8 +25,6 @@ from domain.messages import (
 from starter.api.errors import ApiError
 from starter.client import JourneyUnavailable
 from starter.ingress import Delivery, Ignored, generic_billing, sendgrid_events, stripe_events
-from storage.engine import create_engine_for
-from storage.migrate import upgrade
 from tests.api_kit import (
     AUTH,
     BILLING_SECRET,
@@ -37,6 +35,7 @@ from tests.api_kit import (
     customer_created,
     invoice_paid_event,
     invoice_payment_failed,
+    recording_app,
     sendgrid_headers,
     stripe_body,
     stripe_event,
@@ -45,29 +44,10 @@ from tests.api_kit import (
 )
 
 
-class Recorder:
-    """Stands in for TenureClient: records what would reach Temporal."""
-
-    def __init__(self, fail: Exception | None = None):
-        self.sent: list[tuple[str, object]] = []
-        self.fail = fail
-
-    async def send(self, customer_id, event):
-        if self.fail:
-            raise self.fail
-        self.sent.append((customer_id, event))
-
-
 @pytest.fixture
 async def fake(program, tmp_path):
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'api.db'}")
-    upgrade(engine)
-    rec = Recorder()
-    async with app_client(api_settings(data_dir=tmp_path), client=object(), program=program, engine=engine) as http:
-        http.app.state.services._tenure = rec
-        http.rec = rec
+    async with recording_app(program, tmp_path) as http:
         yield http
-    engine.dispose()
 
 
 def _errors(r) -> dict:
@@ -540,8 +520,9 @@ async def test_sendgrid_webhook(fake):
     assert r.status_code == 401 and "missing" in _errors(r)["error"]
     r = await fake.post("/webhooks/sendgrid", content=body + b"\n", headers=sendgrid_headers(body))
     assert r.status_code == 401 and fake.rec.sent == []
+    fake.rec.journeys.add("cus_K")
     r = await fake.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(body))
-    assert r.status_code == 200 and r.json() == {"received": 2, "delivered": 1, "ignored": 1}
+    assert r.status_code == 200 and r.json() == {"received": 2, "delivered": 1, "ignored": 1, "no_journey": 0}
     assert fake.rec.sent[0][0] == "cus_K" and fake.rec.sent[0][1].reason == "bounce"
 
 
