@@ -3,8 +3,8 @@
 Every fact carries an `event_id` chosen by its sender (Stripe's event id, an invoice id, the
 app's own id): the journey applies a given id once, however often it is delivered.
 
-Every field is bounded and typed here, the Python client's door: integers are strict (never a
-string or a boolean), amounts and points have a ceiling, ids and texts a length and no control
+Every field is bounded and typed here, the Python client's door: integers are JSON's (never a
+string, a boolean or a fraction), amounts and points have a ceiling, ids and texts a length and no control
 characters (PostgreSQL cannot store NUL; a line break in an id is a forgery), a currency is
 three capital letters. These models also decode the signals a journey replays for years, so a
 bound here must hold for every history ever recorded, and must not depend on the clock or on
@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 MAX_AMOUNT_MINOR = 999_999_999_999
 """The largest amount, in minor units: twelve digits, the most Stripe accepts in any currency
@@ -49,6 +49,17 @@ def text(max_length: int) -> StringConstraints:
     return StringConstraints(max_length=max_length, pattern=FREE_TEXT)
 
 
+def whole_number(value: object) -> object:
+    """A JSON integer: an int, or a number without a fraction (JSON does not tell 4900 from 4900.0);
+    never a string or a boolean (an amount of "4900" or true is a sender's bug). Put it after the
+    bounds (`Annotated[int, Field(ge=...), BeforeValidator(whole_number)]`) so they reach the schema."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer (a JSON number, not a string or a boolean)")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _not_before_2000(at: datetime | None) -> datetime | None:
     if at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) < EARLIEST_FACT:
         raise ValueError(f"must not be before {EARLIEST_FACT:%Y-%m-%d}")
@@ -57,10 +68,11 @@ def _not_before_2000(at: datetime | None) -> datetime | None:
 
 Id = Annotated[str, line(MAX_ID_LENGTH, min_length=1)]
 """An id chosen by a sender: 1-200 characters, no control characters."""
-AmountMinor = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_MINOR)]
+AmountMinor = Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR), BeforeValidator(whole_number)]
+PositiveAmountMinor = Annotated[int, Field(gt=0, le=MAX_AMOUNT_MINOR), BeforeValidator(whole_number)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 """Three capital letters (which codes ISO 4217 lists is checked at the edge: the list changes)."""
-Points = Annotated[StrictInt, Field(ge=-MAX_POINTS, le=MAX_POINTS)]
+Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS), BeforeValidator(whole_number)]
 Email = Annotated[
     str,
     StringConstraints(max_length=MAX_EMAIL_LENGTH, pattern=r"^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+$"),
@@ -139,7 +151,7 @@ class PlanChanged(_Fact):
 class RefundIssued(_Fact):
     type: Literal["refund_issued"] = "refund_issued"
     invoice_id: Id
-    amount_minor: AmountMinor = Field(gt=0)
+    amount_minor: PositiveAmountMinor
     currency: CurrencyCode
 
 

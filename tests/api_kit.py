@@ -43,15 +43,24 @@ invoice_paid_event = sign_script.invoice_paid_event
 
 # --- SendGrid's key pair (SendGrid keeps the private half; tests play both sides) -------------
 
-_sg_private = ec.generate_private_key(ec.SECP256R1())
-SENDGRID_PUBLIC_KEY = base64.b64encode(
-    _sg_private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-).decode()
+
+def sendgrid_key_pair() -> tuple[ec.EllipticCurvePrivateKey, str]:
+    """A private key and its public half as SendGrid's settings show it (base64 DER)."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(public).decode()
 
 
-def sendgrid_headers(body: bytes, timestamp: str | None = None) -> dict[str, str]:
+_sg_private, SENDGRID_PUBLIC_KEY = sendgrid_key_pair()
+
+
+def sendgrid_headers(
+    body: bytes, timestamp: str | None = None, private_key: ec.EllipticCurvePrivateKey | None = None
+) -> dict[str, str]:
     ts = timestamp or str(int(time.time()))
-    sig = _sg_private.sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
+    sig = (private_key or _sg_private).sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
     return {
         "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
         "X-Twilio-Email-Event-Webhook-Timestamp": ts,

@@ -3,19 +3,23 @@ age of its signatures, /healthz's 503 with Retry-After."""
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 import time
 import uuid
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from domain.messages import ActivityReported, EmailSuppressed
 from starter.client import NoJourney
-from tests.api_kit import SENDGRID_PUBLIC_KEY, api_settings, app_client, recording_app, sendgrid_headers
+from tests.api_kit import (
+    SENDGRID_PUBLIC_KEY,
+    api_settings,
+    app_client,
+    recording_app,
+    sendgrid_headers,
+    sendgrid_key_pair,
+)
 from tests.journey_kit import eventually, running_worker
 
 
@@ -39,40 +43,25 @@ async def test_signal_never_opens_a_journey(dev_env, program, tmp_path):
         assert timeline.items
 
 
-def _other_key_pair() -> tuple[ec.EllipticCurvePrivateKey, str]:
-    private = ec.generate_private_key(ec.SECP256R1())
-    public = private.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, base64.b64encode(public).decode()
-
-
-def _signed_by(private: ec.EllipticCurvePrivateKey, body: bytes) -> dict[str, str]:
-    ts = str(int(time.time()))
-    signature = private.sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
-    return {
-        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
-        "X-Twilio-Email-Event-Webhook-Timestamp": ts,
-        "Content-Type": "application/json",
-    }
-
-
 def _batch(customer: str) -> bytes:
     return json.dumps([{"event": "bounce", "customer_id": customer, "timestamp": int(time.time())}]).encode()
 
 
 async def test_sendgrid_verification_keys_rotate(program, tmp_path):
-    new_private, new_public = _other_key_pair()
+    new_private, new_public = sendgrid_key_pair()
     async with recording_app(
         program, tmp_path, sendgrid_webhook_public_key=f"{new_public}, {SENDGRID_PUBLIC_KEY}"
     ) as app:
         app.rec.journeys.add("cus_R")
         body = _batch("cus_R")
-        for headers in (_signed_by(new_private, body), sendgrid_headers(body)):  # the new key and the old one
+        for headers in (
+            sendgrid_headers(body, private_key=new_private),
+            sendgrid_headers(body),
+        ):  # the new key and the old one
             r = await app.post("/webhooks/sendgrid", content=body, headers=headers)
             assert r.status_code == 200 and r.json()["delivered"] == 1, r.text
-        stranger, _ = _other_key_pair()
-        r = await app.post("/webhooks/sendgrid", content=body, headers=_signed_by(stranger, body))
+        stranger, _ = sendgrid_key_pair()
+        r = await app.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(body, private_key=stranger))
         assert r.status_code == 401 and "does not match" in r.json()["error"]
 
 

@@ -582,3 +582,28 @@ async def test_app_refuses_a_database_behind_and_names_the_command(program, tmp_
     with pytest.raises(SystemExit, match="run `tenure db upgrade`"):
         async with app_client(s, program=program, migrate=False):
             pass
+
+
+async def test_openapi_lists_the_answers_each_route_gives(fake):
+    doc = (await fake.get("/openapi.json")).json()
+
+    def statuses(path: str, method: str) -> set[str]:
+        return set(doc["paths"][path][method]["responses"])
+
+    assert statuses("/webhooks/stripe", "post") == {"200", "400", "401", "413", "422", "503"}, "no roles: no 403"
+    assert statuses("/events", "post") == {"202", "400", "401", "403", "413", "422", "503"}
+    assert statuses("/members/{customer_id}", "get") == {"200", "401", "403", "404", "422", "503"}
+    assert statuses("/members/{customer_id}/ledger", "get") == {"200", "401", "403", "404", "422", "503"}
+    assert statuses("/members/{customer_id}/redemptions", "post") == {
+        *("200", "400", "401", "403", "404", "409", "413", "422", "503")
+    }
+    assert statuses("/rewards", "get") == {"200", "401", "403"}
+    assert statuses("/healthz", "get") == {"200", "503"}
+    for path, method in [("/healthz", "get"), ("/webhooks/billing", "post"), ("/events", "post")]:
+        assert "Retry-After" in doc["paths"][path][method]["responses"]["503"]["headers"]
+    offset = next(
+        p for p in doc["paths"]["/members/{customer_id}/ledger"]["get"]["parameters"] if p["name"] == "offset"
+    )
+    assert offset["schema"]["maximum"] == 2**63 - 1
+    redemption = doc["components"]["schemas"]["RedemptionIn"]
+    assert [branch["required"] for branch in redemption["oneOf"]] == [["points"], ["reward_id"]]

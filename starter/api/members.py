@@ -14,10 +14,10 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from domain.effects import LedgerEntry
-from domain.messages import MAX_ID_LENGTH, MAX_POINTS, SINGLE_LINE, Id, RedeemRequest, RedeemResult
+from domain.messages import MAX_ID_LENGTH, MAX_POINTS, SINGLE_LINE, Id, RedeemRequest, RedeemResult, whole_number
 from domain.program import Reward
 from domain.summary import Summary
 from starter.client import JourneyUnavailable, NoJourney
@@ -37,9 +37,19 @@ READ_ANSWERS = answers(401, 403, 404, 422, 503)
 class RedemptionIn(BaseModel):
     """Exactly one of `points` (a billing credit) or `reward_id` (a catalog reward)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # what the validator below says, for the OpenAPI document
+            "oneOf": [
+                {"required": ["points"], "properties": {"points": {"type": "integer"}}},
+                {"required": ["reward_id"], "properties": {"reward_id": {"type": "string"}}},
+            ]
+        },
+    )
 
-    points: StrictInt | None = Field(None, gt=0, le=MAX_POINTS, description="Points to spend on a billing credit.")
+    points: Annotated[int, Field(gt=0, le=MAX_POINTS), BeforeValidator(whole_number)] | None = Field(
+        None, description="Points to spend on a billing credit."
+    )
     reward_id: Id | None = Field(None, description="A reward of GET /rewards.")
 
     @model_validator(mode="after")

@@ -3,7 +3,8 @@ a list that changes, so it can be checked when a fact arrives but never when a j
 
 - Currencies: the codes ISO 4217 lists today, from `pycountry` (the ISO 4217 table of Debian's
   iso-codes, updated with each amendment: HRK left in 2023, XCG and ZWG came in), except XXX ("no
-  currency") and XTS ("for testing"). Given in any case, passed on in capitals.
+  currency") and XTS ("for testing"). Given in capitals or in lower case (Stripe's), passed on in
+  capitals.
 - Times: a fact happened after 2000, at most a day ahead of this clock (clocks drift, zones get
   confused; further ahead is a wrong field), and within `DEDUPLICATION_HORIZON_DAYS`: a journey
   cannot tell an older fact from one it already applied, so it is refused rather than risk
@@ -17,10 +18,10 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from domain.journey import DEDUPLICATION_HORIZON_DAYS
-from domain.messages import EARLIEST_FACT
+from domain.messages import EARLIEST_FACT, whole_number
 
 MAX_AHEAD = timedelta(days=1)
 NOT_MONEY = frozenset({"XXX", "XTS"})
@@ -35,9 +36,21 @@ def iso_currencies() -> frozenset[str]:
 
 def iso_currency(code: str) -> str:
     upper = code.upper()
-    if upper not in iso_currencies():
-        raise ValueError(f"{code!r} is not a currency code of ISO 4217 (e.g. USD, EUR, JPY)")
+    if upper not in iso_currencies() or not (code.isupper() or code.islower()):
+        raise ValueError(
+            f"{code!r} is not a currency code of ISO 4217 (e.g. USD, EUR, JPY; or usd as Stripe writes it)"
+        )
     return upper
+
+
+def _currency_schema() -> dict[str, Any]:
+    codes = sorted(iso_currencies())
+    return {
+        "type": "string",
+        "enum": codes + [code.lower() for code in codes],
+        "description": "ISO 4217 code, in capitals or in lower case (e.g. EUR, usd)",
+        "examples": ["EUR"],
+    }
 
 
 def check_recent(at: datetime, now: datetime | None = None) -> datetime:
@@ -71,7 +84,7 @@ Currency = Annotated[
     str,
     StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$"),
     AfterValidator(iso_currency),
-    Field(description="ISO 4217 code, any case (e.g. EUR, usd)", examples=["EUR"]),
+    WithJsonSchema(_currency_schema()),
 ]
 RecentTime = Annotated[
     AwareDatetime,
@@ -82,12 +95,14 @@ RecentTime = Annotated[
         f"{DEDUPLICATION_HORIZON_DAYS} days (the deduplication horizon)."
     ),
 ]
-UnixTime = Annotated[StrictInt, Field(ge=0, le=LATEST_UNIX_TIME, description="Unix seconds.")]
+UnixTime = Annotated[int, Field(ge=0, le=LATEST_UNIX_TIME, description="Unix seconds."), BeforeValidator(whole_number)]
 RecentUnixTime = Annotated[
-    StrictInt,
-    Field(ge=0, le=LATEST_UNIX_TIME),
-    AfterValidator(check_recent_unix),
+    int,
     Field(
-        description=f"Unix seconds; after 2000, at most a day ahead, within the last {DEDUPLICATION_HORIZON_DAYS} days."
+        ge=0,
+        le=LATEST_UNIX_TIME,
+        description=f"Unix seconds; after 2000, at most a day ahead, within {DEDUPLICATION_HORIZON_DAYS} days.",
     ),
+    BeforeValidator(whole_number),
+    AfterValidator(check_recent_unix),
 ]

@@ -38,6 +38,7 @@ from domain.messages import (
     PaymentFailed,
     PaymentSucceeded,
     PlanChanged,
+    PositiveAmountMinor,
     ProfileUpdated,
     RefundIssued,
     SignedUp,
@@ -168,7 +169,7 @@ class RefundIssuedEvent(_Base):
 
     type: Literal["refund.issued"]
     invoice_id: Id
-    amount_minor: AmountMinor = Field(gt=0, description="This refund's amount (not a running total).")
+    amount_minor: PositiveAmountMinor = Field(description="This refund's amount (not a running total).")
     currency: Currency
 
     def to_domain(self) -> RefundIssued:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from domain.messages import MAX_AMOUNT_MINOR, AmountMinor, Code, Comment, Email, Id, Name, line
+from domain.messages import MAX_AMOUNT_MINOR, AmountMinor, Code, Comment, Email, Id, Name, line, whole_number
 
 from .bounds import Currency, RecentUnixTime, UnixTime
 from .cadence import Cadence, cadence_of_interval, cadence_of_period
 
-SignedAmount = Annotated[StrictInt, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR)]
+SignedAmount = Annotated[int, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR), BeforeValidator(whole_number)]
 """An invoice line or total: negative for credits and discounts."""
 Word = Annotated[str, line(100)]
 
@@ -61,7 +61,7 @@ class StripeEvent(StripeObject):
     type: Annotated[str, line(100, min_length=1)]
     created: RecentUnixTime
     api_version: Word | None = None
-    livemode: bool = False
+    livemode: StrictBool = False
     data: EventData
 
 
@@ -82,7 +82,7 @@ class Customer(StripeObject):
 
 class Recurring(StripeObject):
     interval: Word
-    interval_count: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    interval_count: Annotated[int, Field(ge=1, le=10_000), BeforeValidator(whole_number)] = 1
 
     def cadence(self) -> Cadence:
         return cadence_of_interval(self.interval, self.interval_count)
@@ -165,7 +165,7 @@ class Invoice(StripeObject):
     amount_paid: AmountMinor = 0
     amount_due: AmountMinor = 0
     total: SignedAmount | None = None
-    attempt_count: Annotated[StrictInt, Field(ge=0, le=10_000)] = 0
+    attempt_count: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(whole_number)] = 0
     billing_reason: Word | None = None
     parent: InvoiceParent | None = None
     lines: InvoiceLines = Field(default_factory=InvoiceLines)
