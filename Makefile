@@ -14,7 +14,7 @@ export PIP_NO_INPUT := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint format bench bench-publish postgres clean-venv
+.PHONY: help venv run test test-fast lint format compose-check bench bench-publish postgres clean-venv
 
 help:
 	@echo "make run            start Temporal dev server + worker + API (Ctrl-C stops all)"
@@ -28,6 +28,7 @@ help:
 	@echo "                    one group: make test PYTEST_ARGS='-m timeskip'; or PYTEST_ARGS='-m \"not devserver\"'"
 	@echo "make lint           the quality gate CI enforces: ruff (lint + format check) and mypy"
 	@echo "make format         let ruff format the code and fix what it can"
+	@echo "make compose-check  validate docker-compose.yml without a Docker daemon (installs docker-compose 1.29 if missing)"
 	@echo "make bench          run the benchmarks: results in bench/results/ (not committed)"
 	@echo "make bench-publish  copy the latest run (bench/results/latest.json) into bench/RESULTS.md"
 	@echo "make postgres       install (if missing) and start a local PostgreSQL with role/db tenure"
@@ -41,7 +42,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing Tenure and its dependencies into $(VENV) (the first time takes a minute)…"
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[dev-server,test]'
 	@touch $(STAMP)
 
 run: venv
@@ -61,6 +62,9 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+compose-check:
+	bash scripts/compose_check.sh
 
 bench: venv
 	$(BIN)/python -m bench
