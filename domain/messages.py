@@ -9,7 +9,8 @@ characters (PostgreSQL cannot store NUL; a line break in an id is a forgery), a 
 three capital letters. These models also decode the signals a journey replays for years, so a
 bound here must hold for every history ever recorded, and must not depend on the clock or on
 a list that changes: the edge (`starter/ingress/bounds.py`) adds what does (ISO 4217 codes
-in force, how recent a fact is).
+in force, how recent a fact is) and the shapes the edge never checked before (an address's @,
+a zone name's), which older histories may not have.
 """
 
 from __future__ import annotations
@@ -73,15 +74,11 @@ PositiveAmountMinor = Annotated[int, Field(gt=0, le=MAX_AMOUNT_MINOR), BeforeVal
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 """Three capital letters (which codes ISO 4217 lists is checked at the edge: the list changes)."""
 Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS), BeforeValidator(whole_number)]
-Email = Annotated[
-    str,
-    StringConstraints(max_length=MAX_EMAIL_LENGTH, pattern=r"^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+$"),
-]
+Email = Annotated[str, line(MAX_EMAIL_LENGTH)]
+"""An address, one line (its shape, local@domain, is the edge's: `bounds.EmailAddress`)."""
 Name = Annotated[str, line(MAX_NAME_LENGTH)]
-TimeZoneName = Annotated[
-    str, StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
-]
-"""An IANA zone name's shape (Europe/Berlin, UTC, Etc/GMT+5); an unknown one falls back to UTC."""
+TimeZoneName = Annotated[str, line(64)]
+"""A zone name, one line (its shape is the edge's: `bounds.ZoneName`); an unknown zone falls back to UTC."""
 Code = Annotated[str, line(100)]
 Text = Annotated[str, text(MAX_TEXT_LENGTH)]
 Comment = Annotated[str, text(MAX_COMMENT_LENGTH)]

@@ -5,6 +5,7 @@ a list that changes, so it can be checked when a fact arrives but never when a j
   iso-codes, updated with each amendment: HRK left in 2023, XCG and ZWG came in), except XXX ("no
   currency") and XTS ("for testing"). Given in capitals or in lower case (Stripe's), passed on in
   capitals.
+- Shapes: an address is local@domain, a zone name looks like one (Europe/Berlin, UTC, Etc/GMT+5).
 - Times: a fact happened after 2000, at most a day ahead of this clock (clocks drift, zones get
   confused; further ahead is a wrong field), and within `DEDUPLICATION_HORIZON_DAYS`: a journey
   cannot tell an older fact from one it already applied, so it is refused rather than risk
@@ -21,7 +22,7 @@ import pycountry
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from domain.journey import DEDUPLICATION_HORIZON_DAYS
-from domain.messages import EARLIEST_FACT, whole_number
+from domain.messages import EARLIEST_FACT, MAX_EMAIL_LENGTH, whole_number
 
 MAX_AHEAD = timedelta(days=1)
 NOT_MONEY = frozenset({"XXX", "XTS"})
@@ -94,6 +95,16 @@ RecentTime = Annotated[
         description=f"ISO 8601 with a time zone; after 2000, at most a day ahead, and within the last "
         f"{DEDUPLICATION_HORIZON_DAYS} days (the deduplication horizon)."
     ),
+]
+EmailAddress = Annotated[
+    str,
+    StringConstraints(max_length=MAX_EMAIL_LENGTH, pattern=r"^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+$"),
+    Field(description="local@domain, up to 320 characters", examples=["ada@example.com"]),
+]
+ZoneName = Annotated[
+    str,
+    StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"),
+    Field(description="An IANA time zone name (an unknown one counts as UTC)", examples=["Europe/Berlin"]),
 ]
 UnixTime = Annotated[int, Field(ge=0, le=LATEST_UNIX_TIME, description="Unix seconds."), BeforeValidator(whole_number)]
 RecentUnixTime = Annotated[

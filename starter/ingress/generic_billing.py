@@ -32,7 +32,6 @@ from domain.messages import (
     CancellationReason,
     Code,
     Comment,
-    Email,
     Id,
     Name,
     PaymentFailed,
@@ -44,11 +43,10 @@ from domain.messages import (
     SignedUp,
     SubscriptionCancelled,
     Text,
-    TimeZoneName,
 )
 from starter.api.errors import ApiError
 
-from .bounds import Currency, RecentTime
+from .bounds import Currency, EmailAddress, RecentTime, ZoneName
 from .cadence import Cadence
 from .configuration import configured_secrets
 from .customer_ids import CustomerId
@@ -71,9 +69,9 @@ class CustomerCreated(_Base):
     """A new customer; `referral_code` is the code they signed up with, if any."""
 
     type: Literal["customer.created"]
-    email: Email | None = None
+    email: EmailAddress | None = None
     name: Name | None = None
-    timezone: TimeZoneName | None = Field(None, examples=["Europe/Berlin"])
+    timezone: ZoneName | None = Field(None, examples=["Europe/Berlin"])
     referral_code: Code | None = None
 
     def to_domain(self) -> SignedUp:
@@ -89,9 +87,9 @@ class CustomerCreated(_Base):
 
 class CustomerUpdated(_Base):
     type: Literal["customer.updated"]
-    email: Email | None = None
+    email: EmailAddress | None = None
     name: Name | None = None
-    timezone: TimeZoneName | None = None
+    timezone: ZoneName | None = None
 
     def to_domain(self) -> ProfileUpdated:
         return ProfileUpdated(

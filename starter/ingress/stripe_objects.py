@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from domain.messages import MAX_AMOUNT_MINOR, AmountMinor, Code, Comment, Email, Id, Name, line, whole_number
+from domain.messages import MAX_AMOUNT_MINOR, AmountMinor, Code, Comment, Id, Name, line, whole_number
 
-from .bounds import Currency, RecentUnixTime, UnixTime
+from .bounds import Currency, EmailAddress, RecentUnixTime, UnixTime
 from .cadence import Cadence, cadence_of_interval, cadence_of_period
 
 SignedAmount = Annotated[int, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR), BeforeValidator(whole_number)]
@@ -75,7 +75,7 @@ class Metadata(StripeObject):
 
 class Customer(StripeObject):
     id: Id
-    email: Email | None = None
+    email: EmailAddress | None = None
     name: Name | None = None
     metadata: Metadata = Field(default_factory=Metadata)
 
