@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig
 
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.program_file import read_program
 
 
-async def connect(settings: Settings | None = None) -> Client:
+async def connect(settings: Settings | None = None, retry_config: RetryConfig | None = None) -> Client:
+    """`retry_config`: how calls retry while Temporal is unavailable (default: the SDK's, up to 10 s)."""
     s = settings or get_settings()
     tls: TLSConfig | bool = False
     if s.temporal_tls or s.temporal_tls_cert:
@@ -24,6 +26,7 @@ async def connect(settings: Settings | None = None) -> Client:
         tls=tls,
         api_key=s.temporal_api_key,
         data_converter=pydantic_data_converter,
+        retry_config=retry_config,
     )
 
 

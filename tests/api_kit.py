@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from starter.api import ApiSettings, create_app
-from storage.migrate import db_upgrade
+from starter.client import NoJourney
+from storage.engine import create_engine_for
+from storage.migrate import db_upgrade, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "test-key"
@@ -41,15 +43,24 @@ invoice_paid_event = sign_script.invoice_paid_event
 
 # --- SendGrid's key pair (SendGrid keeps the private half; tests play both sides) -------------
 
-_sg_private = ec.generate_private_key(ec.SECP256R1())
-SENDGRID_PUBLIC_KEY = base64.b64encode(
-    _sg_private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-).decode()
+
+def sendgrid_key_pair() -> tuple[ec.EllipticCurvePrivateKey, str]:
+    """A private key and its public half as SendGrid's settings show it (base64 DER)."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(public).decode()
 
 
-def sendgrid_headers(body: bytes, timestamp: str | None = None) -> dict[str, str]:
+_sg_private, SENDGRID_PUBLIC_KEY = sendgrid_key_pair()
+
+
+def sendgrid_headers(
+    body: bytes, timestamp: str | None = None, private_key: ec.EllipticCurvePrivateKey | None = None
+) -> dict[str, str]:
     ts = timestamp or str(int(time.time()))
-    sig = _sg_private.sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
+    sig = (private_key or _sg_private).sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
     return {
         "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
         "X-Twilio-Email-Event-Webhook-Timestamp": ts,
@@ -271,3 +282,49 @@ async def app_client(settings: ApiSettings, client=None, program=None, engine=No
         async with httpx.AsyncClient(transport=transport, base_url="http://tenure.test", timeout=30) as http:
             http.app = app  # type: ignore[attr-defined] - tests reach the app through the client
             yield http
+
+
+class Recorder:
+    """Stands in for TenureClient: records what would reach Temporal; `journeys` are the customers that
+    have one (`send` opens one, `signal` needs one)."""
+
+    def __init__(self, fail: Exception | None = None):
+        self.sent: list[tuple[str, object]] = []
+        self.fail = fail
+        self.journeys: set[str] = set()
+
+    async def send(self, customer_id, event):
+        if self.fail:
+            raise self.fail
+        self.journeys.add(customer_id)
+        self.sent.append((customer_id, event))
+
+    async def exists(self, customer_id) -> bool:
+        if self.fail:
+            raise self.fail
+        return customer_id in self.journeys
+
+    async def signal(self, customer_id, event):
+        if self.fail:
+            raise self.fail
+        if customer_id not in self.journeys:
+            raise NoJourney(customer_id)
+        self.sent.append((customer_id, event))
+
+
+@asynccontextmanager
+async def recording_app(program, tmp_path: Path, **settings):
+    """The app on a migrated SQLite ledger with journeys replaced by a `Recorder` (`http.rec`): a
+    refused request must not send anything at all."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade(engine)
+    rec = Recorder()
+    try:
+        async with app_client(
+            api_settings(data_dir=tmp_path, **settings), client=object(), program=program, engine=engine
+        ) as http:
+            http.app.state.services._tenure = rec
+            http.rec = rec  # type: ignore[attr-defined] - tests reach the recorder through the client
+            yield http
+    finally:
+        engine.dispose()

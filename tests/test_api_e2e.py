@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from types import SimpleNamespace
 
 import pytest_asyncio
@@ -319,37 +320,34 @@ async def test_hundred_duplicate_deliveries_make_one_entry(stack):
     assert len([lot for lot in s.lots if lot.lot_id == f"pay:{invoice_id}"]) == 1
 
 
-async def test_sendgrid_events_reach_the_journey(stack):
-    c = cid()
+async def test_sendgrid_events_reach_the_journey_and_open_none(stack):
+    c, stranger = cid(), cid()
+    opened = await stack.http.post(
+        "/events", json={"event_id": f"{c}-login", "customer_id": c, "kind": "login"}, headers=AUTH
+    )
+    assert opened.status_code == 202, opened.text
+    now = int(time.time())
+
+    def sg(event: str, n: str, customer: str, **extra) -> dict:
+        return {
+            "email": "x@example.com",
+            "event": event,
+            "sg_event_id": f"{customer}-{n}",
+            "timestamp": now,
+            "customer_id": customer,
+            **extra,
+        }
+
     body = json.dumps(
         [
-            {
-                "email": "x@example.com",
-                "event": "click",
-                "sg_event_id": f"{c}-c",
-                "timestamp": 1700000000,
-                "customer_id": c,
-                "url": "https://example.com/offer",
-            },
-            {
-                "email": "x@example.com",
-                "event": "delivered",
-                "sg_event_id": f"{c}-d",
-                "timestamp": 1700000000,
-                "customer_id": c,
-            },
-            {
-                "email": "x@example.com",
-                "event": "bounce",
-                "type": "bounce",
-                "sg_event_id": f"{c}-b",
-                "timestamp": 1700000001,
-                "customer_id": c,
-                "reason": "550 5.1.1 unknown user",
-            },
+            sg("click", "c", c, url="https://example.com/offer"),
+            sg("delivered", "d", c),
+            sg("bounce", "b", c, type="bounce", reason="550 5.1.1 unknown user"),
+            sg("spamreport", "s", stranger),  # mail Tenure never sent to a customer it knows
         ]
     ).encode()
     r = await stack.http.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(body))
-    assert r.status_code == 200 and r.json() == {"received": 3, "delivered": 2, "ignored": 1}
+    assert r.status_code == 200 and r.json() == {"received": 4, "delivered": 2, "ignored": 2, "no_journey": 1}
     timeline = await eventually(lambda: stack.tenure.timeline(c), lambda t: any("bounce" in i.text for i in t.items))
     assert any("blocked" in i.text for i in timeline.items), [i.text for i in timeline.items]
+    assert not await journey_exists(stack, stranger), "a SendGrid event never opens a journey"

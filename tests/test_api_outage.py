@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
-from tests.api_kit import api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
+from tests.api_kit import AUTH, api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
 from tests.journey_kit import eventually, ledger_rows
 from worker import build_worker
 
@@ -164,3 +164,39 @@ async def test_outage_503_then_retry_lands_once(program, temporal_cli, tmp_path)
                 )
                 assert s.json()["balance"] == sum(p for entries in rows.values() for _, p in entries)
         engine.dispose()
+
+
+@pytest.mark.timeout(180)  # starts a dev server (up to 60 s under load); ~10 s alone
+async def test_503_at_once_while_temporal_refuses_connections(program, temporal_cli, tmp_path):
+    """The app's own client (connected at start-up) meets a Temporal that went away: every answer
+    that needs Temporal is 503 with Retry-After at once, not after the SDK's retries or the 5 s deadline."""
+    async with dev_server(temporal_cli, tmp_path) as server:
+        settings = api_settings(
+            task_queue=f"tenure-{uuid.uuid4().hex[:8]}",
+            data_dir=tmp_path,
+            temporal_address=server.address,
+            api_temporal_timeout=5.0,
+        )
+        async with app_client(settings, program=program) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            known = f"cus_{uuid.uuid4().hex[:10]}"
+            r = await http.post("/events", json={"event_id": "k1", "customer_id": known, "kind": "login"}, headers=AUTH)
+            assert r.status_code == 202, r.text
+            server.stop()  # Temporal is gone: connections are refused
+
+            requests = {
+                "event": lambda: http.post(
+                    "/events", json={"event_id": "k2", "customer_id": known, "kind": "login"}, headers=AUTH
+                ),
+                "summary": lambda: http.get(f"/members/{known}", headers=AUTH),
+                "ledger": lambda: http.get(f"/members/{known}/ledger", headers=AUTH),
+                "health": lambda: http.get("/healthz"),
+            }
+            for name, request in requests.items():
+                t0 = time.monotonic()
+                r = await request()
+                took = time.monotonic() - t0
+                assert r.status_code == 503 and r.headers.get("retry-after"), (name, r.status_code, r.text)
+                assert took < 1.5, f"{name} answered 503 after {took:.1f} s, not at once"
+            ledger = (await requests["ledger"]()).json()
+            assert "cannot tell whether customer" in ledger["error"], "no ledger entries and no Temporal: unknown"

@@ -25,8 +25,6 @@ from domain.messages import (
 from starter.api.errors import ApiError
 from starter.client import JourneyUnavailable
 from starter.ingress import Delivery, Ignored, generic_billing, sendgrid_events, stripe_events
-from storage.engine import create_engine_for
-from storage.migrate import upgrade
 from tests.api_kit import (
     AUTH,
     BILLING_SECRET,
@@ -37,6 +35,7 @@ from tests.api_kit import (
     customer_created,
     invoice_paid_event,
     invoice_payment_failed,
+    recording_app,
     sendgrid_headers,
     stripe_body,
     stripe_event,
@@ -45,29 +44,10 @@ from tests.api_kit import (
 )
 
 
-class Recorder:
-    """Stands in for TenureClient: records what would reach Temporal."""
-
-    def __init__(self, fail: Exception | None = None):
-        self.sent: list[tuple[str, object]] = []
-        self.fail = fail
-
-    async def send(self, customer_id, event):
-        if self.fail:
-            raise self.fail
-        self.sent.append((customer_id, event))
-
-
 @pytest.fixture
 async def fake(program, tmp_path):
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'api.db'}")
-    upgrade(engine)
-    rec = Recorder()
-    async with app_client(api_settings(data_dir=tmp_path), client=object(), program=program, engine=engine) as http:
-        http.app.state.services._tenure = rec
-        http.rec = rec
+    async with recording_app(program, tmp_path) as http:
         yield http
-    engine.dispose()
 
 
 def _errors(r) -> dict:
@@ -540,8 +520,9 @@ async def test_sendgrid_webhook(fake):
     assert r.status_code == 401 and "missing" in _errors(r)["error"]
     r = await fake.post("/webhooks/sendgrid", content=body + b"\n", headers=sendgrid_headers(body))
     assert r.status_code == 401 and fake.rec.sent == []
+    fake.rec.journeys.add("cus_K")
     r = await fake.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(body))
-    assert r.status_code == 200 and r.json() == {"received": 2, "delivered": 1, "ignored": 1}
+    assert r.status_code == 200 and r.json() == {"received": 2, "delivered": 1, "ignored": 1, "no_journey": 0}
     assert fake.rec.sent[0][0] == "cus_K" and fake.rec.sent[0][1].reason == "bounce"
 
 
@@ -601,3 +582,28 @@ async def test_app_refuses_a_database_behind_and_names_the_command(program, tmp_
     with pytest.raises(SystemExit, match="run `tenure db upgrade`"):
         async with app_client(s, program=program, migrate=False):
             pass
+
+
+async def test_openapi_lists_the_answers_each_route_gives(fake):
+    doc = (await fake.get("/openapi.json")).json()
+
+    def statuses(path: str, method: str) -> set[str]:
+        return set(doc["paths"][path][method]["responses"])
+
+    assert statuses("/webhooks/stripe", "post") == {"200", "400", "401", "413", "422", "503"}, "no roles: no 403"
+    assert statuses("/events", "post") == {"202", "400", "401", "403", "413", "422", "503"}
+    assert statuses("/members/{customer_id}", "get") == {"200", "401", "403", "404", "422", "503"}
+    assert statuses("/members/{customer_id}/ledger", "get") == {"200", "401", "403", "404", "422", "503"}
+    assert statuses("/members/{customer_id}/redemptions", "post") == {
+        *("200", "400", "401", "403", "404", "409", "413", "422", "503")
+    }
+    assert statuses("/rewards", "get") == {"200", "401", "403"}
+    assert statuses("/healthz", "get") == {"200", "503"}
+    for path, method in [("/healthz", "get"), ("/webhooks/billing", "post"), ("/events", "post")]:
+        assert "Retry-After" in doc["paths"][path][method]["responses"]["503"]["headers"]
+    offset = next(
+        p for p in doc["paths"]["/members/{customer_id}/ledger"]["get"]["parameters"] if p["name"] == "offset"
+    )
+    assert offset["schema"]["maximum"] == 2**63 - 1
+    redemption = doc["components"]["schemas"]["RedemptionIn"]
+    assert [branch["required"] for branch in redemption["oneOf"]] == [["points"], ["reward_id"]]

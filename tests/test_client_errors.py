@@ -259,7 +259,8 @@ async def test_an_empty_ledger_is_404_only_without_a_journey(http):
     assert r.status_code == 404 and json.loads(r.text)["error"] == "no journey for customer 'cus_Y'"
     http.app.state.services._tenure = Refusing(JourneyUnavailable("down"))
     r = await http.get("/members/cus_Y/ledger", headers=AUTH)
-    assert r.status_code == 200 and r.json()["total"] == 0, "Temporal unreachable: the database has spoken"
+    assert r.status_code == 503 and r.headers["retry-after"], "no entries and Temporal unreachable: cannot tell"
+    assert r.json()["error"] == "cannot tell whether customer 'cus_Y' has a journey", r.text
 
 
 # ---- the CLI's words --------------------------------------------------------------------------

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.messages import ActivityKind, ActivityReported
+from domain.messages import ActivityKind, ActivityReported, Id, Text
 from starter.ingress import CustomerId, Delivery, parse_json, validate
+from starter.ingress.bounds import RecentTime
 
 from .dependencies import AppCaller, ServicesDep
-from .errors import ERRORS, ApiError
+from .errors import ApiError, answers
 from .openapi import json_body
 
-router = APIRouter(tags=["activity"], responses=ERRORS)
+router = APIRouter(tags=["activity"], responses=answers(400, 401, 403, 413, 422, 503))
 
 MAX_BATCH = 500
 
@@ -24,14 +23,12 @@ class ActivityIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(
-        min_length=1, max_length=200, description="The app's unique id for this event (deduplication)."
-    )
+    event_id: Id = Field(description="The app's unique id for this event (deduplication).")
     customer_id: CustomerId
     kind: ActivityKind
-    detail: str | None = Field(None, max_length=500, examples=["exported a report"])
-    occurred_at: datetime | None = Field(
-        None, description="When it happened (ISO 8601); default: when the journey got it."
+    detail: Text | None = Field(None, examples=["exported a report"])
+    occurred_at: RecentTime | None = Field(
+        None, description="When it happened (ISO 8601 with a zone); default: when the journey got it."
     )
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.messages import FREE_TEXT, SINGLE_LINE
 from domain.refusals import REFUSED_ERROR_TYPE
 from starter.client.errors import (
     JourneyError,
@@ -57,19 +58,46 @@ class ErrorOut(BaseModel):
     detail: Any = None
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "Malformed JSON or header"},
-    401: {"model": ErrorOut, "description": "Missing or wrong API key or signature, stale timestamp"},
-    403: {"model": ErrorOut, "description": "The API key's role may not do this"},
-    413: {"model": ErrorOut, "description": "Body too large"},
-    422: {"model": ErrorOut, "description": "Missing or wrongly typed fields (named in detail)"},
-    503: {"model": ErrorOut, "description": "Temporal unreachable: retry later (Retry-After)"},
+Responses = dict[int | str, dict[str, Any]]
+
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait before retrying (a retry is safe).", "schema": {"type": "integer"}}
 }
-NO_JOURNEY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "No journey for that customer"}}
-REFUSED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "description": "Refused by the journey"}}
+ANSWERS: Responses = {
+    400: {"model": ErrorOut, "description": "Malformed JSON (or nested too deep, a number too long) or header"},
+    401: {"model": ErrorOut, "description": "Missing or wrong API key or signature, stale timestamp"},
+    403: {
+        "model": ErrorOut,
+        "description": "The API key is valid, but its role may not do this (detail: the roles allowed)",
+    },
+    404: {"model": ErrorOut, "description": "No journey for that customer"},
+    409: {"model": ErrorOut, "description": "Refused by the journey (the member's state stands in the way)"},
+    413: {"model": ErrorOut, "description": "Body too large"},
+    422: {"model": ErrorOut, "description": "Missing, wrongly typed or out-of-bounds fields (named in detail)"},
+    503: {
+        "model": ErrorOut,
+        "description": "Temporal unreachable, or the webhook not configured: retry later (Retry-After)",
+        "headers": RETRY_AFTER_HEADER,
+    },
+}
+
+
+def answers(*statuses: int) -> Responses:
+    """The error answers a route really gives, for its OpenAPI document."""
+    return {status: ANSWERS[status] for status in statuses}
+
+
+ERRORS = answers(400, 401, 403, 413, 422, 503)
+NO_JOURNEY = answers(404)
+REFUSED = answers(409)
 
 
 # ---- validation errors, field by field ----------------------------------------------------------
+
+_CONTROL_PATTERNS = {
+    SINGLE_LINE: "must not contain control characters (NUL, line breaks, tabs...)",
+    FREE_TEXT: "must not contain control characters other than tabs and line breaks (NUL included)",
+}
 
 
 def loc_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -95,9 +123,11 @@ def field_errors(e: ValidationError | list[dict[str, Any]], prefix: str = "") ->
         if prefix:
             name = prefix if name == "(body)" else f"{prefix}.{name}" if not name.startswith("[") else prefix + name
         msg = err.get("msg", "invalid")
+        ctx = err.get("ctx") or {}
         if err.get("type") == "json_invalid":
-            ctx = err.get("ctx") or {}
             msg = f"malformed JSON: {ctx.get('error', msg)}"
+        elif err.get("type") == "string_pattern_mismatch" and ctx.get("pattern") in _CONTROL_PATTERNS:
+            msg = _CONTROL_PATTERNS[ctx["pattern"]]
         out.append({"field": name, "message": msg, "type": err.get("type", "value_error")})
     return out
 

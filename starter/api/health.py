@@ -1,30 +1,51 @@
-"""`GET /healthz` for load balancers: 200 when Temporal answers, 503 otherwise."""
+"""`GET /healthz` for load balancers: 200 when Temporal answers, 503 (with Retry-After) otherwise."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from starter.client import JourneyError
 
 from .dependencies import ServicesDep
-from .errors import from_journey_error
+from .errors import RETRY_AFTER_HEADER, RETRY_SOON, from_journey_error
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", response_model=None)
-async def health(svc: ServicesDep) -> JSONResponse | dict[str, str]:
+class Healthy(BaseModel):
+    status: Literal["ok"] = "ok"
+    temporal: Literal["reachable"] = "reachable"
+    task_queue: str
+    program: str
+
+
+class Degraded(BaseModel):
+    status: Literal["degraded"] = "degraded"
+    temporal: str
+    detail: Any = None
+
+
+@router.get(
+    "/healthz",
+    response_model=Healthy,
+    responses={
+        503: {"model": Degraded, "description": "Temporal does not answer: retry later", "headers": RETRY_AFTER_HEADER}
+    },
+)
+async def health(svc: ServicesDep) -> Healthy | JSONResponse:
     """200 when Temporal answers, 503 otherwise."""
     try:
         tenure = await svc.tenure()
         await tenure.check_health()
     except JourneyError as e:
         error = from_journey_error(e)
-        return JSONResponse({"status": "degraded", "temporal": error.error, "detail": error.detail}, status_code=503)
-    return {
-        "status": "ok",
-        "temporal": "reachable",
-        "task_queue": svc.settings.task_queue,
-        "program": svc.program.version,
-    }
+        return JSONResponse(
+            Degraded(temporal=error.error, detail=error.detail).model_dump(),
+            status_code=503,
+            headers={**RETRY_SOON, **error.headers},
+        )
+    return Healthy(task_queue=svc.settings.task_queue, program=svc.program.version)

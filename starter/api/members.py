@@ -2,6 +2,10 @@
 
 Journeys answer through `TenureClient`; its typed errors become 404 / 409 / 422 / 503 in
 `starter.api.errors`. Nothing here opens a journey.
+
+The ledger is read from the database; a member without entries is asked of Temporal: no journey
+is 404, and when Temporal cannot be reached the truth is "cannot tell" (503, retry), never an
+empty ledger that may be a member's or nobody's.
 """
 
 from __future__ import annotations
@@ -10,29 +14,43 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from domain.effects import LedgerEntry
-from domain.messages import RedeemRequest, RedeemResult
+from domain.messages import MAX_ID_LENGTH, MAX_POINTS, SINGLE_LINE, Id, RedeemRequest, RedeemResult, whole_number
 from domain.program import Reward
 from domain.summary import Summary
-from starter.client import NoJourney
+from starter.client import JourneyUnavailable, NoJourney
 from starter.ingress import CustomerId
 from storage.ledger_reads import ledger_page, ledger_totals
 
 from .dependencies import AppCaller, MemberReader, ServicesDep
-from .errors import ERRORS, NO_JOURNEY, REFUSED
+from .errors import RETRY_SOON, ApiError, answers
 
-router = APIRouter(tags=["members"], responses=ERRORS)
+router = APIRouter(tags=["members"])
+
+MAX_OFFSET = 2**63 - 1
+"""The largest offset a database can skip to (a signed 64-bit integer, SQLite's and PostgreSQL's)."""
+READ_ANSWERS = answers(401, 403, 404, 422, 503)
 
 
 class RedemptionIn(BaseModel):
     """Exactly one of `points` (a billing credit) or `reward_id` (a catalog reward)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # what the validator below says, for the OpenAPI document
+            "oneOf": [
+                {"required": ["points"], "properties": {"points": {"type": "integer"}}},
+                {"required": ["reward_id"], "properties": {"reward_id": {"type": "string"}}},
+            ]
+        },
+    )
 
-    points: int | None = Field(None, gt=0, description="Points to spend on a billing credit.")
-    reward_id: str | None = Field(None, min_length=1, max_length=200, description="A reward of GET /rewards.")
+    points: Annotated[int, Field(gt=0, le=MAX_POINTS), BeforeValidator(whole_number)] | None = Field(
+        None, description="Points to spend on a billing credit."
+    )
+    reward_id: Id | None = Field(None, description="A reward of GET /rewards.")
 
     @model_validator(mode="after")
     def _one(self) -> RedemptionIn:
@@ -56,31 +74,47 @@ class RewardsOut(BaseModel):
     rewards: list[Reward]
 
 
-@router.get("/members/{customer_id}", response_model=Summary, responses=NO_JOURNEY)
+@router.get("/members/{customer_id}", response_model=Summary, responses=READ_ANSWERS)
 async def member(customer_id: CustomerId, svc: ServicesDep, _caller: MemberReader) -> Summary:
     """Balance, pending points, tier, next tier and the points still needed, lots with their expiry."""
     tenure = await svc.tenure()
     return await tenure.summary(customer_id)
 
 
-@router.get("/members/{customer_id}/ledger", response_model=LedgerOut, responses=NO_JOURNEY)
+@router.get("/members/{customer_id}/ledger", response_model=LedgerOut, responses=READ_ANSWERS)
 async def member_ledger(
     customer_id: CustomerId,
     svc: ServicesDep,
     _caller: MemberReader,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerOut:
-    """The member's ledger from the database, oldest first: every accrual, spend, expiry and reversal."""
-    entries = await asyncio.to_thread(ledger_page, svc.engine, customer_id, offset, limit)
+    """The member's ledger from the database, oldest first: every accrual, spend, expiry and reversal.
+    404 for a customer without a journey; 503 when the ledger has nothing for them and Temporal cannot
+    be asked whether they have a journey."""
     totals = await asyncio.to_thread(ledger_totals, svc.engine, customer_id)
     total = totals[customer_id].count if customer_id in totals else 0
-    if total == 0 and not await svc.journey_exists(customer_id):
-        raise NoJourney(customer_id)
+    if total == 0:
+        try:
+            exists = await svc.journey_exists(customer_id)
+        except JourneyUnavailable as e:
+            raise ApiError(
+                503,
+                f"cannot tell whether customer {customer_id!r} has a journey",
+                f"the ledger has no entries for them and Temporal is unavailable ({e.reason}); retry later",
+                RETRY_SOON,
+            ) from None
+        if not exists:
+            raise NoJourney(customer_id)
+    entries = await asyncio.to_thread(ledger_page, svc.engine, customer_id, offset, limit) if total > offset else []
     return LedgerOut(customer_id=customer_id, total=total, offset=offset, limit=limit, entries=entries)
 
 
-@router.post("/members/{customer_id}/redemptions", response_model=RedeemResult, responses={**NO_JOURNEY, **REFUSED})
+@router.post(
+    "/members/{customer_id}/redemptions",
+    response_model=RedeemResult,
+    responses=answers(400, 401, 403, 404, 409, 413, 422, 503),
+)
 async def redeem(
     customer_id: CustomerId,
     body: RedemptionIn,
@@ -91,7 +125,8 @@ async def redeem(
         Header(
             alias="Idempotency-Key",
             min_length=1,
-            max_length=200,
+            max_length=MAX_ID_LENGTH,
+            pattern=SINGLE_LINE,
             description="Your id for this redemption: a retry with the same key "
             "returns the first answer and spends nothing twice.",
         ),
@@ -108,7 +143,7 @@ async def redeem(
     return await tenure.redeem(customer_id, request)
 
 
-@router.get("/rewards", response_model=RewardsOut)
+@router.get("/rewards", response_model=RewardsOut, responses=answers(401, 403))
 async def rewards(svc: ServicesDep, _caller: MemberReader) -> RewardsOut:
     """The rewards catalog and the billing-credit rate of the program."""
     r = svc.program.redemption

@@ -1,5 +1,11 @@
 """What a request needs: settings, the program, the SQL engine, and the journeys through `TenureClient`
-(Temporal connected on demand, so the API starts, and answers 503, while Temporal is down)."""
+(Temporal connected on demand, so the API starts, and answers 503, while Temporal is down).
+
+While Temporal is down the answer is 503 at once: a request does not wait through the SDK's
+retries (up to 10 s by default) nor for its own deadline. The sender retries anyway (Stripe for
+days, SendGrid for a day, the app when told Retry-After), so a brief glitch is absorbed by two
+quick retries within half a second (`FAIL_FAST`) and anything longer is the sender's to retry.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,10 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from domain.program import Program
-from starter.client import JourneyError, JourneyUnavailable, TenureClient
+from starter.client import JourneyError, JourneyUnavailable, NoJourney, TenureClient
 from starter.connect import connect
 from starter.ingress.results import Delivery
 from starter.ingress.stripe_events import InvoiceLookup, stripe_invoice_lookup
@@ -25,6 +32,10 @@ log = logging.getLogger("tenure.api")
 E = TypeVar("E", bound=BaseException)
 
 DELIVERY_CONCURRENCY = 32
+FAIL_FAST = RetryConfig(
+    initial_interval_millis=100, max_interval_millis=200, max_elapsed_time_millis=500, max_retries=2
+)
+"""How the API's Temporal client retries a call while Temporal is unavailable (see the module docstring)."""
 
 
 class Services:
@@ -63,7 +74,7 @@ class Services:
                 raise JourneyUnavailable(self._last_error)
             s = self.settings
             try:
-                client = await asyncio.wait_for(connect(s), s.api_temporal_timeout)
+                client = await asyncio.wait_for(connect(s, retry_config=FAIL_FAST), s.api_temporal_timeout)
             except Exception as e:  # any failure to connect means "retry later"
                 self._failed_at = time.monotonic()
                 self._last_error = f"{s.temporal_address}: {e}"
@@ -74,13 +85,26 @@ class Services:
             return self._tenure
 
     async def deliver(self, deliveries: list[Delivery]) -> None:
-        """Signal-with-start every delivery; returns once Temporal accepted all of them."""
+        """Signal-with-start every delivery (opening journeys); returns once Temporal accepted all of them."""
+        await self._each(deliveries, opening=True)
+
+    async def deliver_to_journeys(self, deliveries: list[Delivery]) -> list[Delivery]:
+        """Signal every delivery whose customer has a journey, opening none; returns the others once
+        Temporal accepted the rest."""
+        return await self._each(deliveries, opening=False)
+
+    async def _each(self, deliveries: list[Delivery], *, opening: bool) -> list[Delivery]:
         gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+        without_journey: list[Delivery] = []
 
         async def one(d: Delivery) -> None:
             async with gate:
                 tenure = await self.tenure()
-                await tenure.send(d.customer_id, d.event)
+                try:
+                    await (tenure.send if opening else tenure.signal)(d.customer_id, d.event)
+                except NoJourney:
+                    without_journey.append(d)
+                    return
             log.info("accepted %s %s for %s (%s)", d.event.type, d.event.event_id, d.customer_id, d.source)
 
         try:
@@ -89,14 +113,11 @@ class Services:
                     tg.create_task(one(d))
         except* JourneyError as group:
             raise _first(group) from None
+        return without_journey
 
     async def journey_exists(self, customer_id: str) -> bool:
-        """Whether the customer has a journey; True when Temporal cannot tell (the caller's database has
-        spoken already)."""
-        try:
-            return await (await self.tenure()).exists(customer_id)
-        except JourneyError:
-            return True
+        """Whether the customer has a journey; `JourneyUnavailable` when Temporal cannot tell."""
+        return await (await self.tenure()).exists(customer_id)
 
     def customers_with_email(self, email: str) -> list[str]:
         return customers_with_email(self.engine, email)

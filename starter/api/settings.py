@@ -28,7 +28,14 @@ class ApiSettings(Settings):
     )
     billing_webhook_secret: str | None = Field(None, description="HMAC secret(s) of the generic billing webhook.")
     sendgrid_webhook_public_key: str | None = Field(
-        None, description="Verification key of SendGrid's signed event webhook."
+        None,
+        description="Verification key(s) of SendGrid's signed event webhook (base64), comma-separated while rotating.",
+    )
+    sendgrid_webhook_max_age: int = Field(
+        3 * 86400,
+        gt=0,
+        description="Seconds a signed SendGrid delivery stays acceptable (SendGrid retries for 24 h; a replay of a "
+        "delivery repeats event ids the journeys ignore).",
     )
     api_max_body_bytes: int = Field(256 * 1024, gt=0)
     api_sendgrid_max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="SendGrid posts large batches.")

@@ -14,12 +14,12 @@ from starter.ingress import generic_billing, sendgrid_events, stripe_events
 from starter.ingress.results import Delivery, Ignored
 
 from .dependencies import ServicesDep
-from .errors import ERRORS
+from .errors import answers
 from .openapi import json_body
 
 log = logging.getLogger("tenure.api")
 
-router = APIRouter(tags=["webhooks"], responses=ERRORS)
+router = APIRouter(tags=["webhooks"], responses=answers(400, 401, 413, 422, 503))
 
 
 class WebhookOut(BaseModel):
@@ -32,9 +32,10 @@ class WebhookOut(BaseModel):
 
 
 class SendGridOut(BaseModel):
-    received: int
-    delivered: int
-    ignored: int
+    received: int = Field(description="Events in the batch.")
+    delivered: int = Field(description="Facts Temporal accepted for a member's journey.")
+    ignored: int = Field(description="Facts that asked nothing of any journey (no_journey included).")
+    no_journey: int = Field(0, description="Of those, facts about customers without a journey (none is opened).")
 
 
 def _answer(result: Delivery | Ignored, event_type: str, event_id: str | None) -> WebhookOut:
@@ -95,19 +96,26 @@ async def billing_webhook(
 @router.post("/webhooks/sendgrid", response_model=SendGridOut, openapi_extra=json_body("SendGridEvents"))
 async def sendgrid_webhook(request: Request, svc: ServicesDep) -> SendGridOut:
     """SendGrid's signed event webhook: bounces, drops, spam reports and unsubscribes stop sends to that
-    member; opens and clicks count as activity."""
+    member; opens and clicks count as activity. Never opens a journey: an event about a customer without
+    one is ignored (counted in `no_journey`)."""
     data = sendgrid_events.verified_events(
         svc.settings.sendgrid_webhook_public_key,
         await request.body(),
         request.headers.get(sendgrid_events.SIGNATURE_HEADER),
         request.headers.get(sendgrid_events.TIMESTAMP_HEADER),
+        svc.settings.sendgrid_webhook_max_age,
     )
     results = await asyncio.to_thread(sendgrid_events.translate, data, svc.customers_with_email)
     deliveries = [r for r in results if isinstance(r, Delivery)]
-    await svc.deliver(deliveries)
+    without_journey = await svc.deliver_to_journeys(deliveries)
     ignored = [r for r in results if isinstance(r, Ignored)]
     for r in ignored:
         log.info("ignored SendGrid event %s: %s", r.ref, r.reason)
+    for d in without_journey:
+        log.info("ignored SendGrid %s %s: customer %s has no journey", d.source, d.event.event_id, d.customer_id)
     return SendGridOut(
-        received=len(data) if isinstance(data, list) else 1, delivered=len(deliveries), ignored=len(ignored)
+        received=len(data) if isinstance(data, list) else 1,
+        delivered=len(deliveries) - len(without_journey),
+        ignored=len(ignored) + len(without_journey),
+        no_journey=len(without_journey),
     )

@@ -1,8 +1,9 @@
 """`TenureClient`: the only door to a journey, for the API, the CLI, reconcile, tools and tests.
 
-Events go in with signal-with-start, so a customer's first event opens their journey. Updates
-(redeem, adjust, set a minimum tier, adopt a program) and queries never open one: they answer
-`NoJourney` for a customer without a journey. Every failure comes out as one of the typed errors
+Events go in with signal-with-start (`send`), so a customer's first event opens their journey;
+`signal` delivers one only to a journey that exists. Updates (redeem, adjust, set a minimum tier,
+adopt a program) and queries never open one: they answer `NoJourney` for a customer without a
+journey. Every failure comes out as one of the typed errors
 of `starter.client.errors`, never as Temporal's own exceptions.
 """
 
@@ -100,6 +101,12 @@ class TenureClient:
             start_signal_args=[EventEnvelope(event=event)],
         )
         await self._call(customer_id, start, self.call_timeout, must_exist=False)
+
+    async def signal(self, customer_id: str, event: CustomerEvent) -> None:
+        """Deliver one fact to a journey that exists, never opening one: `NoJourney` otherwise (facts
+        about mail Tenure sent, e.g. SendGrid's, mean nothing to a customer Tenure does not know)."""
+        work = self.handle(customer_id).signal(EVENT_SIGNAL, EventEnvelope(event=event))
+        await self._call(customer_id, work, self.call_timeout)
 
     # ---- updates: answered by the journey, never opening one ------------------------------------
 

@@ -8,7 +8,9 @@ in the OpenAPI document at /docs):
      "invoice_id": "inv_2026_01", "amount_minor": 4900, "currency": "EUR", "cadence": "monthly"}
 
 `id` is the sender's event id: a repeated id is answered 200 and has no effect. Unknown fields
-are refused (they are usually typos), amounts are in the currency's minor unit (cents).
+are refused (they are usually typos), amounts are JSON integers in the currency's minor unit
+(cents; never a string or a boolean), currencies ISO 4217 codes, `occurred_at` ISO 8601 with a
+time zone; every limit is in `domain/messages.py` and `bounds.py` (README: Answers and errors).
 
 Signature: header `Tenure-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>`,
 the body exactly as sent; the secret is TENURE_BILLING_WEBHOOK_SECRET (several, comma-separated,
@@ -21,23 +23,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
 
 from domain.messages import (
+    AmountMinor,
     CancellationReason,
+    Code,
+    Comment,
+    Id,
+    Name,
     PaymentFailed,
     PaymentSucceeded,
     PlanChanged,
+    PositiveAmountMinor,
     ProfileUpdated,
     RefundIssued,
     SignedUp,
     SubscriptionCancelled,
+    Text,
 )
 from starter.api.errors import ApiError
 
+from .bounds import Currency, EmailAddress, RecentTime, ZoneName
 from .cadence import Cadence
 from .configuration import configured_secrets
 from .customer_ids import CustomerId
@@ -47,25 +56,23 @@ from .results import Delivery
 SIGNATURE_HEADER = "Tenure-Signature"
 TOLERANCE_SECONDS = 300
 
-Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. EUR", examples=["EUR"])]
-
 
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=200, description="The sender's unique event id (deduplication key).")
+    id: Id = Field(description="The sender's unique event id (deduplication key).")
     customer_id: CustomerId
-    occurred_at: datetime | None = Field(None, description="When it happened at the sender (ISO 8601).")
+    occurred_at: RecentTime | None = Field(None, description="When it happened at the sender (ISO 8601, with a zone).")
 
 
 class CustomerCreated(_Base):
     """A new customer; `referral_code` is the code they signed up with, if any."""
 
     type: Literal["customer.created"]
-    email: str | None = Field(None, max_length=320)
-    name: str | None = Field(None, max_length=200)
-    timezone: str | None = Field(None, max_length=64, examples=["Europe/Berlin"])
-    referral_code: str | None = Field(None, max_length=100)
+    email: EmailAddress | None = None
+    name: Name | None = None
+    timezone: ZoneName | None = Field(None, examples=["Europe/Berlin"])
+    referral_code: Code | None = None
 
     def to_domain(self) -> SignedUp:
         return SignedUp(
@@ -80,9 +87,9 @@ class CustomerCreated(_Base):
 
 class CustomerUpdated(_Base):
     type: Literal["customer.updated"]
-    email: str | None = Field(None, max_length=320)
-    name: str | None = Field(None, max_length=200)
-    timezone: str | None = Field(None, max_length=64)
+    email: EmailAddress | None = None
+    name: Name | None = None
+    timezone: ZoneName | None = None
 
     def to_domain(self) -> ProfileUpdated:
         return ProfileUpdated(
@@ -94,8 +101,8 @@ class PaymentSucceededEvent(_Base):
     """An invoice was paid (a subscription payment or renewal)."""
 
     type: Literal["payment.succeeded"]
-    invoice_id: str = Field(min_length=1, max_length=200)
-    amount_minor: int = Field(ge=0, description="Amount paid in the currency's minor unit.")
+    invoice_id: Id
+    amount_minor: AmountMinor = Field(description="Amount paid in the currency's minor unit.")
     currency: Currency
     cadence: Cadence = Field(description="The subscription's billing interval.")
 
@@ -112,10 +119,10 @@ class PaymentSucceededEvent(_Base):
 
 class PaymentFailedEvent(_Base):
     type: Literal["payment.failed"]
-    invoice_id: str = Field(min_length=1, max_length=200)
-    amount_minor: int = Field(0, ge=0)
+    invoice_id: Id
+    amount_minor: AmountMinor = 0
     currency: Currency = "USD"
-    reason: str | None = Field(None, max_length=500, examples=["card_declined"])
+    reason: Text | None = Field(None, examples=["card_declined"])
 
     def to_domain(self) -> PaymentFailed:
         return PaymentFailed(
@@ -130,7 +137,7 @@ class PaymentFailedEvent(_Base):
 
 class PlanChangedEvent(_Base):
     type: Literal["subscription.plan_changed"]
-    plan: str = Field(min_length=1, max_length=200)
+    plan: Id
     cadence: Cadence = "monthly"
 
     def to_domain(self) -> PlanChanged:
@@ -142,8 +149,8 @@ class SubscriptionCancelledEvent(_Base):
 
     type: Literal["subscription.cancelled"]
     reason: CancellationReason = "other"
-    comment: str | None = Field(None, max_length=2000)
-    involuntary: bool = Field(False, description="True when it ended because payments failed.")
+    comment: Comment | None = None
+    involuntary: StrictBool = Field(False, description="True when it ended because payments failed.")
 
     def to_domain(self) -> SubscriptionCancelled:
         return SubscriptionCancelled(
@@ -159,8 +166,8 @@ class RefundIssuedEvent(_Base):
     """Money of a paid invoice went back: the points that payment earned are reversed (pro rata)."""
 
     type: Literal["refund.issued"]
-    invoice_id: str = Field(min_length=1, max_length=200)
-    amount_minor: int = Field(gt=0, description="This refund's amount (not a running total).")
+    invoice_id: Id
+    amount_minor: PositiveAmountMinor = Field(description="This refund's amount (not a running total).")
     currency: Currency
 
     def to_domain(self) -> RefundIssued:

@@ -1,4 +1,9 @@
-"""Reading a body: JSON once, then validated into models, every fault a clear 400 or 422."""
+"""Reading a body: JSON once, then validated into models, every fault a clear 400 or 422.
+
+JSON is read as RFC 8259 has it and no further: nesting up to `MAX_JSON_DEPTH` levels (the
+deepest body a sender really posts, Stripe's, is about ten), numbers as JSON has them (no NaN
+or Infinity), integers up to Python's 4,300 digits.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,16 @@ from starter.api.errors import ApiError, invalid
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
+MAX_JSON_DEPTH = 64
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number")
+
 
 def parse_json(body: bytes) -> Any:
     """The request body as JSON, or a 400 that says where it broke."""
@@ -23,11 +38,38 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise ApiError(400, "malformed JSON: the body is not UTF-8", f"invalid byte at position {e.start}") from None
     try:
-        return json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         raise ApiError(
             400, f"malformed JSON: {e.msg}", {"line": e.lineno, "column": e.colno, "position": e.pos}
         ) from None
+    except RecursionError:
+        raise too_deep() from None
+    except _NotJson as e:
+        raise ApiError(400, f"malformed JSON: {e}") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits (CVE-2020-10735)
+        raise ApiError(400, "malformed JSON: an integer has more than 4,300 digits") from None
+    if depth_exceeds(data, MAX_JSON_DEPTH):
+        raise too_deep()
+    return data
+
+
+def too_deep() -> ApiError:
+    return ApiError(400, f"malformed JSON: nested deeper than {MAX_JSON_DEPTH} levels", {"limit": MAX_JSON_DEPTH})
+
+
+def depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than `limit` (iteratively: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 @overload
@@ -44,7 +86,8 @@ def validate(model: type[BaseModel] | TypeAdapter[Any], data: Any, what: str, pr
         raise invalid(e, what, prefix) from None
 
 
-def from_unix(ts: int | float | None) -> datetime | None:
+def from_unix(ts: int | None) -> datetime | None:
+    """Unix seconds (bounded by the models: `bounds.UnixTime`) as an aware datetime."""
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, tz=UTC)

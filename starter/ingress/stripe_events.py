@@ -37,8 +37,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast, get_args
 
 import stripe
+from pydantic import TypeAdapter
 
 from domain.messages import (
+    AmountMinor,
     CancellationReason,
     PaymentFailed,
     PaymentSucceeded,
@@ -74,6 +76,7 @@ InvoiceLookup = Callable[[str], "str | None"]
 """payment_intent id -> the invoice it paid (None: it paid no invoice)."""
 
 _REASONS = set(get_args(CancellationReason))
+_PREVIOUS_REFUNDED: TypeAdapter[int] = TypeAdapter(AmountMinor)
 ObjectT = TypeVar("ObjectT", bound=StripeObject)
 
 
@@ -160,7 +163,7 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
     if ev.type == "customer.created":
         c = _object(Customer, ev)
         cid = check_customer_id(c.id, "data.object.id")
-        code = (c.metadata.get("referral_code") or "").strip() or None
+        code = (c.metadata.referral_code or "").strip() or None
         return Delivery(
             cid, SignedUp(event_id=ev.id, occurred_at=at, email=c.email, name=c.name, referral_code=code), src
         )
@@ -253,8 +256,8 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         if object_id(ch.customer) is None:
             return Ignored(f"charge {ch.id} has no customer", ch.id)
         cid = _customer(ch.customer, ev)
-        before = (ev.data.previous_attributes or {}).get("amount_refunded")
-        amount = ch.amount_refunded - before if isinstance(before, int) else ch.amount_refunded
+        before = _previous_amount_refunded(ev)
+        amount = ch.amount_refunded - before if before is not None else ch.amount_refunded
         if amount <= 0:
             return Ignored(f"charge {ch.id}: no newly refunded amount", ch.id)
         invoice_id = _refunded_invoice(ch, invoice_for_payment_intent)
@@ -271,13 +274,22 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
     return Ignored(f"Stripe event type {ev.type} is not used by Tenure", ev.id)
 
 
+def _previous_amount_refunded(ev: StripeEvent) -> int | None:
+    """What the charge had refunded before this event (`previous_attributes.amount_refunded`), if Stripe says."""
+    before = (ev.data.previous_attributes or {}).get("amount_refunded")
+    if before is None:
+        return None
+    return validate(
+        _PREVIOUS_REFUNDED, before, "charge.refunded event", prefix="data.previous_attributes.amount_refunded"
+    )
+
+
 def _refunded_invoice(ch: Charge, lookup: InvoiceLookup | None) -> str | None:
     """charge.invoice (old API versions) -> metadata.invoice_id -> the PaymentIntent's invoice payment."""
     if (inv := object_id(ch.invoice)) is not None:
         return inv
-    for key in ("invoice_id", "invoice"):
-        if ch.metadata.get(key):
-            return ch.metadata[key]
+    if ch.metadata.invoice_id or ch.metadata.invoice:
+        return ch.metadata.invoice_id or ch.metadata.invoice
     pi = object_id(ch.payment_intent)
     if pi is None:
         return None

@@ -3,15 +3,27 @@
 Shapes of the API version the installed `stripe` package pins, plus the older fields still sent by
 endpoints on older versions (`invoice.subscription`, `line.price`, `charge.invoice`); see
 `stripe_events` for what changed in 2025-03-31.basil.
+
+What Tenure reads is typed as Stripe sends it, strictly: amounts and times are JSON integers in
+Stripe's API (never strings: only the `*_decimal` fields are), so a string or a boolean there is
+not Stripe's and is refused; amounts within `MAX_AMOUNT_MINOR` (Stripe's own twelve-digit
+ceiling), currencies of ISO 4217, ids and texts without control characters.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from domain.messages import MAX_AMOUNT_MINOR, AmountMinor, Code, Comment, Id, Name, line, whole_number
+
+from .bounds import Currency, EmailAddress, RecentUnixTime, UnixTime
 from .cadence import Cadence, cadence_of_interval, cadence_of_period
+
+SignedAmount = Annotated[int, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR), BeforeValidator(whole_number)]
+"""An invoice line or total: negative for credits and discounts."""
+Word = Annotated[str, line(100)]
 
 
 class StripeObject(BaseModel):
@@ -20,13 +32,19 @@ class StripeObject(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-Expandable = str | dict[str, Any]
+class Expanded(StripeObject):
+    """An object the sender expanded in place of its id."""
+
+    id: Id
+
+
+Expandable = Id | Expanded
 """An id, or the object itself when the sender expanded it."""
 
 
 def object_id(value: Expandable | None) -> str | None:
-    if isinstance(value, dict):
-        return value.get("id")
+    if isinstance(value, Expanded):
+        return value.id
     return value
 
 
@@ -38,40 +56,47 @@ class EventData(StripeObject):
 class StripeEvent(StripeObject):
     """The envelope of every Stripe webhook (a v1 "snapshot" event)."""
 
-    id: str = Field(min_length=1)
+    id: Id
     object: Literal["event"]
-    type: str = Field(min_length=1)
-    created: int
-    api_version: str | None = None
-    livemode: bool = False
+    type: Annotated[str, line(100, min_length=1)]
+    created: RecentUnixTime
+    api_version: Word | None = None
+    livemode: StrictBool = False
     data: EventData
 
 
+class Metadata(StripeObject):
+    """The keys of an object's metadata that Tenure reads (the rest are the account's own business)."""
+
+    referral_code: Code | None = None
+    invoice_id: Id | None = None
+    invoice: Id | None = None
+
+
 class Customer(StripeObject):
-    id: str
-    email: str | None = None
-    name: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    id: Id
+    email: EmailAddress | None = None
+    name: Name | None = None
+    metadata: Metadata = Field(default_factory=Metadata)
 
 
 class Recurring(StripeObject):
-    interval: str
-    interval_count: int = 1
+    interval: Word
+    interval_count: Annotated[int, Field(ge=1, le=10_000), BeforeValidator(whole_number)] = 1
 
     def cadence(self) -> Cadence:
         return cadence_of_interval(self.interval, self.interval_count)
 
 
 class Price(StripeObject):
-    id: str
-    lookup_key: str | None = None
-    nickname: str | None = None
+    id: Id
+    lookup_key: Id | None = None
     recurring: Recurring | None = None
 
 
 class Period(StripeObject):
-    start: int
-    end: int
+    start: UnixTime
+    end: UnixTime
 
 
 class SubscriptionItemDetails(StripeObject):
@@ -96,8 +121,8 @@ class Pricing(StripeObject):
 
 
 class InvoiceLine(StripeObject):
-    id: str
-    amount: int
+    id: Id
+    amount: SignedAmount
     period: Period
     parent: LineParent | None = None
     pricing: Pricing | None = None
@@ -134,14 +159,14 @@ class InvoiceParent(StripeObject):
 
 
 class Invoice(StripeObject):
-    id: str
+    id: Id
     customer: Expandable
-    currency: str = Field(min_length=3, max_length=3)
-    amount_paid: int = Field(0, ge=0)
-    amount_due: int = Field(0, ge=0)
-    total: int | None = None
-    attempt_count: int = 0
-    billing_reason: str | None = None
+    currency: Currency
+    amount_paid: AmountMinor = 0
+    amount_due: AmountMinor = 0
+    total: SignedAmount | None = None
+    attempt_count: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(whole_number)] = 0
+    billing_reason: Word | None = None
     parent: InvoiceParent | None = None
     lines: InvoiceLines = Field(default_factory=InvoiceLines)
     subscription: Expandable | None = None  # older API versions
@@ -153,7 +178,7 @@ class Invoice(StripeObject):
 
 
 class SubscriptionItem(StripeObject):
-    id: str
+    id: Id
     price: Price
 
 
@@ -162,25 +187,25 @@ class SubscriptionItems(StripeObject):
 
 
 class CancellationDetails(StripeObject):
-    comment: str | None = None
-    feedback: str | None = None
-    reason: str | None = None
+    comment: Comment | None = None
+    feedback: Word | None = None
+    reason: Word | None = None
 
 
 class Subscription(StripeObject):
-    id: str
+    id: Id
     customer: Expandable
-    status: str
+    status: Word
     items: SubscriptionItems
     cancellation_details: CancellationDetails | None = None
 
 
 class Charge(StripeObject):
-    id: str
+    id: Id
     customer: Expandable | None = None
-    currency: str = Field(min_length=3, max_length=3)
-    amount: int = Field(ge=0)
-    amount_refunded: int = Field(ge=0)
+    currency: Currency
+    amount: AmountMinor
+    amount_refunded: AmountMinor
     payment_intent: Expandable | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=Metadata)
     invoice: Expandable | None = None  # API versions before 2025-03-31.basil
