@@ -17,6 +17,8 @@ from activities import build_activities
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program
+from starter.log_masking import install_log_masking
+from starter.payload_codec import PayloadKeyError, load_payload_keys
 from storage.engine import create_engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 from workflows.customer import CustomerJourney
@@ -60,12 +62,17 @@ def build_worker(
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    install_log_masking()
     settings = get_settings()
     try:
         program = load_program(settings)
     except ProgramError as e:
         raise SystemExit(str(e)) from None
-    client = await connect(settings)
+    try:  # production refuses to start without a key of its own
+        keys = load_payload_keys(settings)
+    except PayloadKeyError as e:
+        raise SystemExit(str(e)) from None
+    client = await connect(settings, keys)
     try:
         worker = build_worker(client, settings, program)
     except SchemaNotCurrent as e:
@@ -75,7 +82,11 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     logging.getLogger("tenure.worker").info(
-        "worker on %s, task queue %r, program %s", settings.temporal_address, settings.task_queue, program.version
+        "worker on %s, task queue %r, program %s, payloads encrypted (%s)",
+        settings.temporal_address,
+        settings.task_queue,
+        program.version,
+        keys.describe(),
     )
     async with worker:
         await stop.wait()
