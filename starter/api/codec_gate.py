@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 PREFIX = "/codec"
 COOKIE = "tenure_codec_key"
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Api-Key", "X-Namespace"]
+# Authorization-Extras: the UI sends it with "Pass the user access token".
+ALLOWED_HEADERS = ["Authorization", "Authorization-Extras", "Content-Type", "X-Api-Key", "X-Namespace"]
 
 
 class CodecGate:
