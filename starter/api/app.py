@@ -29,7 +29,8 @@ from starter.ingress import generic_billing, sendgrid_events
 from starter.ingress.stripe_objects import StripeEvent
 from starter.log_masking import install_log_masking
 from starter.payload_codec import EncryptionCodec, PayloadKeyError, load_payload_keys
-from storage.engine import create_engine_for
+from starter.startup_checks import require_safe_start
+from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
 from . import activity, codec, health, members, webhooks
@@ -63,12 +64,13 @@ def create_app(
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         install_log_masking()
         s = api_settings(settings)
-        try:  # production refuses to start without a payload key of its own
+        require_safe_start(s, "API")
+        try:  # the keys' content, and development's key (production has been checked for one)
             app.state.payload_codec = EncryptionCodec(load_payload_keys(s))
         except PayloadKeyError as e:
             raise SystemExit(str(e)) from None
         prog = program or load_program(s)
-        eng = engine or create_engine_for(s.db_url())
+        eng = engine or engine_for(s)
         try:  # a database behind this Tenure is refused, with the command that upgrades it
             await asyncio.to_thread(require_current, eng)
         except SchemaNotCurrent as e:

@@ -98,10 +98,11 @@ def payload_keys(s: Settings, env: dict[str, str], data_dir: Path) -> tuple[Payl
 
 
 def dev_server(
-    temporal: str, s: Settings, host: str, grpc_port: int, ui_port: int, data_dir: Path, api_port: int
+    temporal: str, s: Settings, host: str, grpc_port: int, ui_port: int, data_dir: Path, api_port: int | None = None
 ) -> Child:
     """The dev server of the pinned `temporal` binary, its state (and log) in the data folder; its UI
-    decodes payloads through the API's codec endpoint."""
+    decodes payloads through the codec endpoint of the API on `api_port` (`make run` gives it)."""
+    codec = ["--ui-codec-endpoint", codec_endpoint(api_port)] if api_port is not None else []
     return Child(
         "temporal",
         [
@@ -114,8 +115,7 @@ def dev_server(
             str(grpc_port),
             "--ui-port",
             str(ui_port),
-            "--ui-codec-endpoint",
-            codec_endpoint(api_port),
+            *codec,
             "--db-filename",
             str(data_dir / "temporal.db"),
             "--namespace",
