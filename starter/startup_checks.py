@@ -1,7 +1,8 @@
 """Production refuses to start insecurely: the worker and the API check their secrets before anything else.
 
 In development (`make run` and the tests set TENURE_ENVIRONMENT=development) missing secrets have
-local stand-ins: the admin key `dev-key`, webhooks answering 503, no payload encryption. In
+local stand-ins: the admin key `dev-key`, webhooks answering 503, a payload key made in the data
+folder. In
 production (the default) each of those is a hole, so the process stops and names every missing
 setting at once, rather than one per restart. Both processes check the same list: they run from
 one env file, and a worker started without the API's secrets is a deployment about to start an
