@@ -19,6 +19,8 @@ from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program
 from starter.heartbeat import beating
+from starter.log_masking import install_log_masking
+from starter.payload_codec import PayloadKeyError, load_payload_keys
 from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
@@ -74,13 +76,18 @@ def build_worker(
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    install_log_masking()
     settings = get_settings()
     require_safe_start(settings, "worker")
     try:
         program = load_program(settings)
     except ProgramError as e:
         raise SystemExit(str(e)) from None
-    client = await connect(settings)
+    try:  # the keys' content, or development's key (production was checked for one above)
+        keys = load_payload_keys(settings)
+    except PayloadKeyError as e:
+        raise SystemExit(str(e)) from None
+    client = await connect(settings, keys)
     try:
         worker = build_worker(client, settings, program)
     except SchemaNotCurrent as e:
@@ -92,7 +99,11 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     logging.getLogger("tenure.worker").info(
-        "worker on %s, task queue %r, program %s", settings.temporal_address, settings.task_queue, program.version
+        "worker on %s, task queue %r, program %s, payloads encrypted (%s)",
+        settings.temporal_address,
+        settings.task_queue,
+        program.version,
+        keys.describe(),
     )
     async with worker, beating(settings.worker_health_file, lambda: worker.is_running):
         await stop.wait()

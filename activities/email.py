@@ -83,11 +83,11 @@ class EmailActivities:
 
         payload = self._build(intent).get()
         if self.api_key is None:
+            # The customer id, never the address: logs must not carry personal data.
             log.info(
-                "outbox (no SendGrid key): %s %s to %s, customer %s, key %s",
+                "outbox (no SendGrid key): %s %s for customer %s, key %s",
                 intent.purpose,
                 intent.template_id,
-                intent.to_email,
                 intent.customer_id,
                 intent.key,
             )

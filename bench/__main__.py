@@ -133,7 +133,7 @@ async def phase_raw(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, 
     worker = procs.raw_worker(work, address, tq, counter, name=f"raw-worker-{tag}")
     try:
         await procs.wait_worker_ready(worker, "raw worker polling")
-        client = await connect(Settings(temporal_address=address))
+        client = await connect(Settings(temporal_address=address), procs.payload_keys())
         send = raw_sender(client, tq)
         watch = CounterWatch(counter)
         warm = raw_jobs(spread(f"rw{tag}", sizes.concurrency, sizes.concurrency))
@@ -239,7 +239,7 @@ async def phase_tenure(
         await procs.wait_worker_ready(worker, "worker on")
         pids = {"worker": worker.pid, **({"temporal": server.pid} if server else {})}
         program = read_program(ROOT / "program.toml")
-        client = await connect(Settings(temporal_address=address))
+        client = await connect(Settings(temporal_address=address), procs.payload_keys())
         tenure = TenureClient(client, program, tq)
         watch = LedgerWatch(engine)
         csend = client_sender(tenure)
@@ -303,7 +303,7 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
     try:
         await procs.wait_worker_ready(worker, "worker on")
         program = read_program(ROOT / "program.toml")
-        tenure = TenureClient(await connect(Settings(temporal_address=address)), program, tq)
+        tenure = TenureClient(await connect(Settings(temporal_address=address), procs.payload_keys()), program, tq)
         watch = LedgerWatch(engine)
         send = client_sender(tenure)
         warm_n = 20

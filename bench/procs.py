@@ -20,10 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from starter.payload_codec import PayloadKeys, generate_key, parse_payload_keys
 from starter.supervisor.temporal import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 WAL_PRAGMAS = ["journal_mode=wal", "synchronous=normal"]
+
+# Payloads are encrypted as in production: a fresh key for each bench run, given to every process.
+PAYLOAD_KEYS = generate_key("bench-run")
+
+
+def payload_keys() -> PayloadKeys:
+    return PayloadKeys(parse_payload_keys(PAYLOAD_KEYS, "the bench run's key"), "the bench run's key")
 
 
 def free_port() -> int:
@@ -106,6 +114,7 @@ def base_env(**tenure: str) -> dict[str, str]:
     # journey it opens, which is not what a deployment does.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["TENURE_ENVIRONMENT"] = "development"  # as `make run`: local stand-ins for the production secrets
+    env["TENURE_PAYLOAD_KEYS"] = PAYLOAD_KEYS  # but payloads encrypted, as in production
     env.update({f"TENURE_{k.upper()}": v for k, v in tenure.items()})
     return env
 

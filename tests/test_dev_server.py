@@ -2,7 +2,8 @@
 
 A customer signalled through the Python client, and then one signalled through the `temporal`
 CLI itself, earns points that show in the `summary` query and in the SQL ledger. The CLI
-commands here are the ones the README shows.
+commands here are the ones the README shows: through the API's codec endpoint (payloads are
+encrypted), with a support key.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from typer.testing import CliRunner
 from domain.journey import WORKFLOW_NAME, JourneyInput, workflow_id
 from settings import Settings
 from starter import cli
+from starter.payload_codec import ENCODING
+from tests.api_kit import api_settings
+from tests.codec_kit import served_api
 from tests.journey_kit import eventually, ledger_rows, payment, running_worker
+
+SUPPORT_KEY = "k-support-cli"
 
 
 def temporal(cli: str, address: str, *args: str) -> subprocess.CompletedProcess:
@@ -27,8 +33,10 @@ def temporal(cli: str, address: str, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def query_summary(cli: str, address: str, wid: str) -> dict:
-    out = temporal(cli, address, "workflow", "query", "--workflow-id", wid, "--type", "summary", "--output", "json")
+def query_summary(cli: str, address: str, wid: str, *codec: str) -> dict:
+    out = temporal(
+        cli, address, "workflow", "query", "--workflow-id", wid, "--type", "summary", "--output", "json", *codec
+    )
     return json.loads(out.stdout)["queryResult"][0]
 
 
@@ -64,7 +72,12 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
     address = dev_env.client.service_client.config.target_host
     cid = f"cli_{uuid.uuid4().hex[:8]}"
     wid = workflow_id(cid)
-    async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):
+    settings = api_settings(data_dir=tmp_path / "api", api_keys=f"{SUPPORT_KEY}:support:cli")
+    async with (
+        running_worker(dev_env.client, program, tmp_path) as (tenure, engine),
+        served_api(settings, dev_env.client, program) as api,
+    ):
+        codec = ("--codec-endpoint", f"{api}/codec", "--codec-auth", f"Bearer {SUPPORT_KEY}")
         # The start input carries the program: `tenure member start-input` prints it (JourneyInput).
         made = CliRunner().invoke(cli.app, ["member", "start-input", cid], obj=Settings())
         assert made.exit_code == 0, made.output
@@ -99,6 +112,7 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
             "event",
             "--signal-input",
             json.dumps(pay),
+            *codec,
         )
         assert wid in out.stdout
         survey = {"event": {"type": "activity", "event_id": "evt_cli_2", "kind": "survey_answered"}}
@@ -114,6 +128,7 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
             "event",
             "--input",
             json.dumps(survey),
+            *codec,
         )
         # the same event id again: no effect
         await asyncio.to_thread(
@@ -128,15 +143,16 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
             "event",
             "--input",
             json.dumps(survey),
+            *codec,
         )
 
         lot_ids = {"pay:in_cli_1", "act:evt_cli_2"}
         await eventually(
-            lambda: asyncio.to_thread(query_summary, temporal_cli, address, wid),
+            lambda: asyncio.to_thread(query_summary, temporal_cli, address, wid, *codec),
             lambda s: lot_ids <= {lot["lot_id"] for lot in s["lots"]},
         )
         rows = await settled_rows(tenure, engine, cid)
-        s = await asyncio.to_thread(query_summary, temporal_cli, address, wid)
+        s = await asyncio.to_thread(query_summary, temporal_cli, address, wid, *codec)
         assert earned(rows)["in_cli_1"] == 100 and earned(rows)["evt_cli_2"] == 50
         assert len([r for r in rows if r["ref"] == "evt_cli_2"]) == 1, "the repeated event id earned once"
         assert sum(r["points"] for r in rows) == s["balance"] >= 150
@@ -157,9 +173,20 @@ async def test_temporal_cli_signal_with_start_signal_and_query(dev_env, temporal
             "adjust",
             "--input",
             json.dumps(adjust),
+            *codec,
         )
         assert f"balance_after:{balance + 25}" in out.stdout.replace(" ", "")
         assert (await tenure.summary(cid)).balance == balance + 25
+
+        # what the CLI sent went through the codec too: Temporal holds its inputs encrypted
+        history = await dev_env.client.get_workflow_handle(wid).fetch_history()
+        sent = [
+            e.workflow_execution_signaled_event_attributes.input.payloads[0]
+            for e in history.events
+            if e.HasField("workflow_execution_signaled_event_attributes")
+        ]
+        sent.append(history.events[0].workflow_execution_started_event_attributes.input.payloads[0])
+        assert len(sent) == 4 and all(p.metadata["encoding"] == ENCODING for p in sent), sent
 
 
 async def test_temporal_cli_signal_needs_a_running_journey(dev_env, temporal_cli):

@@ -3,6 +3,9 @@
 A history that no longer replays means a change to workflow code altered the commands a
 running journey already issued: that change needs `workflow.patched("some-id")`. Histories are
 recorded with `python -m tests.record_histories` after each release and never deleted.
+
+The replayer uses Tenure's data converter: histories recorded before payload encryption (plain JSON
+payloads) replay as they are, newer ones are encrypted under the test-only key.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 import worker
+from starter.payload_codec import ENCODING
+from tests.payload_key_for_tests import TEST_ONLY_KEY_ID, data_converter_for_tests
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -33,9 +37,26 @@ def test_histories_are_recorded():
     assert any("rec_burst" in f.name for f in FILES) and len({workflow_id_of(f) for f in FILES}) >= 4
 
 
+def started_input(path: Path):
+    """The first payload of a history: its run's input, as recorded."""
+    history = WorkflowHistory.from_json(workflow_id_of(path), path.read_text())
+    return history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
+
+
+def test_histories_from_before_and_after_payload_encryption_are_both_kept():
+    encrypted = [f for f in FILES if started_input(f).metadata.get("encoding") == ENCODING]
+    plain = [f for f in FILES if f not in encrypted]
+    assert plain, "the histories recorded before the codec must stay (journeys started then still run)"
+    assert encrypted, "record histories with the codec: `.venv/bin/python -m tests.record_histories`"
+    assert {started_input(f).metadata["encryption-key-id"].decode() for f in encrypted} == {TEST_ONLY_KEY_ID}
+    assert all(b"@example.com" not in f.read_bytes() for f in encrypted), "encrypted histories show no address"
+
+
 @pytest.fixture(scope="module")
 def replayer() -> Replayer:
-    return Replayer(workflows=worker.WORKFLOWS, workflow_runner=worker.RUNNER, data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=worker.WORKFLOWS, workflow_runner=worker.RUNNER, data_converter=data_converter_for_tests()
+    )
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])

@@ -37,6 +37,7 @@ from starter.ingress.generic_billing import sign
 from starter.reconcile import reconcile
 from storage.engine import create_engine_for
 from tests.journey_kit import eventually, ledger_rows
+from tests.payload_key_for_tests import TEST_ONLY_PAYLOAD_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "scale-out-key-0123456789"
@@ -155,6 +156,7 @@ async def test_two_workers_and_two_apis_apply_every_event_once(dev_env, db_url, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_")} | {
         "PYTHONUNBUFFERED": "1",
         "TENURE_ENVIRONMENT": "development",
+        "TENURE_PAYLOAD_KEYS": TEST_ONLY_PAYLOAD_KEYS,  # the key of dev_env's client
         "TENURE_TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "TENURE_TEMPORAL_NAMESPACE": client.namespace,
         "TENURE_TASK_QUEUE": task_queue,

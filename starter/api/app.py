@@ -27,11 +27,13 @@ from starter.client import JourneyError
 from starter.connect import load_program
 from starter.ingress import generic_billing, sendgrid_events
 from starter.ingress.stripe_objects import StripeEvent
+from starter.log_masking import install_log_masking
+from starter.payload_codec import EncryptionCodec, PayloadKeyError, load_payload_keys
 from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, health, members, webhooks
+from . import activity, codec, health, members, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -60,8 +62,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not logging.getLogger().handlers:  # under uvicorn: make tenure.api's lines visible
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        install_log_masking()
         s = api_settings(settings)
         require_safe_start(s, "API")
+        try:  # the keys' content, and development's key (production has been checked for one)
+            app.state.payload_codec = EncryptionCodec(load_payload_keys(s))
+        except PayloadKeyError as e:
+            raise SystemExit(str(e)) from None
         prog = program or load_program(s)
         eng = engine or engine_for(s)
         try:  # a database behind this Tenure is refused, with the command that upgrades it
@@ -100,10 +107,13 @@ def create_app(
     def limit_for(path: str) -> int:
         services = getattr(app.state, "services", None)
         s = services.settings if services is not None else api_settings(settings)
+        if path.startswith(codec.PREFIX + "/"):
+            return codec.MAX_BODY_BYTES
         return s.api_sendgrid_max_body_bytes if path == "/webhooks/sendgrid" else s.api_max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     install_error_handlers(app)
     for router in (webhooks.router, activity.router, members.router, health.router):
         app.include_router(router)
+    codec.install_codec(app, settings)
     return app

@@ -41,6 +41,10 @@ class ApiSettings(Settings):
     api_sendgrid_max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="SendGrid posts large batches.")
     api_temporal_timeout: float = Field(5.0, gt=0, description="Seconds a signal, query or connect may take.")
     api_update_timeout: float = Field(20.0, gt=0, description="Seconds a redemption (workflow update) may take.")
+    codec_cors_origins: str = Field(
+        "http://127.0.0.1:8233,http://localhost:8233",
+        description="Origins (the Temporal UI's) that may call /codec/* from a browser, comma-separated.",
+    )
 
     def api_key_list(self) -> list[ApiKey]:
         return parse_api_keys(self.api_keys)

@@ -32,6 +32,7 @@ from starter.client import (
     TenureClient,
 )
 from starter.connect import connect
+from starter.payload_codec import PayloadKeyError
 from storage.engine import create_engine_for
 
 from .render import say
@@ -79,6 +80,8 @@ class Env:
         s = self.settings
         try:
             client = await connect(s)
+        except PayloadKeyError as e:
+            raise CliError(str(e)) from None
         except Exception as e:  # RuntimeError from the bridge: refused, DNS, TLS
             raise CliError(f"cannot reach Temporal at {s.temporal_address}: is `make run` up? ({_short(e)})") from None
         try:

@@ -7,6 +7,11 @@
   starting again finds every journey where it was. It is only started when the Temporal address
   is local; against a cluster (TENURE_TEMPORAL_ADDRESS=host:port elsewhere) only the worker and
   the API run here.
+- Payload keys are checked before anything starts: without TENURE_PAYLOAD_KEYS(_FILE), development
+  creates `payload-keys` in the data folder (mode 0600) once, says so, and hands it to the children;
+  production stops here, naming the setting (starter/payload_codec).
+- The dev server's UI decodes payloads through the API's codec endpoint (`--ui-codec-endpoint
+  http://127.0.0.1:<api port>/codec`); the API admits the UI's origin (TENURE_CODEC_CORS_ORIGINS).
 - The worker (`worker.py`) and the API (`starter.api:app`, served by uvicorn) start once Temporal
   answers.
 - Ctrl-C (SIGINT) or SIGTERM stops everything (the worker and API first, the server last;

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from domain.program import ProgramError
 from settings import Settings, get_settings
+from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
 from storage.migrate import db_status, db_upgrade
 
@@ -77,8 +78,31 @@ def env_port(name: str, default: int) -> int:
     return int(raw)
 
 
-def dev_server(temporal: str, s: Settings, host: str, grpc_port: int, ui_port: int, data_dir: Path) -> Child:
-    """The dev server of the pinned `temporal` binary, its state (and log) in the data folder."""
+def codec_endpoint(api_port: int) -> str:
+    return f"http://127.0.0.1:{api_port}/codec"
+
+
+def payload_keys(s: Settings, env: dict[str, str], data_dir: Path) -> tuple[PayloadKeys, bool]:
+    """The children's payload keys, checked before anything starts, and whether a key was created now.
+
+    The configured keys; else, in development, the data folder's development key (created if missing,
+    mode 0600), handed to the children as TENURE_PAYLOAD_KEYS_FILE. `PayloadKeyError` otherwise.
+    """
+    created = False
+    environment = env["TENURE_ENVIRONMENT"]
+    if not (s.payload_keys or "").strip() and not s.payload_keys_file and environment == "development":
+        path, created = ensure_development_key(data_dir)
+        env["TENURE_PAYLOAD_KEYS_FILE"] = str(path)
+        s = s.model_copy(update={"payload_keys_file": path})
+    return load_payload_keys(s.model_copy(update={"environment": environment})), created
+
+
+def dev_server(
+    temporal: str, s: Settings, host: str, grpc_port: int, ui_port: int, data_dir: Path, api_port: int | None = None
+) -> Child:
+    """The dev server of the pinned `temporal` binary, its state (and log) in the data folder; its UI
+    decodes payloads through the codec endpoint of the API on `api_port` (`make run` gives it)."""
+    codec = ["--ui-codec-endpoint", codec_endpoint(api_port)] if api_port is not None else []
     return Child(
         "temporal",
         [
@@ -91,6 +115,7 @@ def dev_server(temporal: str, s: Settings, host: str, grpc_port: int, ui_port: i
             str(grpc_port),
             "--ui-port",
             str(ui_port),
+            *codec,
             "--db-filename",
             str(data_dir / "temporal.db"),
             "--namespace",
@@ -125,6 +150,16 @@ def main() -> int:
         return 1
     server_log = data_dir / SERVER_LOG
 
+    # `make run` is the local product on its embedded defaults: development, unless said otherwise.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TENURE_TEMPORAL_ADDRESS=address)
+    env.setdefault("TENURE_ENVIRONMENT", "development")
+    env.setdefault("TENURE_CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
+    try:
+        keys, key_created = payload_keys(s, env, data_dir)
+    except PayloadKeyError as e:
+        console.print(f"[red]{e}[/]", soft_wrap=True)
+        return 1
+
     stop: dict[str, int | None] = {"signal": None}
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -135,9 +170,6 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    # `make run` is the local product on its embedded defaults: development, unless said otherwise.
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TENURE_TEMPORAL_ADDRESS=address)
-    env.setdefault("TENURE_ENVIRONMENT", "development")
     children: list[Child] = []
     server: Child | None = None
 
@@ -158,7 +190,7 @@ def main() -> int:
             if port_open("127.0.0.1", ui_port):
                 console.print(f"[red]Port {ui_port} (Temporal UI) is already in use; set TENURE_UI_PORT.[/]")
                 return 1
-            server = dev_server(temporal, s, host, grpc_port, ui_port, data_dir)
+            server = dev_server(temporal, s, host, grpc_port, ui_port, data_dir, api_port)
             console.print(f"Starting the Temporal dev server on {host}:{grpc_port} …")
             server.start(env)
             children.append(server)
@@ -213,6 +245,15 @@ def main() -> int:
         table.add_row("Worker", "worker.py")
         table.add_row("Database", masked_db_url(s.db_url()))
         table.add_row("HTTP API", f"http://127.0.0.1:{api_port}/docs")
+        table.add_row(
+            "Codec server", f"{codec_endpoint(api_port)}  (Temporal UI: sign in at {codec_endpoint(api_port)}/login)"
+        )
+        if key_created:
+            table.add_row(
+                "Payload key", f"created a development key in {keys.source} (mode 0600; it reads your journeys)"
+            )
+        else:
+            table.add_row("Payload keys", keys.describe())
         table.add_row("Program file", str(s.program_path))
         table.add_row("Data folder", str(data_dir))
         if server:
