@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from . import lots as L
 from . import tiers as T
@@ -38,6 +38,8 @@ class Payment(BaseModel):
 
 
 class TimelineItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     at: datetime
     kind: str
     text: str
