@@ -46,6 +46,11 @@ def workflow_id(customer_id: str) -> str:
     return f"customer-{customer_id}"
 
 
+def customer_of(journey_id: str) -> str:
+    """The customer id of a journey's workflow id (the inverse of `workflow_id`)."""
+    return journey_id.removeprefix("customer-")
+
+
 class JourneyInput(BaseModel):
     customer_id: str
     program: Program
