@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.messages import ActivityReported, PaymentSucceeded, RefundIssued
+from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
+from domain.messages import ActivityReported, CustomerEvent, EventEnvelope, PaymentSucceeded, RefundIssued
 from domain.program import Program
 from settings import Settings
 from starter.client import JourneyUnavailable, TenureClient
@@ -36,6 +37,19 @@ async def running_worker(client: Client, program: Program, tmp_path: Path, db_ur
     async with worker:
         yield TenureClient(client, program, settings.task_queue, **client_opts), engine
     engine.dispose()
+
+
+async def start_at_version(tenure: TenureClient, customer_id: str, version: int, first: CustomerEvent) -> None:
+    """Open a journey at an older rules version, as journeys started before the newest one still run."""
+    assert tenure.program is not None
+    await tenure.client.start_workflow(
+        WORKFLOW_NAME,
+        JourneyInput(customer_id=customer_id, program=tenure.program, rules_version=version),
+        id=workflow_id(customer_id),
+        task_queue=tenure.task_queue,
+        start_signal=EVENT_SIGNAL,
+        start_signal_args=[EventEnvelope(event=first)],
+    )
 
 
 def retried(error: BaseException) -> bool:

@@ -16,24 +16,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
-from domain.messages import EventEnvelope
+from domain.journey import EVENT_SIGNAL
 from settings import Settings
 from storage.schema import ledger_entries
-from tests.journey_kit import eventually, ledger_rows, payment, running_worker
+from tests.journey_kit import eventually, ledger_rows, payment, running_worker, start_at_version
 from tests.test_cli import ainvoke, out
 from tests.test_journey_quarantine import HUGE_PAYMENT, raw_event
-
-
-async def start_version_1(client, tenure, cid: str, program) -> None:
-    await client.start_workflow(
-        WORKFLOW_NAME,
-        JourneyInput(customer_id=cid, program=program, rules_version=1),
-        id=workflow_id(cid),
-        task_queue=tenure.task_queue,
-        start_signal=EVENT_SIGNAL,
-        start_signal_args=[EventEnvelope(event=payment(1))],
-    )
 
 
 def bogus_row(engine, cid: str, seq: int) -> None:
@@ -71,8 +59,8 @@ async def test_doctor_lists_stuck_journeys_and_rejections_and_reconcile_reports_
             await tenure.send(healthy, payment(1))
             await tenure.send(rejecting, payment(1))
             await tenure.handle(rejecting).signal(EVENT_SIGNAL, raw_event(HUGE_PAYMENT))
-            await start_version_1(dev_env.client, tenure, wedged, program)
-            await start_version_1(dev_env.client, tenure, clashing, program)
+            await start_at_version(tenure, wedged, 1, payment(1))
+            await start_at_version(tenure, clashing, 1, payment(1))
             for cid in (wedged, clashing):  # the first entry written, before the event that stops each
                 await eventually(
                     lambda cid=cid: asyncio.to_thread(ledger_rows, engine, cid),

@@ -17,9 +17,9 @@ from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 
 from domain import event_handlers
-from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
-from domain.messages import EventEnvelope, PlanChanged
-from tests.journey_kit import eventually, ledger_rows, login, payment, running_worker
+from domain.journey import EVENT_SIGNAL
+from domain.messages import PlanChanged
+from tests.journey_kit import eventually, ledger_rows, login, payment, running_worker, start_at_version
 
 
 def raw_event(event: dict[str, Any]) -> RawValue:
@@ -146,14 +146,7 @@ async def test_a_version_1_run_still_drops_a_signal_that_does_not_decode(time_en
     """Older runs keep their behaviour exactly (their histories replay): dropped, as the SDK did."""
     cid = "cus_v1"
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
-        await time_env.client.start_workflow(
-            WORKFLOW_NAME,
-            JourneyInput(customer_id=cid, program=program, rules_version=1),
-            id=workflow_id(cid),
-            task_queue=tenure.task_queue,
-            start_signal=EVENT_SIGNAL,
-            start_signal_args=[EventEnvelope(event=payment(1))],
-        )
+        await start_at_version(tenure, cid, 1, payment(1))
         await tenure.handle(cid).signal(EVENT_SIGNAL, raw_event({"type": "payment_succeeded", "event_id": "x"}))
         await tenure.send(cid, payment(2))
         s = await eventually(lambda: tenure.summary(cid), lambda s: s.balance == 200)

@@ -10,13 +10,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from starter.doctor import ATTEMPTS, STALLED_AFTER, Diagnosis, diagnose
 from storage.quarantine_reads import quarantined
 
 from .context import env_of, run
-from .render import console, doctor_view, quarantine_view, say
+from .render import console, doctor_view, progress_bar, quarantine_view, say
 
 
 def doctor_cmd(
@@ -44,14 +43,7 @@ def doctor_cmd(
                 if customer_id is not None or as_json:
                     found = await diagnose(tenure, engine, customer_id, **options)
                 else:
-                    with Progress(
-                        TextColumn("examining running journeys"),
-                        BarColumn(),
-                        MofNCompleteColumn(),
-                        TimeElapsedColumn(),
-                        console=out,
-                        transient=True,
-                    ) as progress:
+                    with progress_bar(out, "examining running journeys") as progress:
                         task = progress.add_task("doctor", total=None)
                         found = await diagnose(
                             tenure,

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console, Group, JustifyMethod
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -24,6 +25,13 @@ def console(stderr: bool = False) -> Console:
 def say(message: str, stderr: bool = False) -> None:
     """One line of feedback, never wrapped."""
     console(stderr).print(message, soft_wrap=True)
+
+
+def progress_bar(out: Console, label: str) -> Progress:
+    """A bar for a command that works through many journeys; gone once it is done."""
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out, transient=True
+    )
 
 
 def add_columns(table: Table, *columns: tuple[str, JustifyMethod]) -> None:
