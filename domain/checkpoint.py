@@ -6,6 +6,8 @@ would cost tens of milliseconds (hundreds of lots, the timeline, the program). A
 copies only what can change in place, as shallow copies of containers: every mutable model's
 field dict, every list and dict. Frozen models (lots, qualifying contributions, timeline items,
 ledger entries, answers, the program) and scalars are shared, since nothing changes them in place.
+(A model's set of explicitly set fields is not put back: only `exclude_unset` dumps read it, and
+nothing dumps an account so.)
 
 What to copy is planned once per model class from its field annotations. A field whose type the
 plan cannot classify (a bare `dict`, `Any`, a set…) raises TypeError when the class is first
@@ -22,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-Saved = list[tuple[Any, ...]]
+Saved = list[tuple[Any, Any]]
 Saver = Callable[[Any, Saved], None]
 
 IMMUTABLE: tuple[type, ...] = (str, int, float, bool, bytes, datetime, date, timedelta, type(None))
@@ -36,22 +38,17 @@ class Checkpoint:
         _save_model(root, self._saved)
 
     def restore(self) -> None:
-        for entry in self._saved:
-            if len(entry) == 4:
-                fields, copy, model, fields_set = entry
-                fields.clear()
-                fields.update(copy)
-                object.__setattr__(model, "__pydantic_fields_set__", fields_set)
-            elif isinstance(entry[0], list):
-                entry[0][:] = entry[1]
+        for container, copy in self._saved:
+            if isinstance(container, list):
+                container[:] = copy
             else:
-                entry[0].clear()
-                entry[0].update(entry[1])
+                container.clear()
+                container.update(copy)
 
 
 def _save_model(model: BaseModel, saved: Saved) -> None:
     fields = model.__dict__
-    saved.append((fields, fields.copy(), model, set(model.__pydantic_fields_set__)))
+    saved.append((fields, fields.copy()))
     for name, save in _plan(type(model)):
         value = fields[name]
         if value is not None:

@@ -185,11 +185,11 @@ class Effects(BaseModel):
         )
 
     def extend(self, later: Effects) -> None:
-        """Append what `later` asks, after what this already asks."""
-        self.entries += later.entries
-        self.emails += later.emails
-        self.credits += later.credits
-        self.lookups += later.lookups
-        self.signals += later.signals
-        self.discounts += later.discounts
-        self.quarantine += later.quarantine
+        """Append what `later` asks, after what this already asks (in place: this runs per event)."""
+        self.entries.extend(later.entries)
+        self.emails.extend(later.emails)
+        self.credits.extend(later.credits)
+        self.lookups.extend(later.lookups)
+        self.signals.extend(later.signals)
+        self.discounts.extend(later.discounts)
+        self.quarantine.extend(later.quarantine)

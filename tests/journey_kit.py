@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.journey import EVENT_SIGNAL, WORKFLOW_NAME, JourneyInput, workflow_id
+from domain.journey import EVENT_SIGNAL, HISTORY_BUDGET, WORKFLOW_NAME, JourneyInput, workflow_id
 from domain.messages import ActivityReported, CustomerEvent, EventEnvelope, PaymentSucceeded, RefundIssued
 from domain.program import Program
 from settings import Settings
@@ -44,7 +44,12 @@ async def start_at_version(tenure: TenureClient, customer_id: str, version: int,
     assert tenure.program is not None
     await tenure.client.start_workflow(
         WORKFLOW_NAME,
-        JourneyInput(customer_id=customer_id, program=tenure.program, rules_version=version),
+        JourneyInput(
+            customer_id=customer_id,
+            program=tenure.program,
+            rules_version=version,
+            history_budget=tenure.history_budget or HISTORY_BUDGET,
+        ),
         id=workflow_id(customer_id),
         task_queue=tenure.task_queue,
         start_signal=EVENT_SIGNAL,

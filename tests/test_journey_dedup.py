@@ -17,7 +17,7 @@ from domain import requests as request_rules
 from domain.messages import ActivityReported, PaymentSucceeded, PlanChanged, RedeemRequest
 from starter.client import JourneyRefused
 from storage.schema import ledger_entries
-from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
+from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker, start_at_version
 
 
 def refs(rows: list[dict]) -> list[str]:
@@ -134,3 +134,30 @@ async def test_a_ledger_entry_that_clashes_is_set_aside_and_the_ledger_goes_on(t
         with engine.connect() as conn:
             (row,) = conn.execute(sa.text("select * from quarantine where customer_id = :c"), {"c": cid}).mappings()
         assert row["what"] == "ledger_entry" and row["ref"] == f"{cid}/pay:in_2/earn" and row["type"] == "earn"
+
+
+async def test_a_version_1_run_hands_what_it_saw_to_version_2_at_continue_as_new(time_env, program, tmp_path):
+    """The last 2,000 ids and the invoices of a version 1 run come along into its version 2 run."""
+    cid = "cus_moves"
+    async with running_worker(time_env.client, program, tmp_path, history_budget=60) as (tenure, engine):
+        await start_at_version(tenure, cid, 1, payment(1))
+        survey = ActivityReported(event_id="evt_survey", kind="survey_answered")
+        await tenure.send(cid, survey)
+        for n in range(40):
+            await tenure.send(cid, PlanChanged(event_id=f"evt_plan_{n}", plan=f"plan-{n}"))
+        handle = tenure.handle(cid)
+
+        async def version() -> int:
+            started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+            payload = started.input.payloads[0].data.replace(b" ", b"")
+            return 2 if b'"rules_version":2' in payload else 1
+
+        await eventually(version, lambda v: v == 2, timeout=30)
+        await tenure.send(cid, survey)  # seen by the version 1 run
+        again = PaymentSucceeded(event_id="evt_resent", invoice_id="in_1", amount_minor=4900, currency="USD")
+        await tenure.send(cid, again)  # paid in the version 1 run, under another event id
+        await tenure.send(cid, payment(2))
+        rows = await eventually(
+            lambda: asyncio.to_thread(ledger_rows, engine, cid), lambda rows: "in_2" in refs(rows), timeout=30
+        )
+        assert refs(rows) == ["in_1", "evt_survey", "in_2"]
