@@ -14,20 +14,23 @@ export PIP_NO_INPUT := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint format bench bench-publish postgres clean-venv
+.PHONY: help venv run test test-fast test-faults lint format compose-check bench bench-publish postgres clean-venv
 
 help:
 	@echo "make run            start Temporal dev server + worker + API (Ctrl-C stops all)"
 	@echo "make test           run all the tests (PYTEST_ARGS='-k ledger' to select)"
 	@echo "make test-fast      run the unit tests only (seconds, no server)"
+	@echo "make test-faults    run only the fault tests: kill -9 of the worker, dev server, API mid-burst (~1 min)"
 	@echo "                    test groups (pytest markers, set in tests/conftest.py from the fixtures a test uses):"
 	@echo "                      unit       no Temporal server, no PostgreSQL (pure code, SQLite, in-process fakes)"
 	@echo "                      timeskip   the time-skipping test server (time_env)"
 	@echo "                      devserver  the Temporal dev server (dev_env), or server processes of its own"
 	@echo "                      postgres   PostgreSQL (runs when TENURE_TEST_POSTGRES_URL is set)"
+	@echo "                      faults     kill -9 during a burst of webhooks (tests/test_faults.py; make test runs them too)"
 	@echo "                    one group: make test PYTEST_ARGS='-m timeskip'; or PYTEST_ARGS='-m \"not devserver\"'"
 	@echo "make lint           the quality gate CI enforces: ruff (lint + format check) and mypy"
 	@echo "make format         let ruff format the code and fix what it can"
+	@echo "make compose-check  validate docker-compose.yml without a Docker daemon (installs docker-compose 1.29 if missing)"
 	@echo "make bench          run the benchmarks: results in bench/results/ (not committed)"
 	@echo "make bench-publish  copy the latest run (bench/results/latest.json) into bench/RESULTS.md"
 	@echo "make postgres       install (if missing) and start a local PostgreSQL with role/db tenure"
@@ -41,7 +44,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing Tenure and its dependencies into $(VENV) (the first time takes a minute)…"
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[dev-server,test]'
 	@touch $(STAMP)
 
 run: venv
@@ -53,6 +56,9 @@ test: venv
 test-fast: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS)
 
+test-faults: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m faults $(PYTEST_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -61,6 +67,9 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+compose-check:
+	bash scripts/compose_check.sh
 
 bench: venv
 	$(BIN)/python -m bench

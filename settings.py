@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
+    # An empty variable counts as unset (docker-compose.yml passes `${VAR:-}` for every optional one).
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = Field(
         "production",
@@ -31,8 +32,27 @@ class Settings(BaseSettings):
     temporal_api_key: str | None = None
     task_queue: str = "tenure"
 
+    # The worker at scale (README "Operating Tenure"): None keeps the Temporal SDK's default.
+    worker_max_cached_workflows: int = Field(
+        1000, ge=0, description="Journeys kept in the worker's memory (~155 KB each, bench/RESULTS.md)."
+    )
+    worker_max_concurrent_workflow_tasks: int | None = Field(None, gt=0, description="SDK default: 100.")
+    worker_max_concurrent_activities: int | None = Field(None, gt=0, description="SDK default: 100.")
+    worker_max_concurrent_local_activities: int | None = Field(
+        None, gt=0, description="SDK default: 100. The ledger writes are local activities."
+    )
+    worker_blocking_threads: int | None = Field(
+        None, gt=0, description="Threads for blocking work (SQL, SendGrid, Stripe); None: Python's min(32, CPUs + 4)."
+    )
+    worker_health_file: Path | None = Field(
+        None, description="A file the worker touches while it runs, for a container health check; unset: none."
+    )
+
     data_dir: Path = ROOT / "data"
     database_url: str = ""
+    db_pool_size: int = Field(10, gt=0, description="PostgreSQL connections each process keeps open.")
+    db_max_overflow: int = Field(10, ge=0, description="PostgreSQL connections a process may open beyond the pool.")
+    db_pool_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a free connection before failing.")
     program_path: Path = ROOT / "program.toml"
 
     payload_keys: str | None = Field(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -17,7 +18,9 @@ from activities import build_activities
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program
-from storage.engine import create_engine_for
+from starter.heartbeat import beating
+from starter.startup_checks import require_safe_start
+from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 from workflows.customer import CustomerJourney
 
@@ -36,6 +39,16 @@ RUNNER = SandboxedWorkflowRunner(
 )
 
 
+def tuning(settings: Settings) -> dict[str, Any]:
+    """The worker options the settings set (README "Operating Tenure"); the SDK's defaults for the rest."""
+    options: dict[str, Any] = {"max_cached_workflows": settings.worker_max_cached_workflows}
+    for name in ("max_concurrent_workflow_tasks", "max_concurrent_activities", "max_concurrent_local_activities"):
+        value = getattr(settings, f"worker_{name}")
+        if value is not None:
+            options[name] = value
+    return options
+
+
 def build_worker(
     client: Client, settings: Settings, program: Program, engine: Engine | None = None, **options: Any
 ) -> Worker:
@@ -43,8 +56,9 @@ def build_worker(
 
     Raises SchemaNotCurrent rather than run activities against tables it does not know. Every
     activity is `async def` (blocking work goes to threads inside them): no activity executor.
+    `options` override the settings' tuning.
     """
-    engine = engine or create_engine_for(settings.db_url())
+    engine = engine or engine_for(settings)
     require_current(engine)
     return Worker(
         client,
@@ -54,13 +68,14 @@ def build_worker(
             settings, engine, from_email=program.email.from_email, from_name=program.email.from_name
         ),
         workflow_runner=RUNNER,
-        **options,
+        **(tuning(settings) | options),
     )
 
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
+    require_safe_start(settings, "worker")
     try:
         program = load_program(settings)
     except ProgramError as e:
@@ -72,12 +87,14 @@ async def main() -> None:
         raise SystemExit(str(e)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    if settings.worker_blocking_threads is not None:  # the threads activities hand SQL and HTTP calls to
+        loop.set_default_executor(ThreadPoolExecutor(settings.worker_blocking_threads))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     logging.getLogger("tenure.worker").info(
         "worker on %s, task queue %r, program %s", settings.temporal_address, settings.task_queue, program.version
     )
-    async with worker:
+    async with worker, beating(settings.worker_health_file, lambda: worker.is_running):
         await stop.wait()
 
 

@@ -105,6 +105,7 @@ def base_env(**tenure: str) -> dict[str, str]:
     # set on some CI machines) the sandbox compiles workflows/customer.py from source for every
     # journey it opens, which is not what a deployment does.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["TENURE_ENVIRONMENT"] = "development"  # as `make run`: local stand-ins for the production secrets
     env.update({f"TENURE_{k.upper()}": v for k, v in tenure.items()})
     return env
 

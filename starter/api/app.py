@@ -27,7 +27,8 @@ from starter.client import JourneyError
 from starter.connect import load_program
 from starter.ingress import generic_billing, sendgrid_events
 from starter.ingress.stripe_objects import StripeEvent
-from storage.engine import create_engine_for
+from starter.startup_checks import require_safe_start
+from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
 from . import activity, health, members, webhooks
@@ -60,8 +61,9 @@ def create_app(
         if not logging.getLogger().handlers:  # under uvicorn: make tenure.api's lines visible
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         s = api_settings(settings)
+        require_safe_start(s, "API")
         prog = program or load_program(s)
-        eng = engine or create_engine_for(s.db_url())
+        eng = engine or engine_for(s)
         try:  # a database behind this Tenure is refused, with the command that upgrades it
             await asyncio.to_thread(require_current, eng)
         except SchemaNotCurrent as e:

