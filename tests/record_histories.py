@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
+from temporalio.common import RawValue
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -41,6 +44,7 @@ from domain.program import parse_program
 from domain.referrals import code_for
 from domain.summary import ReconcileView, Summary, Timeline
 from starter.client import TenureClient
+from storage.schema import ledger_entries
 from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,6 +205,41 @@ async def dunning_recovered(env: WorkflowEnvironment, tenure: TenureClient, engi
     return cid
 
 
+async def set_aside_and_retried(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    """Rules version 2's own paths: an event a rule fails on, a payload that does not decode, a ledger
+    entry another writer's row stands in the way of, a redemption retried while the first is in flight."""
+    cid = "rec_aside"
+    with engine.begin() as conn:
+        now = datetime.now(UTC)
+        conn.execute(
+            sa.insert(ledger_entries).values(
+                customer_id=cid,
+                seq=3,
+                key=f"{cid}/someone-else/earn",
+                kind="earn",
+                points=5,
+                balance_after=5,
+                pending_after=0,
+                at=now,
+                program_version="other",
+                recorded_at=now,
+            )
+        )
+    await tenure.send(cid, payment(1, cadence="annual", amount=49000))
+    await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
+    huge = {"type": "payment_succeeded", "event_id": "evt_huge", "invoice_id": "in_huge", "amount_minor": 10**400}
+    for event in ({**huge, "currency": "USD"}, {"type": "activity", "event_id": "evt_garbled", "kind": "dancing"}):
+        data = json.dumps({"event": event}).encode()
+        await tenure.handle(cid).signal("event", RawValue(Payload(metadata={"encoding": b"json/plain"}, data=data)))
+    await tenure.send(cid, payment(2))  # its entry, seq 3, is set aside
+    await said(tenure, cid, "could not be written")
+    request = RedeemRequest(request_id="order-1", points=300)
+    await asyncio.gather(tenure.redeem(cid, request), tenure.redeem(cid, request))
+    await tenure.send(cid, payment(1))  # the same invoice again: counted once
+    await said(tenure, cid, "invoice in_1 already counted; ignored")
+    return cid
+
+
 async def burst_with_continue_as_new(env: WorkflowEnvironment, client: Client, program, tmp: Path) -> str:
     cid = "rec_burst"
     async with running_worker(client, program, tmp / "burst", history_budget=60) as (tenure, engine):
@@ -252,6 +291,7 @@ async def record(tag: str, out: Path) -> list[Path]:
                     referral,
                     churn_and_win_back,
                     dunning_recovered,
+                    set_aside_and_retried,
                 ):
                     began = time.monotonic()
                     ran = await journey(env, tenure, engine)
