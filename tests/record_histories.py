@@ -226,7 +226,7 @@ async def set_aside_and_retried(env: WorkflowEnvironment, tenure: TenureClient, 
             )
         )
     await tenure.send(cid, payment(1, cadence="annual", amount=49000))
-    await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
+    await eventually(lambda: query(tenure, cid, "summary", Summary), lambda s: "pay:in_1" in lot_ids(s))
     huge = {"type": "payment_succeeded", "event_id": "evt_huge", "invoice_id": "in_huge", "amount_minor": 10**400}
     for event in ({**huge, "currency": "USD"}, {"type": "activity", "event_id": "evt_garbled", "kind": "dancing"}):
         data = json.dumps({"event": event}).encode()
