@@ -34,6 +34,7 @@ from domain.messages import (
     ActivityReported,
     AdjustRequest,
     PaymentFailed,
+    PaymentSucceeded,
     ProfileUpdated,
     RedeemRequest,
     RefundIssued,
@@ -235,7 +236,8 @@ async def set_aside_and_retried(env: WorkflowEnvironment, tenure: TenureClient, 
     await said(tenure, cid, "could not be written")
     request = RedeemRequest(request_id="order-1", points=300)
     await asyncio.gather(tenure.redeem(cid, request), tenure.redeem(cid, request))
-    await tenure.send(cid, payment(1))  # the same invoice again: counted once
+    again = PaymentSucceeded(event_id="evt_resent", invoice_id="in_1", amount_minor=49000, currency="USD")
+    await tenure.send(cid, again)  # the same invoice under another event id: counted once
     await said(tenure, cid, "invoice in_1 already counted; ignored")
     return cid
 
