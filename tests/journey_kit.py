@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from starter.client import JourneyUnavailable, TenureClient
 from storage.engine import create_engine_for
 from storage.ledger_reads import ledger_page
 from storage.migrate import upgrade
+from storage.schema import ledger_entries
 from worker import build_worker
 
 T = TypeVar("T")
@@ -104,6 +105,27 @@ async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], boo
         if loop.time() >= deadline:
             raise AssertionError(f"condition not reached within {timeout} s; last value: {seen}") from error
         await asyncio.sleep(0.1)
+
+
+def foreign_ledger_row(engine, customer_id: str, seq: int) -> None:
+    """A row another writer put in this customer's ledger at `seq` (a reset journey, two deployments
+    on one database): the journey's own entry with that seq can never be written."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(ledger_entries).values(
+                customer_id=customer_id,
+                seq=seq,
+                key=f"{customer_id}/someone-else/earn",
+                kind="earn",
+                points=5,
+                balance_after=5,
+                pending_after=0,
+                at=now,
+                program_version="other",
+                recorded_at=now,
+            )
+        )
 
 
 def ledger_rows(engine, customer_id: str) -> list[dict]:

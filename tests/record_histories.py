@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -45,8 +45,7 @@ from domain.program import parse_program
 from domain.referrals import code_for
 from domain.summary import ReconcileView, Summary, Timeline
 from starter.client import TenureClient
-from storage.schema import ledger_entries
-from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
+from tests.journey_kit import days, eventually, foreign_ledger_row, ledger_rows, payment, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
@@ -210,22 +209,7 @@ async def set_aside_and_retried(env: WorkflowEnvironment, tenure: TenureClient, 
     """Rules version 2's own paths: an event a rule fails on, a payload that does not decode, a ledger
     entry another writer's row stands in the way of, a redemption retried while the first is in flight."""
     cid = "rec_aside"
-    with engine.begin() as conn:
-        now = datetime.now(UTC)
-        conn.execute(
-            sa.insert(ledger_entries).values(
-                customer_id=cid,
-                seq=3,
-                key=f"{cid}/someone-else/earn",
-                kind="earn",
-                points=5,
-                balance_after=5,
-                pending_after=0,
-                at=now,
-                program_version="other",
-                recorded_at=now,
-            )
-        )
+    foreign_ledger_row(engine, cid, seq=3)
     await tenure.send(cid, payment(1, cadence="annual", amount=49000))
     await eventually(lambda: query(tenure, cid, "summary", Summary), lambda s: "pay:in_1" in lot_ids(s))
     huge = {"type": "payment_succeeded", "event_id": "evt_huge", "invoice_id": "in_huge", "amount_minor": 10**400}

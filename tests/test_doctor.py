@@ -12,35 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
 
 from domain.journey import EVENT_SIGNAL
 from settings import Settings
-from storage.schema import ledger_entries
-from tests.journey_kit import eventually, ledger_rows, payment, running_worker, start_at_version
+from tests.journey_kit import eventually, foreign_ledger_row, ledger_rows, payment, running_worker, start_at_version
 from tests.test_cli import ainvoke, out
 from tests.test_journey_quarantine import HUGE_PAYMENT, raw_event
-
-
-def bogus_row(engine, cid: str, seq: int) -> None:
-    with engine.begin() as conn:
-        now = datetime.now(UTC)
-        conn.execute(
-            sa.insert(ledger_entries).values(
-                customer_id=cid,
-                seq=seq,
-                key=f"{cid}/someone-else/earn",
-                kind="earn",
-                points=5,
-                balance_after=5,
-                pending_after=0,
-                at=now,
-                program_version="other",
-                recorded_at=now,
-            )
-        )
 
 
 async def test_doctor_lists_stuck_journeys_and_rejections_and_reconcile_reports_every_member(
@@ -55,7 +32,7 @@ async def test_doctor_lists_stuck_journeys_and_rejections_and_reconcile_reports_
             data_dir=tmp_path,
         )
         try:
-            bogus_row(engine, clashing, seq=2)
+            foreign_ledger_row(engine, clashing, seq=2)
             await tenure.send(healthy, payment(1))
             await tenure.send(rejecting, payment(1))
             await tenure.handle(rejecting).signal(EVENT_SIGNAL, raw_event(HUGE_PAYMENT))

@@ -8,7 +8,6 @@ ledger write retried for ever, so that member's later entries never landed.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +15,15 @@ import sqlalchemy as sa
 from domain import requests as request_rules
 from domain.messages import ActivityReported, PaymentSucceeded, PlanChanged, RedeemRequest
 from starter.client import JourneyRefused
-from storage.schema import ledger_entries
-from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker, start_at_version
+from tests.journey_kit import (
+    days,
+    eventually,
+    foreign_ledger_row,
+    ledger_rows,
+    payment,
+    running_worker,
+    start_at_version,
+)
 
 
 def refs(rows: list[dict]) -> list[str]:
@@ -99,21 +105,7 @@ async def test_a_ledger_entry_that_clashes_is_set_aside_and_the_ledger_goes_on(t
     the journey's entry 2 is quarantined, and entry 3 is written."""
     cid = "cus_clash"
     async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
-        with engine.begin() as conn:
-            conn.execute(
-                sa.insert(ledger_entries).values(
-                    customer_id=cid,
-                    seq=2,
-                    key=f"{cid}/someone-else/earn",
-                    kind="earn",
-                    points=5,
-                    balance_after=5,
-                    pending_after=0,
-                    at=datetime.now(UTC),
-                    program_version="other",
-                    recorded_at=datetime.now(UTC),
-                )
-            )
+        foreign_ledger_row(engine, cid, seq=2)
         for n in (1, 2, 3):
             await tenure.send(cid, payment(n))
         rows = await eventually(
