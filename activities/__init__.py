@@ -42,6 +42,8 @@ def build_activities(
     billing = BillingActivities(billing_gateway(settings, engine))
     return [
         ledger.record_entries,
+        ledger.record_ledger_entries,
+        ledger.record_rejections,
         ledger.upsert_customer,
         ledger.lookup_referrer,
         email.send_email,

@@ -15,14 +15,18 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.effects import CustomerProfile, LedgerEntry
-from storage.schema import customers, ledger_entries, utcnow
+from domain.effects import CustomerProfile, LedgerEntry, LedgerWrite, QuarantineRecord, UnwritableEntry
+from storage.schema import customers, ledger_entries, quarantine, utcnow
 from storage.statements import insert_if_absent, upsert
 
 # 15 bound parameters a row: well under SQLite's 32766-variable limit per statement.
 _CHUNK = 500
 
 LEDGER_CONFLICT = "LedgerConflict"
+
+# What the database refuses in a row whatever the retry: a value out of range (PostgreSQL), an
+# integer beyond 64 bits (SQLite's driver raises OverflowError before sending it), a constraint.
+REFUSED_FOR_GOOD = (sa.exc.DataError, sa.exc.IntegrityError, OverflowError)
 
 
 class LedgerActivities:
@@ -50,25 +54,71 @@ class LedgerActivities:
         for e in entries:
             if by_key.setdefault(e.key, e) != e:
                 raise ApplicationError(f"two different entries with key {e.key!r} in one batch", type=LEDGER_CONFLICT)
-        now = utcnow()
-        rows = [{**e.model_dump(), "recorded_at": now} for e in by_key.values()]
-        inserted: set[str] = set()
         with self.engine.begin() as conn:
-            # No conflict target: a row clashing on (customer_id, seq) must not raise midway
-            # through a concurrent duplicate batch on PostgreSQL; skipped rows are checked below.
-            # Parameters passed to execute (not baked into the statement with .values()): the
-            # compiled INSERT comes from SQLAlchemy's statement cache instead of being compiled
-            # again for every batch; several rows go out as one multi-row INSERT ... RETURNING.
-            stmt = insert_if_absent(self.engine, ledger_entries).returning(ledger_entries.c.key)
-            for i in range(0, len(rows), _CHUNK):
-                inserted.update(conn.execute(stmt, rows[i : i + _CHUNK]).scalars())
-            skipped = [k for k in by_key if k not in inserted]
-            if skipped:
-                self._check_skipped(conn, [by_key[k] for k in skipped])
-        return len(inserted)
+            inserted, conflicts = self._insert(conn, list(by_key.values()))
+            if conflicts:
+                raise ApplicationError(conflicts[0][1], type=LEDGER_CONFLICT)
+        return inserted
+
+    @activity.defn
+    async def record_ledger_entries(self, entries: list[LedgerEntry]) -> LedgerWrite:
+        """Append `entries` (rules version 2 on): every entry is written, or set aside for good.
+
+        Like `record_entries`, but an entry the ledger can never take — one that clashes with a
+        different recorded entry (same key, or same customer and seq), or that the database refuses
+        (a value out of range) — does not hold up the others nor the journey: it goes to the
+        `quarantine` table and comes back in the result's `unwritable`, for the journey to record.
+        Only a failure that may pass (the database unreachable, a lock) raises, and is retried.
+        """
+        if not entries:
+            return LedgerWrite(inserted=0)
+        return await asyncio.to_thread(self._record_ledger_entries, entries)
+
+    def _record_ledger_entries(self, entries: list[LedgerEntry]) -> LedgerWrite:
+        by_key: dict[str, LedgerEntry] = {}
+        refused: list[tuple[LedgerEntry, str]] = []
+        for e in entries:
+            if by_key.setdefault(e.key, e) != e:
+                refused.append((e, f"another entry with key {e.key!r} is in the same batch"))
+        batch = list(by_key.values())
+        try:
+            with self.engine.begin() as conn:
+                inserted, conflicts = self._insert(conn, batch)
+                self._quarantine(conn, refused + conflicts)
+        except REFUSED_FOR_GOOD:
+            # One row the database will never take spoils the batch: find it, one transaction a row.
+            inserted, conflicts = 0, []
+            for e in batch:
+                try:
+                    with self.engine.begin() as conn:
+                        n, clash = self._insert(conn, [e])
+                except REFUSED_FOR_GOOD as error:
+                    n, clash = 0, [(e, f"the ledger refused the row: {_short(error)}")]
+                inserted += n
+                conflicts += clash
+            with self.engine.begin() as conn:
+                self._quarantine(conn, refused + conflicts)
+        unwritable = [UnwritableEntry(seq=e.seq, key=e.key, reason=why) for e, why in refused + conflicts]
+        return LedgerWrite(inserted=inserted, unwritable=unwritable)
+
+    def _insert(self, conn: sa.Connection, entries: list[LedgerEntry]) -> tuple[int, list[tuple[LedgerEntry, str]]]:
+        """Insert the entries not there yet; (how many were new, the entries that clash and why)."""
+        now = utcnow()
+        rows = [{**e.model_dump(), "recorded_at": now} for e in entries]
+        inserted: set[str] = set()
+        # No conflict target: a row clashing on (customer_id, seq) must not raise midway
+        # through a concurrent duplicate batch on PostgreSQL; skipped rows are checked below.
+        # Parameters passed to execute (not baked into the statement with .values()): the
+        # compiled INSERT comes from SQLAlchemy's statement cache instead of being compiled
+        # again for every batch; several rows go out as one multi-row INSERT ... RETURNING.
+        stmt = insert_if_absent(self.engine, ledger_entries).returning(ledger_entries.c.key)
+        for i in range(0, len(rows), _CHUNK):
+            inserted.update(conn.execute(stmt, rows[i : i + _CHUNK]).scalars())
+        skipped = [e for e in entries if e.key not in inserted]
+        return len(inserted), self._conflicts(conn, skipped) if skipped else []
 
     @staticmethod
-    def _check_skipped(conn: sa.Connection, skipped: list[LedgerEntry]) -> None:
+    def _conflicts(conn: sa.Connection, skipped: list[LedgerEntry]) -> list[tuple[LedgerEntry, str]]:
         """A skipped entry is fine only if the very same entry (key, customer, seq) is there."""
         t = ledger_entries
         found: dict[str, tuple[Any, Any]] = {}
@@ -76,18 +126,56 @@ class LedgerActivities:
             keys = [e.key for e in skipped[i : i + _CHUNK]]
             for key, cid, seq in conn.execute(sa.select(t.c.key, t.c.customer_id, t.c.seq).where(t.c.key.in_(keys))):
                 found[key] = (cid, seq)
+        conflicts = []
         for e in skipped:
             if found.get(e.key) != (e.customer_id, e.seq):
                 where = found.get(e.key)
-                raise ApplicationError(
-                    f"ledger conflict for customer {e.customer_id!r} seq {e.seq} key {e.key!r}: "
-                    + (
-                        f"that key is recorded as customer {where[0]!r} seq {where[1]}"
-                        if where
-                        else "that seq is already recorded under another key"
-                    ),
-                    type=LEDGER_CONFLICT,
+                conflicts.append(
+                    (
+                        e,
+                        f"ledger conflict for customer {e.customer_id!r} seq {e.seq} key {e.key!r}: "
+                        + (
+                            f"that key is recorded as customer {where[0]!r} seq {where[1]}"
+                            if where
+                            else "that seq is already recorded under another key"
+                        ),
+                    )
                 )
+        return conflicts
+
+    def _quarantine(self, conn: sa.Connection, refused: list[tuple[LedgerEntry, str]]) -> None:
+        if not refused:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "key": f"{e.customer_id}/entry:{e.seq}/unwritable",
+                "customer_id": e.customer_id,
+                "what": "ledger_entry",
+                "ref": e.key,
+                "type": e.kind,
+                "reason": why,
+                "payload": e.model_dump_json(),
+                "at": e.at,
+                "recorded_at": now,
+            }
+            for e, why in refused
+        ]
+        conn.execute(insert_if_absent(self.engine, quarantine, "key"), rows)
+
+    @activity.defn
+    async def record_rejections(self, records: list[QuarantineRecord]) -> int:
+        """Put what a journey rejected into the `quarantine` table; return how many rows were new."""
+        if not records:
+            return 0
+        return await asyncio.to_thread(self._record_rejections, records)
+
+    def _record_rejections(self, records: list[QuarantineRecord]) -> int:
+        now = utcnow()
+        rows = [{**r.model_dump(), "recorded_at": now} for r in records]
+        stmt = insert_if_absent(self.engine, quarantine, "key").returning(quarantine.c.key)
+        with self.engine.begin() as conn:
+            return len(conn.execute(stmt, rows).scalars().all())
 
     @activity.defn
     async def upsert_customer(self, profile: CustomerProfile) -> None:
@@ -118,6 +206,12 @@ class LedgerActivities:
         stmt = sa.select(c.customer_id).where(c.referral_code == code).order_by(c.created_at, c.customer_id).limit(1)
         with self.engine.connect() as conn:
             return conn.execute(stmt).scalar_one_or_none()
+
+
+def _short(error: BaseException) -> str:
+    """The first line of a database error (SQLAlchemy appends the statement and a link)."""
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
 def _normal_code(code: str | None) -> str | None:

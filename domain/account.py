@@ -9,14 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from . import lots as L
 from . import tiers as T
+from .deduplication import Deduplication
 from .effects import LedgerEntry
 from .lifecycle_state import LifecycleState
 from .messages import AdjustResult, RedeemResult
 from .program import Program
+from .rejections import Rejection
 
 
 class Pending(BaseModel):
@@ -38,6 +40,8 @@ class Payment(BaseModel):
 
 
 class TimelineItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     at: datetime
     kind: str
     text: str
@@ -65,7 +69,8 @@ class Account(BaseModel):
     activity_week_points: int = 0
     once_done: list[str] = Field(default_factory=list)
 
-    seen_events: list[str] = Field(default_factory=list)
+    seen_events: list[str] = Field(default_factory=list, description="Rules versions 0 and 1: the last 2,000 ids.")
+    dedup: Deduplication | None = Field(None, description="Rules version 2 on: what was applied, compactly.")
     redemptions: dict[str, RedeemResult] = Field(default_factory=dict)
     adjustments: dict[str, AdjustResult] = Field(default_factory=dict)
 
@@ -76,6 +81,9 @@ class Account(BaseModel):
     recent_entries: list[LedgerEntry] = Field(default_factory=list)
     timeline: list[TimelineItem] = Field(default_factory=list)
     lifecycle: LifecycleState = Field(default_factory=LifecycleState)
+    rejections: list[Rejection] = Field(default_factory=list, description="The latest events and entries set aside.")
+    rejected_total: int = Field(0, description="Events rejected, ever.")
+    unwritable_total: int = Field(0, description="Ledger entries the ledger refused, ever.")
 
     @classmethod
     def open(cls, customer_id: str, program: Program, now: datetime) -> Account:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from . import comms, engagement, onboarding
+from . import lots as L
 from .effects import DiscountOutcome, DiscountRequest, Effects
 from .lifecycle_state import Churn, Offer, WinbackOutcome, WinbackResult
 from .messages import PaymentSucceeded, SubscriptionCancelled
@@ -155,10 +156,11 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     if not ch.forfeited and now >= ch.grace_until:
         ch.forfeited = True
         forfeited = 0
-        for lot in r.a.lots:
+        for lot in list(r.a.lots):
             if lot.remaining:
                 forfeited += lot.remaining
-                lost, lot.remaining = lot.remaining, 0
+                lost = lot.remaining
+                L.replace(r.a.lots, {id(lot): lot.model_copy(update={"remaining": 0})})
                 r.entry(
                     fx,
                     now,
@@ -209,8 +211,7 @@ def on_return(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) ->
     restored = 0
     if not ch.forfeited:
         paused = now - ch.at
-        for lot in r.a.lots:
-            lot.expires_at += paused
+        r.a.lots = [lot.model_copy(update={"expires_at": lot.expires_at + paused}) for lot in r.a.lots]
         restored = r.a.balance
         r.entry(
             fx,

@@ -129,6 +129,39 @@ class DiscountOutcome(_Record):
     external_id: str | None = None
 
 
+QuarantineWhat = Literal["event", "ledger_entry"]
+
+
+class QuarantineRecord(_Record):
+    """Something a journey could not apply (an event) or write (a ledger entry): a row of the
+    `quarantine` table, where support lists them across members (`tenure doctor`)."""
+
+    customer_id: str
+    key: str = Field(description="Idempotency key, unique across the table.")
+    what: QuarantineWhat
+    ref: str | None = Field(None, description="The event id, or the ledger entry's key.")
+    type: str | None = Field(None, description="The event type, or the entry kind.")
+    reason: str
+    payload: str = Field("", description="The event or the entry as JSON (cut at 2,000 characters).")
+    at: datetime
+
+
+class UnwritableEntry(_Record):
+    """A ledger entry the ledger refused for good (a key or seq already taken by another entry, a
+    value out of range); the entry is in the `quarantine` table instead."""
+
+    seq: int
+    key: str
+    reason: str
+
+
+class LedgerWrite(_Record):
+    """What `record_ledger_entries` did with a batch: every entry is either written or unwritable."""
+
+    inserted: int
+    unwritable: list[UnwritableEntry] = Field(default_factory=list)
+
+
 class Effects(BaseModel):
     """What one step asks of the outside world, in order."""
 
@@ -138,6 +171,25 @@ class Effects(BaseModel):
     lookups: list[str] = Field(default_factory=list, description="Referral codes to resolve.")
     signals: list[CrossSignal] = Field(default_factory=list)
     discounts: list[DiscountRequest] = Field(default_factory=list)
+    quarantine: list[QuarantineRecord] = Field(default_factory=list, description="Rejections to record in SQL.")
 
     def __bool__(self) -> bool:
-        return bool(self.entries or self.emails or self.credits or self.lookups or self.signals or self.discounts)
+        return bool(
+            self.entries
+            or self.emails
+            or self.credits
+            or self.lookups
+            or self.signals
+            or self.discounts
+            or self.quarantine
+        )
+
+    def extend(self, later: Effects) -> None:
+        """Append what `later` asks, after what this already asks (in place: this runs per event)."""
+        self.entries.extend(later.entries)
+        self.emails.extend(later.emails)
+        self.credits.extend(later.credits)
+        self.lookups.extend(later.lookups)
+        self.signals.extend(later.signals)
+        self.discounts.extend(later.discounts)
+        self.quarantine.extend(later.quarantine)

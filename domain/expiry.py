@@ -31,7 +31,9 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     if not frozen:
         (_warn_grouped if r.grouped_warnings else _warn_per_lot)(r, fx, now)
     for lot in [] if frozen else sorted(a.lots, key=L.order_key):
-        for lot_id, lost in L.expire_due([lot], now):  # one lot at a time: each entry's balance_after is exact
+        if lot.expires_at <= now and lot.remaining > 0:  # one lot at a time: each entry's balance_after is exact
+            L.replace(a.lots, {id(lot): lot.model_copy(update={"remaining": 0})})
+            lot_id, lost = lot.lot_id, lot.remaining
             r.entry(fx, now, "expire", f"expire:{lot_id}", points=-lost, lot_id=lot_id, reason="12 months passed")
             r.note(now, "expiry", f"{lost} points of lot {lot_id} expired")
     a.lots = L.prune(a.lots)
@@ -55,8 +57,15 @@ def _warn_grouped(r: RulesPort, fx: Effects, now: datetime) -> None:
             continue
         horizon = max(lot.expires_at for lot in due) + timedelta(days=r.p.points.expiry_warning_group_days)
         group = [lot for lot in live if d not in lot.warned and lot.expires_at <= horizon]
-        for lot in group:
-            lot.warned += [x for x in warn_days if x >= d and x not in lot.warned]
+        warned = {
+            id(lot): lot.model_copy(
+                update={"warned": lot.warned + [x for x in warn_days if x >= d and x not in lot.warned]}
+            )
+            for lot in group
+        }
+        L.replace(r.a.lots, warned)
+        L.replace(live, warned)
+        group = [warned[id(lot)] for lot in group]
         points = sum(lot.remaining for lot in group)
         first, last = group[0].expires_at, max(lot.expires_at for lot in group)
         r.email(
@@ -84,7 +93,7 @@ def _warn_per_lot(r: RulesPort, fx: Effects, now: datetime) -> None:
             continue
         due = [d for d in warn_days if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
         if due:
-            lot.warned += due
+            L.replace(a.lots, {id(lot): lot.model_copy(update={"warned": lot.warned + due})})
             urgent = min(due)
             purpose = _warning_purpose(r, urgent)
             r.email(

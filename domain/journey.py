@@ -34,12 +34,21 @@ DEDUPLICATION_HORIZON_DAYS = 400
 # its history. New journeys start at RULES_VERSION; a run keeps its version until it continues
 # as new, when it moves to the newest (a new run has no history to replay). Version 0 is every
 # run started before versions existed: it still asks `workflow.patched` for the four changes
-# made since the first release. Version 1 has them all, without patch markers.
-RULES_VERSION = 1
+# made since the first release. Version 1 has them all, without patch markers. Version 2: nothing
+# wedges a journey and nothing counts twice (README "Versioning" lists what differs): events are
+# taken in by domain/intake.py (a compact memory instead of `seen_events`, business keys kept for
+# good, facts past the deduplication horizon and events that fail rejected and recorded), ledger
+# entries the ledger can never take are set aside, a redemption's retry waits for its credit.
+RULES_VERSION = 2
 
 
 def workflow_id(customer_id: str) -> str:
     return f"customer-{customer_id}"
+
+
+def customer_of(journey_id: str) -> str:
+    """The customer id of a journey's workflow id (the inverse of `workflow_id`)."""
+    return journey_id.removeprefix("customer-")
 
 
 class JourneyInput(BaseModel):

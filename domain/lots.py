@@ -3,16 +3,22 @@
 Pure functions over a list of lots, so the arithmetic can be checked by properties:
 the balance is the sum of live lots, and nothing is taken from a newer lot while an
 older one still has points.
+
+A lot is frozen: a change replaces it in its list (`replace`). An account holds hundreds of
+lots, and a journey checkpoints its account before each event (domain/checkpoint.py): lots that
+never change in place are shared by the checkpoint instead of copied.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Lot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     lot_id: str
     source: str
     ref: str | None = None
@@ -35,6 +41,7 @@ def consume(lots: list[Lot], points: int, prefer: str | None = None) -> list[tup
     """Take `points` from the lots, oldest first (after the lot with id `prefer`, if given).
 
     Returns what was taken from which lot; takes less than asked only when the lots run dry.
+    The lots taken from are replaced in `lots` by their new state.
     """
     if points < 0:
         raise ValueError("cannot consume a negative amount")
@@ -42,25 +49,35 @@ def consume(lots: list[Lot], points: int, prefer: str | None = None) -> list[tup
     if prefer is not None:
         ordered.sort(key=lambda lot: lot.lot_id != prefer)  # stable: the rest stay oldest-first
     taken: list[tuple[str, int]] = []
+    changed: dict[int, Lot] = {}
     left = points
     for lot in ordered:
         if left == 0:
             break
         take = min(lot.remaining, left)
-        lot.remaining -= take
+        changed[id(lot)] = lot.model_copy(update={"remaining": lot.remaining - take})
         left -= take
         taken.append((lot.lot_id, take))
+    replace(lots, changed)
     return taken
 
 
 def expire_due(lots: list[Lot], now: datetime) -> list[tuple[str, int]]:
     """Expire every lot whose expiry has come; returns (lot_id, points lost) for lots that had points."""
     lost: list[tuple[str, int]] = []
+    changed: dict[int, Lot] = {}
     for lot in sorted(lots, key=order_key):
         if lot.expires_at <= now and lot.remaining > 0:
             lost.append((lot.lot_id, lot.remaining))
-            lot.remaining = 0
+            changed[id(lot)] = lot.model_copy(update={"remaining": 0})
+    replace(lots, changed)
     return lost
+
+
+def replace(lots: list[Lot], changed: dict[int, Lot]) -> None:
+    """Put the new state of some lots in their place: `changed` maps id(old lot) to its new state."""
+    if changed:
+        lots[:] = [changed.get(id(lot), lot) for lot in lots]
 
 
 def prune(lots: list[Lot]) -> list[Lot]:

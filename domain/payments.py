@@ -84,10 +84,11 @@ def on_refund(r: RulesPort, fx: Effects, now: datetime, ev: RefundIssued) -> Non
     taken = sum(t for _, t in L.consume(a.lots, reverse, prefer=pay.lot_id))
     short = reverse - taken
     a.shortfall += short
-    for q in a.qualifying:  # the refunded money no longer qualifies for a tier
+    for i, q in enumerate(a.qualifying):  # the refunded money no longer qualifies for a tier
         if q.ref == pay.invoice_id:
-            q.points = max(0, q.points - reverse)
-            q.spend_minor = max(0, q.spend_minor - amount)
+            a.qualifying[i] = q.model_copy(
+                update={"points": max(0, q.points - reverse), "spend_minor": max(0, q.spend_minor - amount)}
+            )
             break
     origin = f"refund:{ev.event_id}"
     r.entry(

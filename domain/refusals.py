@@ -21,6 +21,7 @@ RefusalCode = Literal[
     "until_not_future",
     "program_lacks_tier",
     "same_program",
+    "answer_expired",
     # the member's state stands in the way (HTTP 409)
     "member_inactive",
     "insufficient_points",
@@ -44,6 +45,7 @@ INVALID: frozenset[str] = frozenset(
         "until_not_future",
         "program_lacks_tier",
         "same_program",
+        "answer_expired",  # the request id was used long ago: the request cannot run again, nor be answered
     }
 )
 

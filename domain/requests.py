@@ -2,7 +2,8 @@
 move to a newly published program; and the billing credit refused after a redemption.
 
 Each request has a check that raises `Refused` (the workflow's validator runs it before anything
-enters history) and an action that runs the check again; a repeated request id answers as before.
+enters history) and an action that runs the check again; a repeated request id answers as before,
+and from rules version 2 a request id whose answer is no longer kept is refused (`answer_expired`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def check_redeem(r: RulesPort, req: RedeemRequest) -> None:
     a = r.a
     if req.request_id in a.redemptions:
         return
+    _refuse_forgotten_answer(r, f"redeem:{req.request_id}", req.request_id)
     if a.status != "active":
         raise Refused("member_inactive", f"member is not active (status: {a.status})")
     points = redeem_points(r, req)
@@ -99,6 +101,7 @@ def redeem(r: RulesPort, fx: Effects, now: datetime, req: RedeemRequest) -> Rede
     )
     a.redemptions[req.request_id] = result
     a.redemptions = dict(list(a.redemptions.items())[-ANSWERS_KEPT:])
+    r.spend(f"redeem:{req.request_id}")
     r.email(
         fx,
         now,
@@ -116,6 +119,17 @@ def redeem(r: RulesPort, fx: Effects, now: datetime, req: RedeemRequest) -> Rede
         a.lifecycle.counters.redemptions += 1
         badges.check(r, fx, now)
     return result
+
+
+def _refuse_forgotten_answer(r: RulesPort, key: str, request_id: str) -> None:
+    """A request id used before whose answer is no longer kept (the last `ANSWERS_KEPT` are): running
+    it again would spend twice, so it is refused (rules version 2 on; older runs ran it again)."""
+    if r.spent(key):
+        raise Refused(
+            "answer_expired",
+            f"request {request_id} was already carried out; its answer is no longer kept "
+            f"(the last {ANSWERS_KEPT} are): use a new request id for a new request",
+        )
 
 
 def credit_key(r: RulesPort, request_id: str) -> str:
@@ -182,6 +196,7 @@ def adopt(r: RulesPort, fx: Effects, now: datetime, program: Program) -> None:
 def check_adjust(r: RulesPort, req: AdjustRequest) -> None:
     if req.request_id in r.a.adjustments:
         return
+    _refuse_forgotten_answer(r, f"adjust:{req.request_id}", req.request_id)
     if req.points == 0:
         raise Refused("zero_adjustment", "points must not be zero")
     if req.points < 0 and -req.points > r.a.balance:
@@ -223,6 +238,7 @@ def adjust(r: RulesPort, fx: Effects, now: datetime, req: AdjustRequest) -> Adju
     result = AdjustResult(request_id=req.request_id, points=req.points, balance_after=a.balance, at=now)
     a.adjustments[req.request_id] = result
     a.adjustments = dict(list(a.adjustments.items())[-ANSWERS_KEPT:])
+    r.spend(f"adjust:{req.request_id}")
     r.email(fx, now, "points_adjusted", origin, {"points": req.points, "reason": req.reason})
     r.note(now, "adjustment", f"{req.actor} adjusted {req.points:+d} points: {req.reason}")
     return result

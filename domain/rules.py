@@ -49,14 +49,19 @@ from .program import Program
 class AccountRules:
     """Applies the program to one account; implements `RulesPort`."""
 
-    def __init__(self, account: Account, lifecycle: bool = False, grouped_warnings: bool = True):
+    def __init__(self, account: Account, lifecycle: bool = False, grouped_warnings: bool = True, version: int = 1):
         """`lifecycle` turns on the journeys of domain/onboarding … churn; off, the rules are the
         core ones exactly, so journeys recorded before the lifecycle release replay unchanged.
-        `grouped_warnings` off warns per lot, as journeys recorded before grouping did."""
+        `grouped_warnings` off warns per lot, as journeys recorded before grouping did.
+        `version` is the run's rules version (domain/journey.py); from 2 on the account must carry
+        its deduplication memory (`intake.adopt_memory`): business keys are then kept for good."""
         self.a = account
         self.p = account.program
         self.lifecycle = lifecycle
         self.grouped_warnings = grouped_warnings
+        self.version = version
+        if version >= 2 and account.dedup is None:
+            raise ValueError("rules version 2 needs the account's deduplication memory (intake.adopt_memory)")
         if lifecycle and not account.lifecycle.referral_code:
             account.lifecycle.referral_code = referrals.code_for(account.customer_id)
 
@@ -91,6 +96,15 @@ class AccountRules:
 
     def remember(self, event_id: str) -> None:
         bookkeeping.remember(self, event_id)
+
+    def spent(self, key: str) -> bool:
+        """Whether a business key (an invoice, a request id…) was used; always False before version 2."""
+        return self.a.dedup is not None and self.version >= 2 and self.a.dedup.keys.has(key)
+
+    def spend(self, key: str) -> None:
+        """Remember a business key for good (version 2 on)."""
+        if self.a.dedup is not None and self.version >= 2:
+            self.a.dedup.keys.add(key)
 
     # ---- earning -------------------------------------------------------------------------------
 

@@ -21,6 +21,11 @@ class RulesPort(Protocol):
     p: Program
     lifecycle: bool
     grouped_warnings: bool
+    version: int
+
+    def spent(self, key: str) -> bool: ...
+
+    def spend(self, key: str) -> None: ...
 
     def note(self, now: datetime, kind: str, text: str) -> None: ...
 

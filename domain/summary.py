@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from . import tiers as T
 from .account import Account, TimelineItem
 from .effects import LedgerEntry
+from .rejections import Rejection
 
 
 class LotView(BaseModel):
@@ -47,6 +48,9 @@ class Summary(BaseModel):
     pending_lots: list[PendingView]
     lifetime_points: int
     ledger_seq: int
+    rejected_events: int = Field(0, description="Events set aside, ever (rules version 2 on).")
+    unwritable_entries: int = Field(0, description="Ledger entries the ledger refused, ever.")
+    rejections: list[Rejection] = Field(default_factory=list, description="The latest of them, oldest first.")
 
 
 def summarize(account: Account, now: datetime) -> Summary:
@@ -75,6 +79,9 @@ def summarize(account: Account, now: datetime) -> Summary:
         pending_lots=[PendingView(points=x.points, source=x.source, release_at=x.release_at) for x in account.pending],
         lifetime_points=account.lifetime_points,
         ledger_seq=account.seq,
+        rejected_events=account.rejected_total,
+        unwritable_entries=account.unwritable_total,
+        rejections=account.rejections,
     )
 
 
@@ -94,6 +101,13 @@ class ReconcileView(BaseModel):
     pending: int
     seq: int
     unwritten: list[LedgerEntry]
+    unwritable: list[Rejection] = Field(
+        default_factory=list, description="Entries the ledger refused for good (the latest kept), never to be written."
+    )
+    unwritable_total: int = 0
+    writing_since: datetime | None = Field(
+        None, description="When the journey began the ledger write still under way (None: none is)."
+    )
 
 
 def ledger_page(account: Account, offset: int, limit: int) -> LedgerPage:
@@ -106,11 +120,16 @@ def recent_timeline(account: Account, limit: int) -> Timeline:
     return Timeline(items=account.timeline[-limit:])
 
 
-def reconcile_view_of(account: Account, unwritten: list[LedgerEntry]) -> ReconcileView:
+def reconcile_view_of(
+    account: Account, unwritten: list[LedgerEntry], writing_since: datetime | None = None
+) -> ReconcileView:
     return ReconcileView(
         customer_id=account.customer_id,
         balance=account.balance,
         pending=account.pending_points,
         seq=account.seq,
         unwritten=unwritten,
+        unwritable=[x for x in account.rejections if x.entry is not None],
+        unwritable_total=account.unwritable_total,
+        writing_since=writing_since,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .program import TierRules
 
@@ -17,7 +17,10 @@ ROLLING_WINDOW = timedelta(days=365)
 
 
 class Qualifying(BaseModel):
-    """One contribution to the rolling total: points earned and money paid at a moment."""
+    """One contribution to the rolling total: points earned and money paid at a moment (frozen, like a
+    lot: a refund replaces it)."""
+
+    model_config = ConfigDict(frozen=True)
 
     at: datetime
     points: int = 0

@@ -75,3 +75,29 @@ def ledger_totals(engine: Engine, customer_id: str | None = None) -> dict[str, T
             )
             for r in conn.execute(stmt)
         }
+
+
+def clashes(engine: Engine, entries: list[LedgerEntry]) -> dict[int, str]:
+    """Which of a journey's entries the ledger can never take, by seq, and why: another row has the
+    entry's key, or the entry's customer and seq (an entry already written is no clash)."""
+    if not entries:
+        return {}
+    t = ledger_entries
+    customer_id = entries[0].customer_id
+    keys = [e.key for e in entries]
+    seqs = [e.seq for e in entries]
+    stmt = sa.select(t.c.key, t.c.customer_id, t.c.seq).where(
+        sa.or_(t.c.key.in_(keys), sa.and_(t.c.customer_id == customer_id, t.c.seq.in_(seqs)))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    by_key = {key: (cid, seq) for key, cid, seq in rows}
+    by_seq = {seq: key for key, cid, seq in rows if cid == customer_id}
+    found: dict[int, str] = {}
+    for e in entries:
+        if e.key in by_key and by_key[e.key] != (e.customer_id, e.seq):
+            cid, seq = by_key[e.key]
+            found[e.seq] = f"its key {e.key!r} is recorded as customer {cid!r} seq {seq}"
+        elif e.seq in by_seq and by_seq[e.seq] != e.key:
+            found[e.seq] = f"seq {e.seq} is recorded under another key ({by_seq[e.seq]!r})"
+    return found

@@ -1,4 +1,4 @@
-"""The SQL schema of Tenure: the ledger, the customers projection, emails and billing records.
+"""The SQL schema of Tenure: the ledger, the customers projection, emails, billing records, quarantine.
 
 SQLAlchemy Core, one schema for SQLite (the embedded default) and PostgreSQL. Every table
 that records a side effect has a UNIQUE idempotency `key`: a retried activity inserts
@@ -130,4 +130,24 @@ billing_discounts = sa.Table(
     sa.Column("gateway", sa.String, nullable=False),
     sa.Column("external_id", sa.String),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+QUARANTINE_WHAT = ("event", "ledger_entry")
+
+# What journeys set aside (domain/rejections.py): events they could not apply, ledger entries the
+# ledger refused for good. Written by the journeys' activities; listed by `tenure doctor`.
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("what", sa.String, nullable=False),
+    sa.Column("ref", sa.String),
+    sa.Column("type", sa.String),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False, server_default=""),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"what IN {QUARANTINE_WHAT!r}", name="ck_quarantine_what"),
 )

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,13 +14,15 @@ import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.messages import ActivityReported, PaymentSucceeded, RefundIssued
+from domain.journey import EVENT_SIGNAL, HISTORY_BUDGET, WORKFLOW_NAME, JourneyInput, workflow_id
+from domain.messages import ActivityReported, CustomerEvent, EventEnvelope, PaymentSucceeded, RefundIssued
 from domain.program import Program
 from settings import Settings
 from starter.client import JourneyUnavailable, TenureClient
 from storage.engine import create_engine_for
 from storage.ledger_reads import ledger_page
 from storage.migrate import upgrade
+from storage.schema import ledger_entries
 from worker import build_worker
 
 T = TypeVar("T")
@@ -36,6 +38,24 @@ async def running_worker(client: Client, program: Program, tmp_path: Path, db_ur
     async with worker:
         yield TenureClient(client, program, settings.task_queue, **client_opts), engine
     engine.dispose()
+
+
+async def start_at_version(tenure: TenureClient, customer_id: str, version: int, first: CustomerEvent) -> None:
+    """Open a journey at an older rules version, as journeys started before the newest one still run."""
+    assert tenure.program is not None
+    await tenure.client.start_workflow(
+        WORKFLOW_NAME,
+        JourneyInput(
+            customer_id=customer_id,
+            program=tenure.program,
+            rules_version=version,
+            history_budget=tenure.history_budget or HISTORY_BUDGET,
+        ),
+        id=workflow_id(customer_id),
+        task_queue=tenure.task_queue,
+        start_signal=EVENT_SIGNAL,
+        start_signal_args=[EventEnvelope(event=first)],
+    )
 
 
 def retried(error: BaseException) -> bool:
@@ -85,6 +105,27 @@ async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], boo
         if loop.time() >= deadline:
             raise AssertionError(f"condition not reached within {timeout} s; last value: {seen}") from error
         await asyncio.sleep(0.1)
+
+
+def foreign_ledger_row(engine, customer_id: str, seq: int) -> None:
+    """A row another writer put in this customer's ledger at `seq` (a reset journey, two deployments
+    on one database): the journey's own entry with that seq can never be written."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(ledger_entries).values(
+                customer_id=customer_id,
+                seq=seq,
+                key=f"{customer_id}/someone-else/earn",
+                kind="earn",
+                points=5,
+                balance_after=5,
+                pending_after=0,
+                at=now,
+                program_version="other",
+                recorded_at=now,
+            )
+        )
 
 
 def ledger_rows(engine, customer_id: str) -> list[dict]:

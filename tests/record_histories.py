@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
+from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 
 from domain.journey import workflow_id
@@ -31,6 +34,7 @@ from domain.messages import (
     ActivityReported,
     AdjustRequest,
     PaymentFailed,
+    PaymentSucceeded,
     ProfileUpdated,
     RedeemRequest,
     RefundIssued,
@@ -41,7 +45,7 @@ from domain.program import parse_program
 from domain.referrals import code_for
 from domain.summary import ReconcileView, Summary, Timeline
 from starter.client import TenureClient
-from tests.journey_kit import days, eventually, ledger_rows, payment, running_worker
+from tests.journey_kit import days, eventually, foreign_ledger_row, ledger_rows, payment, running_worker
 from tests.payload_key_for_tests import data_converter_for_tests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +206,27 @@ async def dunning_recovered(env: WorkflowEnvironment, tenure: TenureClient, engi
     return cid
 
 
+async def set_aside_and_retried(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    """Rules version 2's own paths: an event a rule fails on, a payload that does not decode, a ledger
+    entry another writer's row stands in the way of, a redemption retried while the first is in flight."""
+    cid = "rec_aside"
+    foreign_ledger_row(engine, cid, seq=3)
+    await tenure.send(cid, payment(1, cadence="annual", amount=49000))
+    await eventually(lambda: query(tenure, cid, "summary", Summary), lambda s: "pay:in_1" in lot_ids(s))
+    huge = {"type": "payment_succeeded", "event_id": "evt_huge", "invoice_id": "in_huge", "amount_minor": 10**400}
+    for event in ({**huge, "currency": "USD"}, {"type": "activity", "event_id": "evt_garbled", "kind": "dancing"}):
+        data = json.dumps({"event": event}).encode()
+        await tenure.handle(cid).signal("event", RawValue(Payload(metadata={"encoding": b"json/plain"}, data=data)))
+    await tenure.send(cid, payment(2))  # its entry, seq 3, is set aside
+    await said(tenure, cid, "could not be written")
+    request = RedeemRequest(request_id="order-1", points=300)
+    await asyncio.gather(tenure.redeem(cid, request), tenure.redeem(cid, request))
+    again = PaymentSucceeded(event_id="evt_resent", invoice_id="in_1", amount_minor=49000, currency="USD")
+    await tenure.send(cid, again)  # the same invoice under another event id: counted once
+    await said(tenure, cid, "invoice in_1 already counted; ignored")
+    return cid
+
+
 async def burst_with_continue_as_new(env: WorkflowEnvironment, client: Client, program, tmp: Path) -> str:
     cid = "rec_burst"
     async with running_worker(client, program, tmp / "burst", history_budget=60) as (tenure, engine):
@@ -253,6 +278,7 @@ async def record(tag: str, out: Path) -> list[Path]:
                     referral,
                     churn_and_win_back,
                     dunning_recovered,
+                    set_aside_and_retried,
                 ):
                     began = time.monotonic()
                     ran = await journey(env, tenure, engine)

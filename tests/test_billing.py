@@ -476,6 +476,8 @@ def test_build_activities_wiring(engine):
     fns = build_activities(Settings(), engine, from_email="a@example.com", from_name="A")
     assert [f.__name__ for f in fns] == [
         "record_entries",
+        "record_ledger_entries",
+        "record_rejections",
         "upsert_customer",
         "lookup_referrer",
         "send_email",

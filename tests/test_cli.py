@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from domain.effects import LedgerEntry
 from domain.journey import WORKFLOW_NAME, JourneyInput, workflow_id
 from domain.messages import ActivityReported
+from domain.rejections import Rejection
 from domain.summary import ReconcileView
 from settings import Settings
 from starter import cli
@@ -100,6 +101,19 @@ def test_compare_names_each_disagreement():
     assert any("pending sum 10" in p for p in row.problems)
     row = compare("c", totals(300, 3, last=250), view(300, 3))
     assert any("balance_after 250" in p for p in row.problems)
+
+
+def test_compare_reports_entries_that_can_never_be_written_not_as_not_yet_written():
+    # seq 4 clashes with another row of the ledger (an older run retries it for ever): not "not yet written"
+    row = compare("c", totals(300, 3), view(350, 4, [entry(4, 50)]), clashing={4: "its key is recorded as seq 2"})
+    assert not row.ok and row.not_in_ledger == 0 and row.cannot_write == 1
+    assert row.problems == ["1 entry cannot be written: seq 4 (earn +50): its key is recorded as seq 2"]
+    # set aside by the journey (rules version 2): reported, and not expected in the ledger
+    aside = Rejection(at=T0, what="ledger_entry", ref="c/5", type="earn", reason="seq taken", entry=entry(5, 70))
+    v = view(370, 6, [entry(6, 0)]).model_copy(update={"unwritable": [aside], "unwritable_total": 1})
+    row = compare("c", totals(300, 4), v)
+    assert row.problems[0] == "1 entry cannot be written: seq 5 (earn +70): seq taken", row.problems
+    assert row.expected_points == 300 and row.not_in_ledger == 1, "its points are not expected in the ledger"
 
 
 # ---- the CLI against the dev server -------------------------------------------------------------

@@ -4,15 +4,23 @@ Signals and updates change the account at once (synchronously, in domain rules) 
 effects in an outbox; the main loop delivers the outbox in batches — one ledger write for
 everything that arrived in a workflow task — and sleeps on one timer for the next deadline.
 The outbox travels through continue-as-new, so nothing accepted is ever dropped.
+
+Rules version 2 (domain/journey.py) on, nothing wedges the journey and nothing counts twice: an
+event is taken in by domain/intake.py (deduplicated at any distance, applied whole or rejected
+and recorded), the ledger is written by `record_ledger_entries`, which sets aside for good what
+the ledger can never take, and a redemption retried while the first attempt is in flight is
+answered only once its billing credit is applied. Older runs keep their paths exactly.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -27,8 +35,11 @@ with workflow.unsafe.imports_passed_through():
         Effects,
         EmailIntent,
         EmailOutcome,
+        LedgerEntry,
+        LedgerWrite,
     )
     from domain.event_handlers import CONTACT_EVENTS, apply_event
+    from domain.intake import adopt_memory, receive, reject_undecodable
     from domain.journey import (
         ADJUST_UPDATE,
         ADOPT_PROGRAM_UPDATE,
@@ -47,12 +58,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.messages import (
         AdjustRequest,
         AdjustResult,
+        CustomerEvent,
         EventEnvelope,
         MinimumTierRequest,
         RedeemRequest,
         RedeemResult,
     )
+    from domain.messages_legacy import EventEnvelope as LegacyEventEnvelope
     from domain.program import Program
+    from domain.quarantine import quarantine_entries
     from domain.refusals import Refused
     from domain.rules import AccountRules
     from domain.summary import (
@@ -85,6 +99,11 @@ LAZY_TIMER_PATCH = "lazy-timer-v1"
 # Expiry warnings cover every lot expiring close together in one email (domain/expiry.py).
 GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 
+# The `event` signal takes its payload raw and decodes it itself, so that a payload that is not an
+# event is seen (rejected, from rules version 2) instead of dropped by the SDK. A signal sent
+# without an argument gets this one, which does not decode either.
+NO_PAYLOAD = RawValue(Payload())
+
 
 @workflow.defn(name=WORKFLOW_NAME)
 class CustomerJourney:
@@ -100,12 +119,15 @@ class CustomerJourney:
         self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
         self.rules_version = inp.rules_version
         legacy = self.rules_version == 0
+        if self.rules_version >= 2:
+            adopt_memory(self.account, workflow.now())  # a run carried over from version 1 brings seen_events
         # Runs recorded before the lifecycle release replay without it (and so without its timers
         # and emails); runs from before versions ask the patches, newer runs have every change.
         self.rules = AccountRules(
             self.account,
             lifecycle=workflow.patched(LIFECYCLE_PATCH) if legacy else True,
             grouped_warnings=workflow.patched(GROUPED_WARNINGS_PATCH) if legacy else True,
+            version=self.rules_version,
         )
         self.outbox: Effects = inp.outbox.model_copy(deep=True)
         self.in_flight = Effects()
@@ -116,6 +138,7 @@ class CustomerJourney:
         # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
         self.wake_on_segment = self.rules.lifecycle and (workflow.patched(SEGMENT_WAKE_PATCH) if legacy else True)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
+        self.writing_since: datetime | None = None  # when the ledger write under way began (for the reconcile view)
         self.timer = DeadlineTimer(lazy=workflow.patched(LAZY_TIMER_PATCH) if legacy else True)
 
     # ---- the loop ------------------------------------------------------------------------------
@@ -179,14 +202,18 @@ class CustomerJourney:
                     retry_policy=LEDGER_RETRY,
                 )
             if fx.entries:
+                self.writing_since = workflow.now()
+                await self._write_ledger(fx.entries)
+                self.writing_since = None
+                self.flushed_seq = fx.entries[-1].seq
+            if fx.quarantine:
                 await workflow.execute_local_activity(
-                    "record_entries",
-                    fx.entries,
+                    "record_rejections",
+                    fx.quarantine,
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=LEDGER_RETRY,
                     result_type=int,
                 )
-                self.flushed_seq = fx.entries[-1].seq
             if fx.credits:
                 await asyncio.gather(*(self._credit(c) for c in fx.credits))
             if fx.emails:
@@ -198,6 +225,26 @@ class CustomerJourney:
             if fx.discounts:
                 await asyncio.gather(*(self._discount(d) for d in fx.discounts))
             self.in_flight = Effects()
+
+    async def _write_ledger(self, entries: list[LedgerEntry]) -> None:
+        if self.rules_version < 2:
+            await workflow.execute_local_activity(
+                "record_entries",
+                entries,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=LEDGER_RETRY,
+                result_type=int,
+            )
+            return
+        written: LedgerWrite = await workflow.execute_local_activity(
+            "record_ledger_entries",
+            entries,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=LEDGER_RETRY,
+            result_type=LedgerWrite,
+        )
+        if written.unwritable:  # set aside for good: recorded, and the journey goes on
+            quarantine_entries(self.rules, workflow.now(), entries, written.unwritable)
 
     async def _lookup(self, code: str) -> None:
         referrer: str | None = await workflow.execute_local_activity(
@@ -265,8 +312,28 @@ class CustomerJourney:
     # ---- signals -------------------------------------------------------------------------------
 
     @workflow.signal(name=EVENT_SIGNAL)
-    def event(self, envelope: EventEnvelope) -> None:
-        ev = envelope.event
+    def event(self, payload: RawValue = NO_PAYLOAD) -> None:
+        try:  # runs from before version 2 decode as they always did (domain/messages_legacy.py)
+            model: type[EventEnvelope | LegacyEventEnvelope] = (
+                EventEnvelope if self.rules_version >= 2 else LegacyEventEnvelope
+            )
+            envelope = workflow.payload_converter().from_payload(payload.payload, model)
+        except Exception as e:
+            if self.rules_version < 2:  # dropped, as the SDK itself did before the handler took it raw
+                workflow.logger.warning("dropping an event signal whose payload does not decode: %s", e)
+                return
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            reject_undecodable(self.rules, self.outbox, now, payload.payload.data.decode("utf-8", "replace"), e)
+            return
+        # The legacy models have the same fields and types, only fewer bounds: the rules read them alike.
+        ev = cast(CustomerEvent, envelope.event)
+        if self.rules_version >= 2:
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            if receive(self.rules, self.outbox, now, ev) == "applied" and ev.type in CONTACT_EVENTS:
+                self.profile_dirty = True
+            return
         if self.rules.seen(ev.event_id):
             return
         self.rules.remember(ev.event_id)
@@ -292,9 +359,21 @@ class CustomerJourney:
                 lambda: self.flushed_seq >= seq and (first.credit_minor == 0 or key in self.credit_outcomes)
             )
             done = self.account.redemptions[req.request_id]
+        elif self.rules_version >= 2:  # a retry: answered when the first attempt would be, not before
+            await workflow.wait_condition(lambda: not self._redemption_under_way(req.request_id))
+            done = self.account.redemptions.get(req.request_id, done)
         if done.error:
             raise refusal_error(Refused("credit_refused", done.error), non_retryable=True)
         return done
+
+    def _redemption_under_way(self, request_id: str) -> bool:
+        """Whether the redemption's ledger entry is not written yet or its billing credit not applied yet."""
+        spend_key = f"{self.account.customer_id}/redeem:{request_id}/spend"
+        if any(e.key == spend_key and e.seq > self.flushed_seq for e in self.in_flight.entries + self.outbox.entries):
+            return True
+        key = self.rules.credit_key(request_id)
+        waiting = self.outbox.credits + [c for c in self.in_flight.credits if c.key not in self.credit_outcomes]
+        return any(c.key == key for c in waiting)
 
     @redeem.validator
     def _check_redeem(self, req: RedeemRequest) -> None:
@@ -360,4 +439,4 @@ class CustomerJourney:
         """Balance and the ledger entries not yet written, for the reconcile command."""
         written = [e for e in self.in_flight.entries if e.seq <= self.flushed_seq]
         unwritten = [e for e in self.in_flight.entries + self.outbox.entries if e not in written]
-        return reconcile_view_of(self.account, unwritten)
+        return reconcile_view_of(self.account, unwritten, self.writing_since)

@@ -2,6 +2,7 @@
 
     tenure member show|ledger|timeline|adjust|set-tier|start-input CUSTOMER_ID ...   (members.py)
     tenure reconcile [CUSTOMER_ID]                                                   (reconcile.py)
+    tenure doctor [CUSTOMER_ID] [--json]                                             (doctor.py)
     tenure segment [--at-risk] [--status STATUS] [--tier TIER]                       (segment.py)
     tenure program check|show|diff ...                                               (program.py)
     tenure db current|upgrade                                                        (database.py)
@@ -18,6 +19,7 @@ import typer
 
 from .context import Env, env_of
 from .database import db_app
+from .doctor import doctor_cmd
 from .members import member_app
 from .program import program_app
 from .reconcile import reconcile_cmd
@@ -32,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(member_app, name="member")
 app.command("reconcile")(reconcile_cmd)
+app.command("doctor")(doctor_cmd)
 app.command("segment")(segment_cmd)
 app.add_typer(program_app, name="program")
 app.add_typer(db_app, name="db")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from starter.reconcile import ReconcileRow, reconcile
 
 from .context import env_of, run
-from .render import console, reconcile_view, say
+from .render import console, progress_bar, reconcile_view, say
 
 
 def reconcile_cmd(
@@ -27,14 +26,7 @@ def reconcile_cmd(
             async with env.tenure() as tenure:
                 if customer_id is not None:
                     return await reconcile(tenure, engine, customer_id)
-                with Progress(
-                    TextColumn("reconciling"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=out,
-                    transient=True,
-                ) as progress:
+                with progress_bar(out, "reconciling") as progress:
                     task = progress.add_task("reconcile", total=None)
                     return await reconcile(
                         tenure,

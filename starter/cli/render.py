@@ -8,11 +8,13 @@ from typing import Any
 
 from rich.console import Console, Group, JustifyMethod
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from domain.effects import LedgerEntry
 from domain.summary import Summary, Timeline
+from starter.doctor import Diagnosis
 from starter.reconcile import ReconcileRow
 
 
@@ -23,6 +25,13 @@ def console(stderr: bool = False) -> Console:
 def say(message: str, stderr: bool = False) -> None:
     """One line of feedback, never wrapped."""
     console(stderr).print(message, soft_wrap=True)
+
+
+def progress_bar(out: Console, label: str) -> Progress:
+    """A bar for a command that works through many journeys; gone once it is done."""
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out, transient=True
+    )
 
 
 def add_columns(table: Table, *columns: tuple[str, JustifyMethod]) -> None:
@@ -159,6 +168,7 @@ def reconcile_view(rows: list[ReconcileRow]) -> Table:
         ("expected", "right"),
         ("balance", "right"),
         ("unwritten", "right"),
+        ("cannot write", "right"),
         ("ledger pending", "right"),
         ("pending", "right"),
         ("seq ledger/journey", "right"),
@@ -173,11 +183,44 @@ def reconcile_view(rows: list[ReconcileRow]) -> Table:
             points(r.expected_points) if r.expected_points is not None else "—",
             points(v.balance) if v else "—",
             str(r.not_in_ledger) if v else "—",
+            str(r.cannot_write) if v else "—",
             points(r.ledger.pending_sum),
             points(v.pending) if v else "—",
             f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
             Text("; ".join(r.problems), style="red") if r.problems else "",
         )
+    return t
+
+
+def doctor_view(found: list[Diagnosis]) -> Table:
+    t = Table(title="journeys that need support", title_justify="left")
+    add_columns(
+        t,
+        ("", "center"),
+        ("customer", "left"),
+        ("rejected events", "right"),
+        ("unwritable entries", "right"),
+        ("latest set aside", "left"),
+        ("stuck", "left"),
+    )
+    for d in found:
+        latest = f"{when(d.latest_at)}: {d.latest_reason}" if d.latest_at else ""
+        t.add_row(
+            Text("✔", style="green") if d.ok else Text("✘" if d.stuck else "!", style="bold red"),
+            d.customer_id,
+            str(d.rejected_events),
+            str(d.unwritable_entries),
+            latest,
+            Text("; ".join(d.stuck), style="red") if d.stuck else "",
+        )
+    return t
+
+
+def quarantine_view(customer_id: str, rows: list[dict[str, Any]]) -> Table:
+    t = Table(title=f"set aside by the journey of {customer_id} (newest first)", title_justify="left")
+    add_columns(t, ("at", "left"), ("what", "left"), ("id or key", "left"), ("type", "left"), ("reason", "left"))
+    for r in rows:
+        t.add_row(when(r["at"]), r["what"], r["ref"] or "—", r["type"] or "", r["reason"])
     return t
 
 

@@ -28,6 +28,7 @@ from domain.journey import (
     TIMELINE_QUERY,
     WORKFLOW_NAME,
     JourneyInput,
+    customer_of,
     workflow_id,
 )
 from domain.messages import (
@@ -43,6 +44,7 @@ from domain.program import Program
 from domain.summary import ReconcileView, Summary, Timeline
 
 from .errors import NoJourney
+from .health import JourneyHealth, describe_health
 from .temporal_errors import journey_error
 
 T = TypeVar("T")
@@ -135,6 +137,26 @@ class TenureClient:
         return await self._query(customer_id, RECONCILE_QUERY, ReconcileView)
 
     # ---- Temporal itself --------------------------------------------------------------------------
+
+    async def health(self, customer_id: str) -> JourneyHealth:
+        """Whether the journey's workflow task or activities are being retried, and why (`tenure doctor`)."""
+
+        async def work() -> JourneyHealth:
+            description = await self.handle(customer_id).describe()
+            return await describe_health(self.client, customer_id, description)
+
+        return await self._call(customer_id, work(), self.call_timeout)
+
+    async def running_customers(self) -> list[str]:
+        """The customers whose journey runs on this client's task queue, from Temporal's visibility store."""
+
+        async def work() -> list[str]:
+            query = (
+                f"WorkflowType = '{WORKFLOW_NAME}' AND ExecutionStatus = 'Running' AND TaskQueue = '{self.task_queue}'"
+            )
+            return [customer_of(w.id) async for w in self.client.list_workflows(query)]
+
+        return await self._call(None, work(), self.call_timeout, must_exist=False)
 
     async def exists(self, customer_id: str) -> bool:
         """Whether the customer has a journey (running or closed)."""
