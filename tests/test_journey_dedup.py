@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from domain import requests as request_rules
+from domain.journey import JourneyInput
 from domain.messages import ActivityReported, PaymentSucceeded, PlanChanged, RedeemRequest
 from starter.client import JourneyRefused
 from tests.journey_kit import (
@@ -141,8 +142,8 @@ async def test_a_version_1_run_hands_what_it_saw_to_version_2_at_continue_as_new
 
         async def version() -> int:
             started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
-            payload = started.input.payloads[0].data.replace(b" ", b"")
-            return 2 if b'"rules_version":2' in payload else 1
+            [inp] = await time_env.client.data_converter.decode(started.input.payloads, [JourneyInput])
+            return inp.rules_version
 
         await eventually(version, lambda v: v == 2, timeout=30)
         await tenure.send(cid, survey)  # seen by the version 1 run
