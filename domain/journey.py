@@ -39,7 +39,11 @@ DEDUPLICATION_HORIZON_DAYS = 400
 # taken in by domain/intake.py (a compact memory instead of `seen_events`, business keys kept for
 # good, facts past the deduplication horizon and events that fail rejected and recorded), ledger
 # entries the ledger can never take are set aside, a redemption's retry waits for its credit.
-RULES_VERSION = 2
+# Version 3 (README "Versioning"): campaigns, the segment projection, billing periods, erasure.
+#
+# New event types and new update handlers are the exception: no recorded history can hold one,
+# so a run of any version handles them (a campaign reaches every member, whatever run they are on).
+RULES_VERSION = 3
 
 
 def workflow_id(customer_id: str) -> str:
