@@ -20,7 +20,7 @@ from typing import cast
 
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue, RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -105,7 +105,11 @@ GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 NO_PAYLOAD = RawValue(Payload())
 
 
-@workflow.defn(name=WORKFLOW_NAME)
+# Worker Versioning (starter/deployment.py): a run stays on the worker version it started on, so a new
+# version's code never replays an older version's history; at continue-as-new it moves to the target version
+# (AUTO_UPGRADE for the new run's first task), and a run continues as new as soon as the target changed.
+# An unversioned worker (tests, TENURE_WORKER_VERSIONING off) ignores both.
+@workflow.defn(name=WORKFLOW_NAME, versioning_behavior=VersioningBehavior.PINNED)
 class CustomerJourney:
     @workflow.init
     def __init__(self, inp: JourneyInput) -> None:
@@ -164,7 +168,13 @@ class CustomerJourney:
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.history_budget
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.history_budget
+            # recorded in the history (WorkflowTaskStarted), so a replay sees what the run saw; false when
+            # unversioned, so runs recorded before this never saw it
+            or info.is_target_worker_deployment_version_changed()
+        )
 
     async def _hand_over(self) -> None:
         """Continue as new once every handler is done; whatever is still undelivered goes along."""
@@ -181,7 +191,9 @@ class CustomerJourney:
                 history_budget=self.history_budget,
                 generation=self.generation + 1,
                 rules_version=RULES_VERSION,  # a new run has no history to replay: the newest rules
-            )
+            ),
+            # ... and the newest workers: the deployment's target version, then pinned to it
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
     # ---- delivering effects --------------------------------------------------------------------

@@ -33,7 +33,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, codec, health, members, webhooks
+from . import activity, codec, health, members, metrics, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -112,8 +112,9 @@ def create_app(
         return s.api_sendgrid_max_body_bytes if path == "/webhooks/sendgrid" else s.api_max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(metrics.Measured)  # outside the body limit: its 413s are answers too
     install_error_handlers(app)
-    for router in (webhooks.router, activity.router, members.router, health.router):
+    for router in (webhooks.router, activity.router, members.router, health.router, metrics.router):
         app.include_router(router)
     codec.install_codec(app, settings)
     return app

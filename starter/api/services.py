@@ -26,6 +26,7 @@ from starter.ingress.results import Delivery
 from starter.ingress.stripe_events import InvoiceLookup, stripe_invoice_lookup
 from storage.members import customers_with_email
 
+from .metrics import count_signalled
 from .settings import ApiSettings
 
 log = logging.getLogger("tenure.api")
@@ -105,6 +106,7 @@ class Services:
                 except NoJourney:
                     without_journey.append(d)
                     return
+            count_signalled(d.source, d.event.type)
             log.info("accepted %s %s for %s (%s)", d.event.type, d.event.event_id, d.customer_id, d.source)
 
         try:
