@@ -26,6 +26,7 @@ from starter.log_masking import install_log_masking
 from starter.payload_codec import PayloadKeyError, load_payload_keys
 from starter.startup_checks import require_safe_start
 from starter.telemetry import worker_runtime
+from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 from workflows.customer import CustomerJourney
@@ -93,9 +94,14 @@ async def main() -> None:
         keys = load_payload_keys(settings)
     except PayloadKeyError as e:
         raise SystemExit(str(e)) from None
-    client = await connect(settings, keys, runtime=worker_runtime(settings))
+    provider = tracer_provider(settings, "tenure-worker")
+    client = await connect(
+        settings, keys, runtime=worker_runtime(settings), interceptors=temporal_interceptors(provider)
+    )
+    engine = engine_for(settings)
+    instrument_engine(engine, provider)
     try:
-        worker = build_worker(client, settings, program)
+        worker = build_worker(client, settings, program, engine)
     except SchemaNotCurrent as e:
         raise SystemExit(str(e)) from None
     stop = asyncio.Event()
@@ -122,6 +128,8 @@ async def main() -> None:
         await stop.wait()
         if settings.worker_versioning and settings.worker_set_current_version:
             made_current.cancel()
+    if provider is not None:
+        provider.shutdown()  # flushes the spans still batched
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import (
     SetWorkerDeploymentCurrentVersionRequest,
 )
 from temporalio.client import Client
-from temporalio.common import WorkerDeploymentVersion
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import WorkerDeploymentConfig
 
@@ -52,7 +52,12 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     """The worker's deployment options, or None (unversioned) when TENURE_WORKER_VERSIONING is off."""
     if not settings.worker_versioning:
         return None
-    return WorkerDeploymentConfig(version=deployment_version(settings), use_worker_versioning=True)
+    return WorkerDeploymentConfig(
+        version=deployment_version(settings),
+        use_worker_versioning=True,
+        # journeys stay on the version they started on (workflows/customer.py moves them at continue-as-new)
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
 
 
 async def current_version(client: Client, deployment_name: str) -> str | None:

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
-from temporalio.common import WorkerDeploymentVersion
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 
 from domain.journey import RULES_VERSION, JourneyInput, workflow_id
 from settings import Settings
@@ -39,6 +39,7 @@ def test_build_id_is_the_journeys_code():
     assert deployment_config(Settings()) is None, "unversioned unless TENURE_WORKER_VERSIONING"
     config = deployment_config(Settings(worker_versioning=True, deployment_name="tenure"))
     assert config is not None and config.version == WorkerDeploymentVersion("tenure", source_build_id())
+    assert config.default_versioning_behavior == VersioningBehavior.PINNED
 
 
 async def test_a_journey_stays_on_its_version_and_moves_at_continue_as_new(dev_env, program, tmp_path):

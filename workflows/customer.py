@@ -20,7 +20,7 @@ from typing import cast
 
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
-from temporalio.common import RawValue, RetryPolicy, VersioningBehavior
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -105,11 +105,12 @@ GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 NO_PAYLOAD = RawValue(Payload())
 
 
-# Worker Versioning (starter/deployment.py): a run stays on the worker version it started on, so a new
-# version's code never replays an older version's history; at continue-as-new it moves to the target version
-# (AUTO_UPGRADE for the new run's first task), and a run continues as new as soon as the target changed.
-# An unversioned worker (tests, TENURE_WORKER_VERSIONING off) ignores both.
-@workflow.defn(name=WORKFLOW_NAME, versioning_behavior=VersioningBehavior.PINNED)
+# Worker Versioning (starter/deployment.py): a versioned worker runs journeys PINNED (its deployment's default
+# behavior; not declared here, since an unversioned worker may not send one): a run stays on the worker version
+# it started on, so a new version's code never replays an older version's history. At continue-as-new it moves
+# to the target version (AUTO_UPGRADE for the new run's first task), and a run continues as new as soon as the
+# target changed. An unversioned worker (tests, TENURE_WORKER_VERSIONING off) sees neither.
+@workflow.defn(name=WORKFLOW_NAME)
 class CustomerJourney:
     @workflow.init
     def __init__(self, inp: JourneyInput) -> None:
