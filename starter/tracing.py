@@ -3,7 +3,7 @@
 The API's request span (FastAPI instrumentation) is the parent of the Temporal client's
 `SignalWithStartWorkflow` span; the Temporal SDK's TracingInterceptor carries the context in the
 signal's headers to the worker (`RunWorkflow`, `HandleSignal`, `StartActivity`/`RunActivity` of
-the ledger write), and the SQLAlchemy instrumentation adds the INSERT under the activity. One
+the ledger write), and `instrument_engine` adds the INSERT under the activity. One
 process, one provider: explicit, never the global one, so tests and processes keep theirs apart.
 """
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from temporalio.client import Interceptor
 
 from settings import Settings
@@ -46,11 +47,33 @@ def temporal_interceptors(provider: TracerProvider | None) -> list[Interceptor]:
 
 
 def instrument_engine(engine: sa.Engine, provider: TracerProvider | None) -> None:
-    """A span for every statement on `engine` (the ledger's INSERT among them)."""
-    if provider is not None:
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    """A span for every statement on `engine` (the ledger's INSERT among them), child of the span current in
+    the calling thread (an activity's). Its own SQLAlchemy events: OpenTelemetry's SQLAlchemy instrumentation
+    refuses SQLAlchemy 2.1 and needs greenlet. The statement is recorded with placeholders, never values."""
+    if provider is None:
+        return
+    tracer = provider.get_tracer("tenure.sql")
+    key = "tenure_span"
 
-        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider)
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
+        attributes = {"db.system": engine.dialect.name, "db.statement": statement}
+        conn.info[key] = tracer.start_span(verb, kind=SpanKind.CLIENT, attributes=attributes)
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        span = conn.info.pop(key, None)
+        if span is not None:
+            span.end()
+
+    def failed(exception_context: Any) -> None:
+        span = exception_context.connection.info.pop(key, None) if exception_context.connection else None
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, type(exception_context.original_exception).__name__))
+            span.end()
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    sa.event.listen(engine, "handle_error", failed)
 
 
 def instrument_app(app: Any, provider: TracerProvider | None) -> None:
