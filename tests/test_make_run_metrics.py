@@ -1,5 +1,6 @@
 """`make run` says where its metrics are, both answer Prometheus text with Temporal's and Tenure's metrics after
-a payment went through, and the worker it started made its deployment version current."""
+a payment went through, and the worker it started made its deployment version current. With TENURE_TRACING=console
+the worker and the API print the payment's spans (the production wiring of tests/test_tracing.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ def _names(samples: dict[str, float]) -> set[str]:
     return {key.split("{", 1)[0] for key in samples}
 
 
+async def _async(value):
+    return value
+
+
 @pytest.mark.devserver
 @pytest.mark.timeout(300)  # a dev server, a worker and an API on shared cores
 async def test_make_run_serves_worker_and_api_metrics(tmp_path):
@@ -53,6 +58,7 @@ async def test_make_run_serves_worker_and_api_metrics(tmp_path):
         "TENURE_DATA_DIR": str(data),
         "TENURE_API_KEYS": "k-app:app:billing",
         "TENURE_BILLING_WEBHOOK_SECRET": SECRET,
+        "TENURE_TRACING": "console",
         "COLUMNS": "250",
     }
     worker_url, api_url = f"http://127.0.0.1:{worker_metrics}/metrics", f"http://127.0.0.1:{api}/metrics"
@@ -126,6 +132,15 @@ async def test_make_run_serves_worker_and_api_metrics(tmp_path):
             assert served['tenure_api_answer_seconds_count{method="POST",route="/webhooks/billing"}'] == 2
             assert "process_cpu_seconds_total" in served
 
+        def traced(text: str) -> bool:
+            return text in run.output
+
+        for span in (
+            '"name": "POST /webhooks/billing"',
+            '"name": "RunActivity:record_ledger_entries"',
+            '"name": "INSERT"',
+        ):
+            await eventually(lambda span=span: _async(traced(span)), bool, timeout=30)
         client = await Client.connect(f"127.0.0.1:{grpc}")
         assert await current_version(client, "tenure") == "dev", "make run made its worker's version current"
     finally:

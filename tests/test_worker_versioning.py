@@ -20,6 +20,15 @@ from tests.journey_kit import eventually, login, payment
 from worker import build_worker
 
 
+def _patch_markers(events) -> list:
+    return [
+        e
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+
+
 def _pinned_build(handle_description) -> str:
     info = handle_description.raw_description.workflow_execution_info.versioning_info
     return info.deployment_version.build_id or WorkerDeploymentVersion.from_canonical_string(info.version).build_id
@@ -67,7 +76,9 @@ async def test_a_journey_stays_on_its_version_and_moves_at_continue_as_new(dev_e
         # B is current: a new journey starts there, the pinned one is still on A
         await tenure.send("cus_fresh", payment(2))
         await eventually(lambda: tenure.summary("cus_fresh"), lambda s: s.balance == 100)
-        assert (await _pinned_to(client.get_workflow_handle(workflow_id("cus_fresh"))))[1] == "b"
+        fresh = client.get_workflow_handle(workflow_id("cus_fresh"))
+        assert (await _pinned_to(fresh))[1] == "b"
+        assert not _patch_markers([e async for e in fresh.fetch_history_events()]), "a new journey asks no patch"
         assert await _pinned_to(handle) == (first_run, "a")
 
         # its next task runs on A, sees the target changed, and continues as new onto B
