@@ -100,12 +100,7 @@ async def test_a_journey_stays_on_its_version_and_moves_at_continue_as_new(dev_e
         assert old_run[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
         new_run = [e async for e in handle.fetch_history_events()]
-        assert not [
-            e
-            for e in new_run
-            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and (e.marker_recorded_event_attributes.marker_name == "core_patch")
-        ], "the moved run records no patch markers"
+        assert not _patch_markers(new_run), "the moved run records no patch markers"
         started = new_run[0].workflow_execution_started_event_attributes
         [moved] = await client.data_converter.decode(started.input.payloads, [JourneyInput])
         assert moved.rules_version == RULES_VERSION
