@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     )
     deployment_name: str = Field("tenure", pattern=r"^[A-Za-z0-9_-]+$", description="The worker deployment's name.")
     build_id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]+$", description="This code's build id; unset: derived from the source."
+        None, pattern=r"^[A-Za-z0-9_.-]+$", description="This code's build id; unset: derived from the source."
     )
     worker_set_current_version: bool = Field(
         False, description="Once polling, the worker makes its version current (`make run`, a single-worker site)."

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from contextlib import AsyncExitStack
 
+import pytest
+from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
@@ -49,6 +51,9 @@ def test_build_id_is_the_journeys_code():
     config = deployment_config(Settings(worker_versioning=True, deployment_name="tenure"))
     assert config is not None and config.version == WorkerDeploymentVersion("tenure", source_build_id())
     assert config.default_versioning_behavior == VersioningBehavior.PINNED
+    assert deployment_config(Settings(worker_versioning=True, build_id="v1.2.3")).version.build_id == "v1.2.3"
+    with pytest.raises(ValidationError, match="deployment_name"):
+        Settings(deployment_name="tenure.eu")  # the name ends at the first dot of "name.build-id"
 
 
 async def test_a_journey_stays_on_its_version_and_moves_at_continue_as_new(dev_env, program, tmp_path):
@@ -70,21 +75,22 @@ async def test_a_journey_stays_on_its_version_and_moves_at_continue_as_new(dev_e
         first_run, build = await _pinned_to(handle)
         assert build == "a"
 
-        await workers.enter_async_context(build_worker(client, base.model_copy(update={"build_id": "b"}), program))
-        await set_current_version(client, WorkerDeploymentVersion(deployment, "b"))
-        assert await current_version(client, deployment) == "b"
+        await workers.enter_async_context(build_worker(client, base.model_copy(update={"build_id": "b.1"}), program))
+        await set_current_version(client, WorkerDeploymentVersion(deployment, "b.1"))
+        await set_current_version(client, WorkerDeploymentVersion(deployment, "b.1"))  # again: a restart's
+        assert await current_version(client, deployment) == "b.1"
         # B is current: a new journey starts there, the pinned one is still on A
         await tenure.send("cus_fresh", payment(2))
         await eventually(lambda: tenure.summary("cus_fresh"), lambda s: s.balance == 100)
         fresh = client.get_workflow_handle(workflow_id("cus_fresh"))
-        assert (await _pinned_to(fresh))[1] == "b"
+        assert (await _pinned_to(fresh))[1] == "b.1"
         assert not _patch_markers([e async for e in fresh.fetch_history_events()]), "a new journey asks no patch"
         assert await _pinned_to(handle) == (first_run, "a")
 
         # its next task runs on A, sees the target changed, and continues as new onto B
         await tenure.send("cus_pinned", login(1))
         await eventually(lambda: _pinned_to(handle), lambda pinned: pinned[0] != first_run)
-        assert (await _pinned_to(handle))[1] == "b"
+        assert (await _pinned_to(handle))[1] == "b.1"
         summary = await tenure.summary("cus_pinned")
         assert summary.balance == 102, "the login (2 points) and the balance came along"
 
