@@ -106,13 +106,27 @@ async def test_make_run_serves_worker_and_api_metrics(tmp_path):
             finally:
                 engine.dispose()
 
+            # two redemptions: more points than the member has (refused, by code), and the balance (redeemed)
+            outcomes = []
+            for key, points in (("too-many", 100_000), ("all", 100)):
+                answer = await http.post(
+                    f"http://127.0.0.1:{api}/members/cus_metrics/redemptions",
+                    json={"points": points},
+                    headers={"Authorization": "Bearer k-app", "Idempotency-Key": key},
+                )
+                assert answer.status_code in (200, 409, 422), answer.text
+                outcomes.append("redeemed" if answer.status_code == 200 else answer.json()["detail"]["code"])
+            assert outcomes[0] == "insufficient_points", outcomes
+
             async def scrape(url: str) -> dict[str, float]:
                 answer = await http.get(url)
                 assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
                 return _samples(answer.text)
 
             worker = await eventually(
-                lambda: scrape(worker_url), lambda s: "tenure_ledger_rows_written_total" in _names(s), timeout=30
+                lambda: scrape(worker_url),
+                lambda s: "tenure_ledger_rows_written_total" in _names(s),
+                timeout=30,
             )
             names = _names(worker)
             for temporal in (
@@ -131,6 +145,8 @@ async def test_make_run_serves_worker_and_api_metrics(tmp_path):
             assert served['tenure_events_signalled_total{source="billing",type="payment_succeeded"}'] == 1
             assert served['tenure_api_answer_seconds_count{method="POST",route="/webhooks/billing"}'] == 2
             assert "process_cpu_seconds_total" in served
+            for outcome in outcomes:
+                assert served[f'tenure_redemptions_total{{outcome="{outcome}"}}'] == outcomes.count(outcome), outcome
 
         def traced(text: str) -> bool:
             return text in run.output
