@@ -94,10 +94,12 @@ async def main() -> None:
         keys = load_payload_keys(settings)
     except PayloadKeyError as e:
         raise SystemExit(str(e)) from None
+    try:
+        runtime = worker_runtime(settings)
+    except ValueError as e:  # the address is taken or malformed
+        raise SystemExit(f"TENURE_WORKER_METRICS_ADDRESS={settings.worker_metrics_address}: {e}") from None
     provider = tracer_provider(settings, "tenure-worker")
-    client = await connect(
-        settings, keys, runtime=worker_runtime(settings), interceptors=temporal_interceptors(provider)
-    )
+    client = await connect(settings, keys, runtime=runtime, interceptors=temporal_interceptors(provider))
     engine = engine_for(settings)
     instrument_engine(engine, provider)
     try:
@@ -122,11 +124,11 @@ async def main() -> None:
         log.info("Prometheus metrics on http://%s/metrics", settings.worker_metrics_address)
     if settings.worker_versioning:
         log.info("worker deployment version %s (pinned journeys)", deployment_version(settings).to_canonical_string())
+    setting_current = settings.worker_versioning and settings.worker_set_current_version
     async with worker, beating(settings.worker_health_file, lambda: worker.is_running):
-        if settings.worker_versioning and settings.worker_set_current_version:
-            made_current = asyncio.create_task(become_current(client, settings))
+        made_current = asyncio.create_task(become_current(client, settings)) if setting_current else None
         await stop.wait()
-        if settings.worker_versioning and settings.worker_set_current_version:
+        if made_current is not None:
             made_current.cancel()
     if provider is not None:
         provider.shutdown()  # flushes the spans still batched

@@ -3,8 +3,13 @@ meter, with their labels; the API's webhook outcomes are named by status."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +20,9 @@ from starter.api.metrics import outcome_of
 from starter.telemetry import worker_runtime
 from tests.codec_kit import free_port
 from tests.journey_kit import eventually
+from tests.payload_key_for_tests import TEST_ONLY_PAYLOAD_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -79,3 +87,21 @@ def test_webhook_outcomes_by_status():
         "accepted", "accepted", "invalid", "unauthorized", "unauthorized", "refused", "too_large", "invalid",
         "unavailable", "error",
     ]  # fmt: skip
+
+
+def test_a_worker_whose_metrics_address_is_taken_says_so(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_")} | {
+            "TENURE_ENVIRONMENT": "development",
+            "TENURE_DATA_DIR": str(tmp_path),
+            "TENURE_PAYLOAD_KEYS": TEST_ONLY_PAYLOAD_KEYS,
+            "TENURE_WORKER_METRICS_ADDRESS": address,
+        }
+        done = subprocess.run(
+            [sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"TENURE_WORKER_METRICS_ADDRESS={address}: Failed starting Prometheus exporter" in done.stderr
