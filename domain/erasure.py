@@ -29,6 +29,9 @@ from .rules_port import RulesPort
 ERASED = "[erased]"
 # A cancellation note quotes the customer's own words after a dash (domain/membership.py).
 _QUOTED_COMMENT = re.compile(r" — “.*”$", re.DOTALL)
+# Free texts may also quote an address the member had before, or an input a validation error repeats.
+_ANY_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.MULTILINE)
 
 
 class ErasureRequest(BaseModel):
@@ -114,4 +117,5 @@ def reopen(r: RulesPort, now: datetime) -> None:
 def _scrub(text: str, known: list[str]) -> str:
     for secret in known:
         text = text.replace(secret, ERASED)
-    return text
+    text = _ANY_EMAIL.sub(ERASED, text)
+    return _INPUT_VALUE.sub(f"input_value={ERASED}", text)

@@ -6,6 +6,7 @@ keys only: every other role is answered 403.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
@@ -20,6 +21,8 @@ from .errors import answers
 from .roles import ApiKey
 
 router = APIRouter(tags=["personal data"])
+
+DELETION_WAIT = timedelta(seconds=5)  # an HTTP answer should not wait for Temporal's background deletion
 
 Admin = Annotated[ApiKey, Depends(require_role())]
 
@@ -61,8 +64,11 @@ async def erase(
 ) -> ErasureReport:
     """Erase the member's personal data everywhere Tenure wrote it: the journey's state (which continues
     as new), every closed run's history in Temporal, the SQL rows. Amounts and dates stay in the ledger.
-    Later events for the member are refused until a new sign-up. Recorded with the caller."""
+    Later events for the member are refused until a new sign-up. Recorded with the caller.
+    Temporal deletes runs in the background: those not gone yet are listed in `runs_not_yet_deleted`;
+    the same request again reports them until they are."""
     tenure = await svc.tenure()
+    reason = body.reason if body else None
     return await erase_member(
-        tenure, svc.engine, customer_id, caller.actor, idempotency_key, body.reason if body else None
+        tenure, svc.engine, customer_id, caller.actor, idempotency_key, reason, deletion_wait=DELETION_WAIT
     )

@@ -187,8 +187,9 @@ class TenureClient:
         return await self._call(None, work(), self.call_timeout, must_exist=False)
 
     async def runs(self, customer_id: str) -> list[JourneyRun]:
-        """Every run Temporal still keeps under the customer's workflow id, newest first: those its
-        visibility store lists, and those the chain of continue-as-new names (visibility may lag)."""
+        """Every run Temporal still keeps under the customer's workflow id, newest first: the chain of
+        continue-as-new back from the current run, and any other its visibility store lists (a journey
+        ended and opened again) whose history is still there (visibility lags behind a deletion)."""
 
         async def work() -> list[JourneyRun]:
             wid = workflow_id(customer_id)
@@ -202,14 +203,19 @@ class TenureClient:
             except RPCError as e:
                 if e.status != RPCStatusCode.NOT_FOUND:
                     raise
-                return list(found.values())
+                return [r for r in found.values() if await self._history_exists(wid, r.run_id)]
             status = current.status.name if current.status is not None else "UNKNOWN"
             chain = [JourneyRun(current.run_id, status)]
             previous = await self._previous_run(wid, current.run_id)
             while previous is not None and previous not in {r.run_id for r in chain}:
+                before = await self._previous_run(wid, previous)
+                if before is None and not await self._history_exists(wid, previous):
+                    break  # deleted, or past the namespace's retention
                 chain.append(found.get(previous, JourneyRun(previous, "UNKNOWN")))
-                previous = await self._previous_run(wid, previous)
-            return chain + [r for r in found.values() if r.run_id not in {c.run_id for c in chain}]
+                previous = before
+            others = [r for r in found.values() if r.run_id not in {c.run_id for c in chain}]
+            # the visibility store may still list a run deleted a moment ago: its history says
+            return chain + [r for r in others if await self._history_exists(wid, r.run_id)]
 
         return await self._call(customer_id, work(), self.call_timeout, must_exist=False)
 
