@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 
 from domain.effects import LedgerEntry
+from domain.erasure import ErasureRequest
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
 from starter.client import TenureClient, start_input
@@ -79,6 +80,13 @@ async def member_set_tier(
         raise CliError(_validation(e)) from None
     await require_journey(tenure, customer_id)
     return await tenure.set_minimum_tier(customer_id, req)
+
+
+def _erasure_request(request_id: str | None, actor: str, reason: str | None) -> ErasureRequest:
+    try:
+        return ErasureRequest(request_id=request_id or _request_id(), actor=actor, reason=reason)
+    except ValidationError as e:
+        raise CliError(_validation(e), code=2) from None
 
 
 def _request_id() -> str:
@@ -216,9 +224,10 @@ def erase_cmd(
     env = env_of(ctx)
     if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
         raise typer.Exit(1)
+    request = run(lambda: _erasure_request(request_id, actor, reason))  # wrong fields named before anything
     engine = run(env.engine)
     report = run(
-        env.call(lambda tenure: erase_member(tenure, engine, customer_id, actor, request_id or _request_id(), reason))
+        env.call(lambda tenure: erase_member(tenure, engine, customer_id, actor, request.request_id, request.reason))
     )
     scrubbed = ", ".join(f"{table} {n}" for table, n in report.rows_scrubbed.items())
     say(
