@@ -19,7 +19,7 @@ import functools
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,8 +29,12 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 from typer.testing import CliRunner
 
+import worker
+from domain.erasure import ErasureRequest
+from domain.journey import JourneyInput, workflow_id
 from domain.messages import (
     AdjustRequest,
     PaymentSucceeded,
@@ -44,7 +48,8 @@ from starter import cli
 from starter.reconcile import reconcile_one
 from tests.api_kit import api_settings, app_client
 from tests.codec_kit import found
-from tests.journey_kit import email_rows, eventually, ledger_rows, payment, running_worker
+from tests.journey_kit import email_rows, eventually, ledger_rows, payment, running_worker, start_at_version
+from tests.lifecycle_kit import customer_row
 from tests.payload_key_for_tests import data_converter_for_tests
 
 EMAIL, NAME = "quintessa.marlowe@example.net", "Quintessa Marlowe"
@@ -343,3 +348,30 @@ async def test_the_cli_exports_and_erases(dev_env, program, tmp_path, db_url):
 
         r = await invoke_cli(settings, "member", "erase", "cus_nobody_at_all", "--actor", "admin:olga", "--yes")
         assert r.exit_code == 1 and "no journey for customer cus_nobody_at_all" in r.output, r.output
+
+
+async def test_a_run_of_any_version_is_erased_and_its_history_replays(time_env, program, tmp_path):
+    """The update is new, so runs of every rules version have it; the erased run's history replays."""
+    cid = f"cus_v1_er_{uuid.uuid4().hex[:8]}"
+    async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
+        await start_at_version(tenure, cid, 1, SignedUp(event_id="su", email=EMAIL, name=NAME))
+        await tenure.send(cid, payment(1))
+        await eventually(lambda: tenure.summary(cid), lambda s: s.balance > 0)
+        result = await tenure.erase(cid, ErasureRequest(request_id="e-1", actor="admin:olga"))
+        assert result.continues_as_new
+        new_run = await tenure.wait_handed_over(cid, result.run_id, timedelta(seconds=30))
+        account = await tenure.account(cid)
+        assert (account.email, account.name, account.erasure.actor) == (None, None, "admin:olga")
+        retried = await tenure.erase(cid, ErasureRequest(request_id="e-1", actor="admin:olga"))
+        assert (retried.run_id, retried.continues_as_new, retried.erased_at) == (new_run, False, result.erased_at)
+
+        erased_run = await time_env.client.get_workflow_handle(workflow_id(cid), run_id=result.run_id).fetch_history()
+        replayer = Replayer(
+            workflows=worker.WORKFLOWS, workflow_runner=worker.RUNNER, data_converter=data_converter_for_tests()
+        )
+        assert (await replayer.replay_workflow(erased_run)).replay_failure is None
+        started = erased_run.events[0].workflow_execution_started_event_attributes
+        [first] = await time_env.client.data_converter.decode(started.input.payloads, [JourneyInput])
+        assert first.rules_version == 1
+        customer = await asyncio.to_thread(customer_row, engine, cid)
+        assert customer is not None and (customer["email"], customer["name"]) == (None, None)
