@@ -451,6 +451,7 @@ class CustomerJourney:
             now = workflow.now()
             self.rules.advance(self.outbox, now)
             done = erase(self.rules, self.outbox, now, req)
+            self.in_flight.emails = []  # taken from the outbox but not sent yet: they are not sent
             self.profile_dirty = True
             self.hand_over_now = True
         return ErasureResult(
