@@ -290,7 +290,8 @@ async def test_export_and_erasure_leave_no_personal_data(program, tmp_path, capl
     finally:
         await env.shutdown()
 
-    # no log line of the worker, the API or the client named the member
+    # no log line of the worker, the API or the client named the member (they name the customer id)
+    assert "outbox (no SendGrid key): welcome" in caplog.text and cid in caplog.text, "the scan sees the logs"
     assert contains_personal_data(caplog.text.encode()) == [], "a log line names the member"
 
 
