@@ -45,7 +45,10 @@ from domain.messages import (
 )
 from settings import Settings
 from starter import cli
+from starter.client import NoJourney
+from starter.personal_data import erase_member, export_member
 from starter.reconcile import reconcile_one
+from storage.schema import customers, emails
 from tests.api_kit import api_settings, app_client
 from tests.codec_kit import found
 from tests.journey_kit import email_rows, eventually, ledger_rows, payment, running_worker, start_at_version
@@ -376,3 +379,30 @@ async def test_a_run_of_any_version_is_erased_and_its_history_replays(time_env, 
         assert first.rules_version == 1
         customer = await asyncio.to_thread(customer_row, engine, cid)
         assert customer is not None and (customer["email"], customer["name"]) == (None, None)
+
+
+async def test_a_member_known_to_sql_only_is_erased_and_an_unknown_one_is_404(dev_env, program, tmp_path):
+    cid = f"cus_sql_er_{uuid.uuid4().hex[:8]}"
+    async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):
+        now = datetime.now(UTC)
+        with engine.begin() as conn:  # what a journey terminated long ago left behind
+            conn.execute(
+                sa.insert(customers).values(
+                    customer_id=cid, email=EMAIL, name=NAME, program_version="v1", created_at=now, updated_at=now
+                )
+            )
+            conn.execute(
+                sa.insert(emails).values(
+                    key=f"{cid}/welcome", customer_id=cid, purpose="welcome", template_id="t", category="transactional",
+                    to_email=EMAIL, status="outbox", payload={"to": EMAIL}, created_at=now,
+                )
+            )  # fmt: skip
+        report = await erase_member(tenure, engine, cid, "admin:olga")
+        assert (report.journey, report.runs_deleted, report.rows_scrubbed["customers"]) == ("none", [], 1)
+        assert contains_personal_data(every_sql_row(engine)) == []
+        document = await export_member(tenure, engine, cid, "admin:olga")
+        assert document["journey"] is None and document["profile"]["email"] is None
+        with pytest.raises(NoJourney):
+            await erase_member(tenure, engine, "cus_unknown_to_all", "admin:olga")
+        with pytest.raises(NoJourney):
+            await export_member(tenure, engine, "cus_unknown_to_all", "admin:olga")
