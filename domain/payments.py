@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import badges, churn, dunning, earning, referrals
+from . import badges, churn, dunning, earning, referrals, service_periods, tier_changes
 from . import lots as L
+from . import tiers as T
 from .account import Payment
 from .effects import Effects
 from .messages import PaymentSucceeded, RefundIssued
@@ -16,11 +17,18 @@ from .rules_port import RulesPort
 PAYMENTS_KEPT_DAYS = 400
 
 
+class CurrencyMismatch(ValueError):
+    """A payment whose amount means nothing to the program: the journey rejects it (quarantine)."""
+
+
 def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
     a = r.a
     e = r.p.earning
     if any(p.invoice_id == ev.invoice_id for p in a.payments):
         r.note(now, "payment", f"invoice {ev.invoice_id} already counted; ignored")
+        return
+    if r.version >= 3:
+        _on_payment_v3(r, fx, now, ev)
         return
     if r.lifecycle:
         churn.on_return(r, fx, now, ev)
@@ -63,6 +71,69 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
         c.paid_months += 12 if ev.cadence == "annual" else 1
         a.lifecycle.first_invoice_id = a.lifecycle.first_invoice_id or ev.invoice_id
         referrals.after_payment(r, fx, now, ev.invoice_id)
+        badges.check(r, fx, now)
+
+
+def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
+    """Rules version 3: points follow the service period bought; a proration buys no period and
+    earns only as cashback; a payment in another currency than the program's counts as no spend and
+    is refused in cashback mode; the invoice's address serves while the journey has none; the
+    payment is said before what it causes (an upgrade, a badge, their emails)."""
+    a = r.a
+    e = r.p.earning
+    foreign = ev.currency != r.p.currency
+    if foreign and e.mode == "cashback":
+        raise CurrencyMismatch(
+            f"paid in {ev.currency}, but the program counts in {r.p.currency}: cashback cannot be computed "
+            "(Tenure converts no currency); adjust the member's points by hand if they are owed"
+        )
+    if ev.customer_email and not a.email:
+        a.email = ev.customer_email
+        r.note(now, "profile", "email address taken from the invoice: none on file")
+    if r.lifecycle:
+        churn.on_return(r, fx, now, ev)
+        dunning.on_recovered(r, now)
+    interval, count = service_periods.service_of(ev)
+    if e.mode == "cashback":
+        base = ev.amount_minor * e.cashback_percent / 100 * r.p.redemption.points_per_currency_unit / 100
+    else:
+        base = 0 if ev.proration else service_periods.points_for(e, interval, count)
+    points = int(base * earning.multiplier(r))
+    spend = 0 if foreign else ev.amount_minor
+    what = "proration" if ev.proration else f"{service_periods.describe(interval, count)} payment"
+    r.note(
+        now,
+        "payment",
+        f"{what} {ev.invoice_id} of {ev.amount_minor / 100:.2f} {ev.currency} earned {points} points"
+        + (" (a proration buys no new service period)" if ev.proration and e.mode == "table" else "")
+        + (f" (not {r.p.currency}: counts as no spend)" if foreign else ""),
+    )
+    a.lifetime_spend_minor += spend
+    lot_id = r.earn(fx, now, points, what, origin=f"pay:{ev.invoice_id}", ref=ev.invoice_id, spend_minor=spend)
+    if lot_id is None and spend:  # no points, but the money still counts towards a spend-based tier
+        a.qualifying.append(T.Qualifying(at=now, points=0, spend_minor=spend, ref=ev.invoice_id))
+        tier_changes.check_upgrade(r, fx, now)
+    a.payments.append(
+        Payment(
+            invoice_id=ev.invoice_id,
+            amount_minor=ev.amount_minor,
+            currency=ev.currency,
+            points=points,
+            lot_id=lot_id,
+            at=now,
+        )
+    )
+    a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
+    a.status = "active"
+    if r.lifecycle and not ev.proration:
+        lc = a.lifecycle
+        service = service_periods.record(lc, a.created_at, now)
+        service_periods.add(service, ev.invoice_id, now, interval, count)
+        lc.counters.payments += 1
+        lc.counters.paid_months += round(service_periods.length(interval, count) / service_periods.MONTH)
+        lc.first_invoice_id = lc.first_invoice_id or ev.invoice_id
+        referrals.after_payment(r, fx, now, ev.invoice_id)
+    if r.lifecycle:
         badges.check(r, fx, now)
 
 
@@ -117,3 +188,8 @@ def on_refund(r: RulesPort, fx: Effects, now: datetime, ev: RefundIssued) -> Non
     a.lots = L.prune(a.lots)
     if r.lifecycle:
         referrals.after_refund(r, fx, now, ev.invoice_id)
+    if r.version >= 3 and r.lifecycle and pay.refunded_minor >= pay.amount_minor:
+        # Fully refunded: the period it bought was never paid for, and a badge it brought goes with it.
+        service = a.lifecycle.service
+        if service is not None and service_periods.remove(service, ev.invoice_id):
+            badges.revoke_undone(r, fx, now, f"invoice {ev.invoice_id} fully refunded")

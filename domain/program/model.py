@@ -53,6 +53,11 @@ class EarningRules(Strict):
     mode: Literal["table", "cashback"] = "table"
     monthly_payment: int = Field(100, ge=0)
     annual_payment: int = Field(1200, ge=0)
+    # Rules version 3: points follow the service period bought (domain/service_periods.py); unset,
+    # a day, a week and a quarter earn in proportion to `monthly_payment` (12/365, 12/52, 3 months).
+    daily_payment: int | None = Field(None, ge=0)
+    weekly_payment: int | None = Field(None, ge=0)
+    quarterly_payment: int | None = Field(None, ge=0)
     cashback_percent: float = Field(5.0, ge=0, le=100)
     referral: int = Field(200, ge=0)
     referral_hold_days: int = Field(14, ge=0)
