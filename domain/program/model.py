@@ -55,9 +55,10 @@ class EarningRules(Strict):
     annual_payment: int = Field(1200, ge=0)
     # Rules version 3: points follow the service period bought (domain/service_periods.py); unset,
     # a day, a week and a quarter earn in proportion to `monthly_payment` (12/365, 12/52, 3 months).
-    daily_payment: int | None = Field(None, ge=0)
-    weekly_payment: int | None = Field(None, ge=0)
-    quarterly_payment: int | None = Field(None, ge=0)
+    # Left out of the JSON while unset, so a program that does not set them has the JSON it had before.
+    daily_payment: int | None = Field(None, ge=0, exclude_if=lambda v: v is None)
+    weekly_payment: int | None = Field(None, ge=0, exclude_if=lambda v: v is None)
+    quarterly_payment: int | None = Field(None, ge=0, exclude_if=lambda v: v is None)
     cashback_percent: float = Field(5.0, ge=0, le=100)
     referral: int = Field(200, ge=0)
     referral_hold_days: int = Field(14, ge=0)
