@@ -166,9 +166,7 @@ async def test_invoice_payment_succeeded_counts_once_beside_invoice_paid(stack):
     assert answer["applied_as"] == "payment_succeeded", answer
     assert (await post(stack, paid))["applied_as"] == "payment_succeeded"
     assert await earned(stack, c, invoice_id(paid)) == [("earn", 100)]
-    await eventually(
-        lambda: timeline(stack.tenure, c), lambda items: any("already counted" in i.text for i in items)
-    )
+    await eventually(lambda: timeline(stack.tenure, c), lambda items: any("already counted" in i.text for i in items))
     assert [(r["kind"], r["points"]) for r in ledger_rows(stack.engine, c)] == [("earn", 100)]
 
     alone = {**invoice_paid_event(c, 4900), "type": "invoice.payment_succeeded"}  # an endpoint on that event only
