@@ -4,10 +4,16 @@ payments in another currency, causes before their effects in the timeline; and o
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from rich.console import Console
+
+from domain.account import TimelineItem
 from domain.messages import PaymentSucceeded, RefundIssued
 from domain.program import Program
+from domain.summary import Timeline
+from starter.cli.render import timeline_view
 from tests.journey_kit import days, eventually, payment, running_worker, start_at_version
 from tests.lifecycle_kit import daytime_zone, has, ledger, server_now, sign_up, timeline, wait_for
 
@@ -190,3 +196,18 @@ async def test_a_version_2_run_earns_as_before(time_env, program, tmp_path):
         await eventually(lambda: tenure.summary("cus_v1"), lambda s: s.lifetime_points == 200)
         rows = await ledger(tenure, engine, "cus_v1")
         assert [(r["ref"], r["points"]) for r in rows if r["kind"] == "earn"] == [("in_0", 100), ("in_1", 100)]
+
+
+def test_the_cli_timeline_shows_seconds_in_the_journeys_order():
+    """Lines of one instant keep the journey's order (the cause first), and the CLI shows the second."""
+    at = datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC)
+    items = [
+        TimelineItem(at=at, kind="payment", text="annual payment in_1 earned 1200 points"),
+        TimelineItem(at=at, kind="tier", text="upgrade member → silver"),
+        TimelineItem(at=at.replace(second=4), kind="email", text="tier_changed email suppressed"),
+    ]
+    console = Console(width=200, record=True)
+    console.print(timeline_view("cus_1", Timeline(items=items)))
+    out = console.export_text()
+    assert "2026-12-07 01:02:03" in out and "2026-12-07 01:02:04" in out, out
+    assert out.index("annual payment") < out.index("upgrade") < out.index("tier_changed"), out
