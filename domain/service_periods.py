@@ -62,13 +62,13 @@ def points_for(e: EarningRules, interval: Interval, count: int) -> int:
 
 
 def describe(interval: Interval, count: int) -> str:
-    """'monthly', 'annual', 'weekly', 'daily', 'quarterly', or 'every 2 weeks' (for the timeline)."""
+    """'monthly', 'annual', 'weekly', 'daily', 'quarterly', or '15-day', '6-month' (for the timeline)."""
     names = {("day", 1): "daily", ("week", 1): "weekly", ("month", 1): "monthly", ("month", 3): "quarterly"}
     if (interval, count) in names:
         return names[(interval, count)]
     if interval == "year" and count == 1 or interval == "month" and count == 12:
         return "annual"
-    return f"every {count} {interval}s"
+    return f"{count}-{interval}"
 
 
 def record(lc: LifecycleState, created_at: datetime, now: datetime) -> ServiceRecord:
