@@ -143,9 +143,10 @@ class PaymentSucceeded(_Fact):
     )
 
 
-# The fields version 3 added to `payment_succeeded`, left out of its JSON while unset (a payment
-# without them is the JSON it always was). Runs before version 2 decode with the frozen legacy
-# models, which do not know them, so the workflow takes them out for those runs.
+# The fields version 3 added to `payment_succeeded` (and `customer_email` to `payment_failed`),
+# left out of the JSON while unset (an event without them is the JSON it always was). Runs before
+# version 2 decode with the frozen legacy models, which do not know them, so the workflow takes
+# them out for those runs.
 PAYMENT_FIELDS_SINCE_V3 = ("interval", "interval_count", "proration", "customer_email")
 
 
@@ -155,6 +156,11 @@ class PaymentFailed(_Fact):
     amount_minor: AmountMinor = 0
     currency: CurrencyCode = "USD"
     reason: Text | None = None
+    customer_email: Email | None = Field(  # rules version 3, as for a payment: dunning needs an address
+        None,
+        exclude_if=lambda v: v is None,
+        description="The billing address on the invoice: used while the journey has none.",
+    )
 
 
 class SubscriptionCancelled(_Fact):

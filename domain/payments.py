@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import badges, churn, dunning, earning, referrals, service_periods, tier_changes
+from . import badges, churn, dunning, earning, membership, referrals, service_periods, tier_changes
 from . import lots as L
 from . import tiers as T
 from .account import Payment
@@ -87,9 +87,7 @@ def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceede
             f"paid in {ev.currency}, but the program counts in {r.p.currency}: cashback cannot be computed "
             "(Tenure converts no currency); adjust the member's points by hand if they are owed"
         )
-    if ev.customer_email and not a.email:
-        a.email = ev.customer_email
-        r.note(now, "profile", "email address taken from the invoice: none on file")
+    membership.take_invoice_email(r, now, ev.customer_email)
     if r.lifecycle:
         churn.on_return(r, fx, now, ev)
         dunning.on_recovered(r, now)

@@ -16,7 +16,14 @@ from types import SimpleNamespace
 
 import pytest_asyncio
 
-from tests.api_kit import api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
+from tests.api_kit import (
+    api_settings,
+    app_client,
+    invoice_paid_event,
+    invoice_payment_failed,
+    stripe_body,
+    stripe_headers,
+)
 from tests.journey_kit import eventually, ledger_rows, running_worker
 from tests.lifecycle_kit import customer_row, timeline
 
@@ -191,3 +198,18 @@ async def test_the_invoice_address_serves_while_the_journey_has_none(stack):
     assert any(t.startswith(("badge_awarded email: ", "badge_awarded email deferred")) for t in said), said
     row = await eventually(lambda: asyncio.to_thread(customer_row, stack.engine, c), lambda row: row is not None)
     assert row["email"] == f"{c}@example.com", "the customers table (SendGrid's lookup) has the address too"
+
+
+async def test_a_failed_payment_reaches_the_invoice_address(stack):
+    """A first invoice that fails, before any customer event: the dunning email (transactional) goes to the
+    invoice's address instead of being suppressed."""
+    c = cid()
+    event = invoice_payment_failed(c)
+    event["data"]["object"]["customer_email"] = f"{c}@example.com"
+    assert (await post(stack, event))["applied_as"] == "payment_failed"
+    items = await eventually(
+        lambda: timeline(stack.tenure, c), lambda items: any(i.text.startswith("dunning email") for i in items)
+    )
+    said = [i.text for i in items]
+    assert not any("no email address on file" in t for t in said), said
+    assert any(t.startswith("dunning email: ") for t in said), said

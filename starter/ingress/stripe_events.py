@@ -196,6 +196,7 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
                 amount_minor=inv.amount_due,
                 currency=inv.currency.upper(),
                 reason=reason,
+                customer_email=inv.email(),
             ),
             src,
         )
