@@ -92,7 +92,12 @@ def proration_invoice(customer: str, charged: int, credited: int, days_left: int
             "subscription_item_details": {
                 "invoice_item": f"ii_{secrets.token_hex(8)}",
                 "proration": True,
-                "proration_details": {"credited_items": None},
+                # the credit names the invoice line it credits back, as Stripe does
+                "proration_details": {
+                    "credited_items": {"invoice": f"in_{secrets.token_hex(12)}", "invoice_line_items": [template["id"]]}
+                    if amount < 0
+                    else None
+                },
                 "subscription": subscription,
                 "subscription_item": f"si_{secrets.token_hex(8)}",
             },
