@@ -94,7 +94,8 @@ class ServiceRecord(BaseModel):
     """What the member has actually been subscribed for (rules version 3; domain/service_periods.py)."""
 
     spans: list[ServiceSpan] = Field(default_factory=list)
-    before: timedelta = Field(timedelta(), description="Service elapsed in spans folded away (older than a year).")
+    before: timedelta = Field(timedelta(), description="Service elapsed in spans folded away (old, or many).")
+    folded_until: datetime | None = Field(None, description="The end of the spans folded away.")
     periods: int = Field(0, description="Service periods paid and not fully refunded.")
 
 

@@ -27,6 +27,9 @@ MONTH = timedelta(seconds=DAYS_PER_YEAR * 86400 // 12)
 """A month of service, for counting months subscribed: a twelfth of a year (30 days 10 hours, exactly)."""
 KEPT = timedelta(days=400)
 """Spans are kept this long after they end (a refund can still take them back), then folded."""
+MAX_SPANS = 100
+"""And at most this many (a daily plan's last 100 days): the oldest ended ones fold first. A full
+refund of a period folded away still reverses its points, but no longer takes a badge back."""
 
 _DAYS: dict[str, timedelta] = {"day": timedelta(days=1), "week": timedelta(days=7), "month": MONTH, "year": 12 * MONTH}
 
@@ -81,13 +84,18 @@ def record(lc: LifecycleState, created_at: datetime, now: datetime) -> ServiceRe
 
 
 def add(service: ServiceRecord, invoice_id: str, start: datetime, interval: Interval, count: int) -> None:
-    """A paid period; spans that ended more than a year ago fold into `before` (beyond any refund)."""
+    """A paid period. The oldest spans that have ended fold into `before` once they are past any refund
+    (`KEPT`) or too many (`MAX_SPANS`), so the record stays small: a few KB for a daily plan."""
     service.spans.append(ServiceSpan(invoice_id=invoice_id, start=start, end=start + length(interval, count)))
+    service.spans.sort(key=lambda s: s.start)
     service.periods += 1
-    old = [s for s in service.spans if s.end < start - KEPT]
-    if old:
-        service.before += _union(old, start)
-        service.spans = [s for s in service.spans if s.end >= start - KEPT]
+    while service.spans and service.spans[0].end <= start:
+        oldest = service.spans[0]
+        if oldest.end >= start - KEPT and len(service.spans) <= MAX_SPANS:
+            break
+        service.before += _union([oldest], start, service.folded_until)
+        service.folded_until = max(oldest.end, service.folded_until or oldest.end)
+        service.spans.pop(0)
 
 
 def remove(service: ServiceRecord, invoice_id: str) -> bool:
@@ -102,13 +110,13 @@ def remove(service: ServiceRecord, invoice_id: str) -> bool:
 
 def elapsed(service: ServiceRecord, now: datetime) -> timedelta:
     """Service that has actually passed by `now` within paid spans (overlaps counted once)."""
-    return service.before + _union(service.spans, now)
+    return service.before + _union(service.spans, now, service.folded_until)
 
 
 def reached_at(service: ServiceRecord, months: int) -> datetime | None:
     """The moment `months` of paid service will have passed, if the spans paid so far reach it."""
     need = MONTH * months - service.before
-    reach: datetime | None = None
+    reach = service.folded_until
     for span in sorted(service.spans, key=lambda s: s.start):
         start = span.start if reach is None else max(span.start, reach)
         if span.end > start:
@@ -119,9 +127,9 @@ def reached_at(service: ServiceRecord, months: int) -> datetime | None:
     return None
 
 
-def _union(spans: list[ServiceSpan], until: datetime) -> timedelta:
+def _union(spans: list[ServiceSpan], until: datetime, reach: datetime | None = None) -> timedelta:
+    """The time within `spans` before `until`, overlaps once, none before `reach` (already counted)."""
     total = timedelta()
-    reach: datetime | None = None
     for span in sorted(spans, key=lambda s: s.start):
         start = span.start if reach is None else max(span.start, reach)
         end = min(span.end, until)

@@ -56,3 +56,45 @@ def test_the_badge_comes_due_exactly_when_the_months_have_passed(paid, months):
         assert S.elapsed(service, at) >= S.MONTH * months
         if service.before < S.MONTH * months:  # else reached already, in spans folded away
             assert S.elapsed(service, at - timedelta(seconds=1)) < S.MONTH * months
+
+
+def naive_union(spans: list[tuple[datetime, datetime]], until: datetime) -> timedelta:
+    """Merged intervals, clipped at `until`: the plain definition of service that has passed."""
+    total, current = timedelta(), None
+    for start, end in sorted(spans):
+        end = min(end, until)
+        if end <= start:
+            continue
+        if current and start <= current[1]:
+            current = (current[0], max(current[1], end))
+        else:
+            if current:
+                total += current[1] - current[0]
+            current = (start, end)
+    return total + (current[1] - current[0] if current else timedelta())
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 1200), st.sampled_from(["day", "week", "month", "year"])), max_size=160),
+    st.integers(0, 1500),
+)
+def test_folding_old_and_many_spans_keeps_the_months_subscribed(paid, later):
+    """A daily plan's hundreds of periods fold into a total: the record stays small, the months the same."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    service, plain = ServiceRecord(), []
+    for n, (day, interval) in enumerate(sorted(paid)):
+        start = t0 + timedelta(days=day)
+        S.add(service, f"in_{n}", start, interval, 1)
+        plain.append((start, start + S.length(interval, 1)))
+    assert len(service.spans) <= S.MAX_SPANS + 1 or all(s.end > t0 for s in service.spans)
+    now = t0 + timedelta(days=later)
+    if not plain or now >= max(start for start, _ in plain):  # folding is judged from the latest payment on
+        assert S.elapsed(service, now) == naive_union(plain, now)
+
+
+def test_a_daily_plan_keeps_at_most_a_hundred_spans():
+    service, t0 = ServiceRecord(), datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(800):
+        S.add(service, f"in_{n}", t0 + timedelta(days=n), "day", 1)
+    assert len(service.spans) <= S.MAX_SPANS + 1 and len(service.model_dump_json()) < 10_000
+    assert S.elapsed(service, t0 + timedelta(days=800)) == timedelta(days=800)
