@@ -10,6 +10,7 @@ from . import badges, churn, dunning, earning, membership, referrals, service_pe
 from . import lots as L
 from . import tiers as T
 from .account import Payment
+from .currencies import convert
 from .effects import Effects
 from .messages import PaymentSucceeded, RefundIssued
 from .rules_port import RulesPort
@@ -82,29 +83,40 @@ def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceede
     a = r.a
     e = r.p.earning
     foreign = ev.currency != r.p.currency
-    if foreign and e.mode == "cashback":
+    rate = e.exchange_rates.get(ev.currency) if foreign else None
+    if foreign and rate is None and e.mode == "cashback":
         raise CurrencyMismatch(
-            f"paid in {ev.currency}, but the program counts in {r.p.currency}: cashback cannot be computed "
-            "(Tenure converts no currency); adjust the member's points by hand if they are owed"
+            f"paid in {ev.currency}, but the program counts in {r.p.currency} and has no rate for "
+            f"{ev.currency} ([earning.exchange_rates]): cashback cannot be computed; set the rate and send "
+            "the payment again, or adjust the member's points"
         )
+    # The amount in the program's currency: converted at the program's rate, or none at all.
+    amount = (
+        ev.amount_minor
+        if not foreign
+        else 0
+        if rate is None
+        else convert(ev.amount_minor, ev.currency, r.p.currency, rate)
+    )
     membership.take_invoice_email(r, now, ev.customer_email)
     if r.lifecycle:
         churn.on_return(r, fx, now, ev)
         dunning.on_recovered(r, now)
     interval, count = service_periods.service_of(ev)
     if e.mode == "cashback":
-        base = ev.amount_minor * e.cashback_percent / 100 * r.p.redemption.points_per_currency_unit / 100
+        base = amount * e.cashback_percent / 100 * r.p.redemption.points_per_currency_unit / 100
     else:
         base = 0 if ev.proration else service_periods.points_for(e, interval, count)
     points = int(base * earning.multiplier(r))
-    spend = 0 if foreign else ev.amount_minor
+    spend = amount
+    converted = f" (at {rate:g} {r.p.currency} per {ev.currency}: {amount / 100:.2f} {r.p.currency})" if rate else ""
     what = "proration" if ev.proration else f"{service_periods.describe(interval, count)} payment"
     r.note(
         now,
         "payment",
         f"{what} {ev.invoice_id} of {ev.amount_minor / 100:.2f} {ev.currency} earned {points} points"
         + (" (a proration buys no new service period)" if ev.proration and e.mode == "table" else "")
-        + (f" (not {r.p.currency}: counts as no spend)" if foreign else ""),
+        + (converted or (f" (not {r.p.currency}, no rate: counts as no spend)" if foreign else "")),
     )
     a.lifetime_spend_minor += spend
     lot_id = r.earn(fx, now, points, what, origin=f"pay:{ev.invoice_id}", ref=ev.invoice_id, spend_minor=spend)
@@ -119,6 +131,7 @@ def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceede
             points=points,
             lot_id=lot_id,
             at=now,
+            spend_minor=spend,
         )
     )
     a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
@@ -153,10 +166,13 @@ def on_refund(r: RulesPort, fx: Effects, now: datetime, ev: RefundIssued) -> Non
     taken = sum(t for _, t in L.consume(a.lots, reverse, prefer=pay.lot_id))
     short = reverse - taken
     a.shortfall += short
-    for i, q in enumerate(a.qualifying):  # the refunded money no longer qualifies for a tier
+    # The refunded money no longer qualifies for a tier: from version 3 in the program's currency
+    # (a payment in another one counted as its converted amount, or as none).
+    unspent = amount if r.version < 3 or pay.spend_minor is None else pay.spend_minor * amount // pay.amount_minor
+    for i, q in enumerate(a.qualifying):
         if q.ref == pay.invoice_id:
             a.qualifying[i] = q.model_copy(
-                update={"points": max(0, q.points - reverse), "spend_minor": max(0, q.spend_minor - amount)}
+                update={"points": max(0, q.points - reverse), "spend_minor": max(0, q.spend_minor - unspent)}
             )
             break
     origin = f"refund:{ev.event_id}"

@@ -168,7 +168,19 @@ async def test_another_currency_is_refused_in_cashback_mode_and_counts_no_spend_
     async with running_worker(time_env.client, program, tmp_path / "table") as (tenure, engine):
         await tenure.send("cus_euro_table", paid(1, "month", currency="EUR"))
         items = await wait_for(tenure, "cus_euro_table", "earned 100 points")
-        assert has(items, "(not USD: counts as no spend)")
+        assert has(items, "(not USD, no rate: counts as no spend)")
+
+
+async def test_a_configured_rate_converts_another_currency(time_env, program, tmp_path):
+    """`[earning.exchange_rates]`: cashback on the converted amount, minor units of either size."""
+    rates = variant(program, earning={"mode": "cashback", "exchange_rates": {"EUR": 1.08, "JPY": 0.0067}})
+    async with running_worker(time_env.client, rates, tmp_path) as (tenure, engine):
+        await tenure.send("cus_rates", paid(1, "month", amount=4900, currency="EUR"))  # 52.92 USD
+        await tenure.send("cus_rates", paid(2, "month", amount=10000, currency="JPY"))  # 67.00 USD (yen: no cents)
+        rows = await eventually(lambda: ledger(tenure, engine, "cus_rates"), lambda rows: len(rows) == 2)
+        assert [(r["ref"], r["points"]) for r in rows] == [("in_1", 264), ("in_2", 335)]
+        items = await timeline(tenure, "cus_rates")
+        assert has(items, "(at 1.08 USD per EUR: 52.92 USD)") and has(items, "(at 0.0067 USD per JPY: 67.00 USD)")
 
 
 async def test_the_timeline_says_the_cause_before_its_effects(time_env, program, tmp_path):
