@@ -10,7 +10,14 @@ from domain.account import Account
 from domain.effects import Effects
 from domain.erasure import ErasureRequest, erase, refuse, refused, reopen
 from domain.intake import adopt_memory, receive
-from domain.messages import AdjustRequest, PaymentSucceeded, SignedUp, SubscriptionCancelled
+from domain.messages import (
+    AdjustRequest,
+    PaymentFailed,
+    PaymentSucceeded,
+    ProfileUpdated,
+    SignedUp,
+    SubscriptionCancelled,
+)
 from domain.program import parse_program
 from domain.rules import AccountRules
 
@@ -70,6 +77,9 @@ def test_an_erased_account_refuses_events_but_a_new_sign_up():
     erase(rules, Effects(), T0, ErasureRequest(request_id="er-1", actor="api:admin"))
     payment = PaymentSucceeded(event_id="p2", invoice_id="in_2", amount_minor=4900, currency="USD")
     assert refused(rules.a, payment)
+    # an invoice's address would serve a journey that has none (rules version 3): not an erased one
+    failed = PaymentFailed(event_id="f2", invoice_id="in_2", customer_email=EMAIL)
+    assert refused(rules.a, failed) and refused(rules.a, ProfileUpdated(event_id="pu", email=EMAIL))
     fx = Effects()
     balance = rules.a.balance
     refuse(rules, fx, T0, payment)
