@@ -35,7 +35,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, codec, health, members, metrics, webhooks
+from . import activity, codec, health, members, metrics, personal_data, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -124,7 +124,14 @@ def create_app(
     app.add_middleware(metrics.Measured)  # outside the body limit: its 413s are answers too
     tracing.instrument_app(app, provider)  # before the first request builds the middleware stack
     install_error_handlers(app)
-    for router in (webhooks.router, activity.router, members.router, health.router, metrics.router):
+    for router in (
+        webhooks.router,
+        activity.router,
+        members.router,
+        personal_data.router,
+        health.router,
+        metrics.router,
+    ):
         app.include_router(router)
     codec.install_codec(app, settings)
     return app
