@@ -12,12 +12,14 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
 
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkerDeploymentRequest,
     SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest,
 )
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
@@ -93,19 +95,37 @@ async def become_current(client: Client, settings: Settings) -> None:
 
 async def set_current_version(client: Client, version: WorkerDeploymentVersion, timeout: float = 60.0) -> None:
     """Make `version` the deployment's current version: new journeys start on it, pinned ones move to it at
-    their next continue-as-new. The server knows a version only once one of its workers polls, so this waits
-    (up to `timeout` seconds) for that."""
+    their next workflow task (workflows/customer.py). The server knows a version only once one of its workers
+    polls, so this waits (up to `timeout` seconds) for that."""
+    request = SetWorkerDeploymentCurrentVersionRequest(
+        namespace=client.namespace,
+        deployment_name=version.deployment_name,
+        build_id=version.build_id,
+        identity="tenure",
+    )
+    await _once_polled(lambda: client.workflow_service.set_worker_deployment_current_version(request), version, timeout)
+
+
+async def set_ramping_version(
+    client: Client, version: WorkerDeploymentVersion, percentage: float, timeout: float = 60.0
+) -> None:
+    """Route `percentage` of the deployment's journeys (chosen by workflow id) to `version`: new ones start on
+    it, pinned ones it selects move to it at their next workflow task. Waits for a worker of it, as above."""
+    request = SetWorkerDeploymentRampingVersionRequest(
+        namespace=client.namespace,
+        deployment_name=version.deployment_name,
+        build_id=version.build_id,
+        percentage=percentage,
+        identity="tenure",
+    )
+    await _once_polled(lambda: client.workflow_service.set_worker_deployment_ramping_version(request), version, timeout)
+
+
+async def _once_polled(call: Callable[[], Awaitable[object]], version: WorkerDeploymentVersion, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            await client.workflow_service.set_worker_deployment_current_version(
-                SetWorkerDeploymentCurrentVersionRequest(
-                    namespace=client.namespace,
-                    deployment_name=version.deployment_name,
-                    build_id=version.build_id,
-                    identity="tenure",
-                )
-            )
+            await call()
             return
         except RPCError as e:
             # NOT_FOUND / FAILED_PRECONDITION: no worker of this version has polled yet

@@ -15,7 +15,13 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from domain.journey import RULES_VERSION, JourneyInput, workflow_id
 from settings import Settings
 from starter.client import TenureClient
-from starter.deployment import current_version, deployment_config, set_current_version, source_build_id
+from starter.deployment import (
+    current_version,
+    deployment_config,
+    set_current_version,
+    set_ramping_version,
+    source_build_id,
+)
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.journey_kit import eventually, login, payment
@@ -110,4 +116,33 @@ async def test_a_journey_stays_on_its_version_and_moves_at_continue_as_new(dev_e
         started = new_run[0].workflow_execution_started_event_attributes
         [moved] = await client.data_converter.decode(started.input.payloads, [JourneyInput])
         assert moved.rules_version == RULES_VERSION
+    engine.dispose()
+
+
+async def test_a_ramp_moves_the_journeys_it_selects(dev_env, program, tmp_path):
+    """At 50%, about half the journeys pinned to A move to the ramping B at their next event, the rest stay."""
+    client = dev_env.client
+    deployment = f"tenure-{uuid.uuid4().hex[:8]}"
+    queue = f"versioning-{uuid.uuid4().hex[:8]}"
+    base = Settings(data_dir=tmp_path, task_queue=queue, worker_versioning=True, deployment_name=deployment)
+    engine = create_engine_for(base.db_url())
+    upgrade(engine)
+    tenure = TenureClient(client, program, queue)
+    customers = [f"cus_ramp_{uuid.uuid4().hex[:6]}_{n}" for n in range(20)]  # 2 in a million all fall one side
+    async with AsyncExitStack() as workers:
+        await workers.enter_async_context(build_worker(client, base.model_copy(update={"build_id": "a"}), program))
+        await set_current_version(client, WorkerDeploymentVersion(deployment, "a"))
+        for c in customers:
+            await tenure.send(c, payment(1))
+        for c in customers:
+            await eventually(lambda c=c: tenure.summary(c), lambda s: s.balance == 100)
+        await workers.enter_async_context(build_worker(client, base.model_copy(update={"build_id": "b"}), program))
+        await set_ramping_version(client, WorkerDeploymentVersion(deployment, "b"), 50)
+        for c in customers:
+            await tenure.send(c, login(1))
+        for c in customers:
+            await eventually(lambda c=c: tenure.summary(c), lambda s: s.balance == 102)
+        pinned = [(await _pinned_to(client.get_workflow_handle(workflow_id(c))))[1] for c in customers]
+        assert 0 < pinned.count("b") < len(customers), pinned
+        assert await current_version(client, deployment) == "a", "a ramp leaves the current version"
     engine.dispose()
