@@ -25,7 +25,8 @@ def extra_for(window: ActiveWindow, earned: int, tier_multiplier: float) -> int:
     if terms.combine == "multiply":
         extra = int(earned * (terms.factor - 1))
     else:
-        extra = int(earned * max(terms.factor, tier_multiplier) / tier_multiplier) - earned
+        # earned / tier is what the base earned; 1e-9 keeps 110 × 2 / 1.1 from flooring to 199
+        extra = int(earned * max(terms.factor, tier_multiplier) / tier_multiplier + 1e-9) - earned
     if window.cap is not None:
         extra = min(extra, window.cap - window.extra_granted)
     return max(extra, 0)
