@@ -439,6 +439,7 @@ class CustomerJourney:
             raise ApplicationError(f"campaign {touch.campaign_id} could not be applied: {e}", non_retryable=True) from e
         if touch.kind == "publish_program":
             self.profile_dirty = True  # the customers table shows the program version
+        self.timer.arm(self.rules.next_deadline())  # an email deferred to the morning may come due first
         seq = self.account.seq
         await workflow.wait_condition(lambda: self.flushed_seq >= seq)
         return result
