@@ -37,6 +37,7 @@ class Payment(BaseModel):
     points: int
     lot_id: str | None
     refunded_minor: int = 0
+    campaign_points: int = Field(0, description="Extra points a campaign's multiplier window added; refunded with it.")
     at: datetime
 
 

@@ -55,7 +55,9 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
     a.status = "active"
     if a.campaigns:  # a live campaign: a multiplier window, an offer's bonus (campaign_earning.py)
         origin = f"pay:{ev.invoice_id}"
-        campaign_earning.boost(r, fx, now, "payments", points, tier_multiplier, origin, ev.invoice_id)
+        a.payments[-1].campaign_points = campaign_earning.boost(
+            r, fx, now, "payments", points, tier_multiplier, origin, ev.invoice_id
+        )
         campaign_earning.on_payment(r, fx, now, ev.invoice_id)
     r.note(
         now,
@@ -82,17 +84,20 @@ def on_refund(r: RulesPort, fx: Effects, now: datetime, ev: RefundIssued) -> Non
     if amount == 0 or pay.amount_minor == 0:
         r.note(now, "refund", f"invoice {ev.invoice_id} already fully refunded")
         return
-    before = pay.points * pay.refunded_minor // pay.amount_minor
+    earned = pay.points + pay.campaign_points  # a campaign's extra points for it go back too
+    before = earned * pay.refunded_minor // pay.amount_minor
+    base_before = pay.points * pay.refunded_minor // pay.amount_minor
     pay.refunded_minor += amount
-    after = pay.points * pay.refunded_minor // pay.amount_minor
+    after = earned * pay.refunded_minor // pay.amount_minor
     reverse = after - before
+    base_reverse = pay.points * pay.refunded_minor // pay.amount_minor - base_before  # what qualified
     taken = sum(t for _, t in L.consume(a.lots, reverse, prefer=pay.lot_id))
     short = reverse - taken
     a.shortfall += short
     for i, q in enumerate(a.qualifying):  # the refunded money no longer qualifies for a tier
         if q.ref == pay.invoice_id:
             a.qualifying[i] = q.model_copy(
-                update={"points": max(0, q.points - reverse), "spend_minor": max(0, q.spend_minor - amount)}
+                update={"points": max(0, q.points - base_reverse), "spend_minor": max(0, q.spend_minor - amount)}
             )
             break
     origin = f"refund:{ev.event_id}"
