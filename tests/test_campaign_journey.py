@@ -328,3 +328,18 @@ async def test_a_malformed_touch_is_refused_before_history(time_env, program, tm
         assert fine.points_granted == 5, "a refused touch is not remembered: the campaign id applies later"
         history = (await handle.fetch_history()).events
         assert len([e for e in history if e.HasField("workflow_execution_update_accepted_event_attributes")]) == 1
+
+
+async def test_a_touch_right_behind_the_first_signal_sees_it(time_env, program, tmp_path):
+    """The sign-up that opens a journey and a campaign sent at once can reach the workflow in one
+    activation, the update handed over first: the touch lets the signal apply before it reads the address."""
+    tz = daytime_zone(await server_now(time_env))
+    async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
+
+        async def opened_and_touched(n: int) -> TouchResult:
+            cid = f"cus_fresh_{n}"
+            await tenure.send(cid, sign_up(cid, tz))
+            return await tenure.apply_campaign(cid, touch("announcement", template_id="d-news"))
+
+        results = await asyncio.gather(*(opened_and_touched(n) for n in range(30)))
+        assert [r.email for r in results] == ["sent"] * 30

@@ -426,6 +426,9 @@ class CustomerJourney:
     async def apply_campaign(self, touch: CampaignTouch) -> TouchResult:
         """A campaign reaches this member (domain/campaign_apply.py): once per campaign id, answered once
         its ledger entries are written. A new handler: runs of every rules version take it."""
+        # An update that arrives with the journey's first signal can be handed to this task first:
+        # let the signals of this activation apply (a sign-up's address) before the touch reads them.
+        await asyncio.sleep(0)
         known = self.rules.campaign_answer(touch.campaign_id)
         if known is not None:
             return known
