@@ -343,3 +343,5 @@ async def test_a_touch_right_behind_the_first_signal_sees_it(time_env, program, 
 
         results = await asyncio.gather(*(opened_and_touched(n) for n in range(30)))
         assert [r.email for r in results] == ["sent"] * 30
+        for n in range(30):  # delivered before the worker stops
+            await wait_sent(tenure, f"cus_fresh_{n}", "campaign_announcement")
