@@ -431,21 +431,24 @@ class CustomerJourney:
         # An update that arrives with the journey's first signal can be handed to this task first:
         # let the signals of this activation apply (a sign-up's address) before the touch reads them.
         await asyncio.sleep(0)
-        known = self.rules.campaign_answer(touch.campaign_id)
-        if known is not None:
-            return known
-        if touch.program is not None:
-            touch = touch.model_copy(update={"program": intern_program(touch.program)})
-        now = workflow.now()
-        self.rules.advance(self.outbox, now)
-        try:
-            result = self.rules.apply_touch(self.outbox, now, touch)
-        except Exception as e:  # a rule failing on this touch: nothing of it stays, the campaign hears why
-            raise ApplicationError(f"campaign {touch.campaign_id} could not be applied: {e}", non_retryable=True) from e
-        if touch.kind == "publish_program":
-            self.profile_dirty = True  # the customers table shows the program version
-        self.timer.arm(self.rules.next_deadline())  # an email deferred to the morning may come due first
-        seq = self.account.seq
+        result = self.rules.campaign_answer(touch.campaign_id)
+        if result is None:
+            if touch.program is not None:
+                touch = touch.model_copy(update={"program": intern_program(touch.program)})
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            try:
+                with refusals_as_errors(non_retryable=True):
+                    result = self.rules.apply_touch(self.outbox, now, touch)
+            except ApplicationError:
+                raise
+            except Exception as e:  # a rule failing on this touch: nothing of it stays, the campaign hears why
+                why = f"campaign {touch.campaign_id} could not be applied: {e}"
+                raise ApplicationError(why, non_retryable=True) from e
+            if touch.kind == "publish_program":
+                self.profile_dirty = True  # the customers table shows the program version
+            self.timer.arm(self.rules.next_deadline())  # an email deferred to the morning may come due first
+        seq = self.account.seq  # a repeat too is answered once what the first one wrote is written
         await workflow.wait_condition(lambda: self.flushed_seq >= seq)
         return result
 
