@@ -4,8 +4,9 @@ They go through the Temporal SDK's meter, so the worker serves them on the same 
 SDK's own metrics (TENURE_WORKER_METRICS_ADDRESS; README "Operating Tenure", Metrics): one scrape target per
 worker. Until `use_meter` is called (the worker does, from its client's runtime) they count nowhere.
 
-Labels are closed vocabularies (a status, an outcome), never a customer id. Any code running in the worker
-may count: `count_campaign_members("sent")` is how a campaign reports its progress.
+Labels are closed vocabularies (a status, an outcome), never a customer id. Any code may count campaign
+progress with `count_campaign_members("applied")`: in the worker it lands on the worker's endpoint, in any
+other process (the API, which serves `/metrics`) on prometheus_client's registry.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import prometheus_client
 from temporalio.common import MetricCounter, MetricHistogramFloat, MetricMeter
 
 _meter: MetricMeter = MetricMeter.noop
+_in_worker = False  # use_meter was called: this process is a worker
 
 # The names, for deploy/ and the test that checks the dashboards refer only to what is exported.
 LEDGER_ROWS = "tenure_ledger_rows_written_total"
@@ -31,8 +34,9 @@ LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 
 def use_meter(meter: MetricMeter) -> None:
     """Count on `meter` from now on (the worker's runtime's meter)."""
-    global _meter
+    global _meter, _in_worker
     _meter = meter
+    _in_worker = meter is not MetricMeter.noop
     _counter.cache_clear()
     _histogram.cache_clear()
 
@@ -74,6 +78,15 @@ def count_rejected_events(n: int) -> None:
 
 
 def count_campaign_members(outcome: str, n: int = 1) -> None:
-    """Campaign progress: members a campaign reached, by outcome (e.g. sent, skipped, failed)."""
-    if n:
+    """Campaign progress: members a campaign reached, by outcome (e.g. applied, repeated, refused, no_journey)."""
+    if not n:
+        return
+    if _in_worker:
         _counter(CAMPAIGN_MEMBERS, "Campaign members by outcome.").add(n, {"outcome": outcome})
+    else:
+        _CAMPAIGN_MEMBERS_ELSEWHERE.labels(outcome).inc(n)
+
+
+_CAMPAIGN_MEMBERS_ELSEWHERE = prometheus_client.Counter(
+    CAMPAIGN_MEMBERS.removesuffix("_total"), "Campaign members by outcome.", ["outcome"]
+)

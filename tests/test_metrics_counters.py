@@ -82,6 +82,18 @@ def _values(text: str) -> dict[str, float]:
     return out
 
 
+def test_campaign_progress_counted_outside_a_worker_lands_on_the_apis_registry():
+    from prometheus_client import REGISTRY
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("tenure_campaign_members_total", {"outcome": "no_journey"}) or 0.0
+
+    metrics.use_meter(metrics.MetricMeter.noop)  # as in a process that built no worker (the API's)
+    before = counted()
+    metrics.count_campaign_members("no_journey", 2)
+    assert counted() == before + 2
+
+
 def test_webhook_outcomes_by_status():
     assert [outcome_of(s) for s in (200, 202, 400, 401, 403, 404, 413, 422, 503, 500)] == [
         "accepted", "accepted", "invalid", "unauthorized", "unauthorized", "refused", "too_large", "invalid",
