@@ -14,7 +14,9 @@ from .roles import ApiKey, Role, allows
 from .services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async, like every dependency here: FastAPI runs a plain `def` dependency in its thread pool,
+    # a thread hop per request for an attribute read (bench/RESULTS.md)
     return request.app.state.services
 
 
@@ -24,7 +26,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key of TENURE_API_KEY
 _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="An API key of TENURE_API_KEYS.")
 
 
-def _caller(
+async def _caller(
     svc: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
@@ -50,7 +52,7 @@ def _caller(
 def require_role(*roles: Role) -> Callable[..., ApiKey]:
     """A dependency that admits keys of these roles (and admin), 403 for any other key."""
 
-    def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
         if not allows(key, roles):
             raise ApiError(
                 403,
