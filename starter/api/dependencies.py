@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -49,7 +49,7 @@ async def _caller(
     return found
 
 
-def require_role(*roles: Role) -> Callable[..., ApiKey]:
+def require_role(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency that admits keys of these roles (and admin), 403 for any other key."""
 
     async def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
