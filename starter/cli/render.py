@@ -81,6 +81,14 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
     head.add_row("status", s.status)
     head.add_row("lifetime", f"{points(s.lifetime_points)} points earned, {s.ledger_seq} ledger entries")
     head.add_row("program", s.program_version)
+    if s.engagement:
+        head.add_row(
+            "engagement", Text(s.engagement.level, style="bold") + Text(f"  ({'; '.join(s.engagement.reasons)})")
+        )
+    if s.churn_risk:
+        risk = s.churn_risk.score
+        style = "red" if risk >= 60 else "yellow" if risk >= 30 else "green"
+        head.add_row("churn risk", Text(f"{risk}/100", style=style) + Text(f"  ({'; '.join(s.churn_risk.reasons)})"))
 
     lots = Table(title="lots (spent oldest first)", title_justify="left", expand=False)
     add_columns(
