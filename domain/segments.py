@@ -232,6 +232,17 @@ AllOf.model_rebuild()
 AnyOf.model_rebuild()
 
 
+def error_path(loc: tuple[Any, ...] | list[Any]) -> list[str | int]:
+    """A validation error's location without the union's tags: `all.all.0.condition.field` → `all.0.field`."""
+    out: list[str | int] = []
+    parts = list(loc)
+    for i, part in enumerate(parts):
+        if part == "condition" or (part in ("all", "any") and i + 1 < len(parts) and parts[i + 1] == part):
+            continue
+        out.append(part)
+    return out
+
+
 def check_shape(f: SegmentFilter) -> None:
     """Refuse a tree too deep or too large to be a sensible query (a 4xx, not a slow database)."""
     count = 0
