@@ -37,6 +37,9 @@ class Payment(BaseModel):
     lot_id: str | None
     refunded_minor: int = 0
     at: datetime
+    spend_minor: int | None = Field(
+        None, exclude_if=lambda v: v is None, description="Rules version 3: the amount in the program's currency."
+    )
 
 
 class TimelineItem(BaseModel):

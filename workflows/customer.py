@@ -79,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         reconcile_view_of,
         summarize,
     )
+    from workflows.legacy_payloads import as_legacy
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.shared import intern_program
     from workflows.timer import DeadlineTimer
@@ -320,7 +321,8 @@ class CustomerJourney:
             model: type[EventEnvelope | LegacyEventEnvelope] = (
                 EventEnvelope if self.rules_version >= 2 else LegacyEventEnvelope
             )
-            envelope = workflow.payload_converter().from_payload(payload.payload, model)
+            raw = payload.payload if self.rules_version >= 2 else as_legacy(payload.payload)
+            envelope = workflow.payload_converter().from_payload(raw, model)
         except Exception as e:
             if self.rules_version < 2:  # dropped, as the SDK itself did before the handler took it raw
                 workflow.logger.warning("dropping an event signal whose payload does not decode: %s", e)
