@@ -186,3 +186,15 @@ def test_projection_reads_the_account():
     assert (p.country, p.plan_cadence, p.email_reachable, p.churn_reason) == ("FR", "monthly", True, None)
     a.lifecycle.comms.blocked = "bounce"
     assert project(a, T0).email_reachable is False
+
+
+async def test_a_country_does_not_make_older_runs_drop_the_event(time_env, program, tmp_path):
+    """Runs before rules version 2 decode with frozen models that refuse unknown fields: the country
+    is taken out for them (workflows/legacy_payloads.py) so the sign-up still applies."""
+    cid = "cus_v1_country"
+    async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
+        await start_at_version(tenure, cid, 1, payment(1))
+        await tenure.send(cid, sign_up(cid, "Asia/Tokyo").model_copy(update={"country": "JP"}))
+        await wait_for(tenure, cid, "signed up")
+        row = await row_where(engine, cid, lambda r: r["timezone"] == "Asia/Tokyo")
+        assert row["country"] is None, "older runs write no projection"
