@@ -9,6 +9,7 @@ no value for (never active, not churned, not yet projected) is false, except `ne
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -381,3 +382,11 @@ class SegmentPreview(BaseModel):
 
     count: int
     sample: list[SampleMember]
+
+
+def segment_id_for(name: str) -> str:
+    """The id a segment gets from its name when none is given: `Gold at risk` → `gold-at-risk`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+    if not slug:
+        raise ValueError("give a segment_id: the name has no letters or digits to make one from")
+    return slug
