@@ -122,7 +122,7 @@ def _time_boundaries(a: Account) -> list[datetime]:
     activity leaves the 30 days that count as recent use."""
     out = [_member_since(a) + timedelta(days=NEW_MEMBER_DAYS)]
     if a.lifecycle.last_activity_at is not None:
-        out.append(a.lifecycle.last_activity_at + timedelta(days=31))
+        out.append(a.lifecycle.last_activity_at + timedelta(days=30))  # with the default at-risk deadline: one wake
     return out
 
 
