@@ -11,6 +11,7 @@ from datetime import datetime
 from . import (
     badges,
     bookkeeping,
+    campaign_earning,
     churn,
     dunning,
     engagement,
@@ -33,6 +34,7 @@ def next_deadline(r: RulesPort) -> datetime | None:
             times += journey.deadlines(r)
     if r.lifecycle and r.version >= 3:  # scores that time alone moves are written when they move
         times += engagement_scores.rescore_deadlines(r.a)
+    times += campaign_earning.deadlines(r)
     times += expiry.deadlines(r)
     times += pending_points.deadlines(r)
     return min(times) if times else None
@@ -47,6 +49,7 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
         onboarding.advance(r, fx, now)
         badges.advance(r, fx, now)
         engagement.advance(r, fx, now)
+    campaign_earning.advance(r, fx, now)
     expiry.advance(r, fx, now)
     pending_points.release_due(r, fx, now)
     tier_changes.advance(r, fx, now)

@@ -18,10 +18,13 @@ REDEEM_UPDATE = "redeem"
 ADJUST_UPDATE = "adjust"
 SET_MINIMUM_TIER_UPDATE = "set_minimum_tier"
 ADOPT_PROGRAM_UPDATE = "adopt_program"
+CAMPAIGN_UPDATE = "apply_campaign"  # a campaign reaches one member: CampaignTouch -> TouchResult
 SUMMARY_QUERY = "summary"
 LEDGER_QUERY = "ledger"
 TIMELINE_QUERY = "timeline"
 RECONCILE_QUERY = "reconcile"
+ERASE_UPDATE = "erase_personal_data"  # new handler (domain/erasure.py): every rules version has it
+ACCOUNT_QUERY = "account"  # the whole account, for `tenure member export`
 HISTORY_BUDGET = 2000
 
 # How far back a journey can tell a repeated event from a new one: facts older than this are

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import badges, churn, dunning, earning, membership, referrals, service_periods, tier_changes
+from . import badges, campaign_earning, churn, dunning, earning, membership, referrals, service_periods, tier_changes
 from . import lots as L
 from . import tiers as T
 from .account import Payment
@@ -38,7 +38,8 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
         base = ev.amount_minor * e.cashback_percent / 100 * r.p.redemption.points_per_currency_unit / 100
     else:
         base = e.annual_payment if ev.cadence == "annual" else e.monthly_payment
-    points = int(base * earning.multiplier(r))
+    tier_multiplier = earning.multiplier(r)
+    points = int(base * tier_multiplier)
     a.lifetime_spend_minor += ev.amount_minor
     lot_id = r.earn(
         fx,
@@ -61,6 +62,7 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
     )
     a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
     a.status = "active"
+    _campaigns(r, fx, now, ev, points, tier_multiplier)
     r.note(
         now,
         "payment",
@@ -74,6 +76,19 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
         a.lifecycle.first_invoice_id = a.lifecycle.first_invoice_id or ev.invoice_id
         referrals.after_payment(r, fx, now, ev.invoice_id)
         badges.check(r, fx, now)
+
+
+def _campaigns(
+    r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded, points: int, tier_multiplier: float
+) -> None:
+    """A live campaign (only the `apply_campaign` update makes one, at any rules version): a multiplier
+    window's extra points, remembered on the payment so a refund takes them back; an offer's bonus."""
+    if not r.a.campaigns:
+        return
+    origin = f"pay:{ev.invoice_id}"
+    extra = campaign_earning.boost(r, fx, now, "payments", points, tier_multiplier, origin, ev.invoice_id)
+    r.a.payments[-1].campaign_points = extra
+    campaign_earning.on_payment(r, fx, now, ev.invoice_id)
 
 
 def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
@@ -108,7 +123,8 @@ def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceede
         base = amount * e.cashback_percent / 100 * r.p.redemption.points_per_currency_unit / 100
     else:
         base = 0 if ev.proration else service_periods.points_for(e, interval, count)
-    points = int(base * earning.multiplier(r))
+    tier_multiplier = earning.multiplier(r)
+    points = int(base * tier_multiplier)
     spend = amount
     converted = f" (at {rate:g} {r.p.currency} per {ev.currency}: {amount / 100:.2f} {r.p.currency})" if rate else ""
     what = "proration" if ev.proration else f"{service_periods.describe(interval, count)} payment"
@@ -137,6 +153,7 @@ def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceede
     )
     a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
     a.status = "active"
+    _campaigns(r, fx, now, ev, points, tier_multiplier)
     if r.lifecycle and not ev.proration:
         lc = a.lifecycle
         service = service_periods.record(lc, a.created_at, now)
@@ -164,10 +181,13 @@ def on_refund(r: RulesPort, fx: Effects, now: datetime, ev: RefundIssued) -> Non
     if amount == 0 or pay.amount_minor == 0:
         r.note(now, "refund", f"invoice {ev.invoice_id} already fully refunded")
         return
-    before = pay.points * pay.refunded_minor // pay.amount_minor
+    earned = pay.points + pay.campaign_points  # a campaign's extra points for it go back too
+    before = earned * pay.refunded_minor // pay.amount_minor
+    base_before = pay.points * pay.refunded_minor // pay.amount_minor
     pay.refunded_minor += amount
-    after = pay.points * pay.refunded_minor // pay.amount_minor
+    after = earned * pay.refunded_minor // pay.amount_minor
     reverse = after - before
+    base_reverse = pay.points * pay.refunded_minor // pay.amount_minor - base_before  # what qualified
     taken = sum(t for _, t in L.consume(a.lots, reverse, prefer=pay.lot_id))
     short = reverse - taken
     a.shortfall += short
@@ -177,7 +197,7 @@ def on_refund(r: RulesPort, fx: Effects, now: datetime, ev: RefundIssued) -> Non
     for i, q in enumerate(a.qualifying):
         if q.ref == pay.invoice_id:
             a.qualifying[i] = q.model_copy(
-                update={"points": max(0, q.points - reverse), "spend_minor": max(0, q.spend_minor - unspent)}
+                update={"points": max(0, q.points - base_reverse), "spend_minor": max(0, q.spend_minor - unspent)}
             )
             break
     origin = f"refund:{ev.event_id}"
