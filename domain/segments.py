@@ -86,6 +86,10 @@ KNOWN_VALUES: dict[str, frozenset[str]] = {
     ),
 }
 
+# The rules version (domain/journey.py) from which journeys keep the projection, wake when time
+# alone moves a score, and run the two lifecycle triggers of segments (README "Segments").
+PROJECTION_RULES_VERSION = 4
+
 MAX_IN_VALUES = 1000
 MAX_CONDITIONS = 200
 MAX_DEPTH = 8
@@ -291,7 +295,7 @@ class SegmentMember(BaseModel):
 
 
 class SegmentProjection(BaseModel):
-    """The facts about a member that segments filter on, as the journey computes them (rules version 3).
+    """The facts about a member that segments filter on, as the journey computes them (rules version 4).
 
     Mirrored into the `customers` table by the journey's `upsert_customer` activity.
     """
