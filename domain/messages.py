@@ -80,6 +80,8 @@ Name = Annotated[str, line(MAX_NAME_LENGTH)]
 TimeZoneName = Annotated[str, line(64)]
 """A zone name, one line (its shape is the edge's: `bounds.ZoneName`); an unknown zone falls back to UTC."""
 Code = Annotated[str, line(100)]
+CountryCode = Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$"), AfterValidator(str.upper)]
+"""ISO 3166-1 alpha-2 (any case; kept upper-case)."""
 Text = Annotated[str, text(MAX_TEXT_LENGTH)]
 Comment = Annotated[str, text(MAX_COMMENT_LENGTH)]
 OccurredAt = Annotated[datetime | None, AfterValidator(_not_before_2000)]
@@ -148,6 +150,8 @@ class PaymentSucceeded(_Fact):
 # version 2 decode with the frozen legacy models, which do not know them, so the workflow takes
 # them out for those runs.
 PAYMENT_FIELDS_SINCE_V3 = ("interval", "interval_count", "proration", "customer_email")
+# And `country` on `signed_up` and `profile_updated` (segments), the same way.
+CONTACT_FIELDS_SINCE_V3 = ("country",)
 
 
 class PaymentFailed(_Fact):
@@ -196,6 +200,7 @@ class ProfileUpdated(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
+    country: CountryCode | None = Field(None, exclude_if=lambda v: v is None, description="ISO 3166-1 alpha-2.")
 
 
 class SignedUp(_Fact):
@@ -205,6 +210,7 @@ class SignedUp(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
+    country: CountryCode | None = Field(None, exclude_if=lambda v: v is None, description="ISO 3166-1 alpha-2.")
     referral_code: Code | None = None
 
 

@@ -35,7 +35,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, codec, health, members, metrics, personal_data, webhooks
+from . import activity, codec, health, members, metrics, personal_data, segments, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -129,6 +129,7 @@ def create_app(
         activity.router,
         members.router,
         personal_data.router,
+        segments.router,
         health.router,
         metrics.router,
     ):
