@@ -411,6 +411,25 @@ async def phase_year(sizes: Sizes, work: Path, bar: Bar, postgres_url: str | Non
         program, sizes.year_customers, sizes.year_months, work, tick=lambda i, n: bar.at(i), postgres_url=postgres_url
     )
     bar.done()
+    if sizes.year_rounding:
+        # the same year with lots expiring at month ends: what the program setting saves
+        rounded = program.model_copy(
+            update={"points": program.points.model_copy(update={"expiry_rounding": "end_of_month"})}
+        )
+        bar.phase("busy customer-years, lots expiring at month ends", steps)
+        month_end = await simulate(
+            rounded, sizes.year_customers, sizes.year_months, work / "month-end", tick=lambda i, n: bar.at(i)
+        )
+        bar.done()
+        out["end_of_month"] = {
+            k: month_end[k]
+            for k in (
+                "history_events_per_incoming",
+                "history_events_per_customer_year",
+                "history_bytes_per_customer_year",
+                "longest_run",
+            )
+        }
     return out
 
 
@@ -433,6 +452,8 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
     if postgres_url:
         results["postgres"] = {"server": "wal" if wal else "default"}
     total = 4 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
+    if sizes.year_rounding:
+        total += len(schedule(sizes.year_months))
     if wal:
         total += 4 * sizes.events + sizes.half_events
     if postgres_url:

@@ -224,6 +224,14 @@ def markdown(r: dict) -> str:
         f"**{y['customer_years_per_second']:.2f}** ({y['customers']} customers × {y['months']} months "
         f"in {y['wall_seconds']:.0f} s) | |",
     ]
+    if "end_of_month" in y:
+        e = y["end_of_month"]
+        lines.append(
+            f'| 5r | … with `points.expiry_rounding = "end_of_month"` | **{e["history_events_per_incoming"]:.2f}** '
+            f"({e['history_events_per_customer_year']:.0f} events, "
+            f"{e['history_bytes_per_customer_year'] / 1024:.0f} KiB per customer-year; longest run "
+            f"{e['longest_run']:,}) | ≤ 5 (`exact`: {y['history_events_per_incoming']:.2f}) |"
+        )
     if "history_bytes_per_customer_year" in y:
         per = y["tenure_bytes_per_customer_year"]
         hist = y["history_bytes_per_customer_year"]

@@ -100,6 +100,7 @@ async def simulate(
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary, data_converter=payload_data_converter(payload_keys())
     )
+    workdir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'year.db'}", task_queue="bench-year")
     engine = create_engine_for(settings.db_url())
     upgrade(engine)
