@@ -12,16 +12,26 @@ from .rules_port import RulesPort
 
 
 def deadlines(r: RulesPort) -> list[datetime]:
-    """Each live lot's expiry and its warnings not yet sent (a grouped warning marks every lot it covers)."""
-    times: list[datetime] = []
+    """The earliest of the live lots' expiries and warnings not yet sent (a grouped warning marks every
+    lot it covers). Only the earliest: the journey's clock takes the minimum of all deadlines, and a
+    busy member holds hundreds of lots (one per login), so each wake-up computed hundreds of dates
+    to keep one (bench/RESULTS.md)."""
+    if r.lifecycle and churn.frozen(r):
+        return []
+    warn_days = r.p.points.expiry_warning_days
+    first_warning = timedelta(days=max(warn_days)) if warn_days else timedelta(0)
+    earliest: datetime | None = None
     for lot in r.a.lots:
-        if lot.remaining <= 0 or (r.lifecycle and churn.frozen(r)):
+        if lot.remaining <= 0:
             continue
-        times.append(lot.expires_at)
-        for d in r.p.points.expiry_warning_days:
-            if d not in lot.warned:
-                times.append(lot.expires_at - timedelta(days=d))
-    return times
+        if not lot.warned:  # most lots: none of their warnings sent yet
+            due = lot.expires_at - first_warning
+        else:
+            unwarned = [d for d in warn_days if d not in lot.warned]
+            due = lot.expires_at - timedelta(days=max(unwarned)) if unwarned else lot.expires_at
+        if earliest is None or due < earliest:
+            earliest = due
+    return [] if earliest is None else [earliest]
 
 
 def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
