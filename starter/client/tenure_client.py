@@ -2,7 +2,7 @@
 
 Events go in with signal-with-start (`send`), so a customer's first event opens their journey;
 `signal` delivers one only to a journey that exists. Updates (redeem, adjust, set a minimum tier,
-adopt a program) and queries never open one: they answer `NoJourney` for a customer without a
+adopt a program, apply a campaign) and queries never open one: they answer `NoJourney` for a customer without a
 journey. Every failure comes out as one of the typed errors
 of `starter.client.errors`, never as Temporal's own exceptions.
 """
@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 
+from domain.campaign_touch import CampaignTouch, TouchResult
 from domain.journey import (
     ADJUST_UPDATE,
     ADOPT_PROGRAM_UPDATE,
+    CAMPAIGN_UPDATE,
     EVENT_SIGNAL,
     HISTORY_BUDGET,
     RECONCILE_QUERY,
@@ -124,6 +126,10 @@ class TenureClient:
     async def adopt_program(self, customer_id: str, program: Program) -> str:
         """Move a running journey to `program`; answers the version it ran before."""
         return await self._update(customer_id, ADOPT_PROGRAM_UPDATE, program, str)
+
+    async def apply_campaign(self, customer_id: str, touch: CampaignTouch) -> TouchResult:
+        """Let a campaign reach one member's journey; a repeated campaign id answers the first result."""
+        return await self._update(customer_id, CAMPAIGN_UPDATE, touch, TouchResult)
 
     # ---- queries --------------------------------------------------------------------------------
 
