@@ -56,7 +56,9 @@ def resolve_filter(engine: Engine, definition: CampaignDefinition) -> SegmentFil
     assert definition.segment is not None
     segment = segment_store.get_segment(engine, definition.segment)
     if segment is None:
-        raise ApplicationError(f"segment {definition.segment!r} does not exist", type=UNKNOWN_SEGMENT, non_retryable=True)
+        raise ApplicationError(
+            f"segment {definition.segment!r} does not exist", type=UNKNOWN_SEGMENT, non_retryable=True
+        )
     return segment.filter
 
 
@@ -118,7 +120,8 @@ class CampaignActivities:
         ids = [m.customer_id for m in members]
         already = await asyncio.to_thread(records.recorded_members, self.engine, request.run_id, ids)
         facts = await asyncio.to_thread(records.member_facts, self.engine, ids)
-        before = await asyncio.to_thread(records.counts_between, self.engine, request.run_id, request.after, last, request.pass_started_at
+        before = await asyncio.to_thread(
+            records.counts_between, self.engine, request.run_id, request.after, last, request.pass_started_at
         )
         left = None if request.budget_left is None else request.budget_left - before.points_committed
         now = request.now
@@ -142,7 +145,9 @@ class CampaignActivities:
         for m in members:
             if m.customer_id in already:
                 continue
-            if d.recurrence is not None and not anniversary_in_month(facts.get(m.customer_id, {}).get("signed_up_at"), now):
+            if d.recurrence is not None and not anniversary_in_month(
+                facts.get(m.customer_id, {}).get("signed_up_at"), now
+            ):
                 continue  # not this month's: not targeted
             due = due_at(d, m.timezone)
             if due is not None and due > now:
@@ -219,7 +224,8 @@ class CampaignActivities:
 
         await asyncio.gather(*(reach(m.customer_id, m.timezone) for m in treated))
         await flush()
-        counts = await asyncio.to_thread(records.counts_between, self.engine, request.run_id, request.after, last, request.pass_started_at
+        counts = await asyncio.to_thread(
+            records.counts_between, self.engine, request.run_id, request.after, last, request.pass_started_at
         )
         at_end = len(members) < request.limit
         progress = request.progress_before.model_copy(

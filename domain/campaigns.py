@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .campaign_touch import (
-    Channel,
-    ChallengeTerms,
-    Combine,
     CampaignTouch,
+    ChallengeTerms,
+    Channel,
+    Combine,
     MultiplierWindow,
     OfferTerms,
     TouchKind,
@@ -52,6 +52,7 @@ NO_JOURNEY = "no_journey"
 
 CampaignId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 MAX_RATE = 10_000.0
+ALL_CHANNELS: tuple[Channel, ...] = ("payments", "activity")
 
 
 def workflow_id(campaign_id: str) -> str:
@@ -107,7 +108,7 @@ class Multiplier(_Strict):
     factor: float = Field(gt=1.0, le=10.0)
     starts_at: datetime
     ends_at: datetime
-    applies_to: set[Channel] = Field(default_factory=lambda: {"payments", "activity"}, min_length=1)
+    applies_to: set[Channel] = Field(default_factory=lambda: set(ALL_CHANNELS), min_length=1)
     combine: Combine = "multiply"
     cap_extra_points: int | None = Field(None, ge=0, le=MAX_POINTS)
 
@@ -135,6 +136,7 @@ class CampaignDefinition(_Strict):
     budget: Budget = Budget()
     rate: float = Field(100.0, gt=0, le=MAX_RATE, description="Members reached per second, at most.")
     concurrency: int = Field(16, ge=1, le=256, description="Journeys asked at once.")
+    page_size: int | None = Field(None, ge=1, le=1000, description="Members a page; by default about 5 s at the rate.")
     start: Start = Start()
     recurrence: Recurrence | None = None
     local_time: bool = Field(False, description="Times without an offset in the terms are each member's local time.")
@@ -338,7 +340,9 @@ class PageRequest(BaseModel):
     limit: int
     budget_left: int | None
     now: datetime
-    pass_started_at: datetime = Field(description="Rows recorded since then are this pass's (a retried page's included).")
+    pass_started_at: datetime = Field(
+        description="Rows recorded since then are this pass's (a retried page's included)."
+    )
     progress_before: Progress
 
 
@@ -387,6 +391,8 @@ class Preview(BaseModel):
 def page_size(definition: CampaignDefinition) -> int:
     """Members per page: about five seconds at the campaign's rate, so a pause takes effect soon,
     between 20 and 500 (a page's rows and its history events stay small)."""
+    if definition.page_size is not None:
+        return definition.page_size
     return max(20, min(500, int(definition.rate * 5)))
 
 

@@ -131,7 +131,10 @@ def _ledger_counts(conn: sa.Connection, run_id: str, start: datetime, end: datet
         .where(in_period)
         .group_by(le.c.customer_id)
     )
-    return {r.customer_id: {"active": r.active or 0, "paid": r.paid or 0, "redeemed": r.redeemed or 0} for r in conn.execute(q)}
+    return {
+        r.customer_id: {"active": r.active or 0, "paid": r.paid or 0, "redeemed": r.redeemed or 0}
+        for r in conn.execute(q)
+    }
 
 
 def campaign_results(
@@ -223,7 +226,9 @@ def campaign_results(
             return float(max(0, (m.spend_now or 0) - (m.spend_at_start_minor or 0)))
 
         comparisons.append(
-            compare_means("revenue_minor", "since_reached", [revenue(m) for m in treated], [revenue(m) for m in holdout])
+            compare_means(
+                "revenue_minor", "since_reached", [revenue(m) for m in treated], [revenue(m) for m in holdout]
+            )
         )
     else:
         note = "revenue needs the lifetime spend of the customers projection, which this database lacks"

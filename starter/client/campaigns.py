@@ -31,8 +31,8 @@ from temporalio.service import RPCError
 from domain.campaigns import (
     FINAL_STATES,
     CampaignDefinition,
-    CampaignState,
     CampaignInput,
+    CampaignState,
     Preview,
     Progress,
     schedule_id,
@@ -141,7 +141,9 @@ class CampaignClient:
         """Start a draft: its workflow (state running, or scheduled until its time), or its monthly schedule."""
         record = await self.get(campaign_id)
         if record.state != "draft":
-            raise CampaignStateError(campaign_id, record.state, f"campaign {campaign_id!r} is {record.state}, not a draft")
+            raise CampaignStateError(
+                campaign_id, record.state, f"campaign {campaign_id!r} is {record.state}, not a draft"
+            )
         d = record.definition
         start = CampaignInput(definition=d, run_id="" if d.recurrence else d.id, actor=actor)
         if d.recurrence is not None:

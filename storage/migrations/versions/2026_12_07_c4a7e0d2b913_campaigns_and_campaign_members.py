@@ -1,7 +1,7 @@
 """campaigns and campaign_members
 
 Revision ID: c4a7e0d2b913
-Revises: 85d8b37997fb
+Revises: 5e9a1c0d2b47
 Create Date: 2026-12-07 01:05:00
 
 The `campaigns` table (definitions, state, latest progress) and `campaign_members` (each member a
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c4a7e0d2b913"
-down_revision: str | Sequence[str] | None = "85d8b37997fb"
+down_revision: str | Sequence[str] | None = "5e9a1c0d2b47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
