@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import pytest
 
-from domain.campaigns import workflow_id
 from domain.holdout import in_holdout
 from storage import campaigns as records
-from tests.campaign_kit import FakeJourneys, add_members, bonus_campaign, campaign_worker, database, member_ids, wait_for
+from tests.campaign_kit import (
+    FakeJourneys,
+    add_members,
+    bonus_campaign,
+    campaign_worker,
+    database,
+    member_ids,
+    wait_for,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def finished(campaigns, campaign_id: str):
-    return await wait_for(lambda: campaigns.status(campaign_id), lambda p: p.state in ("completed", "cancelled", "failed"))
+    return await wait_for(
+        lambda: campaigns.status(campaign_id), lambda p: p.state in ("completed", "cancelled", "failed")
+    )
 
 
 async def test_a_campaign_reaches_every_member_once_and_holds_out_the_hashed_ones(time_env, tmp_path):
