@@ -95,8 +95,13 @@ def database(tmp_path: Path, db_url: str | None = None) -> Engine:
 
 
 @asynccontextmanager
-async def campaign_worker(client: Client, engine: Engine, journeys: FakeJourneys, task_queue: str | None = None):
-    """A worker running campaigns only, their journeys `journeys`; yields a CampaignClient."""
+async def campaign_worker(
+    client: Client, engine: Engine, journeys: FakeJourneys, task_queue: str | None = None, **options: Any
+):
+    """A worker running campaigns only, their journeys `journeys`; yields a CampaignClient.
+
+    `max_cached_workflows=0` for a worker that is to die: the time-skipping server never moves a
+    workflow off a dead worker's sticky queue, as a real server does after a few seconds."""
     queue = task_queue or f"campaigns-{uuid.uuid4().hex[:8]}"
     acts = CampaignActivities(engine, apply=journeys.apply)
     worker = Worker(
@@ -106,6 +111,7 @@ async def campaign_worker(client: Client, engine: Engine, journeys: FakeJourneys
         activities=[acts.campaign_page, acts.count_campaign_segment, acts.record_campaign_state],
         workflow_runner=RUNNER,
         graceful_shutdown_timeout=timedelta(seconds=0),
+        **options,
     )
     async with worker:
         yield CampaignClient(client, engine, queue)
