@@ -74,11 +74,18 @@ class UnknownSegment(CampaignError):
 
 
 class CampaignClient:
-    def __init__(self, client: Client, engine: Engine, task_queue: str = "tenure", call_timeout: float = 10.0):
-        self.client = client
+    def __init__(self, client: Client | None, engine: Engine, task_queue: str = "tenure", call_timeout: float = 10.0):
+        """`client` None: only the SQL operations (create, get, list, preview, results)."""
+        self._client = client
         self.engine = engine
         self.task_queue = task_queue
         self.call_timeout = call_timeout
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise CampaignError("this operation needs Temporal: the campaign client has no connection")
+        return self._client
 
     def handle(self, campaign_id: str) -> WorkflowHandle:
         return self.client.get_workflow_handle(workflow_id(campaign_id))
