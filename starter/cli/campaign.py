@@ -152,9 +152,8 @@ def create_cmd(
 
     async def work(campaigns: CampaignClient) -> None:
         record = await campaigns.create(definition, actor or default_actor())
-        say(
-            f"campaign {record.campaign_id} ({record.kind}) recorded as a draft: `tenure campaign preview {record.campaign_id}`"
-        )
+        cid = record.campaign_id
+        say(f"campaign {cid} ({record.kind}) recorded as a draft: `tenure campaign preview {cid}`")
 
     run(with_campaigns(env, work, temporal=False))
 
