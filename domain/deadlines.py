@@ -18,6 +18,7 @@ from . import (
     expiry,
     onboarding,
     pending_points,
+    reward_reach,
     tier_changes,
 )
 from .effects import Effects
@@ -49,3 +50,4 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     expiry.advance(r, fx, now)
     pending_points.release_due(r, fx, now)
     tier_changes.advance(r, fx, now)
+    reward_reach.check(r, fx, now)  # rules version 3: balance reached the cheapest reward

@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from .messages import line
+
 Operator = Literal["eq", "ne", "in", "lt", "le", "gt", "ge", "between", "is_true", "is_false"]
 
 EngagementLevel = Literal["new", "occasional", "loyal"]
@@ -87,7 +89,8 @@ MAX_IN_VALUES = 1000
 MAX_CONDITIONS = 200
 MAX_DEPTH = 8
 
-Scalar = StrictBool | StrictInt | AwareDatetime | Annotated[str, Field(max_length=200)]
+# Bounded so that every value fits a database column (BIGINT, text without NUL).
+Scalar = StrictBool | Annotated[StrictInt, Field(ge=-(2**62), le=2**62)] | AwareDatetime | Annotated[str, line(200)]
 _TIME = TypeAdapter(AwareDatetime)
 
 
@@ -229,6 +232,17 @@ AllOf.model_rebuild()
 AnyOf.model_rebuild()
 
 
+def error_path(loc: tuple[Any, ...] | list[Any]) -> list[str | int]:
+    """A validation error's location without the union's tags: `all.all.0.condition.field` → `all.0.field`."""
+    out: list[str | int] = []
+    parts = list(loc)
+    for i, part in enumerate(parts):
+        if part == "condition" or (part in ("all", "any") and i + 1 < len(parts) and parts[i + 1] == part):
+            continue
+        out.append(part)
+    return out
+
+
 def check_shape(f: SegmentFilter) -> None:
     """Refuse a tree too deep or too large to be a sensible query (a 4xx, not a slow database)."""
     count = 0
@@ -254,7 +268,7 @@ class Segment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     segment_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, line(200, 1)]
     filter: SegmentFilter
     created_at: datetime
     created_by: Annotated[str, Field(min_length=1, max_length=200)]
@@ -337,3 +351,33 @@ def matches(f: SegmentFilter, member: SegmentProjection) -> bool:
     if f.op in ("eq", "ne") and f.value is None:  # `eq null`: the member has no value
         return (have is None) == (f.op == "eq")
     return _compare(f.op, have, f.value)
+
+
+class SampleMember(BaseModel):
+    """One member of a preview: the projection as last written (None: not projected yet), no personal data."""
+
+    customer_id: str
+    tier: str
+    status: str
+    at_risk: bool
+    timezone: str
+    balance: int | None = None
+    lifetime_points: int | None = None
+    lifetime_spend_minor: int | None = None
+    last_activity_at: datetime | None = None
+    signed_up_at: datetime | None = None
+    plan_cadence: str | None = None
+    churn_reason: str | None = None
+    country: str | None = None
+    email_reachable: bool | None = None
+    referral_count: int | None = None
+    engagement_level: str | None = None
+    churn_risk_score: int | None = None
+    projected_at: datetime | None = None
+
+
+class SegmentPreview(BaseModel):
+    """What a segment holds now: how many members, and the first of them by customer id."""
+
+    count: int
+    sample: list[SampleMember]

@@ -13,7 +13,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from domain.segments import AllOf, AnyOf, Condition, Segment, SegmentFilter, SegmentMember
+from domain.segments import (
+    AllOf,
+    AnyOf,
+    Condition,
+    SampleMember,
+    Segment,
+    SegmentFilter,
+    SegmentMember,
+    SegmentPreview,
+)
 
 from .schema import customers, segments
 
@@ -110,12 +119,27 @@ def member_page(engine: Engine, filter: SegmentFilter, after: str | None, limit:
         ]
 
 
-def sample_members(engine: Engine, filter: SegmentFilter, limit: int) -> list[dict[str, Any]]:
-    """The first members of a segment with every projected column (a preview shows them)."""
-    stmt = sa.select(customers).where(where_clause(filter)).order_by(customers.c.customer_id).limit(limit)
-    hidden = {"email", "name", "referral_code"}  # personal data stays out of previews
+MAX_SAMPLE = 100
+
+
+def sample_members(engine: Engine, filter: SegmentFilter, limit: int) -> list[SampleMember]:
+    """The first members of a segment with every projected column; no email, name or code."""
+    if not 0 <= limit <= MAX_SAMPLE:
+        raise ValueError(f"a sample has at most {MAX_SAMPLE} members")
+    columns = [customers.c[name] for name in SampleMember.model_fields if name != "email_reachable"]
+    stmt = (
+        sa.select(*columns, _reachable().label("email_reachable"))
+        .where(where_clause(filter))
+        .order_by(customers.c.customer_id)
+        .limit(limit)
+    )
     with engine.connect() as conn:
-        return [{k: v for k, v in row._mapping.items() if k not in hidden} for row in conn.execute(stmt)]
+        return [SampleMember.model_validate(dict(row._mapping)) for row in conn.execute(stmt)]
+
+
+def preview(engine: Engine, filter: SegmentFilter, sample: int = 10) -> SegmentPreview:
+    """The count of a filter's members and the first `sample` of them."""
+    return SegmentPreview(count=count_members(engine, filter), sample=sample_members(engine, filter, sample))
 
 
 def _row(segment: Segment) -> dict[str, Any]:
