@@ -67,12 +67,14 @@ class FakeJourneys:
         self.delay = delay
         self.hang_after: int | None = None  # hang (a killed worker) once this many have been applied
         self.missing: set[str] = set()
+        self.touches: dict[str, CampaignTouch] = {}  # the last touch each member's journey received
         self.points_of = points_of or (
             lambda t: min(t.bonus_points or 0, t.max_points if t.max_points is not None else 10**9)
         )
 
     async def apply(self, customer_id: str, touch: CampaignTouch) -> TouchResult:
         self.calls[customer_id] += 1
+        self.touches[customer_id] = touch
         if customer_id in self.missing:
             raise NoJourney(customer_id)
         if self.delay:

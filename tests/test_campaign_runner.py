@@ -8,9 +8,12 @@ how often; tests/test_campaign_dev_server.py runs real journeys.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.campaigns import workflow_id
 from domain.holdout import in_holdout
 from storage import campaigns as records
 from tests.campaign_kit import (
@@ -164,3 +167,49 @@ async def test_a_worker_killed_mid_campaign_reaches_nobody_twice(time_env, tmp_p
     rows = records.member_rows(engine, "restart")
     assert sorted(r.customer_id for r in rows) == ids
     assert done.counts.applied == 100 and done.counts.points_granted == 100 * 100
+
+
+async def test_a_weekend_in_each_members_local_time(time_env, tmp_path):
+    """Start at 09:00 and a double-points weekend, both in each member's zone: Tokyo is reached first, New York
+    fourteen hours later, and each journey's window is its own local weekend."""
+    engine = database(tmp_path)
+    add_members(engine, member_ids(6, "ny_"), timezone="America/New_York")
+    add_members(engine, member_ids(6, "tokyo_"), timezone="Asia/Tokyo")
+    journeys = FakeJourneys()
+    saturday = (datetime.now(UTC) + timedelta(days=3)).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    start = saturday - timedelta(hours=15)  # Friday 09:00, local
+    async with campaign_worker(time_env.client, engine, journeys) as campaigns:
+        definition = bonus_campaign(
+            "weekend",
+            kind="multiplier",
+            bonus_points=None,
+            local_time=True,
+            start={"at": start.isoformat(), "local_time": True},
+            multiplier={
+                "factor": 2,
+                "starts_at": saturday.isoformat(),
+                "ends_at": (saturday + timedelta(days=2)).isoformat(),
+            },
+        )
+        await campaigns.create(definition, "test")
+        await campaigns.start("weekend", "test")
+        await wait_for(lambda: campaigns.status("weekend"), lambda p: p.next_due_at is not None)
+        tokyo_first = records.member_rows(engine, "weekend")
+        await time_env.sleep(timedelta(days=4))  # the time-skipping server skips to New York's 09:00
+        progress = await finished(campaigns, "weekend")
+    assert tokyo_first == [], "nobody is reached before their local time"
+    assert progress.state == "completed" and progress.counts.applied == 12 and progress.passes == 3
+    reached = {r.customer_id: r.at for r in records.member_rows(engine, "weekend")}
+    tokyo, new_york = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
+    for cid, at in reached.items():
+        zone = tokyo if cid.startswith("tokyo_") else new_york
+        due = start.replace(tzinfo=zone)
+        assert due <= at < due + timedelta(minutes=1), (cid, at, due)
+        window = journeys.touches[cid].multiplier
+        assert window is not None
+        assert window.starts_at == saturday.replace(tzinfo=zone) and window.ends_at == (
+            saturday + timedelta(days=2)
+        ).replace(tzinfo=zone)
+    assert max(reached[c] for c in reached if c.startswith("tokyo_")) < min(
+        reached[c] for c in reached if c.startswith("ny_")
+    )

@@ -176,9 +176,7 @@ class CampaignWorkflow:
                 return await self._finish("completed", None)
             # Members whose local time has not come: wait for the next of them, then another pass.
             await self._record()
-            await workflow.wait_condition(
-                lambda: self.cancel_requested, timeout=max(timedelta(0), next_due - workflow.now())
-            )
+            await self._sleep(next_due - workflow.now())
             p.cursor, p.next_due_at = None, None
             p.passes += 1
             p.pass_started_at = workflow.now()
@@ -192,7 +190,16 @@ class CampaignWorkflow:
         if instant <= workflow.now():
             return
         await self._record()
-        await workflow.wait_condition(lambda: self.cancel_requested, timeout=instant - workflow.now())
+        await self._sleep(instant - workflow.now())
+
+    async def _sleep(self, duration: timedelta) -> None:
+        """Until `duration` has passed, or a cancel or a pause arrives."""
+        if duration <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(lambda: self.cancel_requested or self.paused, timeout=duration)
+        except TimeoutError:
+            pass
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
