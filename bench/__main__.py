@@ -346,7 +346,7 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
         engine.dispose()
 
 
-async def phase_campaign(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict:
+async def phase_campaign(sizes: Sizes, work: Path, address: str, bar: Bar, server: procs.Proc | None) -> dict:
     """A bonus campaign to `campaign_members` journeys on the raw engine's server (bench/campaign.py)."""
     from bench.campaign import phase_campaign as run_campaign
 
@@ -362,7 +362,9 @@ async def phase_campaign(sizes: Sizes, work: Path, address: str, bar: Bar) -> di
             reaching = True
         bar.at(k)
 
-    out = await run_campaign(n, sizes.campaign_concurrency, work, address, bar.at, tick_reach)
+    out = await run_campaign(
+        n, sizes.campaign_concurrency, work, address, bar.at, tick_reach, server_pid=server.pid if server else None
+    )
     if not reaching:
         bar.done()
         bar.phase(f"campaign: reach {n:,} members", n)
@@ -420,7 +422,7 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
             results["raw"] = await phase_raw(sizes, work, address, "default", bar, server)
             results["tenure"] = await phase_tenure(sizes, work, address, "default", bar, server)
             if sizes.campaign_members > 0:  # the same server as the raw engine's figure it is compared with
-                results["campaign"] = await phase_campaign(sizes, work, address, bar)
+                results["campaign"] = await phase_campaign(sizes, work, address, bar, server)
             if not wal:
                 results["memory"] = await phase_memory(sizes, work, address, bar)
         finally:

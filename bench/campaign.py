@@ -28,6 +28,7 @@ async def phase_campaign(
     tick_open: Callable[[int], None],
     tick_reach: Callable[[int], None],
     timeout: float = 3600.0,
+    server_pid: int | None = None,
 ) -> dict:
     import sqlalchemy as sa
 
@@ -96,6 +97,8 @@ async def phase_campaign(
         await campaigns.create(definition, "bench")
         rss_before = procs.rss_kb(worker.pid)
         rss_max = rss_before
+        pids = {"worker": worker.pid, **({"temporal": server_pid} if server_pid else {})}
+        cpu0 = {k: procs.cpu_seconds(pid) for k, pid in pids.items()}
         started = time.monotonic()
         await campaigns.start(CAMPAIGN_ID, "bench")
         while True:
@@ -108,6 +111,8 @@ async def phase_campaign(
                 raise TimeoutError(f"campaign still {p.state} after {timeout:.0f} s: {p.counts}")
             await asyncio.sleep(0.5)
         wall = time.monotonic() - started
+        reached = max(1, p.counts.targeted)
+        cpu = {k: 1000 * (procs.cpu_seconds(pid) - cpu0[k]) / reached for k, pid in pids.items()}
         runs = []
         query = f"WorkflowId = '{workflow_id(CAMPAIGN_ID)}'"
         async for execution in client.list_workflows(query):
@@ -131,6 +136,7 @@ async def phase_campaign(
             "per_second": p.counts.targeted / wall,
             "runs": len(runs),
             "longest_run": max(runs) if runs else 0,
+            "cpu_ms_per_member": cpu,
             "worker_rss_before_mb": rss_before / 1024,
             "worker_rss_max_mb": rss_max / 1024,
             "seconds_per_million": 1_000_000 * wall / max(1, p.counts.targeted),

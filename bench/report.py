@@ -161,7 +161,9 @@ def markdown(r: dict) -> str:
         lines += [
             f"| 7 | bonus campaign to {c['members']:,} journeys ({c['concurrency']} at once): members reached/s | "
             f"**{c['per_second']:.0f}/s** ({c['seconds']:.0f} s; one million would take "
-            f"{c['seconds_per_million'] / 3600:.1f} h) | **{c['per_second'] / raw['per_second']:.2f}×** raw (≥ 0.7) |",
+            f"{c['seconds_per_million'] / 3600:.1f} h; CPU ms/member: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in c.get("cpu_ms_per_member", {}).items())
+            + f") | **{c['per_second'] / raw['per_second']:.2f}×** raw (≥ 0.7) |",
             f"| 7 | campaign workflow: longest run / runs; worker RSS during it | **{c['longest_run']:,}** events / "
             f"{c['runs']}; **{c['worker_rss_max_mb']:.0f} MB** (before: {c['worker_rss_before_mb']:.0f} MB) | "
             f"≤ 4,096 |",

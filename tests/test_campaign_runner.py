@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.campaigns import workflow_id
 from domain.holdout import in_holdout
 from storage import campaigns as records
 from tests.campaign_kit import (
