@@ -105,3 +105,43 @@ async def test_a_campaign_over_thousands_of_members_with_progress_and_results(de
         r = await ainvoke(settings, "campaign", "results", "welcome-bonus")
         assert "treated" in r.stdout and "retained" in r.stdout, r.output
         print(f"\n{MEMBERS} journeys opened in {opened:.1f} s; campaign reached them in {took:.1f} s")
+
+
+async def test_a_monthly_anniversary_bonus_runs_on_a_temporal_schedule(dev_env, tmp_path):
+    """A recurring campaign is a Schedule; each run is the month's own campaign id, reaching the members
+    whose signup anniversary falls in that month (not this year's sign-ups, not other months')."""
+    from datetime import UTC, datetime
+
+    from domain.campaigns import month_run_id, schedule_id
+    from storage import campaigns as records
+    from tests.campaign_kit import FakeJourneys, add_members, bonus_campaign, campaign_worker, database, wait_for
+
+    engine = database(tmp_path)
+    now = datetime.now(UTC)
+    this_month_last_year = now.replace(year=now.year - 1, day=1)
+    other_month = now.replace(year=now.year - 1, month=now.month % 12 + 1, day=1)
+    add_members(engine, ["anniversary_a", "anniversary_b"], signed_up_at=this_month_last_year)
+    add_members(engine, ["other_month"], signed_up_at=other_month)
+    add_members(engine, ["joined_this_year"], signed_up_at=now.replace(day=1))
+    journeys = FakeJourneys()
+    async with campaign_worker(dev_env.client, engine, journeys) as campaigns:
+        definition = bonus_campaign("anniversary", recurrence={"kind": "monthly_anniversary", "day_of_month": 1})
+        await campaigns.create(definition, "test")
+        started = await campaigns.start("anniversary", "test")
+        assert started.state == "scheduled"
+        schedule = dev_env.client.get_schedule_handle(schedule_id("anniversary"))
+        try:
+            await schedule.trigger()  # as the schedule does on the 1st of the month
+            run = month_run_id("anniversary", datetime.now(UTC))
+            await wait_for(
+                lambda: asyncio.to_thread(records.member_rows, engine, run), lambda rows: len(rows) == 2, timeout=30
+            )
+            record = await wait_for(
+                lambda: campaigns.get("anniversary"), lambda r: r.progress is not None and r.progress.finished_at
+            )
+        finally:
+            await campaigns.cancel("anniversary")
+    assert set(journeys.applied) == {"anniversary_a", "anniversary_b"}
+    assert all(t.campaign_id == run for t in journeys.touches.values())
+    assert record.state == "scheduled", "a recurring campaign waits for its next month"
+    assert records.get_campaign(engine, "anniversary").state == "cancelled"
