@@ -3,8 +3,9 @@
 `campaign_page` is the campaign's only contact with members: it reads one page of the segment
 (keyset, by customer id), holds out the members `domain/holdout.py` picks, and sends every other
 member's journey the touch through the `apply_campaign` update, at the campaign's rate and a few at
-a time, then records each member in `campaign_members`. It heartbeats as it goes; a retry (the
-worker killed mid-page) skips the members already recorded, and a member reached but not yet
+a time, then records each member in `campaign_members`. It heartbeats its cursor within the page (every
+member up to it recorded); a retry (the worker killed mid-page) starts after that cursor and skips the
+members already recorded, and a member reached but not yet
 recorded is answered by their journey with the first result (a journey applies a campaign once), so
 nobody is reached twice. The page's counts are read back from the rows: a retried page counts once.
 """
@@ -119,6 +120,9 @@ class CampaignActivities:
         last = members[-1].customer_id
         ids = [m.customer_id for m in members]
         already = await asyncio.to_thread(records.recorded_members, self.engine, request.run_id, ids)
+        # The cursor an earlier attempt of this page heartbeat: every member up to it is recorded.
+        details = activity.info().heartbeat_details
+        resume_after = str(details[0]) if details else None
         facts = await asyncio.to_thread(records.member_facts, self.engine, ids)
         before = await asyncio.to_thread(
             records.counts_between, self.engine, request.run_id, request.after, last, request.pass_started_at
@@ -143,7 +147,7 @@ class CampaignActivities:
             )
 
         for m in members:
-            if m.customer_id in already:
+            if m.customer_id in already or (resume_after is not None and m.customer_id <= resume_after):
                 continue
             if d.recurrence is not None and not anniversary_in_month(
                 facts.get(m.customer_id, {}).get("signed_up_at"), now
@@ -163,15 +167,31 @@ class CampaignActivities:
         spent = False
         lock = asyncio.Lock()
         pending: list[records.MemberRow] = rows
-        done = 0
+
+        recorded: set[str] = set()
+        through = 0  # members[:through] are all recorded (or not this pass's)
+        untouched = {m.customer_id for m in members} - {r.customer_id for r in rows} - {m.customer_id for m in treated}
 
         async def flush() -> None:
-            nonlocal pending
+            nonlocal pending, through
             batch, pending = pending, []
             await asyncio.to_thread(records.record_members, self.engine, batch)
+            recorded.update(r.customer_id for r in batch)
+            while through < len(members) and (
+                members[through].customer_id in recorded or members[through].customer_id in untouched
+            ):
+                through += 1
+            beat()
+
+        def beat() -> None:
+            """Alive, and the page's cursor so far (every member up to it recorded), for a retry."""
+            if through:
+                activity.heartbeat(members[through - 1].customer_id)
+            else:
+                activity.heartbeat()
 
         async def reach(customer_id: str, timezone: str) -> None:
-            nonlocal left, spent, done
+            nonlocal left, spent
             async with semaphore:
                 reserved = 0
                 max_points: int | None = None
@@ -217,8 +237,7 @@ class CampaignActivities:
                         email=result.email,
                     )
                 )
-                done += 1
-                activity.heartbeat(done)
+                beat()
                 if len(pending) >= WRITE_EVERY:
                     await flush()
 

@@ -10,6 +10,7 @@ away `JourneyUnavailable`.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -46,6 +47,9 @@ from workflows.campaign import CANCEL_UPDATE, PAUSE_UPDATE, PROGRESS_QUERY, RESU
 
 from .errors import JourneyError, JourneyUnavailable
 from .temporal_errors import journey_error
+
+
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class CampaignError(JourneyError):
@@ -193,9 +197,10 @@ class CampaignClient:
         record = await self.get(campaign_id)
         if record.state not in FINAL_STATES and record.state != "draft" and record.definition.recurrence is None:
             try:
-                live = await self._call(self.handle(campaign_id).query(PROGRESS_QUERY, result_type=Progress))
-            except CampaignError:
-                live = None
+                query = self.handle(campaign_id).query(PROGRESS_QUERY, result_type=Progress, rpc_timeout=QUERY_TIMEOUT)
+                live = await self._call(query)
+            except (CampaignError, JourneyUnavailable):
+                live = None  # no worker answers now: the progress its last page recorded
             if live is not None:
                 return live
         if record.progress is not None:
