@@ -48,7 +48,6 @@ from workflows.campaign import CANCEL_UPDATE, PAUSE_UPDATE, PROGRESS_QUERY, RESU
 from .errors import JourneyError, JourneyUnavailable
 from .temporal_errors import journey_error
 
-
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 
