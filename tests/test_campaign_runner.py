@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.campaigns import workflow_id
 from domain.holdout import in_holdout
 from storage import campaigns as records
 from tests.campaign_kit import (
@@ -212,3 +213,28 @@ async def test_a_weekend_in_each_members_local_time(time_env, tmp_path):
     assert max(reached[c] for c in reached if c.startswith("tokyo_")) < min(
         reached[c] for c in reached if c.startswith("ny_")
     )
+
+
+async def test_a_campaign_at_a_time_waits_paused_stays_paused_and_temporal_cancel_counts(time_env, tmp_path):
+    engine = database(tmp_path)
+    add_members(engine, member_ids(20))
+    journeys = FakeJourneys()
+    at = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    async with campaign_worker(time_env.client, engine, journeys) as campaigns:
+        await campaigns.create(bonus_campaign("later", start={"at": at}), "test")
+        assert (await campaigns.start("later", "test")).state == "scheduled"
+        await wait_for(lambda: campaigns.status("later"), lambda p: p.state == "scheduled")
+        await campaigns.pause("later")
+        await time_env.sleep(timedelta(days=2))
+        assert not journeys.calls, "paused before its time: it does not begin"
+        await campaigns.resume("later")
+        await wait_for(lambda: campaigns.status("later"), lambda p: p.state == "completed")
+        assert len(journeys.applied) == 20
+
+        later = (await time_env.get_current_time()) + timedelta(days=1)
+        await campaigns.create(bonus_campaign("dropped", start={"at": later.isoformat()}), "test")
+        await campaigns.start("dropped", "test")
+        await wait_for(lambda: campaigns.status("dropped"), lambda p: p.state == "scheduled")
+        await time_env.client.get_workflow_handle(workflow_id("dropped")).cancel()
+        record = await wait_for(lambda: campaigns.get("dropped"), lambda r: r.state == "cancelled")
+    assert record.stopped_because == "the workflow was cancelled"

@@ -9,6 +9,7 @@ its history grows past a few thousand events, carrying its progress along.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -98,6 +99,15 @@ class CampaignWorkflow:
 
     @workflow.run
     async def run(self, start: CampaignInput) -> Progress:
+        try:
+            return await self._run(start)
+        except asyncio.CancelledError:
+            # Cancelled through Temporal itself (`temporal workflow cancel`): recorded as a cancel.
+            if self.progress is None:
+                raise
+            return await self._finish("cancelled", "the workflow was cancelled")
+
+    async def _run(self, start: CampaignInput) -> Progress:
         d = start.definition
         self.paused = start.paused
         run_id = start.run_id or (month_run_id(d.id, workflow.now()) if d.recurrence else d.id)
@@ -190,7 +200,11 @@ class CampaignWorkflow:
         if instant <= workflow.now():
             return
         await self._record()
-        await self._sleep(instant - workflow.now())
+        while workflow.now() < instant and not self.cancel_requested:
+            if self.paused:  # paused before it began: it waits for resume, then for its time
+                await workflow.wait_condition(lambda: not self.paused or self.cancel_requested)
+            else:
+                await self._sleep(instant - workflow.now())
 
     async def _sleep(self, duration: timedelta) -> None:
         """Until `duration` has passed, or a cancel or a pause arrives."""
