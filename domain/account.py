@@ -37,7 +37,11 @@ class Payment(BaseModel):
     points: int
     lot_id: str | None
     refunded_minor: int = 0
+    campaign_points: int = Field(0, description="Extra points a campaign's multiplier window added; refunded with it.")
     at: datetime
+    spend_minor: int | None = Field(
+        None, exclude_if=lambda v: v is None, description="Rules version 3: the amount in the program's currency."
+    )
 
 
 class TimelineItem(BaseModel):

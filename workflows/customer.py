@@ -81,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
         reconcile_view_of,
         summarize,
     )
+    from workflows.legacy_payloads import as_legacy
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.shared import intern_program
     from workflows.timer import DeadlineTimer
@@ -322,7 +323,8 @@ class CustomerJourney:
             model: type[EventEnvelope | LegacyEventEnvelope] = (
                 EventEnvelope if self.rules_version >= 2 else LegacyEventEnvelope
             )
-            envelope = workflow.payload_converter().from_payload(payload.payload, model)
+            raw = payload.payload if self.rules_version >= 2 else as_legacy(payload.payload)
+            envelope = workflow.payload_converter().from_payload(raw, model)
         except Exception as e:
             if self.rules_version < 2:  # dropped, as the SDK itself did before the handler took it raw
                 workflow.logger.warning("dropping an event signal whose payload does not decode: %s", e)
@@ -429,20 +431,27 @@ class CustomerJourney:
     async def apply_campaign(self, touch: CampaignTouch) -> TouchResult:
         """A campaign reaches this member (domain/campaign_apply.py): once per campaign id, answered once
         its ledger entries are written. A new handler: runs of every rules version take it."""
-        known = self.rules.campaign_answer(touch.campaign_id)
-        if known is not None:
-            return known
-        if touch.program is not None:
-            touch = touch.model_copy(update={"program": intern_program(touch.program)})
-        now = workflow.now()
-        self.rules.advance(self.outbox, now)
-        try:
-            result = self.rules.apply_touch(self.outbox, now, touch)
-        except Exception as e:  # a rule failing on this touch: nothing of it stays, the campaign hears why
-            raise ApplicationError(f"campaign {touch.campaign_id} could not be applied: {e}", non_retryable=True) from e
-        if touch.kind == "publish_program":
-            self.profile_dirty = True  # the customers table shows the program version
-        seq = self.account.seq
+        # An update that arrives with the journey's first signal can be handed to this task first:
+        # let the signals of this activation apply (a sign-up's address) before the touch reads them.
+        await asyncio.sleep(0)
+        result = self.rules.campaign_answer(touch.campaign_id)
+        if result is None:
+            if touch.program is not None:
+                touch = touch.model_copy(update={"program": intern_program(touch.program)})
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            try:
+                with refusals_as_errors(non_retryable=True):
+                    result = self.rules.apply_touch(self.outbox, now, touch)
+            except ApplicationError:
+                raise
+            except Exception as e:  # a rule failing on this touch: nothing of it stays, the campaign hears why
+                why = f"campaign {touch.campaign_id} could not be applied: {e}"
+                raise ApplicationError(why, non_retryable=True) from e
+            if touch.kind == "publish_program":
+                self.profile_dirty = True  # the customers table shows the program version
+            self.timer.arm(self.rules.next_deadline())  # an email deferred to the morning may come due first
+        seq = self.account.seq  # a repeat too is answered once what the first one wrote is written
         await workflow.wait_condition(lambda: self.flushed_seq >= seq)
         return result
 
