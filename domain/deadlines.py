@@ -15,6 +15,7 @@ from . import (
     churn,
     dunning,
     engagement,
+    engagement_scores,
     expiry,
     onboarding,
     pending_points,
@@ -32,6 +33,8 @@ def next_deadline(r: RulesPort) -> datetime | None:
         for journey in (onboarding, badges, engagement, churn, dunning):
             times += journey.deadlines(r)
     times += campaign_earning.deadlines(r)
+    if r.lifecycle and r.version >= 3:  # scores that time alone moves are written when they move
+        times += engagement_scores.rescore_deadlines(r.a)
     times += expiry.deadlines(r)
     times += pending_points.deadlines(r)
     return min(times) if times else None
@@ -50,4 +53,6 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     expiry.advance(r, fx, now)
     pending_points.release_due(r, fx, now)
     tier_changes.advance(r, fx, now)
-    reward_reach.check(r, fx, now)  # rules version 3: balance reached the cheapest reward
+    if r.lifecycle and r.version >= 3:
+        reward_reach.check(r, fx, now)  # balance reached the cheapest reward
+        engagement_scores.rescored(r.a, now)

@@ -118,6 +118,9 @@ class LifecycleState(BaseModel):
     dunning: Dunning | None = None
     winbacks: list[WinbackOutcome] = Field(default_factory=list)
     plan_cadence: Literal["monthly", "annual"] | None = Field(None, description="From the last payment or plan change.")
+    scored_at: datetime | None = Field(
+        None, description="Rules version 3: when engagement and churn risk were last brought up to date."
+    )
     reward_levels_told: list[int] = Field(
         default_factory=list, description="Rules version 3: reward levels (points) the member was told they reached."
     )

@@ -150,6 +150,8 @@ class PaymentSucceeded(_Fact):
 # version 2 decode with the frozen legacy models, which do not know them, so the workflow takes
 # them out for those runs.
 PAYMENT_FIELDS_SINCE_V3 = ("interval", "interval_count", "proration", "customer_email")
+# And `country` on `signed_up` and `profile_updated` (segments), the same way.
+CONTACT_FIELDS_SINCE_V3 = ("country",)
 
 
 class PaymentFailed(_Fact):
@@ -198,7 +200,7 @@ class ProfileUpdated(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
-    country: CountryCode | None = None
+    country: CountryCode | None = Field(None, exclude_if=lambda v: v is None, description="ISO 3166-1 alpha-2.")
 
 
 class SignedUp(_Fact):
@@ -208,7 +210,7 @@ class SignedUp(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
-    country: CountryCode | None = None
+    country: CountryCode | None = Field(None, exclude_if=lambda v: v is None, description="ISO 3166-1 alpha-2.")
     referral_code: Code | None = None
 
 

@@ -273,3 +273,18 @@ def test_save_get_list(engine, uid):
     assert [s.segment_id for s in list_segments(engine)] == [seg.segment_id]
     with pytest.raises(SegmentNameTaken):
         save_segment(engine, seg.model_copy(update={"segment_id": f"other-{uid}"}))
+
+
+def test_paging_with_ids_of_every_shape(engine, uid):
+    """Keyset paging follows the database's own order of ids (collations differ between SQLite and
+    PostgreSQL): whatever that order, every member comes exactly once."""
+    shapes = ["A-1", "a_1", "B", "b", "cus.1", "Cus 2", "ß", "é", "Z", "z9", "0", "_x", "~y"]
+    insert_members(engine, {f"{s}{uid}": SegmentProjection() for s in shapes})
+    f = FILTER.validate_python({"field": "timezone", "op": "eq", "value": "UTC"})
+    seen: list[str] = []
+    after = None
+    while page := member_page(engine, f, after, 2):
+        seen += [m.customer_id for m in page]
+        after = page[-1].customer_id
+    assert sorted(seen) == sorted(f"{s}{uid}" for s in shapes) and len(seen) == len(set(seen))
+    assert count_members(engine, f) == len(shapes)

@@ -3,8 +3,9 @@
 Those runs decode with the frozen models of domain/messages_legacy.py, which refuse unknown
 fields, and drop what does not decode. A payment sent today carries fields version 3 added
 (`domain.messages.PAYMENT_FIELDS_SINCE_V3`); taking them out lets such a run apply the payment as
-it always did (by its cadence) instead of dropping it. No recorded history holds those fields, so
-a payload without them is handed on untouched and replays exactly as before.
+it always did (by its cadence) instead of dropping it; a contact's `country` (segments) likewise.
+No recorded history holds those fields, so a payload without them is handed on untouched and
+replays exactly as before.
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ from typing import Any
 
 from temporalio.api.common.v1 import Payload
 
-from domain.messages import PAYMENT_FIELDS_SINCE_V3
+from domain.messages import CONTACT_FIELDS_SINCE_V3, PAYMENT_FIELDS_SINCE_V3
+
+FIELDS_SINCE_V3 = (*PAYMENT_FIELDS_SINCE_V3, *CONTACT_FIELDS_SINCE_V3)
 
 
 def as_legacy(payload: Payload) -> Payload:
-    """`payload` without the payment fields of version 3; the same payload when it has none."""
+    """`payload` without the fields of version 3 (payments, a contact's country); the same payload when it has none."""
     try:
         data: Any = json.loads(payload.data)
     except ValueError:
         return payload
     event = data.get("event") if isinstance(data, dict) else None
-    if not isinstance(event, dict) or not any(name in event for name in PAYMENT_FIELDS_SINCE_V3):
+    if not isinstance(event, dict) or not any(name in event for name in FIELDS_SINCE_V3):
         return payload
-    event = {k: v for k, v in event.items() if k not in PAYMENT_FIELDS_SINCE_V3}
+    event = {k: v for k, v in event.items() if k not in FIELDS_SINCE_V3}
     stripped = Payload()
     stripped.CopyFrom(payload)
     stripped.data = json.dumps({**data, "event": event}).encode()

@@ -70,7 +70,7 @@ class SegmentOut(Segment):
     count: int = Field(description="Members in the segment now.")
 
 
-@router.post("/segments", status_code=201, response_model=Segment, responses=answers(401, 403, 409, 422))
+@router.post("/segments", status_code=201, response_model=Segment, responses=answers(400, 401, 403, 409, 413, 422))
 async def create_segment(body: SegmentIn, svc: ServicesDep, caller: SegmentWriter) -> Segment:
     """Save a named filter; 409 when its id or its name is taken."""
     segment = Segment(
@@ -106,7 +106,9 @@ async def segment(segment_id: SegmentId, svc: ServicesDep, _caller: SegmentReade
     return SegmentOut(**found.model_dump(), count=shown.count)
 
 
-@router.post("/segments/{segment_id}/preview", response_model=SegmentPreview, responses=answers(401, 403, 404, 422))
+@router.post(
+    "/segments/{segment_id}/preview", response_model=SegmentPreview, responses=answers(400, 401, 403, 404, 413, 422)
+)
 async def preview_segment(
     segment_id: SegmentId, svc: ServicesDep, _caller: SegmentReader, sample: SampleSize = 10
 ) -> SegmentPreview:
@@ -115,7 +117,7 @@ async def preview_segment(
     return await asyncio.to_thread(preview, svc.engine, found.filter, sample)
 
 
-@router.post("/segments/preview", response_model=SegmentPreview, responses=answers(401, 403, 422))
+@router.post("/segments/preview", response_model=SegmentPreview, responses=answers(400, 401, 403, 413, 422))
 async def preview_filter(
     body: FilterIn, svc: ServicesDep, _caller: SegmentReader, sample: SampleSize = 10
 ) -> SegmentPreview:
