@@ -35,8 +35,8 @@ async def finished(campaigns, campaign_id: str):
     )
 
 
-async def test_a_campaign_reaches_every_member_once_and_holds_out_the_hashed_ones(time_env, tmp_path):
-    engine = database(tmp_path)
+async def test_a_campaign_reaches_every_member_once_and_holds_out_the_hashed_ones(time_env, tmp_path, db_url):
+    engine = database(tmp_path, db_url)  # SQLite, and PostgreSQL when TENURE_TEST_POSTGRES_URL is set
     ids = member_ids(60)
     add_members(engine, ids)
     journeys = FakeJourneys()
@@ -143,8 +143,8 @@ async def test_cancel_ends_the_campaign_and_reaches_nobody_more(time_env, tmp_pa
     assert records.get_campaign(engine, "stopping").state == "cancelled"
 
 
-async def test_a_worker_killed_mid_campaign_reaches_nobody_twice(time_env, tmp_path):
-    engine = database(tmp_path)
+async def test_a_worker_killed_mid_campaign_reaches_nobody_twice(time_env, tmp_path, db_url):
+    engine = database(tmp_path, db_url)
     ids = member_ids(100)
     add_members(engine, ids)
     journeys = FakeJourneys()
