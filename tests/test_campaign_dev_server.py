@@ -97,6 +97,8 @@ async def test_a_campaign_over_thousands_of_members_with_progress_and_results(de
         )
         assert bonus_rows == counts["applied"], "every treated member's ledger has the bonus once"
 
+        r = await ainvoke(settings, "campaign", "status", "welcome-bonus")
+        assert f"welcome-bonus: completed — targeted {MEMBERS} of {MEMBERS}" in r.stdout, r.output
         r = await ainvoke(settings, "campaign", "results", "welcome-bonus", "--json")
         results = json.loads(r.stdout)
         assert results["treated"] == MEMBERS - preview["held_out"] and results["holdout"] == preview["held_out"]
