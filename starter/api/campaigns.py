@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 
-from domain.campaigns import CampaignDefinition, Preview, Progress
+from domain.campaigns import Preview, Progress
 from starter.campaign_file import CampaignFileError, definition_from_data
 from starter.client.campaigns import CampaignClient, CampaignError, CampaignStateError, NoCampaign, UnknownSegment
 from storage.campaign_results import CampaignResults
@@ -131,5 +131,3 @@ async def results(
     result: CampaignResults = await _do(svc, False, "results", campaign_id, follow_up_days)
     return result
 
-
-__all__ = ["CampaignDefinition", "router"]
