@@ -44,6 +44,9 @@ async def test_marketers_run_a_campaign_over_http(time_env, program, tmp_path):
         assert bad.status_code == 422 and "budget.total_points" in str(bad.json()["detail"]), bad.text
         missing = await http.post("/campaigns", json={**DEFINITION, "bonus_points": None}, headers=MARKETER)
         assert missing.status_code == 422 and "bonus_points" in str(missing.json()), missing.text
+        no_segment = {k: v for k, v in DEFINITION.items() if k != "filter"} | {"segment": "nope"}
+        unknown = await http.post("/campaigns", json=no_segment, headers=MARKETER)
+        assert unknown.status_code == 422 and "segment" in unknown.text, unknown.text
         created = await http.post("/campaigns", json=DEFINITION, headers=MARKETER)
         assert created.status_code == 201, created.text
         assert created.json()["state"] == "draft" and created.json()["created_by"] == "api:maria"
