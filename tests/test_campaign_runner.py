@@ -238,3 +238,43 @@ async def test_a_campaign_at_a_time_waits_paused_stays_paused_and_temporal_cance
         await time_env.client.get_workflow_handle(workflow_id("dropped")).cancel()
         record = await wait_for(lambda: campaigns.get("dropped"), lambda r: r.state == "cancelled")
     assert record.stopped_because == "the workflow was cancelled"
+
+
+async def test_a_discount_to_the_members_of_a_saved_segment(time_env, tmp_path):
+    """ "A 20 % discount to members at risk, valid 14 days": the saved segment's members only, each touch the offer."""
+    from domain.segments import Segment
+    from storage.segments import save_segment
+
+    engine = database(tmp_path)
+    add_members(engine, member_ids(8, "risky_"), at_risk=True)
+    add_members(engine, member_ids(8, "happy_"), at_risk=False)
+    segment = {"all": [{"field": "at_risk", "op": "is_true"}]}
+    save_segment(
+        engine,
+        Segment.model_validate(
+            {
+                "segment_id": "at-risk",
+                "name": "At risk",
+                "filter": segment,
+                "created_at": datetime.now(UTC),
+                "created_by": "test",
+            }
+        ),
+    )
+    journeys = FakeJourneys()
+    async with campaign_worker(time_env.client, engine, journeys) as campaigns:
+        definition = bonus_campaign(
+            "winback-20",
+            kind="offer",
+            bonus_points=None,
+            filter=None,
+            segment="at-risk",
+            template_id="d-winback",
+            offer={"percent_off": 20, "valid_days": 14},
+        )
+        await campaigns.create(definition, "test")
+        await campaigns.start("winback-20", "test")
+        done = await finished(campaigns, "winback-20")
+    assert done.state == "completed" and set(journeys.applied) == set(member_ids(8, "risky_"))
+    offer = journeys.touches["risky_00000"].offer
+    assert offer is not None and offer.percent_off == 20 and offer.valid_days == 14
