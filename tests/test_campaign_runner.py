@@ -278,3 +278,27 @@ async def test_a_discount_to_the_members_of_a_saved_segment(time_env, tmp_path):
     assert done.state == "completed" and set(journeys.applied) == set(member_ids(8, "risky_"))
     offer = journeys.touches["risky_00000"].offer
     assert offer is not None and offer.percent_off == 20 and offer.valid_days == 14
+
+
+async def test_the_cli_follows_a_running_campaign_to_its_end(time_env, tmp_path):
+    from settings import Settings
+    from tests.test_cli import ainvoke
+
+    engine = database(tmp_path)
+    add_members(engine, member_ids(150))
+    journeys = FakeJourneys(delay=0.03)
+    async with campaign_worker(time_env.client, engine, journeys) as campaigns:
+        settings = Settings(
+            temporal_address=time_env.client.service_client.config.target_host,
+            task_queue=campaigns.task_queue,
+            database_url=str(engine.url),
+            data_dir=tmp_path,
+        )
+        await campaigns.create(bonus_campaign("followed", concurrency=2), "test")
+        r = await ainvoke(settings, "campaign", "start", "followed")
+        assert r.exit_code == 0, r.output
+        r = await ainvoke(settings, "campaign", "status", "followed")  # the live bar, until it ends
+        assert r.exit_code == 0, r.output
+        assert "followed: completed — targeted 150 of 150, applied 150" in r.stdout, r.output
+        r = await ainvoke(settings, "campaign", "pause", "followed")
+        assert r.exit_code == 1 and "completed" in r.output

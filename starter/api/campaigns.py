@@ -130,4 +130,3 @@ async def results(
     """Treated vs holdout, with differences, 95 % confidence intervals and the counts behind them."""
     result: CampaignResults = await _do(svc, False, "results", campaign_id, follow_up_days)
     return result
-

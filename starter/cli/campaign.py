@@ -22,7 +22,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain.campaigns import FINAL_STATES, CampaignDefinition, Preview
+from domain.campaigns import CampaignDefinition, Preview
 from domain.campaigns import Progress as CampaignProgress
 from starter.campaign_file import CampaignFileError, read_campaign
 from starter.client.campaigns import CampaignClient, CampaignError
@@ -41,6 +41,7 @@ campaign_app = typer.Typer(
 IdArg = Annotated[str, typer.Argument(help="The campaign's id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
 REFRESH = 0.5  # seconds between two looks at a running campaign
+LIVE_STATES = ("running", "paused")  # the states the progress bar follows
 
 
 def default_actor() -> str:
@@ -249,7 +250,7 @@ def status_cmd(
         if as_json:
             print_json(p.model_dump(mode="json"))
             return
-        if once or p.state in FINAL_STATES or p.state == "draft":
+        if once or p.state not in LIVE_STATES:
             say(progress_line(p))
             return
         out = console()
@@ -274,7 +275,7 @@ def status_cmd(
                     description=f"{campaign_id} {p.state}",
                     detail=detail,
                 )
-                if p.state in FINAL_STATES:
+                if p.state not in LIVE_STATES:
                     break
                 await asyncio.sleep(REFRESH)
                 p = await campaigns.status(campaign_id)
