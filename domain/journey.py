@@ -23,6 +23,8 @@ SUMMARY_QUERY = "summary"
 LEDGER_QUERY = "ledger"
 TIMELINE_QUERY = "timeline"
 RECONCILE_QUERY = "reconcile"
+ERASE_UPDATE = "erase_personal_data"  # new handler (domain/erasure.py): every rules version has it
+ACCOUNT_QUERY = "account"  # the whole account, for `tenure member export`
 HISTORY_BUDGET = 2000
 
 # How far back a journey can tell a repeated event from a new one: facts older than this are

@@ -39,12 +39,15 @@ with workflow.unsafe.imports_passed_through():
         LedgerEntry,
         LedgerWrite,
     )
+    from domain.erasure import ErasureRequest, ErasureResult, erase, refuse, refused, reopen
     from domain.event_handlers import CONTACT_EVENTS, apply_event
     from domain.intake import adopt_memory, receive, reject_undecodable
     from domain.journey import (
+        ACCOUNT_QUERY,
         ADJUST_UPDATE,
         ADOPT_PROGRAM_UPDATE,
         CAMPAIGN_UPDATE,
+        ERASE_UPDATE,
         EVENT_SIGNAL,
         LEDGER_QUERY,
         RECONCILE_QUERY,
@@ -144,6 +147,9 @@ class CustomerJourney:
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
         self.writing_since: datetime | None = None  # when the ledger write under way began (for the reconcile view)
         self.timer = DeadlineTimer(lazy=workflow.patched(LAZY_TIMER_PATCH) if legacy else True)
+        # Set by an erasure (a new update, so no recorded history sets it): this run holds the data
+        # erased, so it hands the scrubbed account to a new run at once and can then be deleted.
+        self.hand_over_now = False
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -168,7 +174,11 @@ class CustomerJourney:
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.history_budget
+        return (
+            self.hand_over_now
+            or info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.history_budget
+        )
 
     async def _hand_over(self) -> None:
         """Continue as new once every handler is done; whatever is still undelivered goes along."""
@@ -335,10 +345,19 @@ class CustomerJourney:
             return
         # The legacy models have the same fields and types, only fewer bounds: the rules read them alike.
         ev = cast(CustomerEvent, envelope.event)
+        # Only an erasure (a new update) sets `erasure`: recorded histories never take these branches.
+        erased = self.account.erasure is not None
+        if erased and refused(self.account, ev):
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            refuse(self.rules, self.outbox, now, ev)
+            return
         if self.rules_version >= 2:
             now = workflow.now()
             self.rules.advance(self.outbox, now)
             if receive(self.rules, self.outbox, now, ev) == "applied" and ev.type in CONTACT_EVENTS:
+                if erased:
+                    reopen(self.rules, now)
                 self.profile_dirty = True
             return
         if self.rules.seen(ev.event_id):
@@ -348,6 +367,8 @@ class CustomerJourney:
         self.rules.advance(self.outbox, now)
         apply_event(self.rules, self.outbox, now, ev)
         if ev.type in CONTACT_EVENTS:
+            if erased:
+                reopen(self.rules, now)
             self.profile_dirty = True
 
     # ---- updates -------------------------------------------------------------------------------
@@ -460,7 +481,34 @@ class CustomerJourney:
         with refusals_as_errors():
             self.rules.check_touch(touch)
 
+    @workflow.update(name=ERASE_UPDATE)
+    def erase_personal_data(self, req: ErasureRequest) -> ErasureResult:
+        """Scrub the member's personal data (domain/erasure.py), mirror the scrubbed profile, and continue
+        as new so that no open run holds the data; a retry with the same request id answers the first."""
+        info = workflow.info()
+        done = self.account.erasure
+        if done is None or done.request_id != req.request_id:
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            done = erase(self.rules, self.outbox, now, req)
+            self.in_flight.emails = []  # taken from the outbox but not sent yet: they are not sent
+            self.profile_dirty = True
+            self.hand_over_now = True
+        return ErasureResult(
+            customer_id=self.account.customer_id,
+            request_id=done.request_id,
+            actor=done.actor,
+            erased_at=done.at,
+            run_id=info.run_id,
+            continues_as_new=self.hand_over_now,
+        )
+
     # ---- queries -------------------------------------------------------------------------------
+
+    @workflow.query(name=ACCOUNT_QUERY)
+    def account_state(self) -> Account:
+        """Everything the journey holds about the member (`tenure member export`)."""
+        return self.account
 
     @workflow.query(name=SUMMARY_QUERY)
     def summary(self) -> Summary:

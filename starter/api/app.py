@@ -33,7 +33,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, campaigns, codec, health, members, segments, webhooks
+from . import activity, campaigns, codec, health, members, personal_data, segments, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -113,7 +113,15 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     install_error_handlers(app)
-    for router in (webhooks.router, activity.router, members.router, segments.router, campaigns.router, health.router):
+    for router in (
+        webhooks.router,
+        activity.router,
+        members.router,
+        segments.router,
+        campaigns.router,
+        personal_data.router,
+        health.router,
+    ):
         app.include_router(router)
     codec.install_codec(app, settings)
     return app
