@@ -1,6 +1,6 @@
 """How the member uses the product: an engagement level (new, occasional, loyal) and a churn-risk score.
 
-Both read only the account and `now`, so the journey's projection (rules version 3), its summary
+Both read only the account and `now`, so the journey's projection (rules version 4), its summary
 and every segment agree; each comes with the reasons behind it, in words a marketer can check
 against the member.
 """
@@ -114,7 +114,7 @@ def churn_risk(a: Account, now: datetime) -> ChurnRiskView:
     return ChurnRiskView(score=max(0, min(100, score)), reasons=reasons or ["no sign of leaving"])
 
 
-# ---- the journey wakes when time alone moves a score (rules version 3) -------------------------
+# ---- the journey wakes when time alone moves a score (rules version 4) -------------------------
 
 
 def _time_boundaries(a: Account) -> list[datetime]:
@@ -122,7 +122,7 @@ def _time_boundaries(a: Account) -> list[datetime]:
     activity leaves the 30 days that count as recent use."""
     out = [_member_since(a) + timedelta(days=NEW_MEMBER_DAYS)]
     if a.lifecycle.last_activity_at is not None:
-        out.append(a.lifecycle.last_activity_at + timedelta(days=31))
+        out.append(a.lifecycle.last_activity_at + timedelta(days=30))  # with the default at-risk deadline: one wake
     return out
 
 

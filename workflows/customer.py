@@ -111,6 +111,11 @@ GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 NO_PAYLOAD = RawValue(Payload())
 
 
+# Worker Versioning (starter/deployment.py): a versioned worker runs journeys PINNED (its deployment's default
+# behavior; not declared here, since an unversioned worker may not send one): a run stays on the worker version
+# it started on, so a new version's code never replays an older version's history. At continue-as-new it moves
+# to the target version (AUTO_UPGRADE for the new run's first task), and a run continues as new as soon as the
+# target changed. An unversioned worker (tests, TENURE_WORKER_VERSIONING off) sees neither.
 @workflow.defn(name=WORKFLOW_NAME)
 class CustomerJourney:
     @workflow.init
@@ -178,6 +183,9 @@ class CustomerJourney:
             self.hand_over_now
             or info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= self.history_budget
+            # recorded in the history (WorkflowTaskStarted), so a replay sees what the run saw; false when
+            # unversioned, so runs recorded before this never saw it
+            or info.is_target_worker_deployment_version_changed()
         )
 
     async def _hand_over(self) -> None:
@@ -195,7 +203,9 @@ class CustomerJourney:
                 history_budget=self.history_budget,
                 generation=self.generation + 1,
                 rules_version=RULES_VERSION,  # a new run has no history to replay: the newest rules
-            )
+            ),
+            # ... and the newest workers: the deployment's target version, then pinned to it
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
     # ---- delivering effects --------------------------------------------------------------------

@@ -18,11 +18,13 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import TypeAdapter
 from temporalio.client import Client
 
 from domain.program import Program
 from settings import Settings
+from starter import tracing
 from starter.client import JourneyError
 from starter.connect import load_program
 from starter.ingress import generic_billing, sendgrid_events
@@ -33,7 +35,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, campaigns, codec, health, members, personal_data, segments, webhooks
+from . import activity, campaigns, codec, health, members, metrics, personal_data, segments, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -55,8 +57,11 @@ def create_app(
     client: Client | None = None,
     program: Program | None = None,
     engine: sa.Engine | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The HTTP service. Anything not given is built at start-up from the environment."""
+    """The HTTP service. Anything not given is built at start-up from the environment (the tracer provider
+    from TENURE_TRACING: none when off)."""
+    provider = tracer_provider or tracing.tracer_provider(api_settings(settings), "tenure-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,11 +76,13 @@ def create_app(
             raise SystemExit(str(e)) from None
         prog = program or load_program(s)
         eng = engine or engine_for(s)
+        if engine is None:
+            tracing.instrument_engine(eng, provider)
         try:  # a database behind this Tenure is refused, with the command that upgrades it
             await asyncio.to_thread(require_current, eng)
         except SchemaNotCurrent as e:
             raise SystemExit(str(e)) from None
-        services = Services(s, prog, eng, client)
+        services = Services(s, prog, eng, client, interceptors=tracing.temporal_interceptors(provider))
         app.state.services = services
         if client is None:
             try:
@@ -89,6 +96,8 @@ def create_app(
         finally:
             if engine is None:
                 eng.dispose()
+            if provider is not None and tracer_provider is None:
+                provider.shutdown()  # flushes the spans still batched
 
     app = DocumentedApp(
         title="Tenure",
@@ -112,15 +121,18 @@ def create_app(
         return s.api_sendgrid_max_body_bytes if path == "/webhooks/sendgrid" else s.api_max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(metrics.Measured)  # outside the body limit: its 413s are answers too
+    tracing.instrument_app(app, provider)  # before the first request builds the middleware stack
     install_error_handlers(app)
     for router in (
         webhooks.router,
         activity.router,
         members.router,
+        personal_data.router,
         segments.router,
         campaigns.router,
-        personal_data.router,
         health.router,
+        metrics.router,
     ):
         app.include_router(router)
     codec.install_codec(app, settings)
