@@ -22,6 +22,7 @@ SUMMARY_QUERY = "summary"
 LEDGER_QUERY = "ledger"
 TIMELINE_QUERY = "timeline"
 RECONCILE_QUERY = "reconcile"
+UPCOMING_QUERY = "upcoming"  # what happens next and when (domain/upcoming.py)
 HISTORY_BUDGET = 2000
 
 # How far back a journey can tell a repeated event from a new one: facts older than this are

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         SET_MINIMUM_TIER_UPDATE,
         SUMMARY_QUERY,
         TIMELINE_QUERY,
+        UPCOMING_QUERY,
         WORKFLOW_NAME,
         JourneyInput,
         workflow_id,
@@ -79,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         reconcile_view_of,
         summarize,
     )
+    from domain.upcoming import UpcomingView, current_details, upcoming
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.shared import intern_program
     from workflows.timer import DeadlineTimer
@@ -151,6 +153,7 @@ class CustomerJourney:
             if self._time_to_continue():
                 await self._hand_over()
             self.timer.arm(self.rules.next_deadline())
+            self._show_details()
             await workflow.wait_condition(
                 lambda: (
                     bool(self.outbox)
@@ -161,6 +164,16 @@ class CustomerJourney:
                 )
             )
             self.timer.woke()
+
+    def _show_details(self) -> None:
+        """The plain-words line the Temporal UI shows for this journey (not a command: replay is unaffected)."""
+        try:
+            details = current_details(self.rules, workflow.now())
+        except Exception as e:  # a line for the UI must never fail the workflow task
+            details = (
+                f"{self.account.balance} points · {self.account.tier.name} ({type(e).__name__} describing what is next)"
+            )
+        workflow.set_current_details(details)
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
@@ -433,6 +446,11 @@ class CustomerJourney:
     @workflow.query(name=TIMELINE_QUERY)
     def timeline(self, limit: int = 100) -> Timeline:
         return recent_timeline(self.account, limit)
+
+    @workflow.query(name=UPCOMING_QUERY)
+    def upcoming(self) -> UpcomingView:
+        """What happens next and when, nearest first."""
+        return UpcomingView(items=upcoming(self.rules, workflow.now()))
 
     @workflow.query(name=RECONCILE_QUERY)
     def reconcile_view(self) -> ReconcileView:

@@ -25,6 +25,7 @@ from domain.program import Program
 from settings import Settings
 from starter.client import JourneyError
 from starter.connect import load_program
+from starter.console import install_console
 from starter.ingress import generic_billing, sendgrid_events
 from starter.ingress.stripe_objects import StripeEvent
 from starter.log_masking import install_log_masking
@@ -96,6 +97,8 @@ def create_app(
         summary="Loyalty program and customer lifecycle on Temporal",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by the console with local Swagger UI assets (no CDN)
+        redoc_url=None,  # ReDoc loads from a CDN: not offered
         published={
             "StripeEvent": TypeAdapter(StripeEvent),
             "BillingEvent": generic_billing.billing_event_adapter,
@@ -116,4 +119,5 @@ def create_app(
     for router in (webhooks.router, activity.router, members.router, health.router):
         app.include_router(router)
     codec.install_codec(app, settings)
+    install_console(app)
     return app

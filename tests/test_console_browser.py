@@ -1,0 +1,225 @@
+"""The console in a real browser (chromium via Playwright) against the dev server, a worker and the
+SQL ledger: signing in per role, a member's "why" on one page, an adjustment with its actor, the
+refusals (a viewer's adjustment, a post without CSRF token), the metrics charts, and /docs offline.
+
+Skipped, saying why, where chromium is absent (`.ci/run` installs it)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from types import SimpleNamespace
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from domain.messages import ActivityReported, SignedUp
+from tests.api_kit import api_settings
+from tests.console_kit import CHROMIUM_ARGS, DESKTOP, KEYS, PHONE, chromium_or_skip, secret, serving, shoot
+from tests.journey_kit import eventually, ledger_rows, payment
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def site(dev_env, program, tmp_path_factory):
+    """A worker, the app on a real port, one member with a payment, a login and an email address,
+    and chromium."""
+    path = chromium_or_skip()
+    from playwright.async_api import async_playwright
+
+    from tests.journey_kit import running_worker
+
+    tmp = tmp_path_factory.mktemp("console")
+    async with running_worker(dev_env.client, program, tmp) as (tenure, engine):
+        settings = api_settings(task_queue=tenure.task_queue, data_dir=tmp, api_keys=",".join(KEYS.values()))
+        customer = f"cus_console_{secrets.token_hex(4)}"
+        email = f"ada.{secrets.token_hex(3)}@example.com"
+        await tenure.send(customer, SignedUp(event_id="evt_signup", email=email, name="Ada Lovelace", timezone="UTC"))
+        await tenure.send(customer, payment(1))
+        await tenure.send(customer, ActivityReported(event_id="evt_login_1", kind="login"))
+        await eventually(lambda: asyncio.to_thread(ledger_rows, engine, customer), lambda rows: len(rows) >= 2)
+        async with serving(settings, dev_env.client, program, engine) as base:
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+                try:
+                    yield SimpleNamespace(
+                        base=base, browser=browser, customer=customer, email=email, engine=engine, tenure=tenure
+                    )
+                finally:
+                    await browser.close()
+
+
+async def signed_in(site, role: str, viewport=DESKTOP):
+    """A fresh browser context signed in with the key of `role`; returns its page."""
+    context = await site.browser.new_context(viewport=viewport, base_url=site.base)
+    page = await context.new_page()
+    await page.goto("/console/login")
+    await page.fill("input[name=key]", secret(role))
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_load_state()
+    return page
+
+
+async def nav_links(page) -> set[str]:
+    return {t.strip() for t in await page.locator("header nav a").all_inner_texts()}
+
+
+async def test_each_role_sees_only_its_pages(site):
+    expected = {
+        "support": {"Members", "Needs attention", "Program"},
+        "marketer": {"Program", "Metrics"},
+        "viewer": {"Members", "Needs attention", "Program", "Metrics"},
+        "admin": {"Members", "Needs attention", "Program", "Metrics"},
+    }
+    for role, pages in expected.items():
+        page = await signed_in(site, role)
+        assert await nav_links(page) == pages | {"API"}, role
+        assert role in await page.locator("[data-testid=who]").inner_text()
+        await page.context.close()
+    # What a role may not see is refused, not just hidden from the navigation.
+    page = await signed_in(site, "marketer")
+    response = await page.goto(f"/console/members/{site.customer}")
+    assert response is not None and response.status == 403
+    assert "marketer role may not" in await page.locator("main").inner_text()
+    response = await page.goto("/console/attention")
+    assert response is not None and response.status == 403
+    await page.context.close()
+    page = await signed_in(site, "support")
+    response = await page.goto("/console/metrics")
+    assert response is not None and response.status == 403
+    await page.context.close()
+
+
+async def test_app_keys_and_wrong_keys_cannot_sign_in(site):
+    for key in (secret("app"), "not-a-key"):
+        context = await site.browser.new_context(viewport=DESKTOP, base_url=site.base)
+        page = await context.new_page()
+        await page.goto("/console/login")
+        await page.fill("input[name=key]", key)
+        await page.click("button:has-text('Sign in')")
+        assert "Not signed in" in await page.locator("[role=alert]").inner_text()
+        response = await page.goto("/console/members")
+        assert response is not None and page.url.endswith("/console/login?next=/console/members")
+        await context.close()
+
+
+async def test_support_finds_a_member_by_email_and_reads_why(site):
+    page = await signed_in(site, "support")
+    await page.goto("/console/members")
+    await page.fill("input[name=q]", site.email.upper())
+    await page.click("button:has-text('Find')")
+    await page.wait_for_url(re.compile(rf"/console/members/{site.customer}"))
+    assert await page.locator("[data-testid=balance]").inner_text() == "102"  # 100 for the payment, 2 the login
+    assert await page.locator("[data-testid=tier]").inner_text() == "member"
+    lots = await page.locator("[data-testid=lots]").inner_text()
+    assert "monthly payment" in lots and "100" in lots
+    timeline = await page.locator("[data-testid=timeline]").inner_text()
+    assert "monthly payment in_1 of 49.00 USD earned 100 points" in timeline
+    upcoming = await page.locator("[data-testid=upcoming]").inner_text()
+    assert "points expire" in upcoming and "onboarding" in upcoming
+    assert "/namespaces/default/workflows/customer-" in (await page.get_attribute("a[target=_blank]", "href") or "")
+    await shoot(page, "member-1280")
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "member-phone")
+    await page.context.close()
+
+
+async def test_support_adjusts_with_a_reason_and_the_ledger_names_them(site):
+    page = await signed_in(site, "support")
+    await page.goto(f"/console/members/{site.customer}")
+    await page.fill("[data-testid=adjust-form] input[name=points]", "25")
+    await page.fill("[data-testid=adjust-form] input[name=reason]", "goodwill after an outage")
+    await page.click("[data-testid=adjust-form] button")
+    await page.wait_for_selector("[data-testid=notice]")
+    assert "Adjusted by +25 points; balance now 127" in await page.locator("[data-testid=notice]").inner_text()
+    first_row = await page.locator("[data-testid=ledger] tbody tr").first.inner_text()
+    assert "adjust" in first_row and "goodwill after an outage" in first_row and "console:maria" in first_row
+    timeline = await page.locator("[data-testid=timeline]").inner_text()
+    assert "console:maria" in timeline
+    rows = await asyncio.to_thread(ledger_rows, site.engine, site.customer)
+    assert [(r["kind"], r["points"], r["actor"]) for r in rows if r["kind"] == "adjust"] == [
+        ("adjust", 25, "console:maria")
+    ]
+    await page.context.close()
+
+
+async def test_a_viewer_cannot_adjust(site):
+    page = await signed_in(site, "viewer")
+    await page.goto(f"/console/members/{site.customer}")
+    assert await page.locator("[data-testid=adjust-form]").count() == 0
+    balance = await page.locator("[data-testid=balance]").inner_text()
+    # Posting by hand, with the viewer's own valid session and CSRF token, is refused too.
+    token = await page.evaluate("document.body.getAttribute('hx-headers')")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', token or "")
+    assert csrf, "the page carries the session's CSRF token"
+    response = await page.request.post(
+        f"/console/members/{site.customer}/adjust",
+        form={"csrf": csrf.group(1), "request_id": "viewer-try", "points": "500", "reason": "viewer tries"},
+        max_redirects=0,
+    )
+    assert response.status == 403
+    await page.reload()
+    assert await page.locator("[data-testid=balance]").inner_text() == balance
+    await page.context.close()
+
+
+async def test_a_post_without_csrf_token_is_refused(site):
+    page = await signed_in(site, "support")
+    await page.goto(f"/console/members/{site.customer}")
+    before = await page.locator("[data-testid=balance]").inner_text()
+    response = await page.request.post(
+        f"/console/members/{site.customer}/adjust",
+        form={"request_id": "no-csrf", "points": "999", "reason": "forged form"},
+        max_redirects=0,
+    )
+    assert response.status == 403
+    assert "CSRF" in await response.text()
+    # A wrong token is no better than none.
+    response = await page.request.post(
+        f"/console/members/{site.customer}/adjust",
+        form={"csrf": "guessed", "request_id": "bad-csrf", "points": "999", "reason": "forged form"},
+        max_redirects=0,
+    )
+    assert response.status == 403
+    await page.reload()
+    assert await page.locator("[data-testid=balance]").inner_text() == before
+    rows = await asyncio.to_thread(ledger_rows, site.engine, site.customer)
+    assert not [r for r in rows if r["reason"] == "forged form"]
+    await page.context.close()
+
+
+async def test_program_and_attention_pages_read_well(site):
+    page = await signed_in(site, "admin")
+    await page.goto("/console/program")
+    assert "gold" in await page.locator("[data-testid=tiers]").inner_text()
+    await page.click("button:has-text('Compare')")
+    await page.wait_for_selector("#diff h3")
+    await shoot(page, "program-1280")
+    await page.goto("/console/attention")
+    await page.wait_for_selector("#findings table, #findings p.pos, #findings p.error")
+    await shoot(page, "attention-1280")
+    await page.set_viewport_size(PHONE)
+    await page.goto("/console/program")
+    await shoot(page, "program-phone")
+    await page.context.close()
+
+
+async def test_docs_load_without_any_external_host(site):
+    async with httpx.AsyncClient(base_url=site.base) as http:
+        html = (await http.get("/docs")).text
+    assert "swagger-ui-bundle.js" in html
+    external = [u for u in re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html) if re.match(r"(https?:)?//", u)]
+    assert external == [], external
+    assert "cdn" not in html.lower()
+    context = await site.browser.new_context(viewport=DESKTOP, base_url=site.base)
+    page = await context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(site.base) else None)
+    await page.goto("/docs")
+    await page.wait_for_selector(".swagger-ui .info .title")
+    assert outside == []
+    await shoot(page, "docs-1280")
+    await context.close()
