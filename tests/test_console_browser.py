@@ -40,7 +40,8 @@ async def site(dev_env, program, tmp_path_factory):
         await tenure.send(customer, SignedUp(event_id="evt_signup", email=email, name="Ada Lovelace", timezone="UTC"))
         await tenure.send(customer, payment(1))
         await tenure.send(customer, ActivityReported(event_id="evt_login_1", kind="login"))
-        await eventually(lambda: asyncio.to_thread(ledger_rows, engine, customer), lambda rows: len(rows) >= 2)
+        await tenure.send(customer, ActivityReported(event_id="evt_survey_1", kind="survey_answered", score=4))
+        await eventually(lambda: asyncio.to_thread(ledger_rows, engine, customer), lambda rows: len(rows) >= 3)
         async with serving(settings, dev_env.client, program, engine) as base:
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
@@ -112,7 +113,9 @@ async def test_support_finds_a_member_by_email_and_reads_why(site):
     await page.fill("input[name=q]", site.email.upper())
     await page.click("button:has-text('Find')")
     await page.wait_for_url(re.compile(rf"/console/members/{site.customer}"))
-    assert await page.locator("[data-testid=balance]").inner_text() == "102"  # 100 for the payment, 2 the login
+    assert (
+        await page.locator("[data-testid=balance]").inner_text() == "152"
+    )  # 100 for the payment, 2 the login, 50 the survey
     assert await page.locator("[data-testid=tier]").inner_text() == "member"
     lots = await page.locator("[data-testid=lots]").inner_text()
     assert "monthly payment" in lots and "100" in lots
@@ -134,7 +137,7 @@ async def test_support_adjusts_with_a_reason_and_the_ledger_names_them(site):
     await page.fill("[data-testid=adjust-form] input[name=reason]", "goodwill after an outage")
     await page.click("[data-testid=adjust-form] button")
     await page.wait_for_selector("[data-testid=notice]")
-    assert "Adjusted by +25 points; balance now 127" in await page.locator("[data-testid=notice]").inner_text()
+    assert "Adjusted by +25 points; balance now 177" in await page.locator("[data-testid=notice]").inner_text()
     first_row = await page.locator("[data-testid=ledger] tbody tr").first.inner_text()
     assert "adjust" in first_row and "goodwill after an outage" in first_row and "console:maria" in first_row
     timeline = await page.locator("[data-testid=timeline]").inner_text()
@@ -223,3 +226,36 @@ async def test_docs_load_without_any_external_host(site):
     assert outside == []
     await shoot(page, "docs-1280")
     await context.close()
+
+
+async def test_metrics_page_draws_its_charts_and_matches_the_api(site):
+    page = await signed_in(site, "marketer")
+    await page.goto("/console/metrics")
+    await page.wait_for_function("window.tenureCharts && window.tenureCharts.length === 4")
+    drawn = await page.evaluate(
+        """() => [...document.querySelectorAll('canvas[data-testid=chart]')].map(c => {
+            const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let inked = 0;
+            for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
+            return {w: c.width, h: c.height, inked};
+        })"""
+    )
+    assert len(drawn) == 4 and all(c["w"] > 100 and c["h"] > 100 and c["inked"] > 500 for c in drawn), drawn
+    figures = page.locator("[data-testid=figures]")
+    assert "Participation rate" in await figures.inner_text()
+    satisfaction = await page.locator("[data-metric=satisfaction] .metric-value").inner_text()
+    assert satisfaction == "4.00 of 5"  # the one scored survey
+    assert "Members who earned or redeemed points" in await figures.inner_text()  # definitions sit by the figures
+    assert "Satisfaction at least 4.5 of 5" in await page.locator("[data-testid=goals]").inner_text()
+    await shoot(page, "metrics-1280")
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "metrics-phone")
+    async with httpx.AsyncClient(base_url=site.base) as http:
+        refused = await http.get("/metrics", headers={"Authorization": f"Bearer {secret('support')}"})
+        assert refused.status_code == 403
+        report = (await http.get("/metrics", headers={"Authorization": f"Bearer {secret('marketer')}"})).json()
+    by_id = {m["id"]: m for m in report["metrics"]}
+    assert by_id["satisfaction"]["value"] == 4.0
+    assert by_id["weekly_active"]["value"] >= 1
+    assert {g["id"] for g in report["goals"]} == {"retention", "referrals", "satisfaction"}
+    await page.context.close()

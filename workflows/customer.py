@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         LedgerWrite,
     )
     from domain.event_handlers import CONTACT_EVENTS, apply_event
-    from domain.intake import adopt_memory, receive, reject_undecodable
+    from domain.intake import adopt_memory, receive, reject_undecodable, without_score
     from domain.journey import (
         ADJUST_UPDATE,
         ADOPT_PROGRAM_UPDATE,
@@ -332,13 +332,16 @@ class CustomerJourney:
             )
             envelope = workflow.payload_converter().from_payload(payload.payload, model)
         except Exception as e:
-            if self.rules_version < 2:  # dropped, as the SDK itself did before the handler took it raw
+            if self.rules_version >= 2:
+                now = workflow.now()
+                self.rules.advance(self.outbox, now)
+                reject_undecodable(self.rules, self.outbox, now, payload.payload.data.decode("utf-8", "replace"), e)
+                return
+            stripped = self._legacy_without_score(payload.payload)
+            if stripped is None:  # dropped, as the SDK itself did before the handler took it raw
                 workflow.logger.warning("dropping an event signal whose payload does not decode: %s", e)
                 return
-            now = workflow.now()
-            self.rules.advance(self.outbox, now)
-            reject_undecodable(self.rules, self.outbox, now, payload.payload.data.decode("utf-8", "replace"), e)
-            return
+            envelope = stripped
         # The legacy models have the same fields and types, only fewer bounds: the rules read them alike.
         ev = cast(CustomerEvent, envelope.event)
         if self.rules_version >= 2:
@@ -355,6 +358,18 @@ class CustomerJourney:
         apply_event(self.rules, self.outbox, now, ev)
         if ev.type in CONTACT_EVENTS:
             self.profile_dirty = True
+
+    def _legacy_without_score(self, payload: Payload) -> LegacyEventEnvelope | None:
+        """A scored survey (a field newer than the legacy models) for a run before version 2: taken
+        without its score. Histories recorded before the field existed never reach this."""
+        data = without_score(payload.data)
+        if data is None:
+            return None
+        try:
+            stripped = Payload(metadata=payload.metadata, data=data)
+            return workflow.payload_converter().from_payload(stripped, LegacyEventEnvelope)
+        except Exception:
+            return None
 
     # ---- updates -------------------------------------------------------------------------------
 

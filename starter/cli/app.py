@@ -21,6 +21,7 @@ from .context import Env, env_of
 from .database import db_app
 from .doctor import doctor_cmd
 from .members import member_app
+from .metrics import metrics_cmd
 from .program import program_app
 from .reconcile import reconcile_cmd
 from .segment import segment_cmd
@@ -36,6 +37,7 @@ app.add_typer(member_app, name="member")
 app.command("reconcile")(reconcile_cmd)
 app.command("doctor")(doctor_cmd)
 app.command("segment")(segment_cmd)
+app.command("metrics")(metrics_cmd)
 app.add_typer(program_app, name="program")
 app.add_typer(db_app, name="db")
 
