@@ -185,7 +185,11 @@ class LedgerActivities:
     def _upsert_customer(self, profile: CustomerProfile) -> None:
         now = utcnow()
         fields = ["email", "name", "timezone", "program_version", "referral_code", "status", "tier", "at_risk"]
-        row = {**profile.model_dump(), "referral_code": _normal_code(profile.referral_code)}
+        row = {**profile.model_dump(exclude={"projection"}), "referral_code": _normal_code(profile.referral_code)}
+        if profile.projection is not None:  # rules version 3 on: the segment projection, whole
+            projected = profile.projection.model_dump()
+            fields += [*projected, "projected_at"]
+            row |= projected | {"projected_at": now}
         stmt = upsert(self.engine, customers, ["customer_id"], [*fields, "updated_at"])
         with self.engine.begin() as conn:
             conn.execute(stmt.values(**row, created_at=now, updated_at=now))

@@ -54,6 +54,7 @@ class Account(BaseModel):
     email: str | None = None
     name: str | None = None
     timezone: str = "UTC"
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2, from the billing system or the app.")
     created_at: datetime
 
     lots: list[L.Lot] = Field(default_factory=list)

@@ -19,6 +19,8 @@ def _reached(r: RulesPort, milestone: str) -> int:
         "onboarding_completed": int(lc.onboarding is not None and lc.onboarding.finished == "completed"),
         "first_redemption": c.redemptions,
         "reviews": c.reviews,
+        # Rules version 3: the count is a lifetime spend in the currency's minor unit.
+        "lifetime_spend": r.a.lifetime_spend_minor if r.version >= 3 else 0,
     }[milestone]
 
 

@@ -16,6 +16,8 @@ from .rules_port import RulesPort
 SEEN_EVENTS_KEPT = 2000
 RECENT_ENTRIES_KEPT = 50
 TIMELINE_KEPT = 300
+# Marketing by nature, even under a program whose `comms.marketing` predates them.
+ALWAYS_MARKETING = frozenset({"reward_reachable"})
 
 
 def entry(
@@ -64,7 +66,7 @@ def email(r: RulesPort, fx: Effects, now: datetime, purpose: str, origin: str, d
         key=f"{a.customer_id}/{origin}/{purpose}",
         purpose=purpose,
         template_id=r.p.email.templates.for_purpose(purpose),
-        category="marketing" if purpose in r.p.comms.marketing else "transactional",
+        category="marketing" if purpose in r.p.comms.marketing or purpose in ALWAYS_MARKETING else "transactional",
         to_email=a.email,
         to_name=a.name,
         data={"name": a.name, "balance": a.balance, "tier": a.tier.name, **data},

@@ -1,13 +1,18 @@
 """Who the member is, as the `customers` table mirrors it: contact details, the program version,
-and with the lifecycle the segments campaigns select on (status, tier, at risk)."""
+with the lifecycle the segments campaigns select on (status, tier, at risk), and from rules
+version 3 the whole segment projection (domain/segment_projection.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .effects import CustomerProfile
 from .rules_port import RulesPort
+from .segment_projection import project
 
 
-def build(r: RulesPort) -> CustomerProfile:
+def build(r: RulesPort, now: datetime) -> CustomerProfile:
+    """The profile as of `now` (engagement and churn risk move with time; nothing else does)."""
     a = r.a
     contact = CustomerProfile(
         customer_id=a.customer_id,
@@ -24,11 +29,20 @@ def build(r: RulesPort) -> CustomerProfile:
             "status": a.status,
             "tier": a.tier.name,
             "at_risk": a.lifecycle.at_risk,
+            "projection": project(a, now) if r.version >= 3 else None,
         }
     )
 
 
-def segment_moved(r: RulesPort, seen: CustomerProfile | None) -> bool:
-    """Whether status, tier or at-risk moved since the profile last written (None: none written yet)."""
+def segment_moved(r: RulesPort, seen: CustomerProfile | None, seen_at: datetime | None) -> bool:
+    """Whether what segments select on moved since the profile last written (None: none written yet).
+
+    Before rules version 3: status, tier or at-risk. From 3: anything in the profile, judged at the
+    time it was written (`seen_at`), so the mere passing of time wakes nobody.
+    """
     a = r.a
-    return seen is not None and (seen.status, seen.tier, seen.at_risk) != (a.status, a.tier.name, a.lifecycle.at_risk)
+    if seen is None:
+        return False
+    if r.version >= 3 and seen_at is not None:
+        return build(r, seen_at) != seen
+    return (seen.status, seen.tier, seen.at_risk) != (a.status, a.tier.name, a.lifecycle.at_risk)

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import badges, bookkeeping, churn, dunning, engagement, expiry, onboarding, pending_points, tier_changes
+from . import (
+    badges,
+    bookkeeping,
+    churn,
+    dunning,
+    engagement,
+    expiry,
+    onboarding,
+    pending_points,
+    reward_reach,
+    tier_changes,
+)
 from .effects import Effects
 from .rules_port import RulesPort
 
@@ -36,3 +47,4 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     expiry.advance(r, fx, now)
     pending_points.release_due(r, fx, now)
     tier_changes.advance(r, fx, now)
+    reward_reach.check(r, fx, now)  # rules version 3: balance reached the cheapest reward

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .segments import SegmentProjection
+
 EntryKind = Literal[
     "earn",  # points added to a new lot
     "pending",  # points promised but on hold (referrals): pending_points only
@@ -104,6 +106,9 @@ class CustomerProfile(_Record):
     status: str = Field("active", description="Account status (active, past_due, cancelled): a segment.")
     tier: str = Field("", description="Tier name; empty without tiers.")
     at_risk: bool = False
+    projection: SegmentProjection | None = Field(
+        None, description="Rules version 3 on: what segments filter on (None: leave those columns as they are)."
+    )
 
 
 class CrossSignal(_Record):

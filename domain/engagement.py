@@ -1,4 +1,7 @@
-"""Engagement watch: no activity for a while marks a member at risk and nudges them once."""
+"""Engagement watch: no activity for a while marks a member at risk and nudges them once.
+
+How engaged a member is (new, occasional, loyal) and how likely to leave: domain/engagement_scores.py.
+"""
 
 from __future__ import annotations
 

@@ -100,3 +100,7 @@ class LifecycleState(BaseModel):
     churn: Churn | None = None
     dunning: Dunning | None = None
     winbacks: list[WinbackOutcome] = Field(default_factory=list)
+    plan_cadence: Literal["monthly", "annual"] | None = Field(None, description="From the last payment or plan change.")
+    reward_levels_told: list[int] = Field(
+        default_factory=list, description="Rules version 3: reward levels (points) the member was told they reached."
+    )

@@ -31,6 +31,7 @@ def on_cancelled(r: RulesPort, fx: Effects, now: datetime, ev: SubscriptionCance
 
 def on_plan_changed(r: RulesPort, fx: Effects, now: datetime, ev: PlanChanged) -> None:
     r.note(now, "billing", f"plan changed to {ev.plan} ({ev.cadence})")
+    r.a.lifecycle.plan_cadence = ev.cadence
 
 
 def _contact(r: RulesPort, ev: ProfileUpdated | SignedUp) -> None:
@@ -39,6 +40,7 @@ def _contact(r: RulesPort, ev: ProfileUpdated | SignedUp) -> None:
     a.email = ev.email or a.email
     a.name = ev.name or a.name
     a.timezone = ev.timezone or a.timezone
+    a.country = getattr(ev, "country", None) or a.country  # the legacy models (version 0-1) have none
 
 
 def on_profile(r: RulesPort, fx: Effects, now: datetime, ev: ProfileUpdated) -> None:

@@ -91,6 +91,8 @@ Name = Annotated[str, line(MAX_NAME_LENGTH)]
 TimeZoneName = Annotated[str, line(64)]
 """A zone name, one line (its shape is the edge's: `bounds.ZoneName`); an unknown zone falls back to UTC."""
 Code = Annotated[str, line(100)]
+CountryCode = Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$"), AfterValidator(str.upper)]
+"""ISO 3166-1 alpha-2 (any case; kept upper-case)."""
 Text = Annotated[str, text(MAX_TEXT_LENGTH)]
 Comment = Annotated[str, text(MAX_COMMENT_LENGTH)]
 OccurredAt = Annotated[datetime | None, AfterValidator(_not_before_2000)]
@@ -199,6 +201,7 @@ class ProfileUpdated(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
+    country: CountryCode | None = None
 
 
 class SignedUp(_Fact):
@@ -208,6 +211,7 @@ class SignedUp(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
+    country: CountryCode | None = None
     referral_code: Code | None = None
 
 

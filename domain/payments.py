@@ -61,6 +61,7 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
         c = a.lifecycle.counters
         c.payments += 1
         c.paid_months += 12 if ev.cadence == "annual" else 1
+        a.lifecycle.plan_cadence = ev.cadence
         a.lifecycle.first_invoice_id = a.lifecycle.first_invoice_id or ev.invoice_id
         referrals.after_payment(r, fx, now, ev.invoice_id)
         badges.check(r, fx, now)

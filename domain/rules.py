@@ -222,11 +222,11 @@ class AccountRules:
 
     # ---- profile -------------------------------------------------------------------------------
 
-    def profile(self) -> CustomerProfile:
-        return customer_profile.build(self)
+    def profile(self, now: datetime) -> CustomerProfile:
+        return customer_profile.build(self, now)
 
-    def segment_moved(self, seen: CustomerProfile | None) -> bool:
-        return customer_profile.segment_moved(self, seen)
+    def segment_moved(self, seen: CustomerProfile | None, seen_at: datetime | None = None) -> bool:
+        return customer_profile.segment_moved(self, seen, seen_at)
 
     # ---- tiers ---------------------------------------------------------------------------------
 

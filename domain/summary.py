@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from . import tiers as T
 from .account import Account, TimelineItem
 from .effects import LedgerEntry
+from .engagement_scores import ChurnRiskView, EngagementView, churn_risk, engagement_level
 from .rejections import Rejection
 
 
@@ -51,6 +52,8 @@ class Summary(BaseModel):
     rejected_events: int = Field(0, description="Events set aside, ever (rules version 2 on).")
     unwritable_entries: int = Field(0, description="Ledger entries the ledger refused, ever.")
     rejections: list[Rejection] = Field(default_factory=list, description="The latest of them, oldest first.")
+    engagement: EngagementView | None = Field(None, description="How the member uses the product, and why.")
+    churn_risk: ChurnRiskView | None = Field(None, description="How likely the member is to leave (0-100), and why.")
 
 
 def summarize(account: Account, now: datetime) -> Summary:
@@ -82,6 +85,8 @@ def summarize(account: Account, now: datetime) -> Summary:
         rejected_events=account.rejected_total,
         unwritable_entries=account.unwritable_total,
         rejections=account.rejections,
+        engagement=engagement_level(account, now),
+        churn_risk=churn_risk(account, now),
     )
 
 

@@ -61,6 +61,32 @@ customers = sa.Table(
     sa.Column("status", sa.String, nullable=False, server_default="active"),
     sa.Column("tier", sa.String, nullable=False, server_default=""),
     sa.Column("at_risk", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The segment projection (domain/segments.py SegmentProjection), written by journeys of rules
+    # version 3 on; NULL until a journey has projected (older runs until they continue as new).
+    sa.Column("balance", sa.Integer),
+    sa.Column("lifetime_points", sa.Integer),
+    sa.Column("lifetime_spend_minor", sa.BigInteger),
+    sa.Column("last_activity_at", UTCDateTime),
+    sa.Column("signed_up_at", UTCDateTime),
+    sa.Column("plan_cadence", sa.String),
+    sa.Column("churn_reason", sa.String),
+    sa.Column("country", sa.String(2)),
+    sa.Column("email_reachable", sa.Boolean),
+    sa.Column("referral_count", sa.Integer),
+    sa.Column("engagement_level", sa.String),
+    sa.Column("churn_risk_score", sa.Integer),
+    sa.Column("projected_at", UTCDateTime),
+)
+
+# Saved segments (domain/segments.py Segment): a named filter, as JSON.
+segments = sa.Table(
+    "segments",
+    metadata,
+    sa.Column("segment_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False, unique=True),
+    sa.Column("filter", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String, nullable=False),
 )
 
 ledger_entries = sa.Table(

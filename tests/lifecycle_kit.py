@@ -131,3 +131,10 @@ def discount_rows(engine, cid: str) -> list[dict]:
 def close_to(actual: datetime, expected: datetime, slack: timedelta = timedelta(minutes=1)) -> bool:
     """`actual` is at `expected` or a little after (timers fire, then the email activity runs)."""
     return expected - timedelta(seconds=1) <= actual <= expected + slack
+
+
+def roomy_cap(program, per_week: int = 6):
+    """The program with more marketing emails a week: for tests whose first payment reaches rewards
+    and badges at once (rules version 3 adds the reward-reachable email and the lifetime-spend badge),
+    so that what they test is not deferred by the weekly cap."""
+    return program.model_copy(update={"comms": program.comms.model_copy(update={"frequency_cap_per_week": per_week})})

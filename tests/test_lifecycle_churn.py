@@ -21,6 +21,7 @@ from tests.lifecycle_kit import (
     has,
     ledger,
     purposes,
+    roomy_cap,
     sends,
     server_now,
     sign_up,
@@ -236,7 +237,7 @@ async def test_frozen_balance_forfeited_after_grace(time_env, program, tmp_path)
 async def test_high_value_churner_gets_the_strong_offer(time_env, program, tmp_path, amount, cadence, percent):
     cid = "cus_value"
     tz = daytime_zone(await server_now(time_env))
-    async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
+    async with running_worker(time_env.client, roomy_cap(program), tmp_path) as (tenure, engine):
         await churned(tenure, cid, tz, amount=amount, cadence=cadence)
         items = await timeline(tenure, cid)
         assert has(items, ", high value)") == (percent == 50)

@@ -19,6 +19,7 @@ from tests.lifecycle_kit import (
     has,
     next_local,
     purposes,
+    roomy_cap,
     sends,
     server_now,
     sign_up,
@@ -34,7 +35,7 @@ def suppressed(reason: str, n: int = 1) -> EmailSuppressed:
 async def test_unsubscribe_between_two_emails_stops_marketing_not_transactional(time_env, program, tmp_path):
     cid = "cus_unsub"
     tz = daytime_zone(await server_now(time_env))
-    async with running_worker(time_env.client, program, tmp_path) as (tenure, engine):
+    async with running_worker(time_env.client, roomy_cap(program), tmp_path) as (tenure, engine):
         await tenure.send(cid, sign_up(cid, tz))
         await tenure.send(cid, payment(1, cadence="annual", amount=49000))
         await time_env.sleep(days(1.05))

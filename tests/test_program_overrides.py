@@ -193,7 +193,7 @@ def test_the_toml_written_out_parses_back_to_the_same_program():
 def test_the_toml_written_out_spells_out_every_rule():
     raw = tomllib.loads(program_toml(program(CUSTOM)))
     assert raw["winback"]["playbooks"]["involuntary"]["offer"]["kind"] == "update_card"
-    assert len(raw["email"]["templates"]) == 21 and raw["dunning"]["email_days"] == [0, 3, 7]
+    assert len(raw["email"]["templates"]) == 22 and raw["dunning"]["email_days"] == [0, 3, 7]
 
 
 def test_the_json_written_out_is_what_journeys_carry():

@@ -137,6 +137,7 @@ class CustomerJourney:
         self.flushed_seq = (min(pending) - 1) if pending else self.account.seq
         self.profile_dirty = inp.account is None
         self.profile_seen: CustomerProfile | None = None
+        self.profiled_at: datetime | None = None  # the time profile_seen was computed at
         # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
         self.wake_on_segment = self.rules.lifecycle and (workflow.patched(SEGMENT_WAKE_PATCH) if legacy else True)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
@@ -160,7 +161,7 @@ class CustomerJourney:
                     or self.profile_dirty
                     or self.timer.fired
                     or self._time_to_continue()
-                    or (self.wake_on_segment and self.rules.segment_moved(self.profile_seen))
+                    or (self.wake_on_segment and self.rules.segment_moved(self.profile_seen, self.profiled_at))
                 )
             )
             self.timer.woke()
@@ -200,14 +201,16 @@ class CustomerJourney:
     # ---- delivering effects --------------------------------------------------------------------
 
     async def _deliver(self) -> None:
-        if self.rules.lifecycle and self.rules.profile() != self.profile_seen:
-            self.profile_dirty = True  # status, tier or at-risk moved: the segments must follow
+        now = workflow.now()
+        if self.rules.lifecycle and self.rules.profile(now) != self.profile_seen:
+            self.profile_dirty = True  # what segments select on moved: the projection must follow
         while self.outbox or self.profile_dirty:
             fx, self.outbox = self.outbox, Effects()
             self.in_flight = fx
             if self.profile_dirty:
                 self.profile_dirty = False
-                self.profile_seen = self.rules.profile()
+                self.profiled_at = workflow.now()
+                self.profile_seen = self.rules.profile(self.profiled_at)
                 await workflow.execute_local_activity(
                     "upsert_customer",
                     self.profile_seen,

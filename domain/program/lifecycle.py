@@ -61,7 +61,13 @@ class OnboardingRules(Strict):
 
 
 Milestone = Literal[
-    "first_payment", "months_subscribed", "referrals", "onboarding_completed", "first_redemption", "reviews"
+    "first_payment",
+    "months_subscribed",
+    "referrals",
+    "onboarding_completed",
+    "first_redemption",
+    "reviews",
+    "lifetime_spend",  # count: lifetime spend in the currency's minor unit (cents)
 ]
 
 

@@ -169,6 +169,7 @@ class EmailTemplates(Strict):
     winback_offer: str = "d-winback-offer"
     winback_followup: str = "d-winback-followup"
     dunning: str = "d-dunning"
+    reward_reachable: str = "d-reward-reachable"
 
     def for_purpose(self, purpose: str) -> str:
         return getattr(self, purpose)
@@ -204,6 +205,13 @@ class Program(Strict):
             Badge(id="five-referrals", title="5 referrals", milestone="referrals", count=5, bonus_points=500),
             Badge(id="onboarded", title="Onboarding completed", milestone="onboarding_completed", bonus_points=50),
             Badge(id="first-redemption", title="First redemption", milestone="first_redemption"),
+            Badge(
+                id="big-spender",
+                title="1,000 spent",
+                milestone="lifetime_spend",
+                count=100_000,
+                bonus_points=300,
+            ),
         ]
     )
     challenges: list[Challenge] = Field(

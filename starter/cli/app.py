@@ -3,7 +3,7 @@
     tenure member show|ledger|timeline|adjust|set-tier|start-input CUSTOMER_ID ...   (members.py)
     tenure reconcile [CUSTOMER_ID]                                                   (reconcile.py)
     tenure doctor [CUSTOMER_ID] [--json]                                             (doctor.py)
-    tenure segment [--at-risk] [--status STATUS] [--tier TIER]                       (segment.py)
+    tenure segment create|list|show|preview ... ; tenure segment [--at-risk] [--tier T] (segment.py)
     tenure program check|show|diff ...                                               (program.py)
     tenure db current|upgrade                                                        (database.py)
 
@@ -24,7 +24,7 @@ from .members import member_app
 from .metrics import metrics_cmd
 from .program import program_app
 from .reconcile import reconcile_cmd
-from .segment import segment_cmd
+from .segment import segment_app
 
 app = typer.Typer(
     name="tenure",
@@ -36,7 +36,7 @@ app = typer.Typer(
 app.add_typer(member_app, name="member")
 app.command("reconcile")(reconcile_cmd)
 app.command("doctor")(doctor_cmd)
-app.command("segment")(segment_cmd)
+app.add_typer(segment_app, name="segment")
 app.command("metrics")(metrics_cmd)
 app.add_typer(program_app, name="program")
 app.add_typer(db_app, name="db")

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.effects import LedgerEntry
+from domain.segments import Segment, SegmentPreview
 from domain.summary import Summary, Timeline
 from starter.doctor import Diagnosis
 from starter.reconcile import ReconcileRow
@@ -81,6 +82,14 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
     head.add_row("status", s.status)
     head.add_row("lifetime", f"{points(s.lifetime_points)} points earned, {s.ledger_seq} ledger entries")
     head.add_row("program", s.program_version)
+    if s.engagement:
+        head.add_row(
+            "engagement", Text(s.engagement.level, style="bold") + Text(f"  ({'; '.join(s.engagement.reasons)})")
+        )
+    if s.churn_risk:
+        risk = s.churn_risk.score
+        style = "red" if risk >= 60 else "yellow" if risk >= 30 else "green"
+        head.add_row("churn risk", Text(f"{risk}/100", style=style) + Text(f"  ({'; '.join(s.churn_risk.reasons)})"))
 
     lots = Table(title="lots (spent oldest first)", title_justify="left", expand=False)
     add_columns(
@@ -222,6 +231,36 @@ def quarantine_view(customer_id: str, rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         t.add_row(when(r["at"]), r["what"], r["ref"] or "—", r["type"] or "", r["reason"])
     return t
+
+
+def segments_view(segments: list[Segment], counts: dict[str, int] | None = None) -> Table:
+    table = Table(title=f"{len(segments)} segment(s)")
+    for col in ("id", "name", "created", "by", *(["members"] if counts is not None else [])):
+        table.add_column(col, justify="right" if col == "members" else "left")
+    for s in segments:
+        extra = [points(counts.get(s.segment_id, 0))] if counts is not None else []
+        table.add_row(s.segment_id, s.name, when(s.created_at), s.created_by, *extra)
+    return table
+
+
+def segment_preview_view(p: SegmentPreview) -> Group:
+    table = Table(title=f"the first {len(p.sample)} by customer id", title_justify="left")
+    columns = ("customer", "tier", "status", "balance", "engagement", "churn risk", "last active", "zone", "email")
+    for col in columns:
+        table.add_column(col, justify="right" if col in ("balance", "churn risk") else "left")
+    for m in p.sample:
+        table.add_row(
+            m.customer_id,
+            m.tier,
+            m.status + (" (at risk)" if m.at_risk else ""),
+            "" if m.balance is None else points(m.balance),
+            m.engagement_level or "",
+            "" if m.churn_risk_score is None else str(m.churn_risk_score),
+            when(m.last_activity_at) if m.last_activity_at else "",
+            m.timezone,
+            "reachable" if m.email_reachable else "no",
+        )
+    return Group(Text(f"{points(p.count)} member(s) in the segment", style="bold"), table)
 
 
 def segment_view(rows: list[dict[str, Any]]) -> Table:

@@ -1,19 +1,70 @@
-"""`tenure segment`: members in a segment (at risk, churned, by tier), as their journeys last reported them."""
+"""`tenure segment`: saved segments for marketers, read from the projection journeys keep current.
+
+    tenure segment create FILE | --name NAME (--where "FIELD OP VALUE"... [--any] | --filter JSON)
+    tenure segment list [--json]
+    tenure segment show ID [--json]
+    tenure segment preview ID | --where ... | --filter JSON  [--sample N] [--json]
+    tenure segment [--at-risk] [--status STATUS] [--tier TIER]   (the quick listing of before)
+
+FILE is TOML or JSON: `segment_id` (optional: made from the name), `name`, `filter`. A `--where`
+is `FIELD OP VALUE`: `tier in gold,platinum`, `balance between 100,500`, `at_risk is_true`,
+`last_activity_at lt 2026-11-01T00:00:00Z`; several are combined with AND (`--any`: OR).
+"""
 
 from __future__ import annotations
 
+import getpass
+import json
+import re
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 
+from domain.segments import (
+    BOOL_FIELDS,
+    NUMBER_FIELDS,
+    Segment,
+    SegmentFilter,
+    SegmentPreview,
+    check_shape,
+    error_path,
+)
 from storage.members import segment
+from storage.segments import (
+    MAX_SAMPLE,
+    SegmentNameTaken,
+    get_segment,
+    list_segments,
+    preview,
+    save_segment,
+)
 
 from .context import CliError, env_of, run
-from .render import console, segment_view
+from .render import console, say, segment_preview_view, segment_view, segments_view
 
 STATUSES = ("active", "past_due", "cancelled")
+FILTER = TypeAdapter(SegmentFilter)
+
+segment_app = typer.Typer(
+    help="Saved segments (create, list, show, preview); without a command, a quick listing by status, tier, at risk.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option("--where", "-w", help='A condition "FIELD OP VALUE" (repeat: all must hold; --any: one).'),
+]
+AnyOption = Annotated[bool, typer.Option("--any", help="Combine the --where conditions with OR.")]
+FilterOption = Annotated[str | None, typer.Option("--filter", help="The whole filter as JSON.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of tables.")]
 
 
+@segment_app.callback()
 def segment_cmd(
     ctx: typer.Context,
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Only members marked at risk.")] = False,
@@ -22,6 +73,8 @@ def segment_cmd(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 1000,
 ):
     """Members in a segment (at risk, churned, by tier), as their journeys last reported them."""
+    if ctx.invoked_subcommand is not None:
+        return
     env = env_of(ctx)
 
     def work() -> list[dict[str, Any]]:
@@ -30,3 +83,220 @@ def segment_cmd(
         return segment(env.engine(), at_risk=True if at_risk else None, status=status, tier=tier, limit=limit)
 
     console().print(segment_view(run(work)))
+
+
+# ---- building a filter from the command line ---------------------------------------------------
+
+
+def _value(field: str, text: str) -> Any:
+    if field in NUMBER_FIELDS:
+        try:
+            return int(text.replace("_", ""))
+        except ValueError:
+            raise CliError(f"--where {field}: {text!r} is not a whole number", code=2) from None
+    if field in BOOL_FIELDS:
+        if text.lower() not in ("true", "false"):
+            raise CliError(f"--where {field}: use true or false, not {text!r}", code=2)
+        return text.lower() == "true"
+    return text
+
+
+def condition_of(where: str) -> dict[str, Any]:
+    """`"tier in gold,platinum"` → `{"field": "tier", "op": "in", "value": ["gold", "platinum"]}`."""
+    parts = where.split(None, 2)
+    if len(parts) < 2:
+        raise CliError(f'--where {where!r}: write "FIELD OP VALUE", e.g. "tier eq gold"', code=2)
+    field, op = parts[0], parts[1]
+    out: dict[str, Any] = {"field": field, "op": op}
+    if len(parts) == 3:
+        text = parts[2].strip()
+        if op in ("in", "between"):
+            out["value"] = [_value(field, v.strip()) for v in re.split(r"\s*,\s*", text) if v.strip()]
+        else:
+            out["value"] = None if text.lower() == "null" else _value(field, text)
+    return out
+
+
+def filter_of(where: list[str] | None, any_of: bool, filter_json: str | None) -> SegmentFilter:
+    if bool(where) == bool(filter_json):
+        raise CliError("give the filter as --where conditions or as --filter JSON (one of them)", code=2)
+    raw: Any
+    if filter_json:
+        try:
+            raw = json.loads(filter_json)
+        except json.JSONDecodeError as e:
+            raise CliError(f"--filter is not JSON: {e}", code=2) from None
+    else:
+        conditions = [condition_of(w) for w in where or []]
+        raw = {"any" if any_of else "all": conditions}
+    return _validated(raw, "filter")
+
+
+def _problems(e: ValidationError, prefix: str) -> str:
+    lines = []
+    for err in e.errors(include_url=False):
+        where = ".".join(str(p) for p in (prefix, *error_path(err["loc"])) if p != "")
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def _validated(raw: Any, prefix: str) -> SegmentFilter:
+    try:
+        f = FILTER.validate_python(raw)
+        check_shape(f)
+        return f
+    except ValidationError as e:
+        raise CliError(f"not a valid segment filter:\n{_problems(e, prefix)}", code=2) from None
+    except ValueError as e:
+        raise CliError(f"not a valid segment filter: {e}", code=2) from None
+
+
+def read_definition(path: Path) -> dict[str, Any]:
+    """A segment file: TOML, or JSON (by its suffix, else whichever parses)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror or e}", code=2) from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise CliError(
+            f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {e}", code=2
+        ) from None
+    if not isinstance(data, dict):
+        raise CliError(f"{path}: a segment file is a table with name and filter", code=2)
+    return data
+
+
+def slug_of(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+    if not slug:
+        raise CliError("give --id: the name has no letters or digits to make one from", code=2)
+    return slug
+
+
+def _segment(data: dict[str, Any], actor: str) -> Segment:
+    unknown = sorted(set(data) - {"segment_id", "name", "filter"})
+    if unknown:
+        raise CliError(f"unknown key(s) {', '.join(unknown)}: a segment has segment_id, name, filter", code=2)
+    if not isinstance(data.get("name"), str) or not data["name"].strip():
+        raise CliError("name: a segment needs a name", code=2)
+    if "filter" not in data:
+        raise CliError("filter: a segment needs a filter", code=2)
+    f = _validated(data["filter"], "filter")
+    try:
+        return Segment(
+            segment_id=data.get("segment_id") or slug_of(data["name"]),
+            name=data["name"],
+            filter=f,
+            created_at=datetime.now(UTC),
+            created_by=actor,
+        )
+    except ValidationError as e:
+        raise CliError(f"not a valid segment:\n{_problems(e, '')}", code=2) from None
+
+
+# ---- the commands ------------------------------------------------------------------------------
+
+
+@segment_app.command("create")
+def create_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="A TOML or JSON segment file.", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The segment's name (without FILE).")] = None,
+    segment_id: Annotated[str | None, typer.Option("--id", help="Its id (default: made from the name).")] = None,
+    where: WhereOption = None,
+    any_of: AnyOption = False,
+    filter_json: FilterOption = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Who creates it (default: cli:<user>).")] = None,
+):
+    """Save a named segment, from a file or from options."""
+    env = env_of(ctx)
+    who = actor or f"cli:{getpass.getuser()}"
+
+    def work() -> Segment:
+        if file is not None:
+            if name or where or filter_json:
+                raise CliError("give FILE or --name with --where/--filter, not both", code=2)
+            seg = _segment(read_definition(file), who)
+        else:
+            if not name:
+                raise CliError("give a segment FILE, or --name with --where or --filter", code=2)
+            data: dict[str, Any] = {"name": name, "filter": filter_of(where, any_of, filter_json)}
+            if segment_id:
+                data["segment_id"] = segment_id
+            seg = _segment({**data, "filter": FILTER.dump_python(data["filter"], mode="json")}, who)
+        engine = env.engine()
+        if get_segment(engine, seg.segment_id) is not None:
+            raise CliError(f"a segment with id {seg.segment_id!r} exists already")
+        try:
+            save_segment(engine, seg)
+        except SegmentNameTaken as e:
+            raise CliError(str(e)) from None
+        return seg
+
+    seg = run(work)
+    console().print(f"created segment [bold]{seg.segment_id}[/] ({seg.name})")
+
+
+@segment_app.command("list")
+def list_cmd(ctx: typer.Context, as_json: JsonOption = False):
+    """Every saved segment."""
+    env = env_of(ctx)
+    found = run(lambda: list_segments(env.engine()))
+    if as_json:
+        typer.echo(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
+    else:
+        console().print(segments_view(found))
+
+
+def _saved(ctx: typer.Context, segment_id: str) -> Segment:
+    env = env_of(ctx)
+
+    def work() -> Segment:
+        found = get_segment(env.engine(), segment_id)
+        if found is None:
+            raise CliError(f"no segment {segment_id!r}")
+        return found
+
+    return run(work)
+
+
+@segment_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    segment_id: Annotated[str, typer.Argument(help="The segment's id.")],
+    as_json: JsonOption = False,
+):
+    """A saved segment, its filter and how many members it holds now."""
+    env = env_of(ctx)
+    seg = _saved(ctx, segment_id)
+    shown = run(lambda: preview(env.engine(), seg.filter, 0))
+    if as_json:
+        typer.echo(json.dumps({**seg.model_dump(mode="json"), "count": shown.count}, indent=2))
+        return
+    console().print(segments_view([seg], counts={seg.segment_id: shown.count}))
+    typer.echo(json.dumps(FILTER.dump_python(seg.filter, mode="json", exclude_none=True), indent=2))
+
+
+@segment_app.command("preview")
+def preview_cmd(
+    ctx: typer.Context,
+    segment_id: Annotated[str | None, typer.Argument(help="A saved segment (or give --where/--filter).")] = None,
+    where: WhereOption = None,
+    any_of: AnyOption = False,
+    filter_json: FilterOption = None,
+    sample: Annotated[int, typer.Option("--sample", "-n", min=0, max=MAX_SAMPLE, help="Members to show.")] = 10,
+    as_json: JsonOption = False,
+):
+    """How many members a segment (or a filter) holds now, and the first of them."""
+    env = env_of(ctx)
+    if segment_id is not None and (where or filter_json):
+        say("[bold red]error:[/] give a segment id or a filter, not both", stderr=True)
+        raise typer.Exit(2)
+    f = _saved(ctx, segment_id).filter if segment_id is not None else run(lambda: filter_of(where, any_of, filter_json))
+    shown: SegmentPreview = run(lambda: preview(env.engine(), f, sample))
+    if as_json:
+        typer.echo(shown.model_dump_json(indent=2))
+    else:
+        console().print(segment_preview_view(shown))

@@ -1,0 +1,383 @@
+"""Segments: saved, named filters over the members, as their journeys last projected them.
+
+A filter is a tree of `{"all": [...]}` (AND), `{"any": [...]}` (OR) and conditions on one field of
+the projection (`SegmentProjection`, one row of the `customers` table). `matches` is the meaning
+of a filter; storage/segments.py translates the same tree to SQL, and a property test holds the two
+to each other. Null semantics, the same on both sides: a comparison with a field the member has
+no value for (never active, not churned, not yet projected) is false, except `ne`, which is true.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from .messages import line
+
+Operator = Literal["eq", "ne", "in", "lt", "le", "gt", "ge", "between", "is_true", "is_false"]
+
+EngagementLevel = Literal["new", "occasional", "loyal"]
+ENGAGEMENT_LEVELS: tuple[str, ...] = ("new", "occasional", "loyal")
+
+FieldName = Literal[
+    "tier",
+    "status",
+    "at_risk",
+    "balance",
+    "lifetime_points",
+    "lifetime_spend_minor",
+    "last_activity_at",
+    "signed_up_at",
+    "plan_cadence",
+    "churn_reason",
+    "timezone",
+    "country",
+    "email_reachable",
+    "referral_count",
+    "engagement_level",
+    "churn_risk_score",
+]
+
+# Each field's kind decides which operators and values it takes.
+TEXT_FIELDS = frozenset({"tier", "status", "plan_cadence", "churn_reason", "timezone", "country", "engagement_level"})
+BOOL_FIELDS = frozenset({"at_risk", "email_reachable"})
+NUMBER_FIELDS = frozenset({"balance", "lifetime_points", "lifetime_spend_minor", "referral_count", "churn_risk_score"})
+TIME_FIELDS = frozenset({"last_activity_at", "signed_up_at"})
+
+OPERATORS_BY_KIND: dict[str, frozenset[str]] = {
+    "text": frozenset({"eq", "ne", "in"}),
+    "bool": frozenset({"eq", "ne", "is_true", "is_false"}),
+    "number": frozenset({"eq", "ne", "in", "lt", "le", "gt", "ge", "between"}),
+    "time": frozenset({"lt", "le", "gt", "ge", "between"}),
+}
+
+# Values a text field can take, where the product fixes them (tiers and zones are the program's).
+KNOWN_VALUES: dict[str, frozenset[str]] = {
+    "status": frozenset({"active", "past_due", "cancelled"}),
+    "plan_cadence": frozenset({"monthly", "annual"}),
+    "engagement_level": frozenset(ENGAGEMENT_LEVELS),
+    "churn_reason": frozenset(
+        {
+            "too_expensive",
+            "missing_features",
+            "switched_service",
+            "unused",
+            "customer_service",
+            "too_complex",
+            "low_quality",
+            "other",
+            "involuntary",
+        }
+    ),
+}
+
+MAX_IN_VALUES = 1000
+MAX_CONDITIONS = 200
+MAX_DEPTH = 8
+
+# Bounded so that every value fits a database column (BIGINT, text without NUL).
+Scalar = StrictBool | Annotated[StrictInt, Field(ge=-(2**62), le=2**62)] | AwareDatetime | Annotated[str, line(200)]
+_TIME = TypeAdapter(AwareDatetime)
+
+
+def kind_of(field: str) -> str:
+    if field in TEXT_FIELDS:
+        return "text"
+    if field in BOOL_FIELDS:
+        return "bool"
+    if field in NUMBER_FIELDS:
+        return "number"
+    return "time"
+
+
+class Condition(BaseModel):
+    """One test on one field, e.g. `{"field": "tier", "op": "in", "value": ["gold", "platinum"]}`.
+
+    `between` takes `[low, high]`, both included; `is_true`/`is_false` take no value; `in` a list.
+    Money is in the currency's minor unit (cents); times are ISO 8601 with an offset.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: FieldName
+    op: Operator
+    value: Scalar | list[Scalar] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _times_from_text(cls, data: Any) -> Any:
+        """A time field's values arrive as ISO 8601 text (JSON, TOML strings): read them as times."""
+        if isinstance(data, dict) and data.get("field") in TIME_FIELDS:
+            value = data.get("value")
+            try:
+                if isinstance(value, str):
+                    data = {**data, "value": _TIME.validate_python(value)}
+                elif isinstance(value, list):
+                    data = {**data, "value": [_TIME.validate_python(v) if isinstance(v, str) else v for v in value]}
+            except ValidationError as e:
+                raise ValueError(
+                    f"{data['field']} compares with a date-time with an offset: {e.errors()[0]['msg']}"
+                ) from None
+        return data
+
+    @model_validator(mode="after")
+    def _fits_the_field(self) -> Condition:
+        kind = kind_of(self.field)
+        if self.op not in OPERATORS_BY_KIND[kind]:
+            allowed = ", ".join(sorted(OPERATORS_BY_KIND[kind]))
+            raise ValueError(f"{self.field} takes the operators {allowed}, not {self.op}")
+        if self.op in ("is_true", "is_false"):
+            if self.value is not None:
+                raise ValueError(f"{self.op} takes no value")
+            return self
+        values: list[Any]
+        if self.op == "in":
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"{self.field} in takes a non-empty list of values")
+            if len(self.value) > MAX_IN_VALUES:
+                raise ValueError(f"{self.field} in takes at most {MAX_IN_VALUES} values")
+            values = self.value
+        elif self.op == "between":
+            if not isinstance(self.value, list) or len(self.value) != 2:
+                raise ValueError(f"{self.field} between takes [low, high]")
+            values = self.value
+        else:
+            if isinstance(self.value, list):
+                raise ValueError(f"{self.field} {self.op} takes one value, not a list")
+            if self.value is None and not (kind == "text" and self.op in ("eq", "ne")):
+                raise ValueError(f"{self.field} {self.op} needs a value")
+            values = [] if self.value is None else [self.value]
+        for v in values:
+            _check_value(self.field, kind, v)
+        if self.op == "between" and _above(values[0], values[1]):
+            raise ValueError(f"{self.field} between: low is above high")
+        return self
+
+
+def _above(low: Any, high: Any) -> bool:
+    return bool(low > high)
+
+
+def _check_value(field: str, kind: str, v: Any) -> None:
+    ok = {
+        "text": isinstance(v, str),
+        "bool": isinstance(v, bool),
+        "number": isinstance(v, int) and not isinstance(v, bool),
+        "time": isinstance(v, datetime),
+    }[kind]
+    if not ok:
+        expected = {"text": "a string", "bool": "true or false", "number": "an integer", "time": "a date-time"}[kind]
+        raise ValueError(f"{field} compares with {expected}, not {v!r}")
+    known = KNOWN_VALUES.get(field)
+    if known is not None and v not in known:
+        raise ValueError(f"{field} has no value {v!r}: use one of {', '.join(sorted(known))}")
+
+
+class AllOf(BaseModel):
+    """Every part matches (AND); an empty list matches every member."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    all: list[SegmentFilter] = Field(max_length=MAX_CONDITIONS)
+
+
+class AnyOf(BaseModel):
+    """At least one part matches (OR); an empty list matches nobody."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    any: list[SegmentFilter] = Field(max_length=MAX_CONDITIONS)
+
+
+def _filter_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "all" in value:
+            return "all"
+        if "any" in value:
+            return "any"
+        return "condition"
+    if isinstance(value, AllOf):
+        return "all"
+    if isinstance(value, AnyOf):
+        return "any"
+    if isinstance(value, Condition):
+        return "condition"
+    return None
+
+
+SegmentFilter = Annotated[
+    Annotated[AllOf, Tag("all")] | Annotated[AnyOf, Tag("any")] | Annotated[Condition, Tag("condition")],
+    Discriminator(
+        _filter_kind,
+        custom_error_type="segment_filter",
+        custom_error_message="a filter is an object with all, any or field",
+    ),
+]
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+
+
+def error_path(loc: tuple[Any, ...] | list[Any]) -> list[str | int]:
+    """A validation error's location without the union's tags: `all.all.0.condition.field` → `all.0.field`."""
+    out: list[str | int] = []
+    parts = list(loc)
+    for i, part in enumerate(parts):
+        if part == "condition" or (part in ("all", "any") and i + 1 < len(parts) and parts[i + 1] == part):
+            continue
+        out.append(part)
+    return out
+
+
+def check_shape(f: SegmentFilter) -> None:
+    """Refuse a tree too deep or too large to be a sensible query (a 4xx, not a slow database)."""
+    count = 0
+
+    def walk(node: SegmentFilter, depth: int) -> None:
+        nonlocal count
+        if depth > MAX_DEPTH:
+            raise ValueError(f"a filter nests at most {MAX_DEPTH} levels")
+        if isinstance(node, Condition):
+            count += 1
+            if count > MAX_CONDITIONS:
+                raise ValueError(f"a filter has at most {MAX_CONDITIONS} conditions")
+            return
+        for part in node.all if isinstance(node, AllOf) else node.any:
+            walk(part, depth + 1)
+
+    walk(f, 1)
+
+
+class Segment(BaseModel):
+    """A saved, named filter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segment_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+    name: Annotated[str, line(200, 1)]
+    filter: SegmentFilter
+    created_at: datetime
+    created_by: Annotated[str, Field(min_length=1, max_length=200)]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Segment:
+        check_shape(self.filter)
+        return self
+
+
+class SegmentMember(BaseModel):
+    """What a campaign needs of a member in the segment, read from the projection."""
+
+    customer_id: str
+    timezone: str
+    email_reachable: bool
+    tier: str
+    status: str
+
+
+class SegmentProjection(BaseModel):
+    """The facts about a member that segments filter on, as the journey computes them (rules version 3).
+
+    Mirrored into the `customers` table by the journey's `upsert_customer` activity.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tier: str = ""
+    status: str = "active"
+    at_risk: bool = False
+    balance: int = 0
+    lifetime_points: int = 0
+    lifetime_spend_minor: int = 0
+    last_activity_at: datetime | None = None
+    signed_up_at: datetime | None = None
+    plan_cadence: str | None = None
+    churn_reason: str | None = None
+    timezone: str = "UTC"
+    country: str | None = None
+    email_reachable: bool = False
+    referral_count: int = 0
+    engagement_level: str = "new"
+    churn_risk_score: int = Field(0, ge=0, le=100)
+
+
+def _compare(op: str, have: Any, want: Any) -> bool:
+    if op == "ne":
+        return have is None or have != want
+    if have is None:
+        return False
+    if op == "eq":
+        return bool(have == want)
+    if op == "in":
+        return have in want
+    if op == "lt":
+        return bool(have < want)
+    if op == "le":
+        return bool(have <= want)
+    if op == "gt":
+        return bool(have > want)
+    if op == "ge":
+        return bool(have >= want)
+    if op == "between":
+        return bool(want[0] <= have <= want[1])
+    if op == "is_true":
+        return have is True
+    if op == "is_false":
+        return have is False
+    raise ValueError(op)
+
+
+def matches(f: SegmentFilter, member: SegmentProjection) -> bool:
+    """Whether a member's projection is in the filter: the definition the SQL follows."""
+    if isinstance(f, AllOf):
+        return all(matches(part, member) for part in f.all)
+    if isinstance(f, AnyOf):
+        return any(matches(part, member) for part in f.any)
+    have = getattr(member, f.field)
+    if f.op in ("eq", "ne") and f.value is None:  # `eq null`: the member has no value
+        return (have is None) == (f.op == "eq")
+    return _compare(f.op, have, f.value)
+
+
+class SampleMember(BaseModel):
+    """One member of a preview: the projection as last written (None: not projected yet), no personal data."""
+
+    customer_id: str
+    tier: str
+    status: str
+    at_risk: bool
+    timezone: str
+    balance: int | None = None
+    lifetime_points: int | None = None
+    lifetime_spend_minor: int | None = None
+    last_activity_at: datetime | None = None
+    signed_up_at: datetime | None = None
+    plan_cadence: str | None = None
+    churn_reason: str | None = None
+    country: str | None = None
+    email_reachable: bool | None = None
+    referral_count: int | None = None
+    engagement_level: str | None = None
+    churn_risk_score: int | None = None
+    projected_at: datetime | None = None
+
+
+class SegmentPreview(BaseModel):
+    """What a segment holds now: how many members, and the first of them by customer id."""
+
+    count: int
+    sample: list[SampleMember]

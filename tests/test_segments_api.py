@@ -1,0 +1,116 @@
+"""`/segments`: marketers save, list, show and preview segments; bad filters are 4xx naming the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.segments import SegmentProjection
+from tests.api_kit import api_settings, app_client
+from tests.test_segments import insert_members
+
+MKT = {"X-Api-Key": "k-mkt"}
+GOLD_AT_RISK = {
+    "all": [
+        {"field": "tier", "op": "in", "value": ["gold", "platinum"]},
+        {"any": [{"field": "at_risk", "op": "is_true"}, {"field": "churn_risk_score", "op": "ge", "value": 60}]},
+    ]
+}
+
+
+def members() -> dict[str, SegmentProjection]:
+    return {
+        "cus_a": SegmentProjection(tier="gold", at_risk=True, balance=900, engagement_level="occasional"),
+        "cus_b": SegmentProjection(tier="platinum", churn_risk_score=75, timezone="Asia/Tokyo"),
+        "cus_c": SegmentProjection(tier="gold", churn_risk_score=10, engagement_level="loyal"),
+        "cus_d": SegmentProjection(tier="silver", at_risk=True),
+    }
+
+
+def settings(tmp_path):
+    return api_settings(data_dir=tmp_path, api_keys="k-mkt:marketer:maria,k-view:viewer,k-app:app,k-adm:admin")
+
+
+async def test_create_list_show_preview(program, tmp_path):
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        insert_members(http.app.state.services.engine, members())
+        made = await http.post("/segments", json={"name": "Gold at risk", "filter": GOLD_AT_RISK}, headers=MKT)
+        assert made.status_code == 201, made.text
+        body = made.json()
+        assert body["segment_id"] == "gold-at-risk" and body["created_by"] == "api:maria"
+
+        listed = await http.get("/segments", headers={"X-Api-Key": "k-view"})
+        assert [s["segment_id"] for s in listed.json()] == ["gold-at-risk"]
+        shown = await http.get("/segments/gold-at-risk", headers=MKT)
+        assert shown.status_code == 200 and shown.json()["count"] == 2
+        assert shown.json()["filter"] == {
+            "all": [
+                {"field": "tier", "op": "in", "value": ["gold", "platinum"]},
+                {
+                    "any": [
+                        {"field": "at_risk", "op": "is_true", "value": None},
+                        {"field": "churn_risk_score", "op": "ge", "value": 60},
+                    ]
+                },
+            ]
+        }
+
+        previewed = await http.post("/segments/gold-at-risk/preview?sample=1", headers=MKT)
+        assert previewed.status_code == 200, previewed.text
+        p = previewed.json()
+        assert p["count"] == 2 and [m["customer_id"] for m in p["sample"]] == ["cus_a"]
+        assert p["sample"][0]["balance"] == 900 and "email" not in p["sample"][0]
+
+        adhoc = await http.post(
+            "/segments/preview", json={"filter": {"field": "timezone", "op": "eq", "value": "Asia/Tokyo"}}, headers=MKT
+        )
+        assert [m["customer_id"] for m in adhoc.json()["sample"]] == ["cus_b"]
+
+        again = await http.post("/segments", json={"name": "Gold at risk", "filter": GOLD_AT_RISK}, headers=MKT)
+        assert again.status_code == 409 and again.json()["detail"] == {"field": "segment_id"}
+        same_name = await http.post(
+            "/segments", json={"segment_id": "other", "name": "Gold at risk", "filter": GOLD_AT_RISK}, headers=MKT
+        )
+        assert same_name.status_code == 409 and same_name.json()["detail"] == {"field": "name"}
+        missing = await http.get("/segments/nope", headers=MKT)
+        assert missing.status_code == 404
+
+
+async def test_bad_filters_are_422_naming_the_field(program, tmp_path):
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        bad = {"all": [{"field": "tier", "op": "eq", "value": "gold"}, {"field": "balanse", "op": "gt", "value": 1}]}
+        r = await http.post("/segments", json={"name": "x", "filter": bad}, headers=MKT)
+        assert r.status_code == 422
+        (error,) = r.json()["detail"]
+        assert error["field"] == "filter.all.all[1].condition.field"  # the union's tags are in the path
+        assert "'balance'" in error["message"] and "'churn_risk_score'" in error["message"]
+        r = await http.post(
+            "/segments", json={"name": "x", "filter": {"field": "balance", "op": "is_true"}}, headers=MKT
+        )
+        assert r.status_code == 422 and "balance takes the operators" in r.text
+        r = await http.post(
+            "/segments/preview",
+            json={"filter": {"field": "last_activity_at", "op": "lt", "value": "yesterday"}},
+            headers=MKT,
+        )
+        assert r.status_code == 422 and "last_activity_at compares with a date-time" in r.text
+        r = await http.post(
+            "/segments/preview", json={"filter": {"field": "balance", "op": "gt", "value": 2**70}}, headers=MKT
+        )
+        assert r.status_code == 422
+        r = await http.post(
+            "/segments/preview", json={"filter": {"field": "tier", "op": "eq", "value": "go\u0000ld"}}, headers=MKT
+        )
+        assert r.status_code == 422
+        r = await http.post("/segments/preview?sample=1000", json={"filter": {"all": []}}, headers=MKT)
+        assert r.status_code == 422 and "sample" in r.text
+
+
+async def test_only_marketers_and_admins_write_viewers_read(program, tmp_path):
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        new = {"name": "all", "filter": {"all": []}}
+        assert (await http.post("/segments", json=new, headers={"X-Api-Key": "k-app"})).status_code == 403
+        assert (await http.post("/segments", json=new, headers={"X-Api-Key": "k-view"})).status_code == 403
+        assert (await http.get("/segments", headers={"X-Api-Key": "k-app"})).status_code == 403
+        made = await http.post("/segments", json=new, headers={"X-Api-Key": "k-adm"})
+        assert made.status_code == 201 and made.json()["created_by"] == "api:admin"
+        assert datetime.fromisoformat(made.json()["created_at"]) <= datetime.now(UTC)
