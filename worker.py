@@ -21,6 +21,8 @@ from starter.connect import connect, load_program
 from starter.heartbeat import beating
 from starter.log_masking import install_log_masking
 from starter.payload_codec import PayloadKeyError, load_payload_keys
+from starter.search_attributes import SearchAttributesMissing
+from starter.search_attributes import ensure as ensure_search_attributes
 from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
@@ -88,6 +90,12 @@ async def main() -> None:
     except PayloadKeyError as e:
         raise SystemExit(str(e)) from None
     client = await connect(settings, keys)
+    try:  # journeys set them from rules version 3 on: a namespace without them would fail their tasks
+        added = await ensure_search_attributes(client, settings.temporal_namespace)
+    except SearchAttributesMissing as e:
+        raise SystemExit(str(e)) from None
+    if added:
+        logging.getLogger("tenure.worker").info("registered search attributes %s", ", ".join(added))
     try:
         worker = build_worker(client, settings, program)
     except SchemaNotCurrent as e:

@@ -34,12 +34,18 @@ def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
     a = r.a
     frozen = r.lifecycle and churn.frozen(r)
     by_day: dict[datetime, int] = defaultdict(int)
+    warnings: dict[datetime, int] = defaultdict(int)
     if not frozen:
         for lot in a.lots:
             if lot.remaining > 0:
                 by_day[lot.expires_at] += lot.remaining
+                for d in r.p.points.expiry_warning_days:
+                    if d not in lot.warned:
+                        warnings[lot.expires_at - timedelta(days=d)] += lot.remaining
     for at, points in by_day.items():
         items.append(Upcoming(at=at, what=f"{points} points expire", kind="expiry"))
+    for at, points in warnings.items():
+        items.append(Upcoming(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry"))
     for p in a.pending:
         items.append(Upcoming(at=p.release_at, what=f"{p.points} pending points ({p.source}) released", kind="pending"))
     items.append(Upcoming(at=a.tier.year_end, what=f"tier year ends: {a.tier.name} is reviewed", kind="tier"))

@@ -20,6 +20,7 @@ from domain.program import ProgramError
 from settings import Settings, get_settings
 from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
+from starter.search_attributes import dev_server_flags
 from storage.migrate import db_status, db_upgrade
 
 from .children import ROOT, Child, console, stop_all
@@ -122,6 +123,7 @@ def dev_server(
             s.temporal_namespace,
             "--log-level",
             "warn",
+            *dev_server_flags(),  # the journeys' search attributes (starter/search_attributes.py)
         ],
         stop_signal=signal.SIGTERM,
         log_path=data_dir / SERVER_LOG,
@@ -154,6 +156,7 @@ def main() -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1", TENURE_TEMPORAL_ADDRESS=address)
     env.setdefault("TENURE_ENVIRONMENT", "development")
     env.setdefault("TENURE_CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
+    env.setdefault("TENURE_TEMPORAL_UI_URL", f"http://127.0.0.1:{ui_port}")  # the console's links to journeys
     try:
         keys, key_created = payload_keys(s, env, data_dir)
     except PayloadKeyError as e:
@@ -244,6 +247,7 @@ def main() -> int:
         table.add_row("Task queue", s.task_queue)
         table.add_row("Worker", "worker.py")
         table.add_row("Database", masked_db_url(s.db_url()))
+        table.add_row("Console", f"http://127.0.0.1:{api_port}/console  (sign in with a key of TENURE_API_KEYS)")
         table.add_row("HTTP API", f"http://127.0.0.1:{api_port}/docs")
         table.add_row(
             "Codec server", f"{codec_endpoint(api_port)}  (Temporal UI: sign in at {codec_endpoint(api_port)}/login)"
