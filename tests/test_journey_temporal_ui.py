@@ -60,3 +60,17 @@ async def _summary(client, event) -> str:
         return ""
     [text] = await client.data_converter.decode([event.user_metadata.summary], [str])
     return text
+
+
+def test_the_production_stack_creates_the_same_search_attributes():
+    """deploy/temporal/create-namespace.sh (the compose stack's namespace job) names every attribute
+    the journeys set, with its type, as `make run`'s dev server flags do."""
+    from pathlib import Path
+
+    from domain.journey_attributes import SEARCH_ATTRIBUTES
+    from starter.search_attributes import dev_server_flags
+
+    script = (Path(__file__).resolve().parent.parent / "deploy/temporal/create-namespace.sh").read_text()
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        assert f"{name}={kind}" in script
+        assert f"{name}={kind}" in dev_server_flags()
