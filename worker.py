@@ -26,9 +26,10 @@ from starter.search_attributes import ensure as ensure_search_attributes
 from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
+from workflows.campaign import CampaignWorkflow
 from workflows.customer import CustomerJourney
 
-WORKFLOWS = [CustomerJourney]
+WORKFLOWS = [CustomerJourney, CampaignWorkflow]
 
 # domain/ is pure and deterministic: importing it once, outside the sandbox, saves re-importing
 # pydantic models for every workflow run. workflows/ too (bench/RESULTS.md): the sandbox would

@@ -346,6 +346,30 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
         engine.dispose()
 
 
+async def phase_campaign(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict:
+    """A bonus campaign to `campaign_members` journeys on the raw engine's server (bench/campaign.py)."""
+    from bench.campaign import phase_campaign as run_campaign
+
+    n = sizes.campaign_members
+    bar.phase(f"campaign: open {n:,} journeys", n)
+    reaching = False
+
+    def tick_reach(k: int) -> None:
+        nonlocal reaching
+        if not reaching:
+            bar.done()
+            bar.phase(f"campaign: reach {n:,} members", n)
+            reaching = True
+        bar.at(k)
+
+    out = await run_campaign(n, sizes.campaign_concurrency, work, address, bar.at, tick_reach)
+    if not reaching:
+        bar.done()
+        bar.phase(f"campaign: reach {n:,} members", n)
+    bar.done()
+    return out
+
+
 async def phase_year(sizes: Sizes, work: Path, bar: Bar) -> dict:
     from bench.year import incoming, simulate
     from starter.program_file import read_program
@@ -374,6 +398,7 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
     }
     wal = sizes.wal_compare and address is None
     total = 3 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
+    total += 2 * sizes.campaign_members
     if wal:
         total += 3 * sizes.events + sizes.half_events
     t0 = time.monotonic()
@@ -394,6 +419,8 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
                 await procs.wait_temporal(address, server)
             results["raw"] = await phase_raw(sizes, work, address, "default", bar, server)
             results["tenure"] = await phase_tenure(sizes, work, address, "default", bar, server)
+            if sizes.campaign_members > 0:  # the same server as the raw engine's figure it is compared with
+                results["campaign"] = await phase_campaign(sizes, work, address, bar)
             if not wal:
                 results["memory"] = await phase_memory(sizes, work, address, bar)
         finally:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import lots as L
 from . import tiers as T
+from .campaign_state import CampaignMemory
 from .deduplication import Deduplication
 from .effects import LedgerEntry
 from .lifecycle_state import LifecycleState
@@ -85,6 +86,7 @@ class Account(BaseModel):
     rejections: list[Rejection] = Field(default_factory=list, description="The latest events and entries set aside.")
     rejected_total: int = Field(0, description="Events rejected, ever.")
     unwritable_total: int = Field(0, description="Ledger entries the ledger refused, ever.")
+    campaigns: CampaignMemory = Field(default_factory=CampaignMemory, description="Campaigns that reached the member.")
 
     @classmethod
     def open(cls, customer_id: str, program: Program, now: datetime) -> Account:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import comms
+from . import campaign_comms, comms
 from .account import TimelineItem
 from .effects import Effects, EmailIntent, EntryKind, LedgerEntry
 from .rules_port import RulesPort
@@ -85,7 +85,10 @@ def send_deferred(r: RulesPort, fx: Effects, now: datetime) -> None:
     due = [d for d in state.deferred if d.due <= now]
     state.deferred = [d for d in state.deferred if d.due > now]
     for d in due:
-        _submit(r, fx, now, d.intent)
+        if campaign_comms.is_campaign(d.intent):  # dropped rather than held by the weekly cap
+            campaign_comms.submit(r, fx, now, d.intent)
+        else:
+            _submit(r, fx, now, d.intent)
 
 
 def _submit(r: RulesPort, fx: Effects, now: datetime, intent: EmailIntent) -> None:

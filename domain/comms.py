@@ -32,10 +32,14 @@ class CommsState(BaseModel):
     deferred: list[Deferred] = Field(default_factory=list)
 
 
+DecisionCause = Literal["blocked", "no_address", "unsubscribed", "no_marketing", "frequency_cap", "quiet_hours"]
+
+
 class Decision(BaseModel):
     action: Literal["send", "defer", "suppress"]
     until: datetime | None = None
     why: str = ""
+    cause: DecisionCause | None = Field(None, description="Why it does not go now, for rules that act on it.")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -63,22 +67,27 @@ def quiet_until(now: datetime, tz: str, rules: CommsRules) -> datetime | None:
 
 def decide(intent: EmailIntent, state: CommsState, rules: CommsRules, tz: str, now: datetime) -> Decision:
     if state.blocked:
-        return Decision(action="suppress", why=f"address blocked after {state.blocked}")
+        return Decision(action="suppress", why=f"address blocked after {state.blocked}", cause="blocked")
     if not intent.to_email:
-        return Decision(action="suppress", why="no email address on file")
+        return Decision(action="suppress", why="no email address on file", cause="no_address")
     if intent.category == "transactional":
         return Decision(action="send")
     if state.unsubscribed:
-        return Decision(action="suppress", why="member unsubscribed from marketing")
+        return Decision(action="suppress", why="member unsubscribed from marketing", cause="unsubscribed")
     if rules.frequency_cap_per_week == 0:  # no room ever: deferring would wait for ever
-        return Decision(action="suppress", why="frequency cap is 0: no marketing email")
+        return Decision(action="suppress", why="frequency cap is 0: no marketing email", cause="no_marketing")
     recent = sorted(t for t in state.marketing_sent if t > now - WEEK)
     if len(recent) >= rules.frequency_cap_per_week:
         free_at = recent[len(recent) - rules.frequency_cap_per_week] + WEEK
-        return Decision(action="defer", until=free_at, why=f"frequency cap: {len(recent)} marketing emails in 7 days")
+        return Decision(
+            action="defer",
+            until=free_at,
+            why=f"frequency cap: {len(recent)} marketing emails in 7 days",
+            cause="frequency_cap",
+        )
     morning = quiet_until(now, tz, rules)
     if morning is not None:
-        return Decision(action="defer", until=morning, why=f"quiet hours in {tz}")
+        return Decision(action="defer", until=morning, why=f"quiet hours in {tz}", cause="quiet_hours")
     return Decision(action="send")
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from . import (
     badges,
     bookkeeping,
+    campaign_earning,
     churn,
     dunning,
     engagement,
@@ -30,6 +31,7 @@ def next_deadline(r: RulesPort) -> datetime | None:
         times += [d.due for d in r.a.lifecycle.comms.deferred]
         for journey in (onboarding, badges, engagement, churn, dunning):
             times += journey.deadlines(r)
+    times += campaign_earning.deadlines(r)
     times += expiry.deadlines(r)
     times += pending_points.deadlines(r)
     return min(times) if times else None
@@ -44,6 +46,7 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
         onboarding.advance(r, fx, now)
         badges.advance(r, fx, now)
         engagement.advance(r, fx, now)
+    campaign_earning.advance(r, fx, now)
     expiry.advance(r, fx, now)
     pending_points.release_due(r, fx, now)
     tier_changes.advance(r, fx, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import badges, engagement, onboarding, tier_changes
+from . import badges, campaign_earning, engagement, onboarding, tier_changes
 from . import lots as L
 from . import tiers as T
 from .effects import Effects
@@ -30,8 +30,10 @@ def earn(
     ref: str | None = None,
     spend_minor: int = 0,
     qualifies: bool = True,
+    actor: str | None = None,
 ) -> str | None:
-    """Add a lot of `points` (already multiplied); settles a recorded shortfall first."""
+    """Add a lot of `points` (already multiplied); settles a recorded shortfall first. `actor`: who
+    granted it, when someone did (a campaign's marketer)."""
     a = r.a
     if points <= 0:
         return None
@@ -48,7 +50,7 @@ def earn(
         )
     )
     a.lifetime_points += points
-    r.entry(fx, now, "earn", origin, points=points, lot_id=lot_id, ref=ref, reason=source)
+    r.entry(fx, now, "earn", origin, points=points, lot_id=lot_id, ref=ref, reason=source, actor=actor)
     if a.shortfall > 0:
         settle = min(a.shortfall, points)
         L.consume(a.lots, settle, prefer=lot_id)
@@ -92,7 +94,8 @@ def on_activity(r: RulesPort, fx: Effects, now: datetime, ev: ActivityReported) 
         base = e.activity[kind].points if kind in e.activity else 0
     else:
         base = e.activity[kind].points if kind in e.activity else 0
-    points = int(base * multiplier(r))
+    tier_multiplier = multiplier(r)
+    points = int(base * tier_multiplier)
     if kind in CAPPED_ACTIVITIES:
         day = now.date().isoformat()
         iso = now.isocalendar()
@@ -109,6 +112,8 @@ def on_activity(r: RulesPort, fx: Effects, now: datetime, ev: ActivityReported) 
         score = getattr(ev, "score", None)  # version 1's event classes (domain/messages_legacy.py) have none
         source = survey_source(score) if score is not None and r.version >= 3 else kind
         earn(r, fx, now, points, source, origin=f"act:{ev.event_id}", ref=ev.event_id)
+        if a.campaigns.windows:  # a campaign's multiplier window: extra points (campaign_earning.py)
+            campaign_earning.boost(r, fx, now, "activity", points, tier_multiplier, f"act:{ev.event_id}", ev.event_id)
     r.note(
         now,
         "activity",
@@ -121,3 +126,5 @@ def on_activity(r: RulesPort, fx: Effects, now: datetime, ev: ActivityReported) 
         if kind == "review_written":
             a.lifecycle.counters.reviews += 1
         badges.check(r, fx, now)
+    if a.campaigns.challenges:
+        campaign_earning.on_activity(r, fx, now, kind)

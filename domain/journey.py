@@ -18,6 +18,7 @@ REDEEM_UPDATE = "redeem"
 ADJUST_UPDATE = "adjust"
 SET_MINIMUM_TIER_UPDATE = "set_minimum_tier"
 ADOPT_PROGRAM_UPDATE = "adopt_program"
+CAMPAIGN_UPDATE = "apply_campaign"  # a campaign reaches one member: CampaignTouch -> TouchResult
 SUMMARY_QUERY = "summary"
 LEDGER_QUERY = "ledger"
 TIMELINE_QUERY = "timeline"

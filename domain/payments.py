@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import badges, churn, dunning, earning, referrals
+from . import badges, campaign_earning, churn, dunning, earning, referrals
 from . import lots as L
 from .account import Payment
 from .effects import Effects
@@ -29,7 +29,8 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
         base = ev.amount_minor * e.cashback_percent / 100 * r.p.redemption.points_per_currency_unit / 100
     else:
         base = e.annual_payment if ev.cadence == "annual" else e.monthly_payment
-    points = int(base * earning.multiplier(r))
+    tier_multiplier = earning.multiplier(r)
+    points = int(base * tier_multiplier)
     a.lifetime_spend_minor += ev.amount_minor
     lot_id = r.earn(
         fx,
@@ -52,6 +53,10 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
     )
     a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
     a.status = "active"
+    if a.campaigns:  # a live campaign: a multiplier window, an offer's bonus (campaign_earning.py)
+        origin = f"pay:{ev.invoice_id}"
+        campaign_earning.boost(r, fx, now, "payments", points, tier_multiplier, origin, ev.invoice_id)
+        campaign_earning.on_payment(r, fx, now, ev.invoice_id)
     r.note(
         now,
         "payment",

@@ -22,6 +22,7 @@ RefusalCode = Literal[
     "program_lacks_tier",
     "same_program",
     "answer_expired",
+    "malformed_touch",
     # the member's state stands in the way (HTTP 409)
     "member_inactive",
     "insufficient_points",
@@ -45,6 +46,7 @@ INVALID: frozenset[str] = frozenset(
         "until_not_future",
         "program_lacks_tier",
         "same_program",
+        "malformed_touch",  # a campaign touch without the terms its kind needs
         "answer_expired",  # the request id was used long ago: the request cannot run again, nor be answered
     }
 )

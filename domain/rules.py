@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from . import (
     bookkeeping,
+    campaign_apply,
+    campaign_earning,
     churn,
     customer_profile,
     deadlines,
@@ -24,6 +26,7 @@ from . import (
     tier_changes,
 )
 from .account import Account
+from .campaign_touch import CampaignTouch, TouchResult
 from .effects import BillingCredit, CustomerProfile, DiscountOutcome, DiscountRequest, Effects, EntryKind, LedgerEntry
 from .messages import (
     ActivityReported,
@@ -121,8 +124,9 @@ class AccountRules:
         ref: str | None = None,
         spend_minor: int = 0,
         qualifies: bool = True,
+        actor: str | None = None,
     ) -> str | None:
-        return earning.earn(self, fx, now, points, source, origin, ref, spend_minor, qualifies)
+        return earning.earn(self, fx, now, points, source, origin, ref, spend_minor, qualifies, actor)
 
     def on_payment(self, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
         payments.on_payment(self, fx, now, ev)
@@ -215,7 +219,21 @@ class AccountRules:
     # ---- win-back ------------------------------------------------------------------------------
 
     def discount_created(self, fx: Effects, now: datetime, req: DiscountRequest, outcome: DiscountOutcome) -> None:
-        churn.on_discount_created(self, fx, now, req, outcome)
+        if campaign_earning.owns_discount(self, req):
+            campaign_earning.on_discount_created(self, fx, now, req, outcome)
+        else:
+            churn.on_discount_created(self, fx, now, req, outcome)
+
+    # ---- campaigns -----------------------------------------------------------------------------
+
+    def campaign_answer(self, campaign_id: str) -> TouchResult | None:
+        return campaign_apply.answered(self, campaign_id)
+
+    def check_touch(self, touch: CampaignTouch) -> None:
+        campaign_apply.check_touch(touch)
+
+    def apply_touch(self, fx: Effects, now: datetime, touch: CampaignTouch) -> TouchResult:
+        return campaign_apply.apply_touch(self, fx, now, touch)
 
     def discount_failed(self, now: datetime, why: str) -> None:
         churn.on_discount_failed(self, now, why)

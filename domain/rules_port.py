@@ -56,7 +56,12 @@ class RulesPort(Protocol):
         ref: str | None = None,
         spend_minor: int = 0,
         qualifies: bool = True,
+        actor: str | None = None,
     ) -> str | None: ...
+
+    def check_adopt(self, program: Program) -> None: ...
+
+    def adopt(self, fx: Effects, now: datetime, program: Program) -> None: ...
 
     def add_pending(
         self, fx: Effects, now: datetime, pending_id: str, points: int, source: str, ref: str | None, hold: timedelta

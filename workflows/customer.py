@@ -21,10 +21,11 @@ from typing import cast
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.account import Account
+    from domain.campaign_touch import CampaignTouch, TouchResult
     from domain.effects import (
         BillingCredit,
         CreditOutcome,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import (
         ADJUST_UPDATE,
         ADOPT_PROGRAM_UPDATE,
+        CAMPAIGN_UPDATE,
         EVENT_SIGNAL,
         LEDGER_QUERY,
         RECONCILE_QUERY,
@@ -471,6 +473,32 @@ class CustomerJourney:
     def _check_program(self, program: Program) -> None:
         with refusals_as_errors():
             self.rules.check_adopt(program)
+
+    @workflow.update(name=CAMPAIGN_UPDATE)
+    async def apply_campaign(self, touch: CampaignTouch) -> TouchResult:
+        """A campaign reaches this member (domain/campaign_apply.py): once per campaign id, answered once
+        its ledger entries are written. A new handler: runs of every rules version take it."""
+        known = self.rules.campaign_answer(touch.campaign_id)
+        if known is not None:
+            return known
+        if touch.program is not None:
+            touch = touch.model_copy(update={"program": intern_program(touch.program)})
+        now = workflow.now()
+        self.rules.advance(self.outbox, now)
+        try:
+            result = self.rules.apply_touch(self.outbox, now, touch)
+        except Exception as e:  # a rule failing on this touch: nothing of it stays, the campaign hears why
+            raise ApplicationError(f"campaign {touch.campaign_id} could not be applied: {e}", non_retryable=True) from e
+        if touch.kind == "publish_program":
+            self.profile_dirty = True  # the customers table shows the program version
+        seq = self.account.seq
+        await workflow.wait_condition(lambda: self.flushed_seq >= seq)
+        return result
+
+    @apply_campaign.validator
+    def _check_campaign(self, touch: CampaignTouch) -> None:
+        with refusals_as_errors():
+            self.rules.check_touch(touch)
 
     # ---- queries -------------------------------------------------------------------------------
 

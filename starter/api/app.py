@@ -34,7 +34,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, codec, health, members, metrics, segments, webhooks
+from . import activity, campaigns, codec, health, members, metrics, segments, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -116,7 +116,8 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     install_error_handlers(app)
-    for router in (webhooks.router, activity.router, members.router, segments.router, metrics.router, health.router):
+    routers = (webhooks.router, activity.router, members.router, segments.router, campaigns.router)
+    for router in (*routers, metrics.router, health.router):
         app.include_router(router)
     codec.install_codec(app, settings)
     install_console(app)

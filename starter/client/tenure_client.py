@@ -2,7 +2,7 @@
 
 Events go in with signal-with-start (`send`), so a customer's first event opens their journey;
 `signal` delivers one only to a journey that exists. Updates (redeem, adjust, set a minimum tier,
-adopt a program) and queries never open one: they answer `NoJourney` for a customer without a
+adopt a program, apply a campaign) and queries never open one: they answer `NoJourney` for a customer without a
 journey. Every failure comes out as one of the typed errors
 of `starter.client.errors`, never as Temporal's own exceptions.
 """
@@ -14,11 +14,14 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHandle
 
+from domain.campaign_touch import CampaignTouch, TouchResult
 from domain.journey import (
     ADJUST_UPDATE,
     ADOPT_PROGRAM_UPDATE,
+    CAMPAIGN_UPDATE,
     EVENT_SIGNAL,
     HISTORY_BUDGET,
     RECONCILE_QUERY,
@@ -45,6 +48,7 @@ from domain.program import Program
 from domain.summary import ReconcileView, Summary, Timeline
 from domain.upcoming import UpcomingView
 
+from .campaigns import CampaignClient
 from .errors import NoJourney
 from .health import JourneyHealth, describe_health
 from .temporal_errors import journey_error
@@ -86,6 +90,10 @@ class TenureClient:
         self.call_timeout = call_timeout
         self.update_timeout = update_timeout
 
+    def campaigns(self, engine: Engine) -> CampaignClient:
+        """Campaigns (definitions in `engine`'s database, runs on this client's Temporal)."""
+        return CampaignClient(self.client, engine, self.task_queue)
+
     def handle(self, customer_id: str) -> WorkflowHandle:
         """The journey's workflow handle, for its history (tests, tools); its handlers go through the methods."""
         return self.client.get_workflow_handle(workflow_id(customer_id))
@@ -126,6 +134,10 @@ class TenureClient:
     async def adopt_program(self, customer_id: str, program: Program) -> str:
         """Move a running journey to `program`; answers the version it ran before."""
         return await self._update(customer_id, ADOPT_PROGRAM_UPDATE, program, str)
+
+    async def apply_campaign(self, customer_id: str, touch: CampaignTouch) -> TouchResult:
+        """Let a campaign reach one member's journey; a repeated campaign id answers the first result."""
+        return await self._update(customer_id, CAMPAIGN_UPDATE, touch, TouchResult)
 
     # ---- queries --------------------------------------------------------------------------------
 
