@@ -14,8 +14,10 @@ from types import SimpleNamespace
 import httpx
 import pytest
 import pytest_asyncio
+import sqlalchemy as sa
 
 from domain.messages import ActivityReported, SignedUp
+from storage.schema import customers
 from tests.api_kit import api_settings
 from tests.console_kit import CHROMIUM_ARGS, DESKTOP, KEYS, PHONE, chromium_or_skip, secret, serving, shoot
 from tests.journey_kit import eventually, ledger_rows, payment
@@ -41,7 +43,11 @@ async def site(dev_env, program, tmp_path_factory):
         await tenure.send(customer, payment(1))
         await tenure.send(customer, ActivityReported(event_id="evt_login_1", kind="login"))
         await tenure.send(customer, ActivityReported(event_id="evt_survey_1", kind="survey_answered", score=4))
+        others = [f"cus_crowd_{secrets.token_hex(3)}_{n}" for n in range(9)]
+        for other in others:  # members for a campaign to reach, slowly enough to watch and pause
+            await tenure.send(other, SignedUp(event_id=f"su_{other}", email=f"{other}@example.com", timezone="UTC"))
         await eventually(lambda: asyncio.to_thread(ledger_rows, engine, customer), lambda rows: len(rows) >= 3)
+        await eventually(lambda: asyncio.to_thread(projected, engine), lambda n: n >= len(others) + 1, timeout=30)
         async with serving(settings, dev_env.client, program, engine) as base:
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
@@ -51,6 +57,14 @@ async def site(dev_env, program, tmp_path_factory):
                     )
                 finally:
                     await browser.close()
+
+
+def projected(engine) -> int:
+    """Members whose journey wrote its segment projection (what campaigns select on)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(customers).where(customers.c.engagement_level.is_not(None))
+        ).scalar_one()
 
 
 async def signed_in(site, role: str, viewport=DESKTOP):
@@ -71,9 +85,9 @@ async def nav_links(page) -> set[str]:
 async def test_each_role_sees_only_its_pages(site):
     expected = {
         "support": {"Members", "Needs attention", "Program"},
-        "marketer": {"Program", "Metrics"},
-        "viewer": {"Members", "Needs attention", "Program", "Metrics"},
-        "admin": {"Members", "Needs attention", "Program", "Metrics"},
+        "marketer": {"Program", "Campaigns", "Metrics"},
+        "viewer": {"Members", "Needs attention", "Program", "Campaigns", "Metrics"},
+        "admin": {"Members", "Needs attention", "Program", "Campaigns", "Metrics"},
     }
     for role, pages in expected.items():
         page = await signed_in(site, role)
@@ -259,3 +273,84 @@ async def test_metrics_page_draws_its_charts_and_matches_the_api(site):
     assert by_id["weekly_active"]["value"] >= 1
     assert {g["id"] for g in report["goals"]} == {"retention", "referrals", "satisfaction"}
     await page.context.close()
+
+
+async def test_a_marketer_creates_starts_watches_pauses_and_measures_a_campaign(site):
+    page = await signed_in(site, "marketer")
+    await page.goto("/console/campaigns")
+    form = page.locator("[data-testid=campaign-form]")
+    campaign_id = f"slow-bonus-{secrets.token_hex(3)}"
+    await form.locator("input[name=id]").fill(campaign_id)
+    await form.locator("input[name=name]").fill("A slow bonus to watch")
+    await form.locator("input[name=bonus_points]").fill("10")
+    await form.locator("input[name=holdout_percent]").fill("20")
+    # Two members a page, the second four seconds after the first: progress moves a page at a time,
+    # and a pause takes effect between pages.
+    await form.locator("input[name=rate]").fill("0.25")
+    await form.locator("input[name=page_size]").fill("2")
+    await form.locator("input[name=rate]").dispatch_event("change")
+    preview = page.locator("[data-testid=campaign-preview]")
+    await preview.wait_for()
+    assert "in the segment" in await preview.inner_text()
+    segment_size = int(await preview.locator("b").first.inner_text())
+    assert segment_size >= 10
+    segment = page.locator("[data-testid=segment-form]")
+    await segment.locator("input[name=name]").fill(f"Everyone active {campaign_id}")
+    await page.wait_for_selector("[data-testid=live-count]")
+    await segment.locator("textarea").fill('{"field": "tier", "op": "eq", "value": "platinum"}')
+    await page.wait_for_function("document.querySelector('[data-testid=live-count]').textContent === '0'")
+    await segment.locator("textarea").fill('{"field": "status", "op": "eq", "value": "active"}')
+    await page.wait_for_function(f"document.querySelector('[data-testid=live-count]').textContent === '{segment_size}'")
+    await shoot(page, "campaigns-1280")
+    await page.click("button:has-text('Save segment')")
+    assert "saved" in await page.locator("[data-testid=notice]").inner_text()
+    assert f"Everyone active {campaign_id}" in await page.locator("[data-testid=segments]").inner_text()
+    form = page.locator("[data-testid=campaign-form]")
+    await form.locator("input[name=id]").fill(campaign_id)
+    await form.locator("input[name=name]").fill("A slow bonus to watch")
+    await form.locator("input[name=bonus_points]").fill("10")
+    await form.locator("input[name=holdout_percent]").fill("20")
+    await form.locator("input[name=rate]").fill("0.25")
+    await form.locator("input[name=page_size]").fill("2")
+    await form.locator("input[name=rate]").dispatch_event("change")
+    await page.wait_for_function("document.querySelector('[data-testid=campaign-preview]') !== null")
+    await page.click("button:has-text('Create as draft')")
+    await page.wait_for_url(re.compile(rf"/console/campaigns/{campaign_id}$"))
+    assert await page.locator("[data-testid=campaign-state]").count() == 0  # a draft: not started
+
+    await page.click("[data-testid=start]")
+    await page.wait_for_selector("[data-testid=campaign-state]:has-text('running')")
+    seen = []
+    for _ in range(40):  # the page polls the run's progress every second
+        text = await page.locator("[data-testid=reached]").inner_text()
+        seen.append(int(text))
+        if seen[-1] >= 2:
+            break
+        await page.wait_for_timeout(500)
+    await shoot(page, "campaign-running-1280")
+    assert seen[-1] >= 2 and seen[0] < seen[-1], seen  # the progress moved while we watched
+    await page.click("[data-testid=pause]")
+    await page.wait_for_selector("[data-testid=campaign-state]:has-text('paused')")
+    paused_at = int(await page.locator("[data-testid=reached]").inner_text())
+    await page.wait_for_timeout(3000)
+    assert int(await page.locator("[data-testid=reached]").inner_text()) == paused_at, "nothing moves while paused"
+    assert paused_at < segment_size
+
+    await page.click("[data-testid=resume]")
+    await page.wait_for_selector("[data-testid=campaign-state]:has-text('completed')", timeout=60_000)
+    await page.reload()
+    assert await page.locator("[data-testid=results]").count() == 1
+    if await page.locator("[data-testid=lift-chart]").count():
+        await page.wait_for_function("window.tenureLift !== undefined")
+    await shoot(page, "campaign-done-1280")
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "campaign-done-phone")
+    await page.context.close()
+
+    viewer = await signed_in(site, "viewer")
+    await viewer.goto(f"/console/campaigns/{campaign_id}")
+    assert await viewer.locator("[data-testid=start], [data-testid=pause], [data-testid=cancel]").count() == 0
+    response = await viewer.goto("/console/campaigns")
+    assert response is not None and response.status == 200
+    assert await viewer.locator("[data-testid=campaign-form]").count() == 0
+    await viewer.context.close()

@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from . import attention, members, metrics, program, sign_in
+from . import attention, campaigns, members, metrics, program, sign_in
 from .web import HERE, CsrfRefused, NotAllowed, SignInNeeded, render
 
 STATIC = "/console/static"
@@ -25,7 +25,7 @@ SWAGGER = f"{STATIC}/vendor/swagger-ui-5.36.0"
 def install_console(app: FastAPI) -> None:
     """Mount the console's pages and assets, and `/docs` with local Swagger UI assets."""
     app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="console-static")
-    for router in (sign_in.router, members.router, attention.router, program.router, metrics.router):
+    for router in (sign_in.router, members.router, attention.router, program.router, campaigns.router, metrics.router):
         app.include_router(router)
 
     @app.exception_handler(SignInNeeded)

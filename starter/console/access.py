@@ -7,6 +7,8 @@
 | journeys needing attention | yes | no | yes | yes |
 | program | yes | yes | yes | yes |
 | metrics | no | yes | yes | yes |
+| segments and campaigns (read) | no | yes | yes | yes |
+| segments and campaigns: create, start, pause, resume, cancel | no | yes | no | yes |
 
 Marketers work with aggregates (metrics, the program) and never see a member's personal data;
 viewers read everything and change nothing.
@@ -20,7 +22,7 @@ from starter.api.roles import Role
 
 from .session import Staff
 
-Area = Literal["members", "member_actions", "attention", "program", "metrics"]
+Area = Literal["members", "member_actions", "attention", "program", "metrics", "campaigns", "campaign_actions"]
 
 ALLOWED: dict[Area, tuple[Role, ...]] = {
     "members": ("support", "viewer"),
@@ -28,12 +30,15 @@ ALLOWED: dict[Area, tuple[Role, ...]] = {
     "attention": ("support", "viewer"),
     "program": ("support", "marketer", "viewer"),
     "metrics": ("marketer", "viewer"),
+    "campaigns": ("marketer", "viewer"),
+    "campaign_actions": ("marketer",),
 }
 
 NAVIGATION: list[tuple[Area, str, str]] = [
     ("members", "Members", "/console/members"),
     ("attention", "Needs attention", "/console/attention"),
     ("program", "Program", "/console/program"),
+    ("campaigns", "Campaigns", "/console/campaigns"),
     ("metrics", "Metrics", "/console/metrics"),
 ]
 
