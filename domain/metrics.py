@@ -73,7 +73,8 @@ DEFINITIONS: dict[str, tuple[str, Unit, str]] = {
     "campaign_lift": (
         "Campaign lift",
         "percent",
-        "The difference in conversion between a campaign's treated members and its holdout.",
+        "The latest finished campaign: the share of its treated members active during it, minus the share of "
+        "its holdout (percentage points).",
     ),
 }
 

@@ -43,7 +43,7 @@ def measure(engine: Engine, program: Program, now: datetime | None = None, weeks
         reactivated, cancelled = m.reactivation(year, now)
         revenue = m.winback_revenue(year, now)
         liability_points = m.liability_points()
-        lift_note = "no campaign has results yet" if m.has_table("campaign_members") else "campaigns are not set up"
+        lift, lift_note = _campaign_lift(engine, now)
         figures = [
             metric("participation_rate", m.participation(month, now)),
             metric("daily_active", m.active(now - DAY, now)),
@@ -65,12 +65,36 @@ def measure(engine: Engine, program: Program, now: datetime | None = None, weeks
             ),
             metric("expiring_30_days", m.expiring(now, now + 30 * DAY)),
             metric("satisfaction", m.satisfaction(now - 90 * DAY, now)),
-            metric("campaign_lift", None, lift_note),
+            metric("campaign_lift", lift, lift_note),
         ]
         start = _monday(now) - (weeks - 1) * 7 * DAY
         trend = [m.week(start + i * 7 * DAY) for i in range(weeks)]
         goals = [m.goal(g, now) for g in program.goals]
     return MetricsReport(as_of=now, currency=program.currency, metrics=figures, weeks=trend, goals=goals)
+
+
+def _campaign_lift(engine: Engine, now: datetime) -> tuple[float | None, str]:
+    """The latest finished campaign's lift: its treated members' activity rate during the campaign minus
+    its holdout's (storage/campaign_results.py), with the interval around it."""
+    from .campaign_results import campaign_results
+    from .campaigns import list_campaigns
+
+    done = [c for c in list_campaigns(engine) if c.state == "completed" and c.progress is not None]
+    if not done:
+        return None, "no campaign has finished yet"
+    latest = max(done, key=lambda c: c.finished_at or c.updated_at)
+    p = latest.progress
+    assert p is not None
+    results = campaign_results(engine, latest.campaign_id, p.run_id, p.started_at, p.finished_at, 30, now)
+    active = next((c for c in results.comparisons if c.metric == "active" and c.period == "campaign"), None)
+    if active is None or active.difference is None:
+        return None, f"{latest.name}: no holdout to compare with"
+    interval = (
+        f", 95% interval {active.ci_low * 100:+.1f} to {active.ci_high * 100:+.1f} points"
+        if active.ci_low is not None and active.ci_high is not None
+        else ""
+    )
+    return active.difference, f"{latest.name}: active during the campaign, treated against holdout{interval}"
 
 
 def _monday(t: datetime) -> datetime:
@@ -82,9 +106,6 @@ class _Measures:
     def __init__(self, conn: Connection, program: Program):
         self.conn = conn
         self.program = program
-
-    def has_table(self, name: str) -> bool:
-        return sa.inspect(self.conn).has_table(name)
 
     def _scalar(self, stmt: sa.Select) -> int:
         return int(self.conn.execute(stmt).scalar_one() or 0)

@@ -306,6 +306,10 @@ async def test_a_marketer_creates_starts_watches_pauses_and_measures_a_campaign(
     assert "saved" in await page.locator("[data-testid=notice]").inner_text()
     assert f"Everyone active {campaign_id}" in await page.locator("[data-testid=segments]").inner_text()
     form = page.locator("[data-testid=campaign-form]")
+    await form.locator("select[name=kind]").select_option("publish_program")  # a program version to a segment
+    await form.locator("select[name=program]").select_option("defaults")
+    await page.wait_for_function("document.querySelector('#campaign-preview').textContent.includes('at most 0 points')")
+    await form.locator("select[name=kind]").select_option("bonus")
     await form.locator("input[name=id]").fill(campaign_id)
     await form.locator("input[name=name]").fill("A slow bonus to watch")
     await form.locator("input[name=bonus_points]").fill("10")
@@ -345,6 +349,12 @@ async def test_a_marketer_creates_starts_watches_pauses_and_measures_a_campaign(
     await shoot(page, "campaign-done-1280")
     await page.set_viewport_size(PHONE)
     await shoot(page, "campaign-done-phone")
+    await page.context.close()
+
+    page = await signed_in(site, "marketer")
+    await page.goto("/console/metrics")
+    lift = await page.locator("[data-metric=campaign_lift]").inner_text()
+    assert "A slow bonus to watch" in lift, lift  # the metrics page measures the finished campaign
     await page.context.close()
 
     viewer = await signed_in(site, "viewer")

@@ -27,6 +27,7 @@ from starter.client.campaigns import CampaignClient, CampaignError
 from storage.campaign_preview import preview_campaign
 from storage.segments import SegmentNameTaken, count_members, get_segment, list_segments, save_segment
 
+from .program import known_programs
 from .session import Staff
 from .web import allowed, checked_form, render
 
@@ -58,6 +59,8 @@ async def page(request: Request, svc: ServicesDep, staff: Reader, notice: str | 
         staff,
         campaigns=campaigns,
         segments=list(zip(segments, counts, strict=True)),
+        programs=await asyncio.to_thread(known_programs, svc),
+        kind=request.query_params.get("kind", "bonus"),
         example_filter=EXAMPLE_FILTER,
         notice=notice,
     )
@@ -109,7 +112,7 @@ async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) ->
 # ---- campaigns -----------------------------------------------------------------------------------
 
 
-def _definition(form: FormData, draft: bool = False) -> CampaignDefinition:
+def _definition(form: FormData, svc: Services, draft: bool = False) -> CampaignDefinition:
     """A definition from the form; `draft`: fill in what a preview does not need yet."""
 
     def text(name: str) -> str:
@@ -140,6 +143,11 @@ def _definition(form: FormData, draft: bool = False) -> CampaignDefinition:
         data["bonus_points"] = int(number("bonus_points") or 0) or None
     if text("template_id"):
         data["template_id"] = text("template_id")
+    if data["kind"] == "publish_program":  # moves the members' journeys to a known program version
+        programs = known_programs(svc)
+        if text("program") not in programs:
+            raise ValueError("choose the program to publish")
+        data["program"] = programs[text("program")][1]
     return CampaignDefinition.model_validate(data)
 
 
@@ -158,7 +166,7 @@ async def campaign_preview(request: Request, svc: ServicesDep, staff: Reader) ->
     """The live preview of the campaign being written: who it reaches, who is held out, what it may cost."""
     form = await checked_form(request, staff)
     try:
-        definition = _definition(form, draft=True)
+        definition = _definition(form, svc, draft=True)
         found = await asyncio.to_thread(preview_campaign, svc.engine, definition, await _filter_for(svc, definition))
     except (ValueError, ValidationError) as e:
         return HTMLResponse(f'<span class="neg">Cannot preview yet: {_short(e)}</span>')
@@ -169,7 +177,7 @@ async def campaign_preview(request: Request, svc: ServicesDep, staff: Reader) ->
 async def create_campaign(request: Request, svc: ServicesDep, staff: Marketer) -> Response:
     form = await checked_form(request, staff)
     try:
-        definition = _definition(form)
+        definition = _definition(form, svc)
         record = await _offline(svc).create(definition, staff.actor)
     except (ValueError, ValidationError) as e:
         return _back(f"Campaign not created: {_short(e)}")
