@@ -39,5 +39,6 @@ WORKDIR /app
 COPY program.toml /app/program.toml
 
 USER 10001:10001
-EXPOSE 8000
+# the API; the worker's Prometheus metrics (TENURE_WORKER_METRICS_ADDRESS=0.0.0.0:9464)
+EXPOSE 8000 9464
 CMD ["python", "-m", "worker"]

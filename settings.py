@@ -48,6 +48,29 @@ class Settings(BaseSettings):
         None, description="A file the worker touches while it runs, for a container health check; unset: none."
     )
 
+    # Worker Versioning (README "Operating Tenure", Releasing): journeys are pinned to the version they start on.
+    worker_versioning: bool = Field(
+        False, description="The worker declares its deployment version (name and build id); `make run` sets true."
+    )
+    deployment_name: str = Field("tenure", pattern=r"^[A-Za-z0-9_-]+$", description="The worker deployment's name.")
+    build_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]+$", description="This code's build id; unset: derived from the source."
+    )
+    worker_set_current_version: bool = Field(
+        False, description="Once polling, the worker makes its version current (`make run`, a single-worker site)."
+    )
+
+    # Metrics and traces (README "Operating Tenure", Metrics): off unless set.
+    worker_metrics_address: str | None = Field(
+        None, description="host:port where the worker serves Prometheus metrics (the SDK's and Tenure's); unset: none."
+    )
+    tracing: Literal["off", "console", "otlp"] = Field(
+        "off", description="OpenTelemetry traces from webhook to ledger write: off, console, or otlp (OTLP/HTTP)."
+    )
+    otlp_endpoint: str | None = Field(
+        None, description="The OTLP/HTTP traces endpoint; unset: OTEL_EXPORTER_OTLP_ENDPOINT or localhost:4318."
+    )
+
     data_dir: Path = ROOT / "data"
     database_url: str = ""
     db_pool_size: int = Field(10, gt=0, description="PostgreSQL connections each process keeps open.")

@@ -11,19 +11,24 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import build_activities
+from activities.metrics import use_meter
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program
+from starter.deployment import become_current, deployment_config, deployment_version
 from starter.heartbeat import beating
 from starter.log_masking import install_log_masking
 from starter.payload_codec import PayloadKeyError, load_payload_keys
 from starter.search_attributes import SearchAttributesMissing
 from starter.search_attributes import ensure as ensure_search_attributes
 from starter.startup_checks import require_safe_start
+from starter.telemetry import worker_runtime
+from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 from workflows.campaign import CampaignWorkflow
@@ -65,6 +70,7 @@ def build_worker(
     """
     engine = engine or engine_for(settings)
     require_current(engine)
+    use_meter((client.service_client.config.runtime or Runtime.default()).metric_meter)  # activities/metrics.py
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -73,6 +79,7 @@ def build_worker(
             settings, engine, from_email=program.email.from_email, from_name=program.email.from_name
         ),
         workflow_runner=RUNNER,
+        deployment_config=deployment_config(settings),
         **(tuning(settings) | options),
     )
 
@@ -90,15 +97,22 @@ async def main() -> None:
         keys = load_payload_keys(settings)
     except PayloadKeyError as e:
         raise SystemExit(str(e)) from None
-    client = await connect(settings, keys)
+    try:
+        runtime = worker_runtime(settings)
+    except ValueError as e:  # the address is taken or malformed
+        raise SystemExit(f"TENURE_WORKER_METRICS_ADDRESS={settings.worker_metrics_address}: {e}") from None
+    provider = tracer_provider(settings, "tenure-worker")
+    client = await connect(settings, keys, runtime=runtime, interceptors=temporal_interceptors(provider))
     try:  # journeys set them from rules version 3 on: a namespace without them would fail their tasks
         added = await ensure_search_attributes(client, settings.temporal_namespace)
     except SearchAttributesMissing as e:
         raise SystemExit(str(e)) from None
     if added:
         logging.getLogger("tenure.worker").info("registered search attributes %s", ", ".join(added))
+    engine = engine_for(settings)
+    instrument_engine(engine, provider)
     try:
-        worker = build_worker(client, settings, program)
+        worker = build_worker(client, settings, program, engine)
     except SchemaNotCurrent as e:
         raise SystemExit(str(e)) from None
     stop = asyncio.Event()
@@ -107,15 +121,26 @@ async def main() -> None:
         loop.set_default_executor(ThreadPoolExecutor(settings.worker_blocking_threads))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logging.getLogger("tenure.worker").info(
+    log = logging.getLogger("tenure.worker")
+    log.info(
         "worker on %s, task queue %r, program %s, payloads encrypted (%s)",
         settings.temporal_address,
         settings.task_queue,
         program.version,
         keys.describe(),
     )
+    if settings.worker_metrics_address:
+        log.info("Prometheus metrics on http://%s/metrics", settings.worker_metrics_address)
+    if settings.worker_versioning:
+        log.info("worker deployment version %s (pinned journeys)", deployment_version(settings).to_canonical_string())
+    setting_current = settings.worker_versioning and settings.worker_set_current_version
     async with worker, beating(settings.worker_health_file, lambda: worker.is_running):
+        made_current = asyncio.create_task(become_current(client, settings)) if setting_current else None
         await stop.wait()
+        if made_current is not None:
+            made_current.cancel()
+    if provider is not None:
+        provider.shutdown()  # flushes the spans still batched
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import count_email
 from domain.effects import EmailIntent, EmailOutcome
 from storage.schema import emails, utcnow
 from storage.statements import insert_if_absent
@@ -70,7 +71,9 @@ class EmailActivities:
         sends it again. The row is written right after the 2xx, before anything else, to keep
         that window as small as it can be.
         """
-        return await asyncio.to_thread(self._send, intent)
+        outcome = await asyncio.to_thread(self._send, intent)
+        count_email(outcome.status)
+        return outcome
 
     def _send(self, intent: EmailIntent) -> EmailOutcome:
         with self.engine.connect() as conn:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import count_ledger_write, count_rejected_events
 from domain.effects import CustomerProfile, LedgerEntry, LedgerWrite, QuarantineRecord, UnwritableEntry
 from storage.schema import customers, ledger_entries, quarantine, utcnow
 from storage.statements import insert_if_absent, upsert
@@ -47,7 +48,9 @@ class LedgerActivities:
         """
         if not entries:
             return 0
-        return await asyncio.to_thread(self._record_entries, entries)
+        inserted = await asyncio.to_thread(self._record_entries, entries)
+        count_ledger_write(inserted, 0, [e.at for e in entries] if inserted else [])
+        return inserted
 
     def _record_entries(self, entries: list[LedgerEntry]) -> int:
         by_key: dict[str, LedgerEntry] = {}
@@ -72,7 +75,10 @@ class LedgerActivities:
         """
         if not entries:
             return LedgerWrite(inserted=0)
-        return await asyncio.to_thread(self._record_ledger_entries, entries)
+        written = await asyncio.to_thread(self._record_ledger_entries, entries)
+        lagging = [e.at for e in entries] if written.inserted else []
+        count_ledger_write(written.inserted, len(written.unwritable), lagging)
+        return written
 
     def _record_ledger_entries(self, entries: list[LedgerEntry]) -> LedgerWrite:
         by_key: dict[str, LedgerEntry] = {}
@@ -168,7 +174,9 @@ class LedgerActivities:
         """Put what a journey rejected into the `quarantine` table; return how many rows were new."""
         if not records:
             return 0
-        return await asyncio.to_thread(self._record_rejections, records)
+        recorded = await asyncio.to_thread(self._record_rejections, records)
+        count_rejected_events(sum(1 for r in records if r.what == "event") if recorded else 0)
+        return recorded
 
     def _record_rejections(self, records: list[QuarantineRecord]) -> int:
         now = utcnow()

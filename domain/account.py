@@ -22,6 +22,16 @@ from .program import Program
 from .rejections import Rejection
 
 
+class Erasure(BaseModel):
+    """The account's record of its erasure (domain/erasure.py): who asked, when, under which request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    actor: str
+    at: datetime
+
+
 class Pending(BaseModel):
     pending_id: str
     points: int
@@ -37,7 +47,11 @@ class Payment(BaseModel):
     points: int
     lot_id: str | None
     refunded_minor: int = 0
+    campaign_points: int = Field(0, description="Extra points a campaign's multiplier window added; refunded with it.")
     at: datetime
+    spend_minor: int | None = Field(
+        None, exclude_if=lambda v: v is None, description="Rules version 3: the amount in the program's currency."
+    )
 
 
 class TimelineItem(BaseModel):
@@ -87,6 +101,9 @@ class Account(BaseModel):
     rejected_total: int = Field(0, description="Events rejected, ever.")
     unwritable_total: int = Field(0, description="Ledger entries the ledger refused, ever.")
     campaigns: CampaignMemory = Field(default_factory=CampaignMemory, description="Campaigns that reached the member.")
+    erasure: Erasure | None = Field(
+        None, description="Set when the member's personal data was erased (domain/erasure.py)."
+    )
 
     @classmethod
     def open(cls, customer_id: str, program: Program, now: datetime) -> Account:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from . import lots as L
+from . import service_periods
 from .effects import Effects
 from .lifecycle_state import ChallengeState
 from .rules_port import RulesPort
 
+# Milestones a full refund can undo (rules version 3): the badge's bonus is reversed with it.
+PAID_MILESTONES = frozenset({"first_payment", "months_subscribed"})
 
-def _reached(r: RulesPort, milestone: str) -> int:
+
+def _reached(r: RulesPort, milestone: str, now: datetime) -> int:
     lc = r.a.lifecycle
     c = lc.counters
+    if r.version >= 3 and milestone in PAID_MILESTONES:
+        service = service_periods.record(lc, r.a.created_at, now)
+        if milestone == "first_payment":
+            return service.periods
+        return service_periods.elapsed(service, now) // service_periods.MONTH  # months actually subscribed
     return {
         "first_payment": c.payments,
         "months_subscribed": c.paid_months,
@@ -27,15 +37,50 @@ def _reached(r: RulesPort, milestone: str) -> int:
 def check(r: RulesPort, fx: Effects, now: datetime) -> None:
     lc = r.a.lifecycle
     for badge in r.p.badges:
-        if badge.id in lc.badges or _reached(r, badge.milestone) < badge.count:
+        if badge.id in lc.badges or _reached(r, badge.milestone, now) < badge.count:
             continue
         lc.badges[badge.id] = now
+        origin = _origin(badge.id, lc.badge_awards.get(badge.id, 0))
+        lc.badge_awards[badge.id] = lc.badge_awards.get(badge.id, 0) + 1
         r.note(now, "badge", f"badge {badge.title!r} awarded")
         if badge.bonus_points:
-            r.earn(fx, now, badge.bonus_points, f"badge {badge.id}", origin=f"badge:{badge.id}", qualifies=False)
-        r.email(
-            fx, now, "badge_awarded", f"badge:{badge.id}", {"badge": badge.title, "bonus_points": badge.bonus_points}
-        )
+            r.earn(fx, now, badge.bonus_points, f"badge {badge.id}", origin=origin, qualifies=False)
+        r.email(fx, now, "badge_awarded", origin, {"badge": badge.title, "bonus_points": badge.bonus_points})
+
+
+def _origin(badge_id: str, awarded_before: int) -> str:
+    """The first award is `badge:<id>` (as always); one that returns after a revocation is numbered."""
+    return f"badge:{badge_id}" if awarded_before == 0 else f"badge:{badge_id}:{awarded_before + 1}"
+
+
+def revoke_undone(r: RulesPort, fx: Effects, now: datetime, why: str) -> None:
+    """Rules version 3: a payment badge whose milestone a full refund undid is taken back, with its
+    bonus (what the balance cannot cover is a shortfall, as for a refund). Reached again, it returns."""
+    a = r.a
+    lc = a.lifecycle
+    for badge in r.p.badges:
+        if badge.milestone not in PAID_MILESTONES or badge.id not in lc.badges:
+            continue
+        if _reached(r, badge.milestone, now) >= badge.count:
+            continue
+        del lc.badges[badge.id]
+        origin = _origin(badge.id, lc.badge_awards.get(badge.id, 1) - 1)
+        taken = 0
+        if badge.bonus_points:
+            taken = sum(t for _, t in L.consume(a.lots, badge.bonus_points, prefer=origin))
+            a.shortfall += badge.bonus_points - taken
+            a.lots = L.prune(a.lots)
+            r.entry(
+                fx,
+                now,
+                "refund_reversal",
+                f"revoke:{origin}",
+                points=-taken,
+                lot_id=origin,
+                reason=f"badge {badge.id} revoked: {why}"
+                + (f"; shortfall {badge.bonus_points - taken}" if taken < badge.bonus_points else ""),
+            )
+        r.note(now, "badge", f"badge {badge.title!r} revoked ({why}): {taken} bonus points reversed")
 
 
 def _window(r: RulesPort, ch) -> tuple[datetime, datetime] | None:
@@ -76,10 +121,19 @@ def on_activity(r: RulesPort, fx: Effects, now: datetime, kind: str) -> None:
 
 
 def deadlines(r: RulesPort) -> list[datetime]:
-    return [st.ends_at for st in r.a.lifecycle.challenges.values() if not st.done_at and not st.expired]
+    times = [st.ends_at for st in r.a.lifecycle.challenges.values() if not st.done_at and not st.expired]
+    service = r.a.lifecycle.service
+    if r.version >= 3 and service is not None:  # a months badge comes due while no event arrives
+        for badge in r.p.badges:
+            if badge.milestone == "months_subscribed" and badge.id not in r.a.lifecycle.badges:
+                at = service_periods.reached_at(service, badge.count)
+                times += [at] if at is not None else []
+    return times
 
 
 def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
+    if r.version >= 3 and r.a.lifecycle.service is not None:
+        check(r, fx, now)
     for cid, st in r.a.lifecycle.challenges.items():
         if not st.done_at and not st.expired and now >= st.ends_at:
             st.expired = True

@@ -203,7 +203,7 @@ RETURNED_PAYING = "; came back paying "
 
 
 def returned_paying(amount_minor: int, currency: str) -> str:
-    """The end of a return's `restore` entry reason (rules version 3 on): the payment that brought the
+    """The end of a return's `restore` entry reason (rules version 4 on): the payment that brought the
     member back, in minor units, e.g. "; came back paying 4900 USD"."""
     return f"{RETURNED_PAYING}{amount_minor} {currency}"
 
@@ -223,12 +223,12 @@ def on_return(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) ->
         r.a.lots = [lot.model_copy(update={"expires_at": lot.expires_at + paused}) for lot in r.a.lots]
         restored = r.a.balance
         reason = f"{restored} frozen points restored; expiry dates moved by {paused.days} days"
-        if r.version >= 3:  # the win-back revenue metric reads the payment back (storage/metrics.py)
+        if r.version >= 4:  # the win-back revenue metric reads the payment back (storage/metrics.py)
             reason += returned_paying(ev.amount_minor, ev.currency)
         r.entry(
-            fx, now, "restore", f"return:{ev.event_id}", reason=reason, ref=ev.invoice_id if r.version >= 3 else None
+            fx, now, "restore", f"return:{ev.event_id}", reason=reason, ref=ev.invoice_id if r.version >= 4 else None
         )
-    elif r.version >= 3:  # a return after the grace period restores nothing, but is a return all the same
+    elif r.version >= 4:  # a return after the grace period restores nothing, but is a return all the same
         r.entry(
             fx,
             now,

@@ -72,7 +72,7 @@ def earn(
 
 
 SURVEY_SCORED = "survey_answered, score "
-"""How a scored survey's ledger entry and lot name their source (rules version 3 on): the satisfaction
+"""How a scored survey's ledger entry and lot name their source (rules version 4 on): the satisfaction
 metric (storage/metrics.py) reads the score back from the entry's reason."""
 
 
@@ -108,17 +108,17 @@ def on_activity(r: RulesPort, fx: Effects, now: datetime, ev: ActivityReported) 
         points = max(0, min(points, room))
         a.activity_day_points += points
         a.activity_week_points += points
+    said = f"{kind}" + (f": {points} points" if points else ": no points" + (" (cap reached)" if base else ""))
+    if r.version >= 3:  # the cause before what it brings (an upgrade and its email)
+        r.note(now, "activity", said)
     if points:
         score = getattr(ev, "score", None)  # version 1's event classes (domain/messages_legacy.py) have none
-        source = survey_source(score) if score is not None and r.version >= 3 else kind
+        source = survey_source(score) if score is not None and r.version >= 4 else kind
         earn(r, fx, now, points, source, origin=f"act:{ev.event_id}", ref=ev.event_id)
         if a.campaigns.windows:  # a campaign's multiplier window: extra points (campaign_earning.py)
             campaign_earning.boost(r, fx, now, "activity", points, tier_multiplier, f"act:{ev.event_id}", ev.event_id)
-    r.note(
-        now,
-        "activity",
-        f"{kind}" + (f": {points} points" if points else ": no points" + (" (cap reached)" if base else "")),
-    )
+    if r.version < 3:
+        r.note(now, "activity", said)
     if r.lifecycle:
         engagement.on_activity(r, fx, now)
         onboarding.on_activity(r, fx, now, kind)

@@ -144,17 +144,3 @@ def _named(payload: str) -> tuple[str | None, str | None]:
         event_id[:200] if isinstance(event_id, str) else None,
         event_type[:50] if isinstance(event_type, str) else None,
     )
-
-
-def without_score(data: bytes) -> bytes | None:
-    """An event signal's JSON without the survey `score` (added after rules version 2), for runs from
-    before version 2 whose frozen event models refuse the field: they take the survey as they always
-    did, without the score. None when the payload has no score (nothing to retry)."""
-    try:
-        envelope = json.loads(data)
-    except ValueError:
-        return None
-    event = envelope.get("event") if isinstance(envelope, dict) else None
-    if not isinstance(event, dict) or "score" not in event:
-        return None
-    return json.dumps({**envelope, "event": {k: v for k, v in event.items() if k != "score"}}).encode()

@@ -24,6 +24,8 @@ LEDGER_QUERY = "ledger"
 TIMELINE_QUERY = "timeline"
 RECONCILE_QUERY = "reconcile"
 UPCOMING_QUERY = "upcoming"  # what happens next and when (domain/upcoming.py)
+ERASE_UPDATE = "erase_personal_data"  # new handler (domain/erasure.py): every rules version has it
+ACCOUNT_QUERY = "account"  # the whole account, for `tenure member export`
 HISTORY_BUDGET = 2000
 
 # How far back a journey can tell a repeated event from a new one: facts older than this are
@@ -42,10 +44,12 @@ DEDUPLICATION_HORIZON_DAYS = 400
 # good, facts past the deduplication horizon and events that fail rejected and recorded), ledger
 # entries the ledger can never take are set aside, a redemption's retry waits for its credit.
 # Version 3 (README "Versioning"): campaigns, the segment projection, billing periods, erasure.
+# Version 4 (histories at version 3 are recorded): the journey sets its search attributes (an upsert is
+# a command), a survey's score and the payment that brought a member back reach the ledger.
 #
 # New event types and new update handlers are the exception: no recorded history can hold one,
 # so a run of any version handles them (a campaign reaches every member, whatever run they are on).
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 
 def workflow_id(customer_id: str) -> str:

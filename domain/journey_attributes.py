@@ -3,7 +3,7 @@ with `temporal workflow list --query` ("TenureTier = 'gold' AND TenureStatus = '
 
 Temporal does not encrypt search attributes, so they carry no personal data: only the tier, the
 status, the at-risk flag, the engagement level and the program version, read from the profile the
-journey already writes for segments (domain/customer_profile.py). Set from rules version 3 on.
+journey already writes for segments (domain/customer_profile.py). Set from rules version 4 on.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -82,6 +82,23 @@ class Counters(BaseModel):
     referrals_rewarded: int = 0
 
 
+class ServiceSpan(BaseModel):
+    """A service period a payment bought (rules version 3): from the payment, for its interval."""
+
+    invoice_id: str
+    start: datetime
+    end: datetime
+
+
+class ServiceRecord(BaseModel):
+    """What the member has actually been subscribed for (rules version 3; domain/service_periods.py)."""
+
+    spans: list[ServiceSpan] = Field(default_factory=list)
+    before: timedelta = Field(timedelta(), description="Service elapsed in spans folded away (old, or many).")
+    folded_until: datetime | None = Field(None, description="The end of the spans folded away.")
+    periods: int = Field(0, description="Service periods paid and not fully refunded.")
+
+
 class LifecycleState(BaseModel):
     comms: CommsState = Field(default_factory=CommsState)
     signed_up_at: datetime | None = None
@@ -104,3 +121,5 @@ class LifecycleState(BaseModel):
     reward_levels_told: list[int] = Field(
         default_factory=list, description="Rules version 3: reward levels (points) the member was told they reached."
     )
+    service: ServiceRecord | None = Field(None, description="Rules version 3: months actually subscribed.")
+    badge_awards: dict[str, int] = Field(default_factory=dict, description="Awards per badge (revoked ones return).")

@@ -12,9 +12,18 @@ from .rules_port import RulesPort
 
 
 def on_payment_failed(r: RulesPort, fx: Effects, now: datetime, ev: PaymentFailed) -> None:
+    if r.version >= 3:
+        take_invoice_email(r, now, ev.customer_email)
     r.note(now, "billing", f"payment failed for invoice {ev.invoice_id}" + (f": {ev.reason}" if ev.reason else ""))
     if r.lifecycle:
         dunning.on_failed(r, fx, now, ev)
+
+
+def take_invoice_email(r: RulesPort, now: datetime, email: str | None) -> None:
+    """Rules version 3: an invoice's address serves while the journey has none (no customer event yet)."""
+    if email and not r.a.email:
+        r.a.email = email
+        r.note(now, "profile", "email address taken from the invoice: none on file")
 
 
 def on_cancelled(r: RulesPort, fx: Effects, now: datetime, ev: SubscriptionCancelled) -> None:

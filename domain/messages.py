@@ -135,6 +135,34 @@ class PaymentSucceeded(_Fact):
     amount_minor: AmountMinor = Field(description="Amount in the currency's minor unit (cents).")
     currency: CurrencyCode
     cadence: Literal["monthly", "annual"] = "monthly"
+    # Rules version 3 reads these (older runs earn by `cadence` and ignore them):
+    interval: Literal["day", "week", "month", "year"] | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="The service period bought (a price's recurring interval); None: from `cadence`.",
+    )
+    interval_count: Annotated[int, Field(ge=1, le=1000), BeforeValidator(whole_number)] = Field(
+        1, exclude_if=lambda v: v == 1, description="How many intervals the payment bought (3 months: a quarter)."
+    )
+    proration: StrictBool = Field(
+        False,
+        exclude_if=lambda v: v is False,
+        description="The invoice bills only a proration (a mid-cycle plan or seat change), no new period.",
+    )
+    customer_email: Email | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="The billing address on the invoice: used while the journey has none.",
+    )
+
+
+# The fields version 3 added to `payment_succeeded` (and `customer_email` to `payment_failed`),
+# left out of the JSON while unset (an event without them is the JSON it always was). Runs before
+# version 2 decode with the frozen legacy models, which do not know them, so the workflow takes
+# them out for those runs.
+PAYMENT_FIELDS_SINCE_V3 = ("interval", "interval_count", "proration", "customer_email")
+# The survey score (rules version 4) travels the same way: left out while unset, taken out for those runs.
+ACTIVITY_FIELDS_SINCE_V4 = ("score",)
 
 
 class PaymentFailed(_Fact):
@@ -143,6 +171,11 @@ class PaymentFailed(_Fact):
     amount_minor: AmountMinor = 0
     currency: CurrencyCode = "USD"
     reason: Text | None = None
+    customer_email: Email | None = Field(  # rules version 3, as for a payment: dunning needs an address
+        None,
+        exclude_if=lambda v: v is None,
+        description="The billing address on the invoice: used while the journey has none.",
+    )
 
 
 class SubscriptionCancelled(_Fact):

@@ -42,7 +42,7 @@ DEFINITIONS: dict[str, tuple[str, Unit, str]] = {
         "Revenue won back",
         "money",
         "The payments that brought cancelled members back in the last 365 days, as their return's ledger "
-        "entry records them (journeys at rules version 3 on).",
+        "entry records them (journeys at rules version 4 on).",
     ),
     "referrals": (
         "Referrals (30 days)",

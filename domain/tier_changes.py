@@ -62,6 +62,8 @@ def _set_tier(r: RulesPort, fx: Effects, now: datetime, name: str, because: str)
     if name != old:
         a.tier_changes += 1
         direction = "upgrade" if r.p.tiers.index(name) > r.p.tiers.index(old) else "downgrade"
+        if r.version >= 3:  # the cause before its effect (the email's decision) in the timeline
+            r.note(now, "tier", f"{direction} {old} → {name}: {because}")
         r.email(
             fx,
             now,
@@ -69,4 +71,5 @@ def _set_tier(r: RulesPort, fx: Effects, now: datetime, name: str, because: str)
             f"tier-change:{a.tier_changes}:{name}",
             {"old_tier": old, "new_tier": name, "direction": direction, "because": because},
         )
-        r.note(now, "tier", f"{direction} {old} → {name}: {because}")
+        if r.version < 3:
+            r.note(now, "tier", f"{direction} {old} → {name}: {because}")

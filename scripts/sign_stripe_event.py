@@ -55,11 +55,11 @@ def invoice_paid_event(
 ) -> dict:
     """A complete `invoice.paid` event as Stripe delivers it to a webhook endpoint."""
     now = int(time.time()) if created is None else created
-    period_days = 365 if interval == "year" else 30
+    period_days = {"day": 1, "week": 7, "year": 365}.get(interval, 30)
     invoice_id = invoice_id or _id("in")
     subscription_id = subscription_id or _id("sub")
     price, product, item = _id("price"), _id("prod"), _id("si")
-    per = "year" if interval == "year" else "month"
+    per = interval if interval in ("day", "week", "year") else "month"
     line = {
         "id": _id("il"),
         "object": "line_item",
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--customer", default="cus_demo", help="Stripe customer id (the journey's id)")
     p.add_argument("--amount", type=int, default=4900, help="amount paid, in cents")
     p.add_argument("--currency", default="usd")
-    p.add_argument("--interval", choices=["month", "year"], default="month")
+    p.add_argument("--interval", choices=["day", "week", "month", "year"], default="month")
     p.add_argument("--event-id", help="reuse an event id (to see a duplicate ignored)")
     p.add_argument(
         "--secret", default=os.environ.get("TENURE_STRIPE_WEBHOOK_SECRET") or os.environ.get("STRIPE_WEBHOOK_SECRET")

@@ -6,7 +6,10 @@ with the configured keys before they leave the process.
 
 from __future__ import annotations
 
-from temporalio.client import Client, TLSConfig
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor, TLSConfig
+from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
 from domain.program import Program, ProgramError
@@ -16,11 +19,16 @@ from starter.program_file import read_program
 
 
 async def connect(
-    settings: Settings | None = None, keys: PayloadKeys | None = None, retry_config: RetryConfig | None = None
+    settings: Settings | None = None,
+    keys: PayloadKeys | None = None,
+    retry_config: RetryConfig | None = None,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Client:
     """A client with Tenure's data converter, under `keys` (else the settings' keys: `PayloadKeyError`
     when there are none). `retry_config`: how calls retry while Temporal is unavailable (default: the
-    SDK's, up to 10 s)."""
+    SDK's, up to 10 s). `runtime`: the worker's, serving metrics (starter/telemetry.py); `interceptors`:
+    tracing's (starter/tracing.py)."""
     s = settings or get_settings()
     converter = payload_data_converter(keys or load_payload_keys(s))
     tls: TLSConfig | bool = False
@@ -36,6 +44,8 @@ async def connect(
         api_key=s.temporal_api_key,
         data_converter=converter,
         retry_config=retry_config,
+        runtime=runtime,
+        interceptors=interceptors,
     )
 
 

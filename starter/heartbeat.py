@@ -18,13 +18,16 @@ STALE_AFTER = 6 * INTERVAL  # a file older than this is a dead (or stuck) worker
 
 
 async def beat(path: Path, running: Callable[[], bool], interval: float = INTERVAL) -> None:
-    """Touch `path` every `interval` seconds while `running()`; removes it when cancelled (a clean stop)."""
+    """Touch `path` every `interval` seconds while `running()`; removes it when cancelled (a clean stop).
+    Until the first beat it looks every 0.2 s: a worker is healthy as soon as it runs, not an interval later."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    beaten = False
     try:
         while True:
             if running():
                 path.touch()
-            await asyncio.sleep(interval)
+                beaten = True
+            await asyncio.sleep(interval if beaten else min(interval, 0.2))
     finally:
         path.unlink(missing_ok=True)
 

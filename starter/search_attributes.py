@@ -1,6 +1,6 @@
 """Registering the journeys' custom search attributes (domain/journey_attributes.py) with a namespace.
 
-A journey at rules version 3 sets them; on a namespace that lacks one, its workflow task would fail
+A journey at rules version 4 sets them; on a namespace that lacks one, its workflow task would fail
 until it is added. So `make run` starts the dev server with them (`--search-attribute`), the worker
 adds what is missing at start-up (a self-hosted cluster allows it), and refuses to start when it
 cannot, naming the command for the namespace's operator (Temporal Cloud: the same names in its UI
@@ -70,6 +70,6 @@ async def ensure(client: Client, namespace: str) -> list[str]:
         commands = "\n  ".join(create_commands(namespace))
         raise SearchAttributesMissing(
             f"cannot register the journeys' search attributes in namespace {namespace!r} ({e}); "
-            f"journeys at rules version 3 need them. Run:\n  {commands}"
+            f"journeys at rules version 4 need them. Run:\n  {commands}"
         ) from None
     return sorted(absent)

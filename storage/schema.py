@@ -224,3 +224,20 @@ campaign_members = sa.Table(
     sa.UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_members_campaign_customer"),
     sa.CheckConstraint(f'"group" IN {CAMPAIGN_GROUPS!r}', name="ck_campaign_members_group"),
 )
+
+PERSONAL_DATA_ACTIONS = ("export", "erasure")
+
+# Every export and erasure of a member's personal data (GDPR art. 15, 17, 20): who, when, what came of it.
+# Written by starter/personal_data.py; kept for good (it holds the customer id, never an email or a name).
+personal_data_requests = sa.Table(
+    "personal_data_requests",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("request_id", sa.String, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("outcome", sa.JSON),
+    sa.CheckConstraint(f"action IN {PERSONAL_DATA_ACTIONS!r}", name="ck_personal_data_requests_action"),
+)

@@ -29,6 +29,7 @@ from temporalio.client import Client
 from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 
+from domain.campaign_touch import CampaignTouch
 from domain.journey import workflow_id
 from domain.messages import (
     ActivityReported,
@@ -227,6 +228,42 @@ async def set_aside_and_retried(env: WorkflowEnvironment, tenure: TenureClient, 
     return cid
 
 
+async def campaigns(env: WorkflowEnvironment, tenure: TenureClient, engine) -> str:
+    """Every kind of campaign touch (the `apply_campaign` update), one of them sent twice, a payment and
+    shares inside a double-points window, a campaign challenge completed."""
+    cid = "rec_campaign"
+    await tenure.send(cid, SignedUp(event_id="su", email="eve@example.com", timezone="Asia/Tokyo"))
+    await said(tenure, cid, "signed up")
+    now = await env.get_current_time()
+
+    def touch(kind: str, campaign_id: str, **terms) -> CampaignTouch:
+        return CampaignTouch.model_validate(
+            {"campaign_id": campaign_id, "kind": kind, "reason": "recorded", "actor": "marketer:rec", **terms}
+        )
+
+    window = {"factor": 2, "starts_at": now, "ends_at": now + days(3), "applies_to": ["payments", "activity"]}
+    challenge = {"title": "Share twice", "activity": "content_shared", "count": 2, "ends_at": now + days(5)}
+    assert tenure.program is not None, "the recorder's client opens journeys"
+    newer = tenure.program.model_copy(update={"version": "recorded-campaign"})
+    for t in (
+        touch("bonus", "c-bonus", bonus_points=150, max_points=120, template_id="d-bonus"),
+        touch("multiplier", "c-double", multiplier=window, max_points=500),
+        touch("announcement", "c-news", template_id="d-news"),
+        touch("offer", "c-offer", offer={"percent_off": 20, "valid_days": 14}),
+        touch("challenge", "c-challenge", challenge=challenge | {"bonus_points": 40}),
+        touch("publish_program", "c-program", program=newer.model_dump()),
+    ):
+        await tenure.apply_campaign(cid, t)
+    await tenure.apply_campaign(cid, touch("bonus", "c-bonus", bonus_points=150))  # once per campaign
+    await tenure.send(cid, payment(1))
+    for n in range(2):
+        await tenure.send(cid, ActivityReported(event_id=f"share_{n}", kind="content_shared"))
+    await said(tenure, cid, "(campaign c-challenge) completed")
+    await env.sleep(days(4))
+    await settled(tenure, engine, cid)
+    return cid
+
+
 async def burst_with_continue_as_new(env: WorkflowEnvironment, client: Client, program, tmp: Path) -> str:
     cid = "rec_burst"
     async with running_worker(client, program, tmp / "burst", history_budget=60) as (tenure, engine):
@@ -279,6 +316,7 @@ async def record(tag: str, out: Path) -> list[Path]:
                     churn_and_win_back,
                     dunning_recovered,
                     set_aside_and_retried,
+                    campaigns,
                 ):
                     began = time.monotonic()
                     ran = await journey(env, tenure, engine)

@@ -34,10 +34,9 @@ from schemathesis.generation import GenerationMode
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from starter.api import create_app
+from starter.connect import connect
 from starter.ingress import generic_billing
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
@@ -86,7 +85,7 @@ class ServedApp:
     async def _serve(self) -> None:
         engine = create_engine_for(self.settings.db_url())
         upgrade(engine)
-        client = await Client.connect(self.settings.temporal_address, data_converter=pydantic_data_converter)
+        client = await connect(self.settings)  # the app's own converter: the worker reads what the app starts
         app = create_app(self.settings, program=self.program, engine=engine)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)

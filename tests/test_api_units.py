@@ -75,11 +75,13 @@ def test_invoice_paid_in_the_pinned_api_version():
             amount_minor=4900,
             currency="USD",
             cadence="monthly",
+            interval="month",  # the service period bought: the line's 30-day period is a calendar month
         ),
         "stripe:invoice.paid",
     )
     annual = stripe_events.translate(invoice_paid_event("cus_A1", 49000, "eur", "year"))
     assert annual.event.cadence == "annual" and annual.event.currency == "EUR"
+    assert (annual.event.interval, annual.event.interval_count) == ("year", 1)
 
 
 def test_sign_script_signs_as_stripe_does(capsys):

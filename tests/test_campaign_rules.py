@@ -304,3 +304,34 @@ def test_publish_program_moves_the_journey_and_a_program_without_the_tier_is_not
     assert result.outcome == "applied" and r.a.program.version == "2027-01"
     same, _ = apply(r, touch("publish_program", campaign_id="c-2", program=newer.model_dump()))
     assert (same.outcome, same.reason) == ("skipped", "not_eligible")
+
+
+def test_a_refund_takes_back_the_extra_points_of_its_payment_too(program):
+    from domain.messages import RefundIssued
+
+    r = member(program)
+    apply(r, touch("multiplier", multiplier=window(NOON, NOON + timedelta(days=1))))
+    pay(r, NOON, 1)
+    assert r.a.balance == 200
+    fx = Effects()
+    r.on_refund(
+        fx, NOON + timedelta(days=2), RefundIssued(event_id="rf1", invoice_id="in_1", amount_minor=4900, currency="USD")
+    )
+    assert [e.points for e in fx.entries] == [-200]
+    assert r.a.balance == 0
+    assert r.qualifying_total(NOON + timedelta(days=2)) == 0
+
+
+def test_a_run_without_the_lifecycle_sends_a_deferred_campaign_email_in_the_morning(program):
+    """Runs recorded before the lifecycle release have no comms clock of their own: the campaign's is used."""
+    account = Account.open("cus_1", program, NOON - timedelta(days=1))
+    account.email, account.timezone = "m@example.com", "Asia/Tokyo"
+    r = AccountRules(account, lifecycle=False, version=0)
+    result, _ = apply(r, touch("announcement", template_id="d-news"))
+    assert result.email == "deferred"
+    due = datetime(2026, 6, 10, 23, tzinfo=UTC)
+    assert r.next_deadline() == due
+    morning = Effects()
+    r.advance(morning, due)
+    assert [e.key for e in morning.emails] == ["cus_1/campaign:c-1/campaign_announcement"]
+    assert r.next_deadline() == account.tier.year_end

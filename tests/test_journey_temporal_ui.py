@@ -1,6 +1,6 @@
 """What the Temporal UI shows of a journey: a plain-words current-details line, summaries on its timer
 and activities, and search attributes without personal data that `temporal workflow list --query`
-filters on (rules version 3). Against the dev server, as support would see it."""
+filters on (rules version 4). Against the dev server, as support would see it."""
 
 from __future__ import annotations
 

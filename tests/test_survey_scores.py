@@ -1,5 +1,5 @@
 """A survey answer carries a satisfaction score (1-5) for the program's satisfaction goal: recorded in
-the ledger entry's reason from rules version 3; journeys still at versions 0 and 1 (whose frozen event
+the ledger entry's reason from rules version 4; journeys still at versions 0 and 1 (whose frozen event
 models refuse new fields) take the survey as before, without the score; the API refuses a score on
 anything but a survey."""
 

@@ -39,12 +39,15 @@ with workflow.unsafe.imports_passed_through():
         LedgerEntry,
         LedgerWrite,
     )
+    from domain.erasure import ErasureRequest, ErasureResult, erase, refuse, refused, reopen
     from domain.event_handlers import CONTACT_EVENTS, apply_event
-    from domain.intake import adopt_memory, receive, reject_undecodable, without_score
+    from domain.intake import adopt_memory, receive, reject_undecodable
     from domain.journey import (
+        ACCOUNT_QUERY,
         ADJUST_UPDATE,
         ADOPT_PROGRAM_UPDATE,
         CAMPAIGN_UPDATE,
+        ERASE_UPDATE,
         EVENT_SIGNAL,
         LEDGER_QUERY,
         RECONCILE_QUERY,
@@ -84,6 +87,7 @@ with workflow.unsafe.imports_passed_through():
         summarize,
     )
     from domain.upcoming import UpcomingView, current_details, upcoming
+    from workflows.legacy_payloads import as_legacy
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.search_attributes import upsert_changes
     from workflows.shared import intern_program
@@ -111,6 +115,11 @@ GROUPED_WARNINGS_PATCH = "grouped-warnings-v1"
 NO_PAYLOAD = RawValue(Payload())
 
 
+# Worker Versioning (starter/deployment.py): a versioned worker runs journeys PINNED (its deployment's default
+# behavior; not declared here, since an unversioned worker may not send one): a run stays on the worker version
+# it started on, so a new version's code never replays an older version's history. At continue-as-new it moves
+# to the target version (AUTO_UPGRADE for the new run's first task), and a run continues as new as soon as the
+# target changed. An unversioned worker (tests, TENURE_WORKER_VERSIONING off) sees neither.
 @workflow.defn(name=WORKFLOW_NAME)
 class CustomerJourney:
     @workflow.init
@@ -142,12 +151,15 @@ class CustomerJourney:
         self.profile_dirty = inp.account is None
         self.profile_seen: CustomerProfile | None = None
         self.profiled_at: datetime | None = None  # the time profile_seen was computed at
-        self.attributes_set: dict[str, str | bool] = {}  # search attributes set by this run (rules version 3 on)
+        self.attributes_set: dict[str, str | bool] = {}  # search attributes set by this run (rules version 4 on)
         # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
         self.wake_on_segment = self.rules.lifecycle and (workflow.patched(SEGMENT_WAKE_PATCH) if legacy else True)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
         self.writing_since: datetime | None = None  # when the ledger write under way began (for the reconcile view)
         self.timer = DeadlineTimer(lazy=workflow.patched(LAZY_TIMER_PATCH) if legacy else True)
+        # Set by an erasure (a new update, so no recorded history sets it): this run holds the data
+        # erased, so it hands the scrubbed account to a new run at once and can then be deleted.
+        self.hand_over_now = False
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -191,7 +203,14 @@ class CustomerJourney:
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.history_budget
+        return (
+            self.hand_over_now
+            or info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.history_budget
+            # recorded in the history (WorkflowTaskStarted), so a replay sees what the run saw; false when
+            # unversioned, so runs recorded before this never saw it
+            or info.is_target_worker_deployment_version_changed()
+        )
 
     async def _hand_over(self) -> None:
         """Continue as new once every handler is done; whatever is still undelivered goes along."""
@@ -208,7 +227,9 @@ class CustomerJourney:
                 history_budget=self.history_budget,
                 generation=self.generation + 1,
                 rules_version=RULES_VERSION,  # a new run has no history to replay: the newest rules
-            )
+            ),
+            # ... and the newest workers: the deployment's target version, then pinned to it
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
     # ---- delivering effects --------------------------------------------------------------------
@@ -224,7 +245,7 @@ class CustomerJourney:
                 self.profile_dirty = False
                 self.profiled_at = workflow.now()
                 self.profile_seen = self.rules.profile(self.profiled_at)
-                if self.rules_version >= 3:  # filterable in the Temporal UI; no personal data
+                if self.rules_version >= 4:  # filterable in the Temporal UI; no personal data (an upsert is a command)
                     self.attributes_set = upsert_changes(self.attributes_set, attributes_of(self.profile_seen))
                 await workflow.execute_local_activity(
                     "upsert_customer",
@@ -356,24 +377,31 @@ class CustomerJourney:
             model: type[EventEnvelope | LegacyEventEnvelope] = (
                 EventEnvelope if self.rules_version >= 2 else LegacyEventEnvelope
             )
-            envelope = workflow.payload_converter().from_payload(payload.payload, model)
+            raw = payload.payload if self.rules_version >= 2 else as_legacy(payload.payload)
+            envelope = workflow.payload_converter().from_payload(raw, model)
         except Exception as e:
-            if self.rules_version >= 2:
-                now = workflow.now()
-                self.rules.advance(self.outbox, now)
-                reject_undecodable(self.rules, self.outbox, now, payload.payload.data.decode("utf-8", "replace"), e)
-                return
-            stripped = self._legacy_without_score(payload.payload)
-            if stripped is None:  # dropped, as the SDK itself did before the handler took it raw
+            if self.rules_version < 2:  # dropped, as the SDK itself did before the handler took it raw
                 workflow.logger.warning("dropping an event signal whose payload does not decode: %s", e)
                 return
-            envelope = stripped
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            reject_undecodable(self.rules, self.outbox, now, payload.payload.data.decode("utf-8", "replace"), e)
+            return
         # The legacy models have the same fields and types, only fewer bounds: the rules read them alike.
         ev = cast(CustomerEvent, envelope.event)
+        # Only an erasure (a new update) sets `erasure`: recorded histories never take these branches.
+        erased = self.account.erasure is not None
+        if erased and refused(self.account, ev):
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            refuse(self.rules, self.outbox, now, ev)
+            return
         if self.rules_version >= 2:
             now = workflow.now()
             self.rules.advance(self.outbox, now)
             if receive(self.rules, self.outbox, now, ev) == "applied" and ev.type in CONTACT_EVENTS:
+                if erased:
+                    reopen(self.rules, now)
                 self.profile_dirty = True
             return
         if self.rules.seen(ev.event_id):
@@ -383,19 +411,9 @@ class CustomerJourney:
         self.rules.advance(self.outbox, now)
         apply_event(self.rules, self.outbox, now, ev)
         if ev.type in CONTACT_EVENTS:
+            if erased:
+                reopen(self.rules, now)
             self.profile_dirty = True
-
-    def _legacy_without_score(self, payload: Payload) -> LegacyEventEnvelope | None:
-        """A scored survey (a field newer than the legacy models) for a run before version 2: taken
-        without its score. Histories recorded before the field existed never reach this."""
-        data = without_score(payload.data)
-        if data is None:
-            return None
-        try:
-            stripped = Payload(metadata=payload.metadata, data=data)
-            return workflow.payload_converter().from_payload(stripped, LegacyEventEnvelope)
-        except Exception:
-            return None
 
     # ---- updates -------------------------------------------------------------------------------
 
@@ -478,20 +496,27 @@ class CustomerJourney:
     async def apply_campaign(self, touch: CampaignTouch) -> TouchResult:
         """A campaign reaches this member (domain/campaign_apply.py): once per campaign id, answered once
         its ledger entries are written. A new handler: runs of every rules version take it."""
-        known = self.rules.campaign_answer(touch.campaign_id)
-        if known is not None:
-            return known
-        if touch.program is not None:
-            touch = touch.model_copy(update={"program": intern_program(touch.program)})
-        now = workflow.now()
-        self.rules.advance(self.outbox, now)
-        try:
-            result = self.rules.apply_touch(self.outbox, now, touch)
-        except Exception as e:  # a rule failing on this touch: nothing of it stays, the campaign hears why
-            raise ApplicationError(f"campaign {touch.campaign_id} could not be applied: {e}", non_retryable=True) from e
-        if touch.kind == "publish_program":
-            self.profile_dirty = True  # the customers table shows the program version
-        seq = self.account.seq
+        # An update that arrives with the journey's first signal can be handed to this task first:
+        # let the signals of this activation apply (a sign-up's address) before the touch reads them.
+        await asyncio.sleep(0)
+        result = self.rules.campaign_answer(touch.campaign_id)
+        if result is None:
+            if touch.program is not None:
+                touch = touch.model_copy(update={"program": intern_program(touch.program)})
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            try:
+                with refusals_as_errors(non_retryable=True):
+                    result = self.rules.apply_touch(self.outbox, now, touch)
+            except ApplicationError:
+                raise
+            except Exception as e:  # a rule failing on this touch: nothing of it stays, the campaign hears why
+                why = f"campaign {touch.campaign_id} could not be applied: {e}"
+                raise ApplicationError(why, non_retryable=True) from e
+            if touch.kind == "publish_program":
+                self.profile_dirty = True  # the customers table shows the program version
+            self.timer.arm(self.rules.next_deadline())  # an email deferred to the morning may come due first
+        seq = self.account.seq  # a repeat too is answered once what the first one wrote is written
         await workflow.wait_condition(lambda: self.flushed_seq >= seq)
         return result
 
@@ -500,7 +525,34 @@ class CustomerJourney:
         with refusals_as_errors():
             self.rules.check_touch(touch)
 
+    @workflow.update(name=ERASE_UPDATE)
+    def erase_personal_data(self, req: ErasureRequest) -> ErasureResult:
+        """Scrub the member's personal data (domain/erasure.py), mirror the scrubbed profile, and continue
+        as new so that no open run holds the data; a retry with the same request id answers the first."""
+        info = workflow.info()
+        done = self.account.erasure
+        if done is None or done.request_id != req.request_id:
+            now = workflow.now()
+            self.rules.advance(self.outbox, now)
+            done = erase(self.rules, self.outbox, now, req)
+            self.in_flight.emails = []  # taken from the outbox but not sent yet: they are not sent
+            self.profile_dirty = True
+            self.hand_over_now = True
+        return ErasureResult(
+            customer_id=self.account.customer_id,
+            request_id=done.request_id,
+            actor=done.actor,
+            erased_at=done.at,
+            run_id=info.run_id,
+            continues_as_new=self.hand_over_now,
+        )
+
     # ---- queries -------------------------------------------------------------------------------
+
+    @workflow.query(name=ACCOUNT_QUERY)
+    def account_state(self) -> Account:
+        """Everything the journey holds about the member (`tenure member export`)."""
+        return self.account
 
     @workflow.query(name=SUMMARY_QUERY)
     def summary(self) -> Summary:

@@ -8,9 +8,9 @@ the JSON shape of these models is part of every recorded history and must not ch
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from ..messages import ActivityKind
 from .checks import (
@@ -34,6 +34,8 @@ from .lifecycle import (
 from .strict import Strict
 
 TierName = str
+CurrencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+ExchangeRate = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
 Cadence = Literal["monthly", "annual"]
 
 
@@ -54,6 +56,15 @@ class EarningRules(Strict):
     mode: Literal["table", "cashback"] = "table"
     monthly_payment: int = Field(100, ge=0)
     annual_payment: int = Field(1200, ge=0)
+    # Rules version 3: points follow the service period bought (domain/service_periods.py); unset,
+    # a day, a week and a quarter earn in proportion to `monthly_payment` (12/365, 12/52, 3 months).
+    # Left out of the JSON while unset, so a program that does not set them has the JSON it had before.
+    daily_payment: int | None = Field(None, ge=0, exclude_if=lambda v: v is None)
+    weekly_payment: int | None = Field(None, ge=0, exclude_if=lambda v: v is None)
+    quarterly_payment: int | None = Field(None, ge=0, exclude_if=lambda v: v is None)
+    # Rules version 3: what a unit of another currency is worth in the program's (`EUR = 1.08`); a
+    # payment in a currency without a rate counts as no spend, and is rejected in cashback mode.
+    exchange_rates: dict[CurrencyKey, ExchangeRate] = Field(default_factory=dict, exclude_if=lambda v: not v)
     cashback_percent: float = Field(5.0, ge=0, le=100)
     referral: int = Field(200, ge=0)
     referral_hold_days: int = Field(14, ge=0)

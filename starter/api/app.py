@@ -18,11 +18,13 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import TypeAdapter
 from temporalio.client import Client
 
 from domain.program import Program
 from settings import Settings
+from starter import tracing
 from starter.client import JourneyError
 from starter.connect import load_program
 from starter.console import install_console
@@ -34,7 +36,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, campaigns, codec, health, members, metrics, segments, webhooks
+from . import activity, campaigns, codec, health, members, metrics, personal_data, program_metrics, segments, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -56,8 +58,11 @@ def create_app(
     client: Client | None = None,
     program: Program | None = None,
     engine: sa.Engine | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The HTTP service. Anything not given is built at start-up from the environment."""
+    """The HTTP service. Anything not given is built at start-up from the environment (the tracer provider
+    from TENURE_TRACING: none when off)."""
+    provider = tracer_provider or tracing.tracer_provider(api_settings(settings), "tenure-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,11 +77,13 @@ def create_app(
             raise SystemExit(str(e)) from None
         prog = program or load_program(s)
         eng = engine or engine_for(s)
+        if engine is None:
+            tracing.instrument_engine(eng, provider)
         try:  # a database behind this Tenure is refused, with the command that upgrades it
             await asyncio.to_thread(require_current, eng)
         except SchemaNotCurrent as e:
             raise SystemExit(str(e)) from None
-        services = Services(s, prog, eng, client)
+        services = Services(s, prog, eng, client, interceptors=tracing.temporal_interceptors(provider))
         app.state.services = services
         if client is None:
             try:
@@ -90,6 +97,8 @@ def create_app(
         finally:
             if engine is None:
                 eng.dispose()
+            if provider is not None and tracer_provider is None:
+                provider.shutdown()  # flushes the spans still batched
 
     app = DocumentedApp(
         title="Tenure",
@@ -115,9 +124,20 @@ def create_app(
         return s.api_sendgrid_max_body_bytes if path == "/webhooks/sendgrid" else s.api_max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(metrics.Measured)  # outside the body limit: its 413s are answers too
+    tracing.instrument_app(app, provider)  # before the first request builds the middleware stack
     install_error_handlers(app)
-    routers = (webhooks.router, activity.router, members.router, segments.router, campaigns.router)
-    for router in (*routers, metrics.router, health.router):
+    for router in (
+        webhooks.router,
+        activity.router,
+        members.router,
+        personal_data.router,
+        segments.router,
+        campaigns.router,
+        program_metrics.router,
+        health.router,
+        metrics.router,
+    ):
         app.include_router(router)
     codec.install_codec(app, settings)
     install_console(app)

@@ -20,12 +20,13 @@ from domain.effects import LedgerEntry
 from domain.messages import MAX_ID_LENGTH, MAX_POINTS, SINGLE_LINE, Id, RedeemRequest, RedeemResult, whole_number
 from domain.program import Reward
 from domain.summary import Summary
-from starter.client import JourneyUnavailable, NoJourney
+from starter.client import JourneyError, JourneyRefused, JourneyUnavailable, NoJourney
 from starter.ingress import CustomerId
 from storage.ledger_reads import ledger_page, ledger_totals
 
 from .dependencies import AppCaller, MemberReader, ServicesDep
 from .errors import RETRY_SOON, ApiError, answers
+from .metrics import count_redemption
 
 router = APIRouter(tags=["members"])
 
@@ -139,8 +140,17 @@ async def redeem(
         points=body.points,
         reward_id=body.reward_id,
     )
-    tenure = await svc.tenure()
-    return await tenure.redeem(customer_id, request)
+    try:
+        tenure = await svc.tenure()
+        result = await tenure.redeem(customer_id, request)
+    except JourneyRefused as refused:
+        count_redemption(refused.code or "refused")
+        raise
+    except JourneyError as failed:
+        count_redemption("no_journey" if isinstance(failed, NoJourney) else "unavailable")
+        raise
+    count_redemption("redeemed")
+    return result
 
 
 @router.get("/rewards", response_model=RewardsOut, responses=answers(401, 403))

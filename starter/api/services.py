@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.service import RetryConfig
 
 from domain.program import Program
@@ -26,6 +27,7 @@ from starter.ingress.results import Delivery
 from starter.ingress.stripe_events import InvoiceLookup, stripe_invoice_lookup
 from storage.members import customers_with_email
 
+from .metrics import count_signalled
 from .settings import ApiSettings
 
 log = logging.getLogger("tenure.api")
@@ -41,8 +43,16 @@ FAIL_FAST = RetryConfig(
 class Services:
     RECONNECT_PAUSE = 1.0  # seconds between connection attempts while Temporal is down
 
-    def __init__(self, settings: ApiSettings, program: Program, engine: sa.Engine, client: Client | None):
+    def __init__(
+        self,
+        settings: ApiSettings,
+        program: Program,
+        engine: sa.Engine,
+        client: Client | None,
+        interceptors: Sequence[Interceptor] = (),
+    ):
         self.settings = settings
+        self.interceptors = interceptors  # tracing's, for the client connected here (starter/tracing.py)
         self.program = program
         self.engine = engine
         self._tenure = self._tenure_client(client) if client is not None else None
@@ -74,7 +84,9 @@ class Services:
                 raise JourneyUnavailable(self._last_error)
             s = self.settings
             try:
-                client = await asyncio.wait_for(connect(s, retry_config=FAIL_FAST), s.api_temporal_timeout)
+                client = await asyncio.wait_for(
+                    connect(s, retry_config=FAIL_FAST, interceptors=self.interceptors), s.api_temporal_timeout
+                )
             except Exception as e:  # any failure to connect means "retry later"
                 self._failed_at = time.monotonic()
                 self._last_error = f"{s.temporal_address}: {e}"
@@ -105,6 +117,7 @@ class Services:
                 except NoJourney:
                     without_journey.append(d)
                     return
+            count_signalled(d.source, d.event.type)
             log.info("accepted %s %s for %s (%s)", d.event.type, d.event.event_id, d.customer_id, d.source)
 
         try:

@@ -1,4 +1,5 @@
-"""`tenure member ...`: one member's journey — balance, lots, tier, ledger, timeline; adjust points or tier.
+"""`tenure member ...`: one member's journey — balance, lots, tier, ledger, timeline; adjust points or tier;
+export or erase their personal data.
 
 Support commands never open a journey: an unknown id answers "no journey for customer X". The work
 under each command (`member_adjust`, ...) takes a `TenureClient`, so it is callable from Python too.
@@ -6,8 +7,10 @@ under each command (`member_adjust`, ...) takes a `TenureClient`, so it is calla
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -15,9 +18,11 @@ import typer
 from pydantic import ValidationError
 
 from domain.effects import LedgerEntry
+from domain.erasure import ErasureRequest
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
 from starter.client import TenureClient, start_input
+from starter.personal_data import erase_member, export_member
 from storage.ledger_reads import ledger_page, ledger_totals
 
 from .context import CliError, env_of, run
@@ -75,6 +80,13 @@ async def member_set_tier(
         raise CliError(_validation(e)) from None
     await require_journey(tenure, customer_id)
     return await tenure.set_minimum_tier(customer_id, req)
+
+
+def _erasure_request(request_id: str | None, actor: str, reason: str | None) -> ErasureRequest:
+    try:
+        return ErasureRequest(request_id=request_id or _request_id(), actor=actor, reason=reason)
+    except ValidationError as e:
+        raise CliError(_validation(e), code=2) from None
 
 
 def _request_id() -> str:
@@ -173,3 +185,54 @@ def start_input_cmd(ctx: typer.Context, customer_id: str):
     env = env_of(ctx)
     program = run(env.program)
     typer.echo(start_input(customer_id, program).model_dump_json())
+
+
+@member_app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    actor: Annotated[str, typer.Option("--actor", help="Who asks (e.g. admin:maria); recorded.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the document to this file (default: stdout).")
+    ] = None,
+):
+    """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20)."""
+    env = env_of(ctx)
+    engine = run(env.engine)
+    document = run(env.call(lambda tenure: export_member(tenure, engine, customer_id, actor)))
+    text = json.dumps(document, indent=2, default=str, ensure_ascii=False)
+    if output is None:
+        typer.echo(text)
+        return
+    output.write_text(text + "\n")
+    output.chmod(0o600)  # it is the member's personal data
+    say(f"[green]✔[/] exported {customer_id} to {output}")
+
+
+@member_app.command("erase")
+def erase_cmd(
+    ctx: typer.Context,
+    customer_id: str,
+    actor: Annotated[str, typer.Option("--actor", help="Who asks (e.g. admin:maria); recorded.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (a ticket number); no personal data.")] = None,
+    request_id: Annotated[
+        str | None, typer.Option("--request-id", help="Idempotency id; repeat it to retry safely.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+):
+    """Erase the member's personal data everywhere Tenure wrote it (GDPR art. 17); the ledger keeps amounts."""
+    env = env_of(ctx)
+    if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
+        raise typer.Exit(1)
+    request = run(lambda: _erasure_request(request_id, actor, reason))  # wrong fields named before anything
+    engine = run(env.engine)
+    report = run(
+        env.call(lambda tenure: erase_member(tenure, engine, customer_id, actor, request.request_id, request.reason))
+    )
+    scrubbed = ", ".join(f"{table} {n}" for table, n in report.rows_scrubbed.items())
+    say(
+        f"[green]✔[/] erased {customer_id} (request {report.request_id}): journey {report.journey}, "
+        f"{len(report.runs_deleted)} closed run(s) deleted from Temporal, SQL rows scrubbed: {scrubbed}"
+    )
+    if report.runs_not_yet_deleted:
+        say(f"[yellow]![/] Temporal still deletes {len(report.runs_not_yet_deleted)} run(s) in the background")

@@ -156,12 +156,13 @@ def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Tab
 
 
 def timeline_view(customer_id: str, timeline: Timeline) -> Table:
+    """In the journey's order (a cause before its effects), to the second: many lines share a minute."""
     t = Table(title=f"timeline of {customer_id}", title_justify="left")
-    t.add_column("at")
+    t.add_column("at (UTC)")
     t.add_column("kind")
     t.add_column("what happened")
     for item in timeline.items:
-        t.add_row(when(item.at), item.kind, item.text)
+        t.add_row(item.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), item.kind, item.text)
     if not timeline.items:
         t.add_row("—", "", "nothing yet")
     return t

@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
+from domain.account import Account
 from domain.campaign_touch import CampaignTouch, TouchResult
+from domain.erasure import ErasureRequest, ErasureResult
 from domain.journey import (
+    ACCOUNT_QUERY,
     ADJUST_UPDATE,
     ADOPT_PROGRAM_UPDATE,
     CAMPAIGN_UPDATE,
+    ERASE_UPDATE,
     EVENT_SIGNAL,
     HISTORY_BUDGET,
     RECONCILE_QUERY,
@@ -49,13 +57,25 @@ from domain.summary import ReconcileView, Summary, Timeline
 from domain.upcoming import UpcomingView
 
 from .campaigns import CampaignClient
-from .errors import NoJourney
+from .errors import JourneyUnavailable, NoJourney
 from .health import JourneyHealth, describe_health
 from .temporal_errors import journey_error
 
 T = TypeVar("T")
 
 HEALTH_CHECK_TIMEOUT = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class JourneyRun:
+    """One run of a customer's workflow id (each continue-as-new starts another)."""
+
+    run_id: str
+    status: str  # WorkflowExecutionStatus's name, or "UNKNOWN" when only the chain of runs named it
+
+    @property
+    def running(self) -> bool:
+        return self.status == WorkflowExecutionStatus.RUNNING.name
 
 
 def start_input(customer_id: str, program: Program, history_budget: int | None = None) -> JourneyInput:
@@ -139,7 +159,15 @@ class TenureClient:
         """Let a campaign reach one member's journey; a repeated campaign id answers the first result."""
         return await self._update(customer_id, CAMPAIGN_UPDATE, touch, TouchResult)
 
+    async def erase(self, customer_id: str, request: ErasureRequest) -> ErasureResult:
+        """Scrub the member's personal data in their journey, which then continues as new (domain/erasure.py)."""
+        return await self._update(customer_id, ERASE_UPDATE, request, ErasureResult)
+
     # ---- queries --------------------------------------------------------------------------------
+
+    async def account(self, customer_id: str) -> Account:
+        """Everything the journey holds about the member (its whole state), for an export."""
+        return await self._query(customer_id, ACCOUNT_QUERY, Account)
 
     async def summary(self, customer_id: str) -> Summary:
         return await self._query(customer_id, SUMMARY_QUERY, Summary)
@@ -175,6 +203,119 @@ class TenureClient:
             return [customer_of(w.id) async for w in self.client.list_workflows(query)]
 
         return await self._call(None, work(), self.call_timeout, must_exist=False)
+
+    async def runs(self, customer_id: str) -> list[JourneyRun]:
+        """Every run Temporal still keeps under the customer's workflow id, newest first: the chain of
+        continue-as-new back from the current run, and any other its visibility store lists (a journey
+        ended and opened again) whose history is still there (visibility lags behind a deletion)."""
+
+        async def work() -> list[JourneyRun]:
+            wid = workflow_id(customer_id)
+            found: dict[str, JourneyRun] = {}
+            query = "WorkflowId = '{}'".format(wid.replace("\\", "\\\\").replace("'", "\\'"))
+            async for w in self.client.list_workflows(query):
+                status = w.status.name if w.status is not None else "UNKNOWN"
+                found[w.run_id] = JourneyRun(w.run_id, status)
+            try:
+                current = await self.handle(customer_id).describe()
+            except RPCError as e:
+                if e.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                return [r for r in found.values() if await self._history_exists(wid, r.run_id)]
+            status = current.status.name if current.status is not None else "UNKNOWN"
+            chain = [JourneyRun(current.run_id, status)]
+            previous = await self._previous_run(wid, current.run_id)
+            while previous is not None and previous not in {r.run_id for r in chain}:
+                before = await self._previous_run(wid, previous)
+                if before is None and not await self._history_exists(wid, previous):
+                    break  # deleted, or past the namespace's retention
+                chain.append(found.get(previous, JourneyRun(previous, "UNKNOWN")))
+                previous = before
+            others = [r for r in found.values() if r.run_id not in {c.run_id for c in chain}]
+            # the visibility store may still list a run deleted a moment ago: its history says
+            return chain + [r for r in others if await self._history_exists(wid, r.run_id)]
+
+        return await self._call(customer_id, work(), self.call_timeout, must_exist=False)
+
+    async def _previous_run(self, wid: str, run_id: str) -> str | None:
+        """The run this one continued (its first event says), None for a first run or one already gone."""
+        request = GetWorkflowExecutionHistoryRequest(
+            namespace=self.client.namespace,
+            execution=WorkflowExecution(workflow_id=wid, run_id=run_id),
+            maximum_page_size=1,
+        )
+        try:
+            history = await self.client.workflow_service.get_workflow_execution_history(request)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        if not history.history.events:
+            return None
+        started = history.history.events[0].workflow_execution_started_event_attributes
+        return started.continued_execution_run_id or None
+
+    async def wait_handed_over(self, customer_id: str, run_id: str, timeout: timedelta) -> str:
+        """Wait until the run `run_id` has continued as new; returns the new run's id."""
+
+        async def work() -> str:
+            while True:
+                described = await self.handle(customer_id).describe()
+                if described.run_id != run_id:
+                    return described.run_id
+                await asyncio.sleep(0.2)
+
+        try:
+            return await self._call(customer_id, asyncio.wait_for(work(), timeout.total_seconds()), None)
+        except TimeoutError:
+            raise JourneyUnavailable(
+                f"the journey did not continue as new within {timeout.total_seconds():g} s",
+                kind="timed_out",
+                customer_id=customer_id,
+                timeout=timeout.total_seconds(),
+            ) from None
+
+    async def delete_runs(self, customer_id: str, run_ids: list[str]) -> None:
+        """Delete these runs and their histories from Temporal (WorkflowService DeleteWorkflowExecution);
+        a run already gone is no error. Temporal deletes in the background: `runs` stops listing them
+        within seconds."""
+
+        async def work() -> None:
+            for run_id in run_ids:
+                request = DeleteWorkflowExecutionRequest(
+                    namespace=self.client.namespace,
+                    workflow_execution=WorkflowExecution(workflow_id=workflow_id(customer_id), run_id=run_id),
+                )
+                try:
+                    await self.client.workflow_service.delete_workflow_execution(request)
+                except RPCError as e:
+                    if e.status != RPCStatusCode.NOT_FOUND:
+                        raise
+
+        await self._call(customer_id, work(), self.call_timeout, must_exist=False)
+
+    async def history_kept(self, customer_id: str, run_id: str) -> bool:
+        """Whether Temporal still returns the history of this run."""
+        return await self._call(
+            customer_id,
+            self._history_exists(workflow_id(customer_id), run_id),
+            self.call_timeout,
+            must_exist=False,
+        )
+
+    async def _history_exists(self, wid: str, run_id: str) -> bool:
+        request = GetWorkflowExecutionHistoryRequest(
+            namespace=self.client.namespace,
+            execution=WorkflowExecution(workflow_id=wid, run_id=run_id),
+            maximum_page_size=1,
+        )
+        try:
+            await self.client.workflow_service.get_workflow_execution_history(request)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
 
     async def exists(self, customer_id: str) -> bool:
         """Whether the customer has a journey (running or closed)."""

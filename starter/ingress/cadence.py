@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import calendar
+from datetime import UTC, datetime, timedelta
+from typing import Literal, cast
 
 Cadence = Literal["monthly", "annual"]
 
@@ -20,3 +22,37 @@ def cadence_of_interval(interval: str, count: int = 1) -> Cadence:
 def cadence_of_period(start: int, end: int) -> Cadence:
     """A billed period (unix seconds) -> its cadence."""
     return "annual" if (end - start) / 86400 >= ANNUAL_PERIOD_DAYS else "monthly"
+
+
+# --- the service period bought (rules version 3) ---------------------------------------------
+
+Interval = Literal["day", "week", "month", "year"]
+
+MONTH_SLACK_DAYS = 3
+"""A period ending within this many days of a calendar month boundary is whole months: Stripe keeps a
+31st anchor (Jan 31 → Feb 28 → Mar 31) and a renewal can be late by hours."""
+
+
+def service_of_interval(interval: str, count: int = 1) -> tuple[Interval, int] | None:
+    """A price's recurring interval as the service it bills; None for an interval Stripe does not have."""
+    if interval in ("day", "week", "month", "year"):
+        return cast(Interval, interval), count
+    return None
+
+
+def service_of_period(start: int, end: int) -> tuple[Interval, int]:
+    """A billed period (unix seconds) as the service it covers: whole years or months by the calendar
+    (within `MONTH_SLACK_DAYS`), else whole weeks, else days (at least one)."""
+    first, last = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    months = (last.year - first.year) * 12 + last.month - first.month
+    for n in (months - 1, months, months + 1):
+        if n >= 1 and abs(last - _plus_months(first, n)) <= timedelta(days=MONTH_SLACK_DAYS):
+            return ("year", n // 12) if n % 12 == 0 else ("month", n)
+    days = max(1, round((end - start) / 86400))
+    return ("week", days // 7) if days % 7 == 0 else ("day", days)
+
+
+def _plus_months(at: datetime, months: int) -> datetime:
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))

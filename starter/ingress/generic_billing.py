@@ -25,7 +25,7 @@ import hmac
 import time
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, TypeAdapter
 
 from domain.messages import (
     AmountMinor,
@@ -43,11 +43,12 @@ from domain.messages import (
     SignedUp,
     SubscriptionCancelled,
     Text,
+    whole_number,
 )
 from starter.api.errors import ApiError
 
 from .bounds import Currency, EmailAddress, RecentTime, ZoneName
-from .cadence import Cadence
+from .cadence import Cadence, Interval, cadence_of_interval
 from .configuration import configured_secrets
 from .customer_ids import CustomerId
 from .parsing import parse_json, validate
@@ -105,15 +106,28 @@ class PaymentSucceededEvent(_Base):
     amount_minor: AmountMinor = Field(description="Amount paid in the currency's minor unit.")
     currency: Currency
     cadence: Cadence = Field(description="The subscription's billing interval.")
+    interval: Interval | None = Field(
+        None, description="The service period bought (day, week, month, year); earns in proportion. Default: cadence."
+    )
+    interval_count: Annotated[int, Field(ge=1, le=1000), BeforeValidator(whole_number)] = Field(
+        1, description="How many intervals it bought (interval month, count 3: a quarter)."
+    )
+    proration: StrictBool = Field(False, description="Only a proration (a mid-period plan or seat change).")
+    email: EmailAddress | None = Field(None, description="The customer's billing address, used while none is known.")
 
     def to_domain(self) -> PaymentSucceeded:
+        interval = self.interval or ("year" if self.cadence == "annual" else "month")
         return PaymentSucceeded(
             event_id=self.id,
             occurred_at=self.occurred_at,
             invoice_id=self.invoice_id,
             amount_minor=self.amount_minor,
             currency=self.currency.upper(),
-            cadence=self.cadence,
+            cadence=self.cadence if self.interval is None else cadence_of_interval(interval, self.interval_count),
+            interval=interval,
+            interval_count=self.interval_count if self.interval is not None else 1,
+            proration=self.proration,
+            customer_email=self.email,
         )
 
 

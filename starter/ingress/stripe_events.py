@@ -23,8 +23,10 @@ Mapping (the journey id is the Stripe customer id, `cus_...`; every event id is 
 |----------------------------------|----------------------------------------------------------------------|
 | customer.created                 | SignedUp(email, name, referral_code = metadata.referral_code)        |
 | customer.updated                 | ProfileUpdated(email, name)                                          |
-| invoice.paid                     | PaymentSucceeded(invoice_id, amount_paid, CURRENCY, monthly/annual)  |
-|                                  | (ignored: one-off invoices, free invoices with total 0)              |
+| invoice.paid,                    | PaymentSucceeded(invoice_id, amount_paid, CURRENCY, monthly/annual,  |
+| invoice.payment_succeeded        |   the service period bought, proration, customer_email)              |
+|                                  | (ignored: one-off invoices, free invoices with total 0, prorations   |
+|                                  |  that charged nothing)                                               |
 | invoice.payment_failed           | PaymentFailed(invoice_id, amount_due, CURRENCY, attempt count)       |
 | customer.subscription.updated    | PlanChanged(price lookup_key or id, cadence) — only if items changed |
 | customer.subscription.deleted    | SubscriptionCancelled(feedback or "other", comment, involuntary)     |
@@ -34,6 +36,7 @@ Mapping (the journey id is the Stripe customer id, `cus_...`; every event id is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar, cast, get_args
 
 import stripe
@@ -52,7 +55,7 @@ from domain.messages import (
 )
 from starter.api.errors import ApiError
 
-from .cadence import Cadence
+from .cadence import Cadence, Interval
 from .configuration import configured_secrets
 from .customer_ids import check_customer_id
 from .parsing import from_unix, parse_json, validate
@@ -63,6 +66,7 @@ from .stripe_objects import (
     Customer,
     Expandable,
     Invoice,
+    InvoiceLine,
     StripeEvent,
     StripeObject,
     Subscription,
@@ -76,6 +80,9 @@ InvoiceLookup = Callable[[str], "str | None"]
 """payment_intent id -> the invoice it paid (None: it paid no invoice)."""
 
 _REASONS = set(get_args(CancellationReason))
+PAID_INVOICE_EVENTS = frozenset({"invoice.paid", "invoice.payment_succeeded"})
+"""Stripe sends both for a paid invoice (`invoice.paid` also for one marked paid out of band);
+an endpoint may subscribe to either or both."""
 _PREVIOUS_REFUNDED: TypeAdapter[int] = TypeAdapter(AmountMinor)
 ObjectT = TypeVar("ObjectT", bound=StripeObject)
 
@@ -173,28 +180,8 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         cid = check_customer_id(c.id, "data.object.id")
         return Delivery(cid, ProfileUpdated(event_id=ev.id, occurred_at=at, email=c.email, name=c.name), src)
 
-    if ev.type == "invoice.paid":
-        inv = _object(Invoice, ev)
-        cid = _customer(inv.customer, ev)
-        lines = [ln for ln in inv.lines.data if ln.subscription_line()]
-        if not lines and inv.subscription_id() is None:
-            return Ignored(f"invoice {inv.id} belongs to no subscription (one-off invoices earn no points)", inv.id)
-        if inv.total == 0:
-            return Ignored(f"invoice {inv.id} is free (a trial or a 100% discount): it earns no points", inv.id)
-        line = max(lines, key=lambda ln: ln.amount) if lines else None
-        cadence: Cadence = line.cadence() if line else "monthly"
-        return Delivery(
-            cid,
-            PaymentSucceeded(
-                event_id=ev.id,
-                occurred_at=at,
-                invoice_id=inv.id,
-                amount_minor=inv.amount_paid,
-                currency=inv.currency.upper(),
-                cadence=cadence,
-            ),
-            src,
-        )
+    if ev.type in PAID_INVOICE_EVENTS:
+        return _paid_invoice(ev, at, src)
 
     if ev.type == "invoice.payment_failed":
         inv = _object(Invoice, ev)
@@ -209,6 +196,7 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
                 amount_minor=inv.amount_due,
                 currency=inv.currency.upper(),
                 reason=reason,
+                customer_email=inv.email(),
             ),
             src,
         )
@@ -272,6 +260,55 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         )
 
     return Ignored(f"Stripe event type {ev.type} is not used by Tenure", ev.id)
+
+
+def _paid_invoice(ev: StripeEvent, at: datetime | None, src: str) -> Delivery | Ignored:
+    """`invoice.paid` or `invoice.payment_succeeded` (both come for most invoices: the invoice id, the
+    journey's business key, counts it once) -> the payment and the service period it bought."""
+    inv = _object(Invoice, ev)
+    cid = _customer(inv.customer, ev)
+    lines = [ln for ln in inv.lines.data if ln.subscription_line()]
+    prorations = [ln for ln in inv.lines.data if ln.is_proration()]
+    if not lines and not prorations and inv.subscription_id() is None:
+        return Ignored(f"invoice {inv.id} belongs to no subscription (one-off invoices earn no points)", inv.id)
+    if inv.total == 0:
+        return Ignored(f"invoice {inv.id} is free (a trial or a 100% discount): it earns no points", inv.id)
+    proration = not lines and bool(prorations)
+    if proration and inv.amount_paid == 0:
+        return Ignored(f"invoice {inv.id} only bills a proration and charged nothing: it earns no points", inv.id)
+    service: tuple[Interval, int] = ("month", 1)
+    if lines:
+        line = max(lines, key=lambda ln: ln.amount)
+        cadence: Cadence = line.cadence()
+        service = line.service()
+    elif proration and not any(ln.amount < 0 for ln in prorations):
+        # Only time added, nothing credited back: a first period cut short to a billing anchor. It
+        # buys the days it covers (a change of plan or seats credits the unused time, and buys none).
+        line = max(prorations, key=lambda ln: ln.amount)
+        cadence, service, proration = "monthly", ("day", _days(line)), False
+    else:
+        cadence = "monthly"
+    interval, count = service
+    return Delivery(
+        cid,
+        PaymentSucceeded(
+            event_id=ev.id,
+            occurred_at=at,
+            invoice_id=inv.id,
+            amount_minor=inv.amount_paid,
+            currency=inv.currency.upper(),
+            cadence=cadence,
+            interval=interval,
+            interval_count=count,
+            proration=proration,
+            customer_email=inv.email(),
+        ),
+        src,
+    )
+
+
+def _days(line: InvoiceLine) -> int:
+    return min(1000, max(1, round((line.period.end - line.period.start) / 86400)))
 
 
 def _previous_amount_refunded(ev: StripeEvent) -> int | None:

@@ -14,16 +14,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
 from domain.messages import MAX_AMOUNT_MINOR, AmountMinor, Code, Comment, Id, Name, line, whole_number
 
 from .bounds import Currency, EmailAddress, RecentUnixTime, UnixTime
-from .cadence import Cadence, cadence_of_interval, cadence_of_period
+from .cadence import (
+    Cadence,
+    Interval,
+    cadence_of_interval,
+    cadence_of_period,
+    service_of_interval,
+    service_of_period,
+)
 
 SignedAmount = Annotated[int, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR), BeforeValidator(whole_number)]
 """An invoice line or total: negative for credits and discounts."""
 Word = Annotated[str, line(100)]
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailAddress)
 
 
 class StripeObject(BaseModel):
@@ -144,6 +152,22 @@ class InvoiceLine(StripeObject):
             return self.price.recurring.cadence()
         return cadence_of_period(self.period.start, self.period.end)
 
+    def service(self) -> tuple[Interval, int]:
+        """The service period this line bills: the price's interval (older API versions), else its period."""
+        if self.price is not None and self.price.recurring is not None:
+            r = self.price.recurring
+            known = service_of_interval(r.interval, r.interval_count)
+            if known is not None:
+                return known
+        return service_of_period(self.period.start, self.period.end)
+
+    def is_proration(self) -> bool:
+        """A subscription line that bills a proration (a plan, quantity or anchor change mid-period)."""
+        if self.parent is not None:
+            details = self.parent.subscription_item_details
+            return self.parent.type == "subscription_item_details" and details is not None and details.proration
+        return self.subscription is not None and self.proration
+
 
 class InvoiceLines(StripeObject):
     data: list[InvoiceLine] = Field(default_factory=list)
@@ -167,9 +191,17 @@ class Invoice(StripeObject):
     total: SignedAmount | None = None
     attempt_count: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(whole_number)] = 0
     billing_reason: Word | None = None
+    customer_email: Any = None  # read leniently (`email()`): an odd address must not refuse a payment
     parent: InvoiceParent | None = None
     lines: InvoiceLines = Field(default_factory=InvoiceLines)
     subscription: Expandable | None = None  # older API versions
+
+    def email(self) -> str | None:
+        """The invoice's billing address when it is a sound one; None otherwise (the payment still counts)."""
+        try:
+            return _EMAIL.validate_python(self.customer_email) if self.customer_email is not None else None
+        except ValidationError:
+            return None
 
     def subscription_id(self) -> str | None:
         if self.parent is not None and self.parent.subscription_details is not None:

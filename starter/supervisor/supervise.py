@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,16 @@ REMOTE_STARTUP_TIMEOUT = 30.0
 POLL = 0.2
 SERVER_LOG = "temporal-server.log"
 API_APP = "starter.api:app"
+DEV_BUILD_ID = "dev"
+WORKER_METRICS_PORT = 9464  # Prometheus' customary exporter port; another free one when it is taken
+
+
+def worker_metrics_address() -> str:
+    if not port_open("127.0.0.1", WORKER_METRICS_PORT):
+        return f"127.0.0.1:{WORKER_METRICS_PORT}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
 def program_fault(s: Settings) -> str | None:
@@ -157,6 +168,13 @@ def main() -> int:
     env.setdefault("TENURE_ENVIRONMENT", "development")
     env.setdefault("TENURE_CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
     env.setdefault("TENURE_TEMPORAL_UI_URL", f"http://127.0.0.1:{ui_port}")  # the console's links to journeys
+    # Worker Versioning on one machine: the worker declares `tenure.dev` and makes it current once it polls.
+    # One build id for every restart: a single machine has no older workers to keep, so its journeys go on
+    # with the code at hand, as before versions (the replay tests and rules versions keep that safe).
+    env.setdefault("TENURE_WORKER_VERSIONING", "true")
+    env.setdefault("TENURE_WORKER_SET_CURRENT_VERSION", "true")
+    env.setdefault("TENURE_BUILD_ID", DEV_BUILD_ID)
+    env.setdefault("TENURE_WORKER_METRICS_ADDRESS", worker_metrics_address())
     try:
         keys, key_created = payload_keys(s, env, data_dir)
     except PayloadKeyError as e:
@@ -245,10 +263,16 @@ def main() -> int:
             )
         table.add_row("Namespace", s.temporal_namespace)
         table.add_row("Task queue", s.task_queue)
-        table.add_row("Worker", "worker.py")
+        table.add_row(
+            "Worker",
+            f"worker.py, version {env.get('TENURE_DEPLOYMENT_NAME') or s.deployment_name}.{env['TENURE_BUILD_ID']}"
+            " (made current once it polls)",
+        )
+        table.add_row("Worker metrics", f"http://{env['TENURE_WORKER_METRICS_ADDRESS']}/metrics")
         table.add_row("Database", masked_db_url(s.db_url()))
         table.add_row("Console", f"http://127.0.0.1:{api_port}/console  (sign in with a key of TENURE_API_KEYS)")
         table.add_row("HTTP API", f"http://127.0.0.1:{api_port}/docs")
+        table.add_row("API metrics", f"http://127.0.0.1:{api_port}/metrics")
         table.add_row(
             "Codec server", f"{codec_endpoint(api_port)}  (Temporal UI: sign in at {codec_endpoint(api_port)}/login)"
         )

@@ -1,7 +1,7 @@
 """segments: the segment projection on customers, and saved segments
 
 Revision ID: 5e9a1c0d2b47
-Revises: 85d8b37997fb
+Revises: 4e1a9c2d7b30
 Create Date: 2026-12-07 01:10:00
 
 Columns of the segment projection (domain/segments.py SegmentProjection) on `customers`, all
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e9a1c0d2b47"
-down_revision: str | Sequence[str] | None = "85d8b37997fb"
+down_revision: str | Sequence[str] | None = "4e1a9c2d7b30"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,128 @@
+"""What the SQL database holds about one member, for an export, and the scrub of an erasure.
+
+Plain blocking functions (call them through `asyncio.to_thread`); starter/personal_data.py puts
+them together with the journey's side.
+
+Personal data in SQL, by table (an erasure's scrub, `scrub_member`):
+- `customers`: email, name, time zone → NULL, NULL, UTC (the row stays: segments count it);
+- `emails`: the address, the message as built (it names the member in its template data) and the
+  delivery detail (a provider's error may quote the address) → NULL; purpose, template, status and
+  time stay (they are what was sent when, to nobody anymore);
+- `quarantine`: the payload of an event set aside, and its reason (a validation error quotes the
+  input) → "" and a fixed text;
+- `ledger_entries`: the free-text reason → NULL; amounts, points, dates, keys, kinds and the staff
+  actor stay, so the books still balance;
+- `billing_credits`, `billing_discounts`, `campaign_members`, `personal_data_requests`: no personal
+  data (amounts, codes, ids): kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .schema import (
+    billing_credits,
+    billing_discounts,
+    customers,
+    emails,
+    ledger_entries,
+    personal_data_requests,
+    quarantine,
+    utcnow,
+)
+
+CAMPAIGN_MEMBERS = "campaign_members"
+SCRUBBED_REASON = "[erased]"
+
+
+def member_records(engine: Engine, customer_id: str) -> dict[str, Any]:
+    """Every row about the member, by table, as JSON-ready dicts (oldest first)."""
+    with engine.connect() as conn:
+        profile = conn.execute(sa.select(customers).where(customers.c.customer_id == customer_id)).first()
+        return {
+            "profile": _plain(profile._mapping) if profile is not None else None,
+            "ledger": _rows(conn, ledger_entries, customer_id, ledger_entries.c.seq),
+            "emails": _rows(conn, emails, customer_id, emails.c.created_at),
+            "billing_credits": _rows(conn, billing_credits, customer_id, billing_credits.c.id),
+            "billing_discounts": _rows(conn, billing_discounts, customer_id, billing_discounts.c.id),
+            "campaign_memberships": campaign_memberships(conn, customer_id),
+            "set_aside": _rows(conn, quarantine, customer_id, quarantine.c.id),
+            "personal_data_requests": _rows(conn, personal_data_requests, customer_id, personal_data_requests.c.id),
+        }
+
+
+def campaign_memberships(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The member's rows of `campaign_members` (campaigns, issue 10), or none before that table exists."""
+    if not sa.inspect(conn).has_table(CAMPAIGN_MEMBERS):
+        return []
+    table = sa.Table(CAMPAIGN_MEMBERS, sa.MetaData(), autoload_with=conn)
+    stmt = sa.select(table).where(table.c.customer_id == customer_id)
+    return [_plain(r._mapping) for r in conn.execute(stmt)]
+
+
+def has_records(records: dict[str, Any]) -> bool:
+    """Whether SQL knows the member at all (audit rows alone do not count)."""
+    return any(v for k, v in records.items() if k != "personal_data_requests")
+
+
+def scrub_member(engine: Engine, customer_id: str) -> dict[str, int]:
+    """Remove the member's personal data from every table (see the module docstring), in one
+    transaction; returns how many rows each table had scrubbed. Running it again changes nothing."""
+    with engine.begin() as conn:
+        counts = {
+            "customers": conn.execute(
+                sa.update(customers)
+                .where(customers.c.customer_id == customer_id)
+                .values(email=None, name=None, timezone="UTC", updated_at=utcnow())
+            ).rowcount,
+            "emails": conn.execute(
+                sa.update(emails)
+                .where(emails.c.customer_id == customer_id)
+                .values(to_email=None, payload=None, detail=None)
+            ).rowcount,
+            "quarantine": conn.execute(
+                sa.update(quarantine)
+                .where(quarantine.c.customer_id == customer_id)
+                .values(
+                    payload="",
+                    # an event's reason may quote its input; an entry's (a clash) names keys only
+                    reason=sa.case((quarantine.c.what == "event", SCRUBBED_REASON), else_=quarantine.c.reason),
+                )
+            ).rowcount,
+            "ledger_entries": conn.execute(
+                sa.update(ledger_entries)
+                .where(ledger_entries.c.customer_id == customer_id, ledger_entries.c.reason.is_not(None))
+                .values(reason=None)
+            ).rowcount,
+        }
+    return counts
+
+
+def record_request(
+    engine: Engine, customer_id: str, action: str, actor: str, request_id: str, outcome: dict[str, Any], at: datetime
+) -> None:
+    """One row of `personal_data_requests` (an export or an erasure)."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(personal_data_requests).values(
+                customer_id=customer_id, action=action, actor=actor, request_id=request_id, at=at, outcome=outcome
+            )
+        )
+
+
+def requests_of(engine: Engine, customer_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return _rows(conn, personal_data_requests, customer_id, personal_data_requests.c.id)
+
+
+def _rows(conn: Connection, table: sa.Table, customer_id: str, order: sa.ColumnElement[Any]) -> list[dict[str, Any]]:
+    stmt = sa.select(table).where(table.c.customer_id == customer_id).order_by(order)
+    return [_plain(r._mapping) for r in conn.execute(stmt)]
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return dict(row)
