@@ -9,6 +9,7 @@ from . import service_periods
 from .effects import Effects
 from .lifecycle_state import ChallengeState
 from .rules_port import RulesPort
+from .segments import PROJECTION_RULES_VERSION
 
 # Milestones a full refund can undo (rules version 3): the badge's bonus is reversed with it.
 PAID_MILESTONES = frozenset({"first_payment", "months_subscribed"})
@@ -29,8 +30,8 @@ def _reached(r: RulesPort, milestone: str, now: datetime) -> int:
         "onboarding_completed": int(lc.onboarding is not None and lc.onboarding.finished == "completed"),
         "first_redemption": c.redemptions,
         "reviews": c.reviews,
-        # Rules version 3: the count is a lifetime spend in the currency's minor unit.
-        "lifetime_spend": r.a.lifetime_spend_minor if r.version >= 3 else 0,
+        # Rules version 4: the count is a lifetime spend in the currency's minor unit.
+        "lifetime_spend": r.a.lifetime_spend_minor if r.version >= PROJECTION_RULES_VERSION else 0,
     }[milestone]
 
 

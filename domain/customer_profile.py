@@ -1,6 +1,6 @@
 """Who the member is, as the `customers` table mirrors it: contact details, the program version,
 with the lifecycle the segments campaigns select on (status, tier, at risk), and from rules
-version 3 the whole segment projection (domain/segment_projection.py)."""
+version 4 the whole segment projection (domain/segment_projection.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 from .effects import CustomerProfile
 from .rules_port import RulesPort
 from .segment_projection import project
+from .segments import PROJECTION_RULES_VERSION
 
 
 def build(r: RulesPort, now: datetime) -> CustomerProfile:
@@ -29,7 +30,7 @@ def build(r: RulesPort, now: datetime) -> CustomerProfile:
             "status": a.status,
             "tier": a.tier.name,
             "at_risk": a.lifecycle.at_risk,
-            "projection": project(a, now) if r.version >= 3 else None,
+            "projection": project(a, now) if r.version >= PROJECTION_RULES_VERSION else None,
         }
     )
 
@@ -37,12 +38,12 @@ def build(r: RulesPort, now: datetime) -> CustomerProfile:
 def segment_moved(r: RulesPort, seen: CustomerProfile | None, seen_at: datetime | None) -> bool:
     """Whether what segments select on moved since the profile last written (None: none written yet).
 
-    Before rules version 3: status, tier or at-risk. From 3: anything in the profile, judged at the
+    Before rules version 4: status, tier or at-risk. From 4: anything in the profile, judged at the
     time it was written (`seen_at`), so the mere passing of time wakes nobody.
     """
     a = r.a
     if seen is None:
         return False
-    if r.version >= 3 and seen_at is not None:
+    if r.version >= PROJECTION_RULES_VERSION and seen_at is not None:
         return build(r, seen_at) != seen
     return (seen.status, seen.tier, seen.at_risk) != (a.status, a.tier.name, a.lifecycle.at_risk)

@@ -15,6 +15,7 @@ from . import (
     churn,
     dunning,
     engagement,
+    engagement_scores,
     expiry,
     onboarding,
     pending_points,
@@ -23,6 +24,7 @@ from . import (
 )
 from .effects import Effects
 from .rules_port import RulesPort
+from .segments import PROJECTION_RULES_VERSION
 
 
 def next_deadline(r: RulesPort) -> datetime | None:
@@ -31,6 +33,8 @@ def next_deadline(r: RulesPort) -> datetime | None:
         times += [d.due for d in r.a.lifecycle.comms.deferred]
         for journey in (onboarding, badges, engagement, churn, dunning):
             times += journey.deadlines(r)
+    if r.lifecycle and r.version >= PROJECTION_RULES_VERSION:  # scores that time alone moves are written
+        times += engagement_scores.rescore_deadlines(r.a)
     times += campaign_earning.deadlines(r)
     times += expiry.deadlines(r)
     times += pending_points.deadlines(r)
@@ -50,4 +54,6 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     expiry.advance(r, fx, now)
     pending_points.release_due(r, fx, now)
     tier_changes.advance(r, fx, now)
-    reward_reach.check(r, fx, now)  # rules version 3: balance reached the cheapest reward
+    if r.lifecycle and r.version >= PROJECTION_RULES_VERSION:
+        reward_reach.check(r, fx, now)  # balance reached the cheapest reward
+        engagement_scores.rescored(r.a, now)

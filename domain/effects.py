@@ -107,7 +107,7 @@ class CustomerProfile(_Record):
     tier: str = Field("", description="Tier name; empty without tiers.")
     at_risk: bool = False
     projection: SegmentProjection | None = Field(
-        None, description="Rules version 3 on: what segments filter on (None: leave those columns as they are)."
+        None, description="Rules version 4 on: what segments filter on (None: leave those columns as they are)."
     )
 
 

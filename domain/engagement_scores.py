@@ -1,6 +1,6 @@
 """How the member uses the product: an engagement level (new, occasional, loyal) and a churn-risk score.
 
-Both read only the account and `now`, so the journey's projection (rules version 3), its summary
+Both read only the account and `now`, so the journey's projection (rules version 4), its summary
 and every segment agree; each comes with the reasons behind it, in words a marketer can check
 against the member.
 """
@@ -112,3 +112,29 @@ def churn_risk(a: Account, now: datetime) -> ChurnRiskView:
         score -= 10
         reasons.append(f"{a.lifecycle.counters.paid_months} months paid (-10)")
     return ChurnRiskView(score=max(0, min(100, score)), reasons=reasons or ["no sign of leaving"])
+
+
+# ---- the journey wakes when time alone moves a score (rules version 4) -------------------------
+
+
+def _time_boundaries(a: Account) -> list[datetime]:
+    """The moments the level changes with no event: a membership stops being new, the last
+    activity leaves the 30 days that count as recent use."""
+    out = [_member_since(a) + timedelta(days=NEW_MEMBER_DAYS)]
+    if a.lifecycle.last_activity_at is not None:
+        out.append(a.lifecycle.last_activity_at + timedelta(days=30))  # with the default at-risk deadline: one wake
+    return out
+
+
+def rescore_deadlines(a: Account) -> list[datetime]:
+    """The next such moment after the scores were last brought up to date (none before that is due again)."""
+    since = a.lifecycle.scored_at
+    if since is None:
+        return []
+    later = [t for t in _time_boundaries(a) if t > since]
+    return [min(later)] if later else []
+
+
+def rescored(a: Account, now: datetime) -> None:
+    """The journey woke at `now`: the projection it writes next carries the scores as of now."""
+    a.lifecycle.scored_at = now

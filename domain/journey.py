@@ -43,9 +43,12 @@ DEDUPLICATION_HORIZON_DAYS = 400
 # taken in by domain/intake.py (a compact memory instead of `seen_events`, business keys kept for
 # good, facts past the deduplication horizon and events that fail rejected and recorded), ledger
 # entries the ledger can never take are set aside, a redemption's retry waits for its credit.
-# Version 3 (README "Versioning"): campaigns, the segment projection, billing periods, erasure.
-# Version 4 (histories at version 3 are recorded): the journey sets its search attributes (an upsert is
-# a command), a survey's score and the payment that brought a member back reach the ledger.
+# Version 3 (README "Versioning"): campaigns, billing periods, erasure.
+# Version 4 (README "Segments"): the segment projection and its wake-ups, the reward-reachable email,
+# the lifetime-spend badge. It follows 3 because journeys were recorded at 3 (tests/histories)
+# before the projection existed, and they must replay as recorded.
+# Also at 4 (the console): the journey sets its search attributes (an upsert is a command), a survey's
+# score and the payment that brought a member back reach the ledger.
 #
 # New event types and new update handlers are the exception: no recorded history can hold one,
 # so a run of any version handles them (a campaign reaches every member, whatever run they are on).

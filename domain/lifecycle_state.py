@@ -118,8 +118,11 @@ class LifecycleState(BaseModel):
     dunning: Dunning | None = None
     winbacks: list[WinbackOutcome] = Field(default_factory=list)
     plan_cadence: Literal["monthly", "annual"] | None = Field(None, description="From the last payment or plan change.")
+    scored_at: datetime | None = Field(
+        None, description="Rules version 4: when engagement and churn risk were last brought up to date."
+    )
     reward_levels_told: list[int] = Field(
-        default_factory=list, description="Rules version 3: reward levels (points) the member was told they reached."
+        default_factory=list, description="Rules version 4: reward levels (points) the member was told they reached."
     )
     service: ServiceRecord | None = Field(None, description="Rules version 3: months actually subscribed.")
     badge_awards: dict[str, int] = Field(default_factory=dict, description="Awards per badge (revoked ones return).")

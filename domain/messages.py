@@ -161,6 +161,8 @@ class PaymentSucceeded(_Fact):
 # version 2 decode with the frozen legacy models, which do not know them, so the workflow takes
 # them out for those runs.
 PAYMENT_FIELDS_SINCE_V3 = ("interval", "interval_count", "proration", "customer_email")
+# And `country` on `signed_up` and `profile_updated` (segments), the same way.
+CONTACT_FIELDS_SINCE_V3 = ("country",)
 # The survey score (rules version 4) travels the same way: left out while unset, taken out for those runs.
 ACTIVITY_FIELDS_SINCE_V4 = ("score",)
 
@@ -234,7 +236,7 @@ class ProfileUpdated(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
-    country: CountryCode | None = None
+    country: CountryCode | None = Field(None, exclude_if=lambda v: v is None, description="ISO 3166-1 alpha-2.")
 
 
 class SignedUp(_Fact):
@@ -244,7 +246,7 @@ class SignedUp(_Fact):
     email: Email | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
-    country: CountryCode | None = None
+    country: CountryCode | None = Field(None, exclude_if=lambda v: v is None, description="ISO 3166-1 alpha-2.")
     referral_code: Code | None = None
 
 

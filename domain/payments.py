@@ -160,6 +160,10 @@ def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceede
         service_periods.add(service, ev.invoice_id, now, interval, count)
         lc.counters.payments += 1
         lc.counters.paid_months += round(service_periods.length(interval, count) / service_periods.MONTH)
+        # What segments call the plan's cadence: a year or more of service at once is annual.
+        lc.plan_cadence = (
+            "annual" if service_periods.length(interval, count) >= service_periods.length("year", 1) else "monthly"
+        )
         lc.first_invoice_id = lc.first_invoice_id or ev.invoice_id
         referrals.after_payment(r, fx, now, ev.invoice_id)
     if r.lifecycle:

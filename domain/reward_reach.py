@@ -1,4 +1,4 @@
-"""A member whose balance first reaches the cheapest reward hears they can redeem it (rules version 3).
+"""A member whose balance first reaches the cheapest reward hears they can redeem it (rules version 4).
 
 Once per reward level: the level (the cheapest reward's points) is remembered, so the member hears
 again only when the program's cheapest reward moves to another level. The email is marketing
@@ -12,12 +12,13 @@ from datetime import datetime
 
 from .effects import Effects
 from .rules_port import RulesPort
+from .segments import PROJECTION_RULES_VERSION
 
 PURPOSE = "reward_reachable"
 
 
 def check(r: RulesPort, fx: Effects, now: datetime) -> None:
-    if r.version < 3 or not r.lifecycle:
+    if r.version < PROJECTION_RULES_VERSION or not r.lifecycle:
         return
     rewards = [x for x in r.p.redemption.catalog if x.available]
     if not rewards:

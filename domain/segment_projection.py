@@ -1,6 +1,6 @@
 """The segment projection of an account: what segments filter on, from the account and `now` alone.
 
-The journey computes it whenever it writes its profile (rules version 3 on), so the `customers`
+The journey computes it whenever it writes its profile (rules version 4 on), so the `customers`
 table follows balance, spend, activity, engagement and churn risk as they move.
 """
 

@@ -9,6 +9,7 @@ no value for (never active, not churned, not yet projected) is false, except `ne
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -84,6 +85,10 @@ KNOWN_VALUES: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+# The rules version (domain/journey.py) from which journeys keep the projection, wake when time
+# alone moves a score, and run the two lifecycle triggers of segments (README "Segments").
+PROJECTION_RULES_VERSION = 4
 
 MAX_IN_VALUES = 1000
 MAX_CONDITIONS = 200
@@ -290,7 +295,7 @@ class SegmentMember(BaseModel):
 
 
 class SegmentProjection(BaseModel):
-    """The facts about a member that segments filter on, as the journey computes them (rules version 3).
+    """The facts about a member that segments filter on, as the journey computes them (rules version 4).
 
     Mirrored into the `customers` table by the journey's `upsert_customer` activity.
     """
@@ -381,3 +386,11 @@ class SegmentPreview(BaseModel):
 
     count: int
     sample: list[SampleMember]
+
+
+def segment_id_for(name: str) -> str:
+    """The id a segment gets from its name when none is given: `Gold at risk` → `gold-at-risk`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+    if not slug:
+        raise ValueError("give a segment_id: the name has no letters or digits to make one from")
+    return slug

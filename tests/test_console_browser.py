@@ -265,9 +265,9 @@ async def test_metrics_page_draws_its_charts_and_matches_the_api(site):
     await page.set_viewport_size(PHONE)
     await shoot(page, "metrics-phone")
     async with httpx.AsyncClient(base_url=site.base) as http:
-        refused = await http.get("/metrics", headers={"Authorization": f"Bearer {secret('support')}"})
+        refused = await http.get("/program/metrics", headers={"Authorization": f"Bearer {secret('support')}"})
         assert refused.status_code == 403
-        report = (await http.get("/metrics", headers={"Authorization": f"Bearer {secret('marketer')}"})).json()
+        report = (await http.get("/program/metrics", headers={"Authorization": f"Bearer {secret('marketer')}"})).json()
     by_id = {m["id"]: m for m in report["metrics"]}
     assert by_id["satisfaction"]["value"] == 4.0
     assert by_id["weekly_active"]["value"] >= 1

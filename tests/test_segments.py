@@ -21,6 +21,7 @@ from domain.segments import (
     SegmentProjection,
     matches,
 )
+from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken
 from storage.schema import customers
 from storage.segments import (
     SegmentNameTaken,
@@ -273,3 +274,39 @@ def test_save_get_list(engine, uid):
     assert [s.segment_id for s in list_segments(engine)] == [seg.segment_id]
     with pytest.raises(SegmentNameTaken):
         save_segment(engine, seg.model_copy(update={"segment_id": f"other-{uid}"}))
+
+
+def test_paging_with_ids_of_every_shape(engine, uid):
+    """Keyset paging follows the database's own order of ids (collations differ between SQLite and
+    PostgreSQL): whatever that order, every member comes exactly once."""
+    shapes = ["A-1", "a_1", "B", "b", "cus.1", "Cus 2", "ß", "é", "Z", "z9", "0", "_x", "~y"]
+    insert_members(engine, {f"{s}{uid}": SegmentProjection() for s in shapes})
+    f = FILTER.validate_python({"field": "timezone", "op": "eq", "value": "UTC"})
+    seen: list[str] = []
+    after = None
+    while page := member_page(engine, f, after, 2):
+        seen += [m.customer_id for m in page]
+        after = page[-1].customer_id
+    assert sorted(seen) == sorted(f"{s}{uid}" for s in shapes) and len(seen) == len(set(seen))
+    assert count_members(engine, f) == len(shapes)
+
+
+def test_the_python_client(engine, population, uid):
+    segments = SegmentClient(engine)
+    made = segments.create(f"Gold {uid}", {"field": "tier", "op": "eq", "value": "gold"}, "py:test")
+    assert made.segment_id == f"gold-{uid}"
+    expected = sum(p.tier == "gold" for p in population.values())
+    assert segments.show(made.segment_id).count == expected
+    shown = segments.preview(made.segment_id, sample=3)
+    assert shown.count == expected and len(shown.sample) == min(3, expected)
+    assert [s.segment_id for s in segments.list()] == [made.segment_id]
+    with pytest.raises(SegmentTaken) as taken:
+        segments.create(f"Gold {uid}", made.filter, "py:test")
+    assert taken.value.field == "segment_id"
+    with pytest.raises(SegmentTaken) as taken:
+        segments.create(f"Gold {uid}", made.filter, "py:test", segment_id=f"other-{uid}")
+    assert taken.value.field == "name"
+    with pytest.raises(NoSegment):
+        segments.preview("nope")
+    with pytest.raises(NoSegmentId):
+        segments.create("!!!", made.filter, "py:test")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pydantic
+import pytest
+
 from domain.segments import SegmentProjection
-from tests.api_kit import api_settings, app_client
+from starter.ingress import generic_billing, stripe_events
+from tests.api_kit import api_settings, app_client, customer_created
 from tests.test_segments import insert_members
 
 MKT = {"X-Api-Key": "k-mkt"}
@@ -114,3 +118,17 @@ async def test_only_marketers_and_admins_write_viewers_read(program, tmp_path):
         made = await http.post("/segments", json=new, headers={"X-Api-Key": "k-adm"})
         assert made.status_code == 201 and made.json()["created_by"] == "api:admin"
         assert datetime.fromisoformat(made.json()["created_at"]) <= datetime.now(UTC)
+
+
+def test_the_country_arrives_from_stripe_and_the_generic_format():
+    ev = customer_created("cus_c", "c@example.com", "C")
+    ev["data"]["object"]["address"] = {"country": "de", "city": "Berlin", "line1": None}
+    assert stripe_events.translate(ev).event.country == "DE"
+    ev["data"]["object"]["address"] = {"country": "Germany"}  # not a code: ignored, the sign-up still counts
+    assert stripe_events.translate(ev).event.country is None
+
+    base = {"id": "u1", "type": "customer.updated", "customer_id": "acme-1"}
+    event = generic_billing.billing_event_adapter.validate_python({**base, "country": "jp"})
+    assert event.to_domain().country == "JP"
+    with pytest.raises(pydantic.ValidationError, match="not a country code of ISO 3166-1"):
+        generic_billing.billing_event_adapter.validate_python({**base, "country": "XX"})

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from domain.messages import FREE_TEXT, SINGLE_LINE
 from domain.refusals import REFUSED_ERROR_TYPE
@@ -190,6 +191,14 @@ def _unavailable(e: JourneyUnavailable) -> ApiError:
 # ---- rendering ----------------------------------------------------------------------------------
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on the request's path (a path may have several routes)."""
+    path = request.url.path
+    return sorted(
+        {m for r in request.app.routes if isinstance(r, Route) and r.path_regex.match(path) for m in r.methods or ()}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, e: ApiError) -> JSONResponse:
@@ -219,10 +228,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": f"invalid request: {names}", "detail": errors}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         if isinstance(e, BodyTooLarge):
             return JSONResponse(too_large(e.limit, None), status_code=413)
-        return JSONResponse({"error": str(e.detail)}, status_code=e.status_code, headers=getattr(e, "headers", None))
+        headers = getattr(e, "headers", None)
+        if e.status_code == 405:  # Starlette names the methods of the first route on the path only
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return JSONResponse({"error": str(e.detail)}, status_code=e.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, e: Exception) -> JSONResponse:

@@ -7,20 +7,22 @@ nothing here reaches Temporal. A filter that is wrong is 422 with the field name
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, datetime
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.messages import line
 from domain.segments import Segment, SegmentFilter, SegmentPreview, check_shape
-from storage.segments import MAX_SAMPLE, SegmentNameTaken, get_segment, list_segments, preview, save_segment
+from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, SegmentWithCount
+from storage.segments import MAX_SAMPLE
 
 from .dependencies import ServicesDep, require_role
 from .errors import ApiError, answers
 from .roles import ApiKey
+
+T = TypeVar("T")
 
 router = APIRouter(tags=["segments"])
 
@@ -44,14 +46,6 @@ class SegmentIn(BaseModel):
         check_shape(self.filter)
         return self
 
-    def id(self) -> str:
-        if self.segment_id:
-            return self.segment_id
-        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[:64].strip("-")
-        if not slug:
-            raise ApiError(422, "give a segment_id: the name has no letters or digits to make one from")
-        return slug
-
 
 class FilterIn(BaseModel):
     """A filter to preview without saving it."""
@@ -66,58 +60,56 @@ class FilterIn(BaseModel):
         return self
 
 
-class SegmentOut(Segment):
-    count: int = Field(description="Members in the segment now.")
+def _client(svc: ServicesDep) -> SegmentClient:
+    return SegmentClient(svc.engine)
 
 
-@router.post("/segments", status_code=201, response_model=Segment, responses=answers(401, 403, 409, 422))
-async def create_segment(body: SegmentIn, svc: ServicesDep, caller: SegmentWriter) -> Segment:
-    """Save a named filter; 409 when its id or its name is taken."""
-    segment = Segment(
-        segment_id=body.id(), name=body.name, filter=body.filter, created_at=datetime.now(UTC), created_by=caller.actor
-    )
-    if await asyncio.to_thread(get_segment, svc.engine, segment.segment_id) is not None:
-        raise ApiError(409, f"a segment with id {segment.segment_id!r} exists already", {"field": "segment_id"})
+Segments = Annotated[SegmentClient, Depends(_client)]
+
+
+async def _call(fn: Callable[..., T], *args: Any) -> T:
+    """A SQL call in a thread; the client's errors as answers."""
     try:
-        await asyncio.to_thread(save_segment, svc.engine, segment)
-    except SegmentNameTaken as e:
-        raise ApiError(409, str(e), {"field": "name"}) from None
-    return segment
+        return await asyncio.to_thread(fn, *args)
+    except NoSegment as e:
+        raise ApiError(404, str(e)) from None
+    except SegmentTaken as e:
+        raise ApiError(409, str(e), {"field": e.field}) from None
+    except NoSegmentId as e:
+        raise ApiError(422, str(e), {"field": "segment_id"}) from None
+
+
+@router.post("/segments", status_code=201, response_model=Segment, responses=answers(400, 401, 403, 409, 413, 422))
+async def create_segment(body: SegmentIn, segments: Segments, caller: SegmentWriter) -> Segment:
+    """Save a named filter; 409 when its id or its name is taken."""
+    return await _call(segments.create, body.name, body.filter, caller.actor, body.segment_id)
 
 
 @router.get("/segments", response_model=list[Segment], responses=answers(401, 403))
-async def segments(svc: ServicesDep, _caller: SegmentReader) -> list[Segment]:
+async def all_segments(segments: Segments, _caller: SegmentReader) -> list[Segment]:
     """Every saved segment, by name."""
-    return await asyncio.to_thread(list_segments, svc.engine)
+    return await _call(segments.list)
 
 
-async def _saved(svc: ServicesDep, segment_id: str) -> Segment:
-    found = await asyncio.to_thread(get_segment, svc.engine, segment_id)
-    if found is None:
-        raise ApiError(404, f"no segment {segment_id!r}")
-    return found
-
-
-@router.get("/segments/{segment_id}", response_model=SegmentOut, responses=answers(401, 403, 404, 422))
-async def segment(segment_id: SegmentId, svc: ServicesDep, _caller: SegmentReader) -> SegmentOut:
+@router.get("/segments/{segment_id}", response_model=SegmentWithCount, responses=answers(401, 403, 404, 422))
+async def segment(segment_id: SegmentId, segments: Segments, _caller: SegmentReader) -> SegmentWithCount:
     """A saved segment and how many members it holds now."""
-    found = await _saved(svc, segment_id)
-    shown = await asyncio.to_thread(preview, svc.engine, found.filter, 0)
-    return SegmentOut(**found.model_dump(), count=shown.count)
+    return await _call(segments.show, segment_id)
 
 
-@router.post("/segments/{segment_id}/preview", response_model=SegmentPreview, responses=answers(401, 403, 404, 422))
+@router.post(
+    "/segments/{segment_id}/preview", response_model=SegmentPreview, responses=answers(400, 401, 403, 404, 413, 422)
+)
 async def preview_segment(
-    segment_id: SegmentId, svc: ServicesDep, _caller: SegmentReader, sample: SampleSize = 10
+    segment_id: SegmentId, segments: Segments, _caller: SegmentReader, sample: SampleSize = 10
 ) -> SegmentPreview:
     """How many members a saved segment holds now, and the first of them."""
-    found = await _saved(svc, segment_id)
-    return await asyncio.to_thread(preview, svc.engine, found.filter, sample)
+    return await _call(segments.preview, segment_id, sample)
 
 
-@router.post("/segments/preview", response_model=SegmentPreview, responses=answers(401, 403, 422))
+@router.post("/segments/preview", response_model=SegmentPreview, responses=answers(400, 401, 403, 413, 422))
 async def preview_filter(
-    body: FilterIn, svc: ServicesDep, _caller: SegmentReader, sample: SampleSize = 10
+    body: FilterIn, segments: Segments, _caller: SegmentReader, sample: SampleSize = 10
 ) -> SegmentPreview:
     """Preview a filter before saving it."""
-    return await asyncio.to_thread(preview, svc.engine, body.filter, sample)
+    return await _call(segments.preview, body.filter, sample)

@@ -17,7 +17,6 @@ import getpass
 import json
 import re
 import tomllib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,15 +32,9 @@ from domain.segments import (
     check_shape,
     error_path,
 )
+from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken
 from storage.members import segment
-from storage.segments import (
-    MAX_SAMPLE,
-    SegmentNameTaken,
-    get_segment,
-    list_segments,
-    preview,
-    save_segment,
-)
+from storage.segments import MAX_SAMPLE
 
 from .context import CliError, env_of, run
 from .render import console, say, segment_preview_view, segment_view, segments_view
@@ -168,32 +161,20 @@ def read_definition(path: Path) -> dict[str, Any]:
     return data
 
 
-def slug_of(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
-    if not slug:
-        raise CliError("give --id: the name has no letters or digits to make one from", code=2)
-    return slug
-
-
-def _segment(data: dict[str, Any], actor: str) -> Segment:
+def _definition(data: dict[str, Any]) -> tuple[str, SegmentFilter, str | None]:
+    """Name, filter and id (None: made from the name) of a segment file or the options."""
     unknown = sorted(set(data) - {"segment_id", "name", "filter"})
     if unknown:
         raise CliError(f"unknown key(s) {', '.join(unknown)}: a segment has segment_id, name, filter", code=2)
-    if not isinstance(data.get("name"), str) or not data["name"].strip():
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
         raise CliError("name: a segment needs a name", code=2)
     if "filter" not in data:
         raise CliError("filter: a segment needs a filter", code=2)
-    f = _validated(data["filter"], "filter")
-    try:
-        return Segment(
-            segment_id=data.get("segment_id") or slug_of(data["name"]),
-            name=data["name"],
-            filter=f,
-            created_at=datetime.now(UTC),
-            created_by=actor,
-        )
-    except ValidationError as e:
-        raise CliError(f"not a valid segment:\n{_problems(e, '')}", code=2) from None
+    segment_id = data.get("segment_id")
+    if segment_id is not None and not isinstance(segment_id, str):
+        raise CliError("segment_id: a string", code=2)
+    return name, _validated(data["filter"], "filter"), segment_id
 
 
 # ---- the commands ------------------------------------------------------------------------------
@@ -218,22 +199,19 @@ def create_cmd(
         if file is not None:
             if name or where or filter_json:
                 raise CliError("give FILE or --name with --where/--filter, not both", code=2)
-            seg = _segment(read_definition(file), who)
+            new_name, f, new_id = _definition(read_definition(file))
         else:
             if not name:
                 raise CliError("give a segment FILE, or --name with --where or --filter", code=2)
-            data: dict[str, Any] = {"name": name, "filter": filter_of(where, any_of, filter_json)}
-            if segment_id:
-                data["segment_id"] = segment_id
-            seg = _segment({**data, "filter": FILTER.dump_python(data["filter"], mode="json")}, who)
-        engine = env.engine()
-        if get_segment(engine, seg.segment_id) is not None:
-            raise CliError(f"a segment with id {seg.segment_id!r} exists already")
+            new_name, f, new_id = name, filter_of(where, any_of, filter_json), segment_id
         try:
-            save_segment(engine, seg)
-        except SegmentNameTaken as e:
+            return SegmentClient(env.engine()).create(new_name, f, who, new_id)
+        except SegmentTaken as e:
             raise CliError(str(e)) from None
-        return seg
+        except NoSegmentId as e:
+            raise CliError(f"--id: {e}", code=2) from None
+        except ValidationError as e:
+            raise CliError(f"not a valid segment:\n{_problems(e, '')}", code=2) from None
 
     seg = run(work)
     console().print(f"created segment [bold]{seg.segment_id}[/] ({seg.name})")
@@ -243,7 +221,7 @@ def create_cmd(
 def list_cmd(ctx: typer.Context, as_json: JsonOption = False):
     """Every saved segment."""
     env = env_of(ctx)
-    found = run(lambda: list_segments(env.engine()))
+    found = run(lambda: SegmentClient(env.engine()).list())
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
     else:
@@ -254,10 +232,10 @@ def _saved(ctx: typer.Context, segment_id: str) -> Segment:
     env = env_of(ctx)
 
     def work() -> Segment:
-        found = get_segment(env.engine(), segment_id)
-        if found is None:
-            raise CliError(f"no segment {segment_id!r}")
-        return found
+        try:
+            return SegmentClient(env.engine()).get(segment_id)
+        except NoSegment as e:
+            raise CliError(str(e)) from None
 
     return run(work)
 
@@ -271,7 +249,7 @@ def show_cmd(
     """A saved segment, its filter and how many members it holds now."""
     env = env_of(ctx)
     seg = _saved(ctx, segment_id)
-    shown = run(lambda: preview(env.engine(), seg.filter, 0))
+    shown = run(lambda: SegmentClient(env.engine()).preview(seg.filter, 0))
     if as_json:
         typer.echo(json.dumps({**seg.model_dump(mode="json"), "count": shown.count}, indent=2))
         return
@@ -295,7 +273,7 @@ def preview_cmd(
         say("[bold red]error:[/] give a segment id or a filter, not both", stderr=True)
         raise typer.Exit(2)
     f = _saved(ctx, segment_id).filter if segment_id is not None else run(lambda: filter_of(where, any_of, filter_json))
-    shown: SegmentPreview = run(lambda: preview(env.engine(), f, sample))
+    shown: SegmentPreview = run(lambda: SegmentClient(env.engine()).preview(f, sample))
     if as_json:
         typer.echo(shown.model_dump_json(indent=2))
     else:

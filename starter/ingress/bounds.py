@@ -44,6 +44,35 @@ def iso_currency(code: str) -> str:
     return upper
 
 
+@lru_cache(maxsize=1)
+def iso_countries() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+def iso_country(code: str) -> str:
+    upper = code.upper()
+    if upper not in iso_countries() or not (code.isupper() or code.islower()):
+        raise ValueError(f"{code!r} is not a country code of ISO 3166-1 (two letters, e.g. US, DE, JP)")
+    return upper
+
+
+def _country_schema() -> dict[str, Any]:
+    codes = sorted(iso_countries())
+    return {
+        "type": "string",
+        "enum": codes + [code.lower() for code in codes],
+        "description": "ISO 3166-1 alpha-2 country code, in capitals or in lower case (e.g. DE, jp)",
+        "examples": ["DE"],
+    }
+
+
+def lenient_country(value: Any) -> str | None:
+    """A country as Stripe sends it (an address's `country`): a sound code, else None (never a refusal)."""
+    if isinstance(value, str) and value.upper() in iso_countries():
+        return value.upper()
+    return None
+
+
 def _currency_schema() -> dict[str, Any]:
     codes = sorted(iso_currencies())
     return {
@@ -100,6 +129,12 @@ EmailAddress = Annotated[
     str,
     StringConstraints(max_length=MAX_EMAIL_LENGTH, pattern=r"^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+$"),
     Field(description="local@domain, up to 320 characters", examples=["ada@example.com"]),
+]
+Country = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$"),
+    AfterValidator(iso_country),
+    WithJsonSchema(_country_schema()),
 ]
 ZoneName = Annotated[
     str,

@@ -47,7 +47,7 @@ from domain.messages import (
 )
 from starter.api.errors import ApiError
 
-from .bounds import Currency, EmailAddress, RecentTime, ZoneName
+from .bounds import Country, Currency, EmailAddress, RecentTime, ZoneName
 from .cadence import Cadence, Interval, cadence_of_interval
 from .configuration import configured_secrets
 from .customer_ids import CustomerId
@@ -73,6 +73,7 @@ class CustomerCreated(_Base):
     email: EmailAddress | None = None
     name: Name | None = None
     timezone: ZoneName | None = Field(None, examples=["Europe/Berlin"])
+    country: Country | None = None
     referral_code: Code | None = None
 
     def to_domain(self) -> SignedUp:
@@ -82,6 +83,7 @@ class CustomerCreated(_Base):
             email=self.email,
             name=self.name,
             timezone=self.timezone,
+            country=self.country,
             referral_code=self.referral_code,
         )
 
@@ -91,10 +93,16 @@ class CustomerUpdated(_Base):
     email: EmailAddress | None = None
     name: Name | None = None
     timezone: ZoneName | None = None
+    country: Country | None = None
 
     def to_domain(self) -> ProfileUpdated:
         return ProfileUpdated(
-            event_id=self.id, occurred_at=self.occurred_at, email=self.email, name=self.name, timezone=self.timezone
+            event_id=self.id,
+            occurred_at=self.occurred_at,
+            email=self.email,
+            name=self.name,
+            timezone=self.timezone,
+            country=self.country,
         )
 
 

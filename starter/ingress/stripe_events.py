@@ -21,8 +21,8 @@ Mapping (the journey id is the Stripe customer id, `cus_...`; every event id is 
 
 | Stripe event                     | domain event                                                         |
 |----------------------------------|----------------------------------------------------------------------|
-| customer.created                 | SignedUp(email, name, referral_code = metadata.referral_code)        |
-| customer.updated                 | ProfileUpdated(email, name)                                          |
+| customer.created                 | SignedUp(email, name, address.country, metadata.referral_code)       |
+| customer.updated                 | ProfileUpdated(email, name, address.country)                         |
 | invoice.paid,                    | PaymentSucceeded(invoice_id, amount_paid, CURRENCY, monthly/annual,  |
 | invoice.payment_succeeded        |   the service period bought, proration, customer_email)              |
 |                                  | (ignored: one-off invoices, free invoices with total 0, prorations   |
@@ -172,13 +172,19 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         cid = check_customer_id(c.id, "data.object.id")
         code = (c.metadata.referral_code or "").strip() or None
         return Delivery(
-            cid, SignedUp(event_id=ev.id, occurred_at=at, email=c.email, name=c.name, referral_code=code), src
+            cid,
+            SignedUp(
+                event_id=ev.id, occurred_at=at, email=c.email, name=c.name, country=c.country(), referral_code=code
+            ),
+            src,
         )
 
     if ev.type == "customer.updated":
         c = _object(Customer, ev)
         cid = check_customer_id(c.id, "data.object.id")
-        return Delivery(cid, ProfileUpdated(event_id=ev.id, occurred_at=at, email=c.email, name=c.name), src)
+        return Delivery(
+            cid, ProfileUpdated(event_id=ev.id, occurred_at=at, email=c.email, name=c.name, country=c.country()), src
+        )
 
     if ev.type in PAID_INVOICE_EVENTS:
         return _paid_invoice(ev, at, src)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from domain.messages import MAX_AMOUNT_MINOR, AmountMinor, Code, Comment, Id, Name, line, whole_number
 
-from .bounds import Currency, EmailAddress, RecentUnixTime, UnixTime
+from .bounds import Currency, EmailAddress, RecentUnixTime, UnixTime, lenient_country
 from .cadence import (
     Cadence,
     Interval,
@@ -81,11 +81,19 @@ class Metadata(StripeObject):
     invoice: Id | None = None
 
 
+class Address(StripeObject):
+    country: Annotated[str | None, BeforeValidator(lenient_country)] = None  # an odd one is ignored, not refused
+
+
 class Customer(StripeObject):
     id: Id
     email: EmailAddress | None = None
     name: Name | None = None
+    address: Address | None = None
     metadata: Metadata = Field(default_factory=Metadata)
+
+    def country(self) -> str | None:
+        return self.address.country if self.address else None
 
 
 class Recurring(StripeObject):
