@@ -225,7 +225,8 @@ async def progress(
     state = current.state if current is not None else record.state
     if state in FINAL_STATES:
         if shown not in FINAL_STATES:
-            response.headers["HX-Refresh"] = "true"  # the run is over: the page shows its results
+            # the run is over: the page shows its results (without the notice of the last action)
+            response.headers["HX-Redirect"] = f"/console/campaigns/{quote(campaign_id, safe='')}"
         else:
             response.status_code = 286  # htmx: stop polling
     return response
