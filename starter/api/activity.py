@@ -21,7 +21,13 @@ MAX_BATCH = 500
 class ActivityIn(BaseModel):
     """One thing a member did in the app."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # what the score validator below says, for the OpenAPI document
+            "if": {"properties": {"kind": {"not": {"const": "survey_answered"}}}, "required": ["kind"]},
+            "then": {"properties": {"score": {"type": "null"}}},
+        },
+    )
 
     event_id: Id = Field(description="The app's unique id for this event (deduplication).")
     customer_id: CustomerId
