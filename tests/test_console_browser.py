@@ -7,6 +7,7 @@ Skipped, saying why, where chromium is absent (`.ci/run` installs it)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 import re
 import secrets
 from types import SimpleNamespace
@@ -43,6 +44,9 @@ async def site(dev_env, program, tmp_path_factory):
         await tenure.send(customer, payment(1))
         await tenure.send(customer, ActivityReported(event_id="evt_login_1", kind="login"))
         await tenure.send(customer, ActivityReported(event_id="evt_survey_1", kind="survey_answered", score=4))
+        # a fact older than the deduplication horizon: rejected by the journey, set aside for support
+        stale = datetime.now(UTC) - timedelta(days=500)
+        await tenure.send(customer, ActivityReported(event_id="evt_stale", kind="login", occurred_at=stale))
         others = [f"cus_crowd_{secrets.token_hex(3)}_{n}" for n in range(9)]
         for other in others:  # members for a campaign to reach, slowly enough to watch and pause
             await tenure.send(other, SignedUp(event_id=f"su_{other}", email=f"{other}@example.com", timezone="UTC"))
@@ -217,7 +221,11 @@ async def test_program_and_attention_pages_read_well(site):
     await shoot(page, "program-1280")
     await page.goto("/console/attention")
     await page.wait_for_selector("#findings table, #findings p.pos, #findings p.error")
+    findings = await page.locator("#findings").inner_text()
+    assert site.customer in findings and "deduplication horizon" in findings, findings
     await shoot(page, "attention-1280")
+    await page.goto(f"/console/members/{site.customer}")
+    assert "evt_stale" in await page.locator("#rejected").locator("xpath=..").inner_text()
     await page.set_viewport_size(PHONE)
     await page.goto("/console/program")
     await shoot(page, "program-phone")
