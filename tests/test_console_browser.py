@@ -7,9 +7,9 @@ Skipped, saying why, where chromium is absent (`.ci/run` installs it)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import httpx
