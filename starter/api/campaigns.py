@@ -54,7 +54,7 @@ async def _do(svc: ServicesDep, temporal: bool, op: str, *args: Any) -> Any:
         raise _error(e) from None
 
 
-@router.post("", response_model=CampaignRecord, status_code=201, responses=answers(401, 403, 409, 413, 422))
+@router.post("", response_model=CampaignRecord, status_code=201, responses=answers(400, 401, 403, 409, 413, 422))
 async def create(
     svc: ServicesDep,
     caller: Marketer,
