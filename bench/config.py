@@ -20,6 +20,8 @@ class Sizes:
     wal_compare: bool = True  # repeat raw + client phases on a dev server with SQLite WAL pragmas
     year_rounding: bool = True  # the busy year again with points.expiry_rounding = end_of_month
     postgres: bool = True  # the ledger in PostgreSQL too, when BENCH_POSTGRES_URL / TENURE_TEST_POSTGRES_URL is set
+    campaign_members: int = 20000  # journeys a bonus campaign reaches (the fan-out phase); 0 skips it
+    campaign_concurrency: int = 64  # journeys the campaign asks at once
 
     def describe(self) -> dict:
         return asdict(self)
@@ -35,6 +37,7 @@ QUICK = Sizes(
     year_customers=2,
     year_months=13,
     wal_compare=False,
+    campaign_members=2000,
 )
 TINY = Sizes(  # tests/test_bench_smoke.py
     customers=5,
@@ -48,6 +51,8 @@ TINY = Sizes(  # tests/test_bench_smoke.py
     wal_compare=False,
     year_rounding=False,
     postgres=False,
+    campaign_members=20,
+    campaign_concurrency=8,
 )
 
 

@@ -90,6 +90,7 @@ async def simulate(
     Tenure's tables in SQLite (and, with `postgres_url`, the same rows copied into PostgreSQL)."""
     from settings import Settings
     from starter.client import TenureClient
+    from starter.search_attributes import ensure as ensure_search_attributes
     from storage.engine import create_engine_for
     from storage.migrate import upgrade
     from worker import build_worker
@@ -101,6 +102,7 @@ async def simulate(
         test_server_existing_path=binary, data_converter=payload_data_converter(payload_keys())
     )
     workdir.mkdir(parents=True, exist_ok=True)
+    await ensure_search_attributes(env.client, env.client.namespace)  # journeys at rules version 3 set them
     settings = Settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'year.db'}", task_queue="bench-year")
     engine = create_engine_for(settings.db_url())
     upgrade(engine)

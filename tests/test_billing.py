@@ -483,6 +483,9 @@ def test_build_activities_wiring(engine):
         "send_email",
         "apply_credit",
         "create_discount",
+        "campaign_page",
+        "count_campaign_segment",
+        "record_campaign_state",
     ]
     assert isinstance(billing_gateway(Settings(billing="local"), engine), LocalBillingGateway)
     assert isinstance(

@@ -14,13 +14,17 @@ from .roles import ApiKey, Role, allows
 from .services import Services
 
 
-async def services(request: Request) -> Services:
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def _services(request: Request) -> Services:
     # async, like every dependency here: FastAPI runs a plain `def` dependency in its thread pool,
     # a thread hop per request for an attribute read (bench/RESULTS.md)
     return request.app.state.services
 
 
-ServicesDep = Annotated[Services, Depends(services)]
+ServicesDep = Annotated[Services, Depends(_services)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key of TENURE_API_KEYS (default: dev-key).")
 _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="An API key of TENURE_API_KEYS.")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
@@ -39,6 +40,7 @@ from domain.journey import (
     SET_MINIMUM_TIER_UPDATE,
     SUMMARY_QUERY,
     TIMELINE_QUERY,
+    UPCOMING_QUERY,
     WORKFLOW_NAME,
     JourneyInput,
     customer_of,
@@ -55,7 +57,9 @@ from domain.messages import (
 )
 from domain.program import Program
 from domain.summary import ReconcileView, Summary, Timeline
+from domain.upcoming import UpcomingView
 
+from .campaigns import CampaignClient
 from .errors import JourneyUnavailable, NoJourney
 from .health import JourneyHealth, describe_health
 from .temporal_errors import journey_error
@@ -143,6 +147,10 @@ class TenureClient:
             cached = self._start_inputs = StartInputs(self.client, program, self.history_budget)
         return cached.for_customer(customer_id)
 
+    def campaigns(self, engine: Engine) -> CampaignClient:
+        """Campaigns (definitions in `engine`'s database, runs on this client's Temporal)."""
+        return CampaignClient(self.client, engine, self.task_queue)
+
     def handle(self, customer_id: str) -> WorkflowHandle:
         """The journey's workflow handle, for its history (tests, tools); its handlers go through the methods."""
         return self.client.get_workflow_handle(workflow_id(customer_id))
@@ -203,6 +211,10 @@ class TenureClient:
 
     async def timeline(self, customer_id: str, limit: int = 100) -> Timeline:
         return await self._query(customer_id, TIMELINE_QUERY, Timeline, limit)
+
+    async def upcoming(self, customer_id: str) -> UpcomingView:
+        """What will happen to the member next, and when (lots expiring, journey steps, the tier year's end)."""
+        return await self._query(customer_id, UPCOMING_QUERY, UpcomingView)
 
     async def reconcile_view(self, customer_id: str) -> ReconcileView:
         return await self._query(customer_id, RECONCILE_QUERY, ReconcileView)
