@@ -111,7 +111,9 @@ class CampaignWorkflow:
         d = start.definition
         self.paused = start.paused
         run_id = start.run_id or (month_run_id(d.id, workflow.now()) if d.recurrence else d.id)
-        p = start.progress or Progress(campaign_id=d.id, run_id=run_id, state="scheduled")
+        # as the client answered `start`: running at once, unless it waits for one instant (then scheduled)
+        first: CampaignState = "scheduled" if d.start.at is not None and not d.start.local_time else "running"
+        p = start.progress or Progress(campaign_id=d.id, run_id=run_id, state=first)
         self.progress = p
         if start.progress is None:
             await self._wait_for_start(start)
