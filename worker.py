@@ -29,9 +29,10 @@ from starter.telemetry import worker_runtime
 from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
+from workflows.campaign import CampaignWorkflow
 from workflows.customer import CustomerJourney
 
-WORKFLOWS = [CustomerJourney]
+WORKFLOWS = [CustomerJourney, CampaignWorkflow]
 
 # domain/ is pure and deterministic: importing it once, outside the sandbox, saves re-importing
 # pydantic models for every workflow run. workflows/ too (bench/RESULTS.md): the sandbox would

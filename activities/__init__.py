@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from settings import Settings
 
 from .billing import BillingActivities, BillingGateway, LocalBillingGateway, StripeBillingGateway
+from .campaigns import CampaignActivities
 from .email import EmailActivities
 from .ledger import LedgerActivities
 
@@ -40,6 +41,7 @@ def build_activities(
         from_name=from_name,
     )
     billing = BillingActivities(billing_gateway(settings, engine))
+    campaigns = CampaignActivities(engine)
     return [
         ledger.record_entries,
         ledger.record_ledger_entries,
@@ -49,12 +51,16 @@ def build_activities(
         email.send_email,
         billing.apply_credit,
         billing.create_discount,
+        campaigns.campaign_page,
+        campaigns.count_campaign_segment,
+        campaigns.record_campaign_state,
     ]
 
 
 __all__ = [
     "BillingActivities",
     "BillingGateway",
+    "CampaignActivities",
     "EmailActivities",
     "LedgerActivities",
     "LocalBillingGateway",

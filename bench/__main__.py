@@ -286,8 +286,9 @@ async def phase_tenure(
     return out
 
 
-async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict:
-    """Worker RSS with `memory_small` open journeys (the default cache), then `memory_large`."""
+async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar, server: procs.Proc | None = None) -> dict:
+    """Worker RSS with `memory_small` open journeys (the default cache), then `memory_large`; then the
+    campaign fan-out over those journeys (bench/campaign.py), returned under "campaign"."""
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
@@ -331,7 +332,22 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar) -> dict
         small = next(s for s in samples if s["journeys"] == sizes.memory_small)
         large = samples[-1]
         per_journey = (small["rss_kb"] - base) / sizes.memory_small
+        campaign = None
+        if sizes.campaign_members > 0:
+            from bench.campaign import open_more, run_campaign
+
+            if sizes.campaign_members > sizes.memory_large:
+                extra = sizes.campaign_members - sizes.memory_large
+                bar.phase(f"campaign: open {extra:,} more journeys", extra)
+                await open_more(tenure, engine, sizes.campaign_members, bar.from_(-sizes.memory_large), TIMEOUT * 10)
+                bar.done()
+            bar.phase(f"campaign: a bonus to {sizes.campaign_members:,} members", sizes.campaign_members)
+            campaign = await run_campaign(
+                tenure, engine, worker.pid, server.pid if server else None, sizes.campaign_concurrency, bar.at
+            )
+            bar.done()
         return {
+            "campaign": campaign,
             "baseline_rss_kb": base,
             "samples": samples,
             "kb_per_journey": per_journey,
@@ -374,6 +390,7 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
     }
     wal = sizes.wal_compare and address is None
     total = 3 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
+    total += sizes.campaign_members + max(0, sizes.campaign_members - sizes.memory_large)
     if wal:
         total += 3 * sizes.events + sizes.half_events
     t0 = time.monotonic()
@@ -395,7 +412,8 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
             results["raw"] = await phase_raw(sizes, work, address, "default", bar, server)
             results["tenure"] = await phase_tenure(sizes, work, address, "default", bar, server)
             if not wal:
-                results["memory"] = await phase_memory(sizes, work, address, bar)
+                results["memory"] = await phase_memory(sizes, work, address, bar, server)
+                results["memory"]["server"] = "default"
         finally:
             if server is not None:
                 server.stop(grace=20)
@@ -410,10 +428,18 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
                 }
                 # The worker's memory does not depend on the server's disk: opening 20,000
                 # journeys goes faster on this one.
-                results["memory"] = await phase_memory(sizes, work, address, bar)
+                results["memory"] = await phase_memory(sizes, work, address, bar, server)
                 results["memory"]["server"] = "wal"
             finally:
                 server.stop(grace=20)
+        campaign = results["memory"].pop("campaign", None)
+        if campaign is not None:  # compared with the raw engine on the same server
+            same = results["wal"]["raw"] if results["memory"]["server"] == "wal" else results["raw"]
+            results["campaign"] = {
+                **campaign,
+                "server": results["memory"]["server"],
+                "raw_per_second": same["per_second"],
+            }
         results["year"] = await phase_year(sizes, work, bar)
     results["total_seconds"] = time.monotonic() - t0
     results["targets"] = report.targets(results)

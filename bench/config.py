@@ -18,6 +18,8 @@ class Sizes:
     year_customers: int = 4  # busy customer-years simulated side by side on the time-skipping server
     year_months: int = 14  # months simulated per customer (>12 so lots expire)
     wal_compare: bool = True  # repeat raw + client phases on a dev server with SQLite WAL pragmas
+    campaign_members: int = 20000  # journeys a bonus campaign reaches (the fan-out phase); 0 skips it
+    campaign_concurrency: int = 64  # journeys the campaign asks at once
 
     def describe(self) -> dict:
         return asdict(self)
@@ -33,6 +35,7 @@ QUICK = Sizes(
     year_customers=2,
     year_months=13,
     wal_compare=False,
+    campaign_members=2000,
 )
 TINY = Sizes(  # tests/test_bench_smoke.py
     customers=5,
@@ -44,6 +47,8 @@ TINY = Sizes(  # tests/test_bench_smoke.py
     year_customers=1,
     year_months=2,
     wal_compare=False,
+    campaign_members=20,
+    campaign_concurrency=8,
 )
 
 

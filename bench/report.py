@@ -49,6 +49,23 @@ def targets(r: dict) -> list[dict]:
                 "met": p99w <= 1.0,
             }
         )
+    if "campaign" in r:
+        c = r["campaign"]
+        ratio = c["per_second"] / c["raw_per_second"]
+        out.append(
+            {
+                "target": f"campaign: members reached/s ≥ 0.7 × raw signals/s ({c['server']} server)",
+                "value": f"{ratio:.2f}× ({c['per_second']:.0f}/s over {c['members']:,} members)",
+                "met": ratio >= 0.7,
+            }
+        )
+        out.append(
+            {
+                "target": "campaign workflow: no run above 4,096 events",
+                "value": f"{c['longest_run']:,} ({c['runs']} runs)",
+                "met": c["longest_run"] <= 4096,
+            }
+        )
     m = r["memory"]
     out.append(
         {
@@ -139,6 +156,18 @@ def markdown(r: dict) -> str:
         f"**{y['customer_years_per_second']:.2f}** ({y['customers']} customers × {y['months']} months "
         f"in {y['wall_seconds']:.0f} s) | |",
     ]
+    if "campaign" in r:
+        c = r["campaign"]
+        lines += [
+            f"| 7 | bonus campaign to {c['members']:,} journeys ({c['concurrency']} at once): members reached/s | "
+            f"**{c['per_second']:.0f}/s** ({c['seconds']:.0f} s; one million would take "
+            f"{c['seconds_per_million'] / 3600:.1f} h; CPU ms/member: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in c.get("cpu_ms_per_member", {}).items())
+            + f") | **{c['per_second'] / c['raw_per_second']:.2f}×** raw on the {c['server']} server (≥ 0.7) |",
+            f"| 7 | campaign workflow: longest run / runs; worker RSS during it | **{c['longest_run']:,}** events / "
+            f"{c['runs']}; **{c['worker_rss_max_mb']:.0f} MB** (before: {c['worker_rss_before_mb']:.0f} MB) | "
+            f"≤ 4,096 |",
+        ]
     if "wal" in r:
         w = r["wal"]
         wr, wt = w["raw"], w["tenure"]

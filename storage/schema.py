@@ -178,6 +178,53 @@ quarantine = sa.Table(
     sa.CheckConstraint(f"what IN {QUARANTINE_WHAT!r}", name="ck_quarantine_what"),
 )
 
+CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled", "failed")
+
+# Campaigns (domain/campaigns.py): the definition as the marketer gave it, where it stands, and the
+# latest progress the campaign workflow recorded (what `tenure campaign status` shows when it has ended).
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("campaign_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("state", sa.String, nullable=False),
+    sa.Column("progress", sa.JSON),
+    sa.Column("stopped_because", sa.String),
+    sa.Column("created_by", sa.String, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.CheckConstraint(f"state IN {CAMPAIGN_STATES!r}", name="ck_campaigns_state"),
+)
+
+CAMPAIGN_GROUPS = ("treated", "holdout")
+
+# Every member a campaign run reached or held out, once (unique per run): how a restarted worker
+# knows whom it already reached, what results compare, and what export (issue 11) reads by customer.
+# `campaign_id` is the run's id (a recurring campaign's month run has its own). `status_at_start`
+# and `spend_at_start_minor` are the member's projection when reached, for retention and revenue.
+campaign_members = sa.Table(
+    "campaign_members",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.String, nullable=False),
+    sa.Column("customer_id", sa.String, nullable=False, index=True),
+    sa.Column("group", sa.String, nullable=False),
+    sa.Column("outcome", sa.String, nullable=False),
+    sa.Column("reason", sa.String),
+    sa.Column("points_granted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("points_committed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("email", sa.String),
+    sa.Column("status_at_start", sa.String),
+    sa.Column("spend_at_start_minor", sa.BigInteger),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_members_campaign_customer"),
+    sa.CheckConstraint(f'"group" IN {CAMPAIGN_GROUPS!r}', name="ck_campaign_members_group"),
+)
+
 PERSONAL_DATA_ACTIONS = ("export", "erasure")
 
 # Every export and erasure of a member's personal data (GDPR art. 15, 17, 20): who, when, what came of it.

@@ -30,11 +30,16 @@ async def test_bench_smallest_configuration_runs(dev_env, tmp_path):
             assert tenure[phase]["per_second"] > 0 and tenure[phase]["errors"] == 0, phase
             assert tenure[phase]["latency"]["p50"] > 0, phase
         assert results["memory"]["samples"][-1]["journeys"] == TINY.memory_large
+        campaign = results["campaign"]
+        assert campaign["state"] == "completed" and campaign["applied"] == campaign["members"], campaign
+        assert campaign["members"] >= TINY.campaign_members and campaign["raw_per_second"] > 0
+        assert 0 < campaign["longest_run"] <= 4096 and campaign["worker_rss_max_mb"] > 0
         year = results["year"]
         assert year["incoming_events_per_customer"] > 0 and year["longest_run"] > 0
         table = report.markdown(results)
         assert "raw engine" in table and "| target | value | met |" in table
-        assert len(results["targets"]) >= 7
+        assert len(results["targets"]) >= 9
+        assert "campaign" in table
 
         saved = results_files.save(results, tmp_path / "results")
         assert [p.name for p in saved] == ["latest.json", "latest.md"] and saved[1].read_text() == table

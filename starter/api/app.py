@@ -35,7 +35,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, codec, health, members, metrics, personal_data, segments, webhooks
+from . import activity, campaigns, codec, health, members, metrics, personal_data, segments, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -130,6 +130,7 @@ def create_app(
         members.router,
         personal_data.router,
         segments.router,
+        campaigns.router,
         health.router,
         metrics.router,
     ):

@@ -4,6 +4,7 @@
     tenure reconcile [CUSTOMER_ID]                                                   (reconcile.py)
     tenure doctor [CUSTOMER_ID] [--json]                                             (doctor.py)
     tenure segment create|list|show|preview ... ; tenure segment [--at-risk] [--tier T] (segment.py)
+    tenure campaign create FILE | list | preview|start|pause|resume|cancel|status|results ID  (campaign.py)
     tenure program check|show|diff ...                                               (program.py)
     tenure db current|upgrade                                                        (database.py)
 
@@ -17,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from .campaign import campaign_app
 from .context import Env, env_of
 from .database import db_app
 from .doctor import doctor_cmd
@@ -33,6 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(member_app, name="member")
+app.add_typer(campaign_app, name="campaign")
 app.command("reconcile")(reconcile_cmd)
 app.command("doctor")(doctor_cmd)
 app.add_typer(segment_app, name="segment")

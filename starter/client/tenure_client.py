@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
@@ -53,6 +54,7 @@ from domain.messages import (
 from domain.program import Program
 from domain.summary import ReconcileView, Summary, Timeline
 
+from .campaigns import CampaignClient
 from .errors import JourneyUnavailable, NoJourney
 from .health import JourneyHealth, describe_health
 from .temporal_errors import journey_error
@@ -105,6 +107,10 @@ class TenureClient:
         self.query_timeout = query_timeout
         self.call_timeout = call_timeout
         self.update_timeout = update_timeout
+
+    def campaigns(self, engine: Engine) -> CampaignClient:
+        """Campaigns (definitions in `engine`'s database, runs on this client's Temporal)."""
+        return CampaignClient(self.client, engine, self.task_queue)
 
     def handle(self, customer_id: str) -> WorkflowHandle:
         """The journey's workflow handle, for its history (tests, tools); its handlers go through the methods."""

@@ -1,0 +1,121 @@
+"""The campaign fan-out: a bonus campaign to every journey the memory phase opened (20,000 by default).
+
+Run by the memory phase once its journeys are open, with its worker, on its server (so on the server
+of the raw engine figure it is compared with): `BENCH_CAMPAIGN_MEMBERS` beyond the memory phase's
+journeys opens more first (one sign-up each). Starts a bonus campaign to all of them through
+`CampaignClient`, as `tenure campaign start` does, and measures members reached per second (against
+the raw engine's signals per second), the CPU each member costs the worker and the server, the
+campaign workflow's longest run history (continue-as-new keeps each run short), and the worker's
+RSS while the campaign runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench import procs
+
+CAMPAIGN_ID = "bench-bonus"
+OPEN_CONCURRENCY = 64
+
+
+def projected(engine: Any) -> int:
+    """Members in the customers projection: what a campaign's segment is read from."""
+    import sqlalchemy as sa
+
+    from storage.schema import customers
+
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar_one())
+
+
+async def open_more(tenure: Any, engine: Any, members: int, tick: Callable[[int], None], timeout: float) -> None:
+    """Open journeys (a sign-up each) until the projection holds `members`."""
+    from domain.messages import SignedUp
+
+    have = await asyncio.to_thread(projected, engine)
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+
+    async def open_journey(cid: str) -> None:
+        async with gate:
+            await tenure.send(cid, SignedUp(event_id=f"su-{cid}", email=f"{cid}@example.com", timezone="UTC"))
+
+    sender = asyncio.gather(*(open_journey(f"cm{i:07d}") for i in range(max(0, members - have))))
+    t0 = time.monotonic()
+    while (n := await asyncio.to_thread(projected, engine)) < members:
+        tick(n)
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"only {n} of {members} members projected")
+        await asyncio.sleep(0.5)
+    await sender
+
+
+async def run_campaign(
+    tenure: Any,
+    engine: Any,
+    worker_pid: int,
+    server_pid: int | None,
+    concurrency: int,
+    tick: Callable[[int], None],
+    timeout: float = 3600.0,
+) -> dict:
+    """A bonus campaign to every member of the projection; what it took."""
+    from domain.campaigns import CampaignDefinition, workflow_id
+
+    client = tenure.client
+    await procs.quiet([worker_pid])
+    campaigns = tenure.campaigns(engine)
+    definition = CampaignDefinition.model_validate(
+        {
+            "id": CAMPAIGN_ID,
+            "name": "Bench bonus",
+            "kind": "bonus",
+            "bonus_points": 10,
+            "filter": {"all": []},
+            "rate": 10_000,
+            "concurrency": concurrency,
+            "page_size": 500,
+        }
+    )
+    await campaigns.create(definition, "bench")
+    rss_before = procs.rss_kb(worker_pid)
+    rss_max = rss_before
+    pids = {"worker": worker_pid, **({"temporal": server_pid} if server_pid else {})}
+    cpu0 = {k: procs.cpu_seconds(pid) for k, pid in pids.items()}
+    started = time.monotonic()
+    await campaigns.start(CAMPAIGN_ID, "bench")
+    while True:
+        p = await campaigns.status(CAMPAIGN_ID)
+        tick(p.counts.targeted)
+        rss_max = max(rss_max, procs.rss_kb(worker_pid))
+        if p.state in ("completed", "failed", "cancelled"):
+            break
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"campaign still {p.state} after {timeout:.0f} s: {p.counts}")
+        await asyncio.sleep(0.5)
+    wall = time.monotonic() - started
+    reached = max(1, p.counts.targeted)
+    cpu = {k: 1000 * (procs.cpu_seconds(pid) - cpu0[k]) / reached for k, pid in pids.items()}
+    runs = []
+    async for execution in client.list_workflows(f"WorkflowId = '{workflow_id(CAMPAIGN_ID)}'"):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        runs.append(len([e async for e in handle.fetch_history_events()]))
+    return {
+        "members": p.counts.targeted,
+        "concurrency": concurrency,
+        "state": p.state,
+        "applied": p.counts.applied,
+        "skipped": p.counts.skipped,
+        "failed": p.counts.failed,
+        "seconds": wall,
+        "per_second": p.counts.targeted / wall,
+        "cpu_ms_per_member": cpu,
+        "runs": len(runs),
+        "longest_run": max(runs) if runs else 0,
+        "worker_rss_before_mb": rss_before / 1024,
+        "worker_rss_max_mb": rss_max / 1024,
+        "seconds_per_million": 1_000_000 * wall / reached,
+    }

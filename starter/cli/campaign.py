@@ -1,0 +1,307 @@
+"""`tenure campaign ...`: define a campaign from a file, preview it, run it, watch it, measure it.
+
+tenure campaign create FILE            a TOML or JSON definition, validated (a wrong file names the field)
+tenure campaign list
+tenure campaign preview ID             a dry run: reached, held out, skipped and why, points at most
+tenure campaign start|pause|resume|cancel ID
+tenure campaign status ID [--json] [--once]   a live progress bar while it runs
+tenure campaign results ID [--json] [--follow-up-days N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from domain.campaigns import CampaignDefinition, Preview
+from domain.campaigns import Progress as CampaignProgress
+from starter.campaign_file import CampaignFileError, read_campaign
+from starter.client.campaigns import CampaignClient, CampaignError
+from storage.campaign_results import CampaignResults
+
+from .context import CliError, Env, env_of, run
+from .render import console, say
+
+T = TypeVar("T")
+
+campaign_app = typer.Typer(
+    help="Campaigns for marketers: bonus points, multipliers, announcements, offers, challenges.",
+    no_args_is_help=True,
+)
+
+IdArg = Annotated[str, typer.Argument(help="The campaign's id.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
+REFRESH = 0.5  # seconds between two looks at a running campaign
+LIVE_STATES = ("running", "paused")  # the states the progress bar follows
+
+
+def default_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name (a container): still an actor
+        return "cli"
+
+
+async def with_campaigns(env: Env, fn: Callable[[CampaignClient], Awaitable[T]], temporal: bool = True) -> T:
+    """Run one piece of work against the campaigns (connected to Temporal unless `temporal` is False:
+    definitions, previews and results are SQL only); their errors become the CLI's."""
+    engine = env.engine()
+    try:
+        if not temporal:
+            try:
+                return await fn(CampaignClient(None, engine, env.settings.task_queue))
+            except CampaignError as e:
+                raise CliError(str(e)) from None
+        async with env.tenure() as tenure:
+            try:
+                return await fn(tenure.campaigns(engine))
+            except CampaignError as e:
+                raise CliError(str(e)) from None
+    finally:
+        engine.dispose()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def progress_line(p: CampaignProgress) -> str:
+    c = p.counts
+    skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(c.skipped.items())) or "none"
+    size = f" of {p.segment_size}" if p.segment_size is not None else ""
+    text = (
+        f"{p.campaign_id}: {p.state} — targeted {c.targeted}{size}, applied {c.applied}, held out {c.held_out}, "
+        f"skipped {sum(c.skipped.values())} ({skipped}), failed {c.failed}, points granted {c.points_granted}"
+    )
+    if p.budget_left is not None:
+        text += f", budget left {p.budget_left}"
+    if p.next_due_at is not None:
+        text += f", next members due {p.next_due_at:%Y-%m-%d %H:%M} UTC"
+    if p.stopped_because:
+        text += f" — {p.stopped_because}"
+    return text
+
+
+def preview_table(p: Preview) -> Table:
+    table = Table(title=f"Campaign {p.campaign_id}: dry run (nothing sent)")
+    table.add_column("", justify="left")
+    table.add_column("members", justify="right")
+    table.add_row("segment", str(p.segment_size))
+    table.add_row("reached", str(p.reached))
+    table.add_row("held out", str(p.held_out))
+    for reason, n in sorted(p.skipped.items()):
+        table.add_row(f"skipped: {reason}", str(n))
+    table.add_row("points at most", str(p.max_points))
+    return table
+
+
+def results_table(r: CampaignResults) -> Table:
+    table = Table(
+        title=f"Campaign {r.campaign_id}: treated {r.treated} vs holdout {r.holdout} "
+        f"({int(r.confidence * 100)} % intervals, follow-up {r.follow_up_days} days)"
+    )
+    for name in ("metric", "period", "treated", "holdout", "difference", "interval", "p"):
+        table.add_column(name, justify="left" if name in ("metric", "period") else "right")
+
+    def figure(g: Any) -> str:
+        if g.rate is not None:
+            return f"{g.count}/{g.members} ({g.rate:.1%})"
+        if g.mean is not None:
+            return f"{g.total:,.0f} (mean {g.mean:,.1f})"
+        return f"—/{g.members}"
+
+    for c in r.comparisons:
+        is_rate = c.treated.count is not None
+        fmt = (lambda v: f"{v:+.1%}") if is_rate else (lambda v: f"{v:+,.1f}")
+        table.add_row(
+            c.metric,
+            c.period,
+            figure(c.treated),
+            figure(c.holdout),
+            fmt(c.difference) if c.difference is not None else "—",
+            f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]" if c.ci_low is not None and c.ci_high is not None else "—",
+            f"{c.p_value:.3f}" if c.p_value is not None else "—",
+        )
+    return table
+
+
+@campaign_app.command("create")
+def create_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A campaign definition, .toml or .json.")],
+    actor: Annotated[str | None, typer.Option("--actor", help="Who defines it (default: cli:<user>).")] = None,
+) -> None:
+    """Validate a definition file and record it as a draft."""
+    env = env_of(ctx)
+
+    def load() -> CampaignDefinition:
+        try:
+            return read_campaign(file)
+        except CampaignFileError as e:
+            raise CliError(str(e), code=2) from None
+
+    definition = run(load)
+
+    async def work(campaigns: CampaignClient) -> None:
+        record = await campaigns.create(definition, actor or default_actor())
+        cid = record.campaign_id
+        say(f"campaign {cid} ({record.kind}) recorded as a draft: `tenure campaign preview {cid}`")
+
+    run(with_campaigns(env, work, temporal=False))
+
+
+@campaign_app.command("list")
+def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every campaign, newest first."""
+    env = env_of(ctx)
+
+    async def work(campaigns: CampaignClient) -> None:
+        found = await campaigns.list()
+        if as_json:
+            print_json([r.model_dump(mode="json", exclude={"definition"}) for r in found])
+            return
+        table = Table(title="Campaigns")
+        for name in ("id", "name", "kind", "state", "created by", "created"):
+            table.add_column(name)
+        for r in found:
+            table.add_row(r.campaign_id, r.name, r.kind, r.state, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}")
+        console().print(table)
+
+    run(with_campaigns(env, work, temporal=False))
+
+
+@campaign_app.command("preview")
+def preview_cmd(ctx: typer.Context, campaign_id: IdArg, as_json: JsonOpt = False) -> None:
+    """A dry run of the whole campaign: how many it would reach, hold out, skip and why, points at most."""
+    env = env_of(ctx)
+
+    async def work(campaigns: CampaignClient) -> None:
+        p = await campaigns.preview(campaign_id)
+        if as_json:
+            print_json(p.model_dump(mode="json"))
+        else:
+            console().print(preview_table(p))
+
+    run(with_campaigns(env, work, temporal=False))
+
+
+def _control(ctx: typer.Context, campaign_id: str, what: str, actor: str | None = None) -> None:
+    env = env_of(ctx)
+
+    async def work(campaigns: CampaignClient) -> None:
+        if what == "start":
+            p = await campaigns.start(campaign_id, actor or default_actor())
+        else:
+            p = await getattr(campaigns, what)(campaign_id)
+        say(f"campaign {campaign_id}: {p.state} (`tenure campaign status {campaign_id}` to watch it)")
+
+    run(with_campaigns(env, work))
+
+
+@campaign_app.command("start")
+def start_cmd(
+    ctx: typer.Context,
+    campaign_id: IdArg,
+    actor: Annotated[str | None, typer.Option("--actor", help="Who starts it (default: cli:<user>).")] = None,
+) -> None:
+    """Start a draft: now, at its time, or on its monthly schedule."""
+    _control(ctx, campaign_id, "start", actor)
+
+
+@campaign_app.command("pause")
+def pause_cmd(ctx: typer.Context, campaign_id: IdArg) -> None:
+    """Pause a running campaign (within one page)."""
+    _control(ctx, campaign_id, "pause")
+
+
+@campaign_app.command("resume")
+def resume_cmd(ctx: typer.Context, campaign_id: IdArg) -> None:
+    """Resume a paused campaign from where it stopped."""
+    _control(ctx, campaign_id, "resume")
+
+
+@campaign_app.command("cancel")
+def cancel_cmd(ctx: typer.Context, campaign_id: IdArg) -> None:
+    """Cancel a campaign: nobody more is reached."""
+    _control(ctx, campaign_id, "cancel")
+
+
+@campaign_app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    campaign_id: IdArg,
+    as_json: JsonOpt = False,
+    once: Annotated[bool, typer.Option("--once", help="Print once, even while it runs.")] = False,
+) -> None:
+    """Where the campaign stands; a live progress bar while it runs (until it ends, or Ctrl-C)."""
+    env = env_of(ctx)
+
+    async def work(campaigns: CampaignClient) -> None:
+        p = await campaigns.status(campaign_id)
+        if as_json:
+            print_json(p.model_dump(mode="json"))
+            return
+        if once or p.state not in LIVE_STATES:
+            say(progress_line(p))
+            return
+        out = console()
+        bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=out,
+        )
+        with bar:
+            task = bar.add_task(f"{campaign_id} {p.state}", total=p.segment_size, detail="")
+            while True:
+                c = p.counts
+                skipped = sum(c.skipped.values())
+                detail = f"applied {c.applied} · held out {c.held_out} · skipped {skipped} · failed {c.failed}"
+                bar.update(
+                    task,
+                    completed=c.targeted,
+                    total=p.segment_size,
+                    description=f"{campaign_id} {p.state}",
+                    detail=detail,
+                )
+                if p.state not in LIVE_STATES:
+                    break
+                await asyncio.sleep(REFRESH)
+                p = await campaigns.status(campaign_id)
+        say(progress_line(p))
+
+    run(with_campaigns(env, work))
+
+
+@campaign_app.command("results")
+def results_cmd(
+    ctx: typer.Context,
+    campaign_id: IdArg,
+    as_json: JsonOpt = False,
+    follow_up_days: Annotated[int, typer.Option("--follow-up-days", min=0, max=3650)] = 30,
+) -> None:
+    """Treated vs holdout: activity, payments, redemptions, retention, reactivation, revenue; differences
+    with 95 % confidence intervals, and the counts behind them."""
+    env = env_of(ctx)
+
+    async def work(campaigns: CampaignClient) -> None:
+        r = await campaigns.results(campaign_id, follow_up_days)
+        if as_json:
+            print_json(r.model_dump(mode="json"))
+            return
+        console().print(results_table(r))
+        if r.note:
+            say(r.note)
+
+    run(with_campaigns(env, work, temporal=False))
