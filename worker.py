@@ -24,6 +24,8 @@ from starter.deployment import become_current, deployment_config, deployment_ver
 from starter.heartbeat import beating
 from starter.log_masking import install_log_masking
 from starter.payload_codec import PayloadKeyError, load_payload_keys
+from starter.search_attributes import SearchAttributesMissing
+from starter.search_attributes import ensure as ensure_search_attributes
 from starter.startup_checks import require_safe_start
 from starter.telemetry import worker_runtime
 from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
@@ -101,6 +103,12 @@ async def main() -> None:
         raise SystemExit(f"TENURE_WORKER_METRICS_ADDRESS={settings.worker_metrics_address}: {e}") from None
     provider = tracer_provider(settings, "tenure-worker")
     client = await connect(settings, keys, runtime=runtime, interceptors=temporal_interceptors(provider))
+    try:  # journeys set them from rules version 3 on: a namespace without them would fail their tasks
+        added = await ensure_search_attributes(client, settings.temporal_namespace)
+    except SearchAttributesMissing as e:
+        raise SystemExit(str(e)) from None
+    if added:
+        logging.getLogger("tenure.worker").info("registered search attributes %s", ", ".join(added))
     engine = engine_for(settings)
     instrument_engine(engine, provider)
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from starter.payload_codec import PayloadKeys, generate_key, parse_payload_keys
+from starter.search_attributes import dev_server_flags
 from starter.supervisor.temporal import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +142,7 @@ def dev_server(workdir: Path, name: str = "temporal", wal: bool = False) -> tupl
         "default",
         "--log-level",
         "warn",
+        *dev_server_flags(),
     ]
     for p in WAL_PRAGMAS if wal else []:
         argv += ["--sqlite-pragma", p]

@@ -82,6 +82,7 @@ async def simulate(
 ) -> dict:
     from settings import Settings
     from starter.client import TenureClient
+    from starter.search_attributes import ensure as ensure_search_attributes
     from storage.engine import create_engine_for
     from storage.migrate import upgrade
     from worker import build_worker
@@ -92,6 +93,7 @@ async def simulate(
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary, data_converter=payload_data_converter(payload_keys())
     )
+    await ensure_search_attributes(env.client, env.client.namespace)  # journeys at rules version 3 set them
     settings = Settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'year.db'}", task_queue="bench-year")
     engine = create_engine_for(settings.db_url())
     upgrade(engine)

@@ -199,6 +199,15 @@ def on_discount_failed(r: RulesPort, now: datetime, why: str) -> None:
     r.note(now, "winback", f"billing could not create the discount: {why}")
 
 
+RETURNED_PAYING = "; came back paying "
+
+
+def returned_paying(amount_minor: int, currency: str) -> str:
+    """The end of a return's `restore` entry reason (rules version 4 on): the payment that brought the
+    member back, in minor units, e.g. "; came back paying 4900 USD"."""
+    return f"{RETURNED_PAYING}{amount_minor} {currency}"
+
+
 def on_return(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -> None:
     """A paying customer came back: stop the win-back, restore or settle the frozen points."""
     lc = r.a.lifecycle
@@ -213,12 +222,20 @@ def on_return(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) ->
         paused = now - ch.at
         r.a.lots = [lot.model_copy(update={"expires_at": lot.expires_at + paused}) for lot in r.a.lots]
         restored = r.a.balance
+        reason = f"{restored} frozen points restored; expiry dates moved by {paused.days} days"
+        if r.version >= 4:  # the win-back revenue metric reads the payment back (storage/metrics.py)
+            reason += returned_paying(ev.amount_minor, ev.currency)
+        r.entry(
+            fx, now, "restore", f"return:{ev.event_id}", reason=reason, ref=ev.invoice_id if r.version >= 4 else None
+        )
+    elif r.version >= 4:  # a return after the grace period restores nothing, but is a return all the same
         r.entry(
             fx,
             now,
             "restore",
             f"return:{ev.event_id}",
-            reason=f"{restored} frozen points restored; expiry dates moved by {paused.days} days",
+            reason="nothing restored: the grace period was over" + returned_paying(ev.amount_minor, ev.currency),
+            ref=ev.invoice_id,
         )
     outcome: WinbackResult
     if ch.forfeited:

@@ -71,6 +71,15 @@ def earn(
     return lot_id
 
 
+SURVEY_SCORED = "survey_answered, score "
+"""How a scored survey's ledger entry and lot name their source (rules version 4 on): the satisfaction
+metric (storage/metrics.py) reads the score back from the entry's reason."""
+
+
+def survey_source(score: int) -> str:
+    return f"{SURVEY_SCORED}{score} of 5"
+
+
 def on_activity(r: RulesPort, fx: Effects, now: datetime, ev: ActivityReported) -> None:
     a = r.a
     e = r.p.earning
@@ -103,7 +112,9 @@ def on_activity(r: RulesPort, fx: Effects, now: datetime, ev: ActivityReported) 
     if r.version >= 3:  # the cause before what it brings (an upgrade and its email)
         r.note(now, "activity", said)
     if points:
-        earn(r, fx, now, points, kind, origin=f"act:{ev.event_id}", ref=ev.event_id)
+        score = getattr(ev, "score", None)  # version 1's event classes (domain/messages_legacy.py) have none
+        source = survey_source(score) if score is not None and r.version >= 4 else kind
+        earn(r, fx, now, points, source, origin=f"act:{ev.event_id}", ref=ev.event_id)
         if a.campaigns.windows:  # a campaign's multiplier window: extra points (campaign_earning.py)
             campaign_earning.boost(r, fx, now, "activity", points, tier_multiplier, f"act:{ev.event_id}", ev.event_id)
     if r.version < 3:

@@ -23,6 +23,7 @@ SUMMARY_QUERY = "summary"
 LEDGER_QUERY = "ledger"
 TIMELINE_QUERY = "timeline"
 RECONCILE_QUERY = "reconcile"
+UPCOMING_QUERY = "upcoming"  # what happens next and when (domain/upcoming.py)
 ERASE_UPDATE = "erase_personal_data"  # new handler (domain/erasure.py): every rules version has it
 ACCOUNT_QUERY = "account"  # the whole account, for `tenure member export`
 HISTORY_BUDGET = 2000
@@ -46,6 +47,8 @@ DEDUPLICATION_HORIZON_DAYS = 400
 # Version 4 (README "Segments"): the segment projection and its wake-ups, the reward-reachable email,
 # the lifetime-spend badge. It follows 3 because journeys were recorded at 3 (tests/histories)
 # before the projection existed, and they must replay as recorded.
+# Also at 4 (the console): the journey sets its search attributes (an upsert is a command), a survey's
+# score and the payment that brought a member back reach the ledger.
 #
 # New event types and new update handlers are the exception: no recorded history can hold one,
 # so a run of any version handles them (a campaign reaches every member, whatever run they are on).

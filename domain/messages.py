@@ -16,9 +16,20 @@ a zone name's), which older histories may not have.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 MAX_AMOUNT_MINOR = 999_999_999_999
 """The largest amount, in minor units: twelve digits, the most Stripe accepts in any currency
@@ -152,6 +163,8 @@ class PaymentSucceeded(_Fact):
 PAYMENT_FIELDS_SINCE_V3 = ("interval", "interval_count", "proration", "customer_email")
 # And `country` on `signed_up` and `profile_updated` (segments), the same way.
 CONTACT_FIELDS_SINCE_V3 = ("country",)
+# The survey score (rules version 4) travels the same way: left out while unset, taken out for those runs.
+ACTIVITY_FIELDS_SINCE_V4 = ("score",)
 
 
 class PaymentFailed(_Fact):
@@ -191,6 +204,29 @@ class ActivityReported(_Fact):
     type: Literal["activity"] = "activity"
     kind: ActivityKind
     detail: Text | None = None
+    score: int | None = Field(
+        None,
+        ge=1,
+        le=5,
+        description="A survey answer's satisfaction score, 1-5 (survey_answered only): the program's "
+        "satisfaction goal is measured from it.",
+    )
+
+    @model_validator(mode="after")
+    def _score_for_surveys(self) -> ActivityReported:
+        if self.score is not None and self.kind != "survey_answered":
+            raise ValueError("score: only a survey_answered event carries a score")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _no_empty_score(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without a score, the event is sent exactly as before the field existed, so runs from before
+        rules version 2 (which decode with domain/messages_legacy.py, where extra fields are refused)
+        take it as they always did."""
+        data = handler(self)
+        if data.get("score") is None:
+            data.pop("score", None)
+        return data
 
 
 class ProfileUpdated(_Fact):

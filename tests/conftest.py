@@ -46,6 +46,8 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import UnfinishedSignalHandlersWarning, UnfinishedUpdateHandlersWarning
 
+from starter.search_attributes import dev_server_flags
+from starter.search_attributes import ensure as ensure_search_attributes
 from tests.payload_key_for_tests import TEST_ONLY_PAYLOAD_KEYS, data_converter_for_tests
 
 # The tests run Tenure as `make run` does: in development, where missing secrets have local defaults.
@@ -156,6 +158,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=local_binary("temporal-test-server"),
         data_converter=data_converter_for_tests(),
     )
+    await ensure_search_attributes(env.client, env.client.namespace)  # journeys at rules version 3 set them
     try:
         yield env
     finally:
@@ -169,6 +172,7 @@ async def dev_env(temporal_cli: str) -> AsyncIterator[WorkflowEnvironment]:
         data_converter=data_converter_for_tests(),
         ui=False,  # passes --headless
         dev_server_log_level="error",
+        dev_server_extra_args=dev_server_flags(),  # the journeys' search attributes, as `make run` registers them
     )
     try:
         yield env

@@ -19,6 +19,7 @@ from domain.messages import ActivityReported, CustomerEvent, EventEnvelope, Paym
 from domain.program import Program
 from settings import Settings
 from starter.client import JourneyUnavailable, TenureClient
+from starter.search_attributes import ensure as ensure_search_attributes
 from storage.engine import create_engine_for
 from storage.ledger_reads import ledger_page
 from storage.migrate import upgrade
@@ -34,6 +35,7 @@ async def running_worker(client: Client, program: Program, tmp_path: Path, db_ur
     settings = Settings(data_dir=tmp_path, database_url=db_url or "", task_queue=f"tenure-{uuid.uuid4().hex[:8]}")
     engine = create_engine_for(settings.db_url())
     upgrade(engine)
+    await ensure_search_attributes(client, client.namespace)  # as worker.py does at start-up
     worker = build_worker(client, settings, program, engine)
     async with worker:
         yield TenureClient(client, program, settings.task_queue, **client_opts), engine

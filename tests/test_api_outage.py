@@ -20,6 +20,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from starter.search_attributes import dev_server_flags
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import AUTH, api_settings, app_client, invoice_paid_event, stripe_body, stripe_headers
@@ -61,6 +62,7 @@ class DevServer:
                 str(self.db),
                 "--log-level",
                 "error",
+                *dev_server_flags(),  # the journeys' search attributes, as `make run` registers them
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -186,7 +186,11 @@ async def test_frozen_balance_restored_within_grace_with_expiry_moved(time_env, 
         assert old.expires_at == lot.expires_at + paused, "expiry moved by the frozen time"
         restore = [r for r in await ledger(tenure, engine, cid) if r["kind"] == "restore"]
         assert len(restore) == 1 and restore[0]["points"] == 0
-        assert restore[0]["reason"] == f"100 frozen points restored; expiry dates moved by {paused.days} days"
+        assert restore[0]["reason"] == (
+            f"100 frozen points restored; expiry dates moved by {paused.days} days"
+            "; came back paying 4900 USD"  # rules version 4: the payment that brought the member back
+        )
+        assert restore[0]["ref"] == "in_2"
         await wait_sent(tenure, cid, "welcome_back")
         assert template_data(engine, cid, "welcome_back")[0]["points"] == 100  # "your 100 points are waiting"
 
@@ -228,7 +232,11 @@ async def test_frozen_balance_forfeited_after_grace(time_env, program, tmp_path)
         assert has(items, "customer came back (returned after forfeit)")
         s = await eventually(lambda: tenure.summary(cid), lambda s: s.status == "active")
         assert s.balance == 100
-        assert not [r for r in await ledger(tenure, engine, cid) if r["kind"] == "restore"]
+        # Rules version 4: the return is recorded all the same, restoring nothing, with the payment behind it.
+        restore = [r for r in await ledger(tenure, engine, cid) if r["kind"] == "restore"]
+        assert [(r["points"], r["reason"], r["ref"]) for r in restore] == [
+            (0, "nothing restored: the grace period was over; came back paying 4900 USD", "in_2")
+        ]
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,7 @@ async def test_make_run_keeps_personal_data_out_of_temporal(tmp_path):
         key_file = data / "payload-keys"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         assert "created a development key" in run.output and codec in run.output, run.output
+        assert f"http://127.0.0.1:{api}/console" in run.output, "make run prints the console's address"
 
         async with httpx.AsyncClient(timeout=30) as http:
             # the Temporal UI is told where to decode
@@ -151,6 +152,15 @@ async def test_make_run_keeps_personal_data_out_of_temporal(tmp_path):
                 await eventually(lambda: asyncio.to_thread(outbox), bool, timeout=60)
             finally:
                 engine.dispose()
+
+            # the journey is filterable by its search attributes, registered by make run (no personal data)
+            query = f"TenureStatus = 'active' AND TenureTier = 'member' AND WorkflowId = '{wid}'"
+            await eventually(
+                lambda: asyncio.to_thread(temporal, "workflow", "list", "--query", query, "--address", address),
+                lambda out: wid in out,
+                timeout=30,
+            )
+            assert (await http.get(f"http://127.0.0.1:{api}/console/login")).status_code == 200
 
             # an exported history holds ciphertext only
             exported = await asyncio.to_thread(

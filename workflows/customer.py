@@ -56,10 +56,12 @@ with workflow.unsafe.imports_passed_through():
         SET_MINIMUM_TIER_UPDATE,
         SUMMARY_QUERY,
         TIMELINE_QUERY,
+        UPCOMING_QUERY,
         WORKFLOW_NAME,
         JourneyInput,
         workflow_id,
     )
+    from domain.journey_attributes import attributes_of
     from domain.messages import (
         AdjustRequest,
         AdjustResult,
@@ -84,8 +86,10 @@ with workflow.unsafe.imports_passed_through():
         reconcile_view_of,
         summarize,
     )
+    from domain.upcoming import UpcomingView, current_details, upcoming
     from workflows.legacy_payloads import as_legacy
     from workflows.refusals import refusal_error, refusals_as_errors
+    from workflows.search_attributes import upsert_changes
     from workflows.shared import intern_program
     from workflows.timer import DeadlineTimer
 
@@ -147,6 +151,7 @@ class CustomerJourney:
         self.profile_dirty = inp.account is None
         self.profile_seen: CustomerProfile | None = None
         self.profiled_at: datetime | None = None  # the time profile_seen was computed at
+        self.attributes_set: dict[str, str | bool] = {}  # search attributes set by this run (rules version 4 on)
         # A segment change (status, tier, at-risk) wakes the loop even when no effect came with it.
         self.wake_on_segment = self.rules.lifecycle and (workflow.patched(SEGMENT_WAKE_PATCH) if legacy else True)
         self.credit_outcomes: dict[str, str | None] = {}  # credit key -> None when applied, else the error
@@ -165,7 +170,8 @@ class CustomerJourney:
             await self._deliver()
             if self._time_to_continue():
                 await self._hand_over()
-            self.timer.arm(self.rules.next_deadline())
+            self.timer.arm(self.rules.next_deadline(), self._deadline_summary())
+            self._show_details()
             await workflow.wait_condition(
                 lambda: (
                     bool(self.outbox)
@@ -176,6 +182,24 @@ class CustomerJourney:
                 )
             )
             self.timer.woke()
+
+    def _deadline_summary(self) -> str:
+        """What the journey's timer waits for, for the Temporal UI ("100 points expire")."""
+        try:
+            nxt = upcoming(self.rules, workflow.now(), limit=1)
+        except Exception:  # a label must never fail the workflow task
+            nxt = []
+        return nxt[0].what if nxt and nxt[0].at == self.rules.next_deadline() else "next deadline"
+
+    def _show_details(self) -> None:
+        """The plain-words line the Temporal UI shows for this journey (not a command: replay is unaffected)."""
+        try:
+            details = current_details(self.rules, workflow.now())
+        except Exception as e:  # a line for the UI must never fail the workflow task
+            details = (
+                f"{self.account.balance} points · {self.account.tier.name} ({type(e).__name__} describing what is next)"
+            )
+        workflow.set_current_details(details)
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
@@ -221,9 +245,12 @@ class CustomerJourney:
                 self.profile_dirty = False
                 self.profiled_at = workflow.now()
                 self.profile_seen = self.rules.profile(self.profiled_at)
+                if self.rules_version >= 4:  # filterable in the Temporal UI; no personal data (an upsert is a command)
+                    self.attributes_set = upsert_changes(self.attributes_set, attributes_of(self.profile_seen))
                 await workflow.execute_local_activity(
                     "upsert_customer",
                     self.profile_seen,
+                    summary="profile for segments",
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=LEDGER_RETRY,
                 )
@@ -236,6 +263,7 @@ class CustomerJourney:
                 await workflow.execute_local_activity(
                     "record_rejections",
                     fx.quarantine,
+                    summary=f"{len(fx.quarantine)} set aside",
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=LEDGER_RETRY,
                     result_type=int,
@@ -257,6 +285,7 @@ class CustomerJourney:
             await workflow.execute_local_activity(
                 "record_entries",
                 entries,
+                summary=_ledger_summary(entries),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=LEDGER_RETRY,
                 result_type=int,
@@ -265,6 +294,7 @@ class CustomerJourney:
         written: LedgerWrite = await workflow.execute_local_activity(
             "record_ledger_entries",
             entries,
+            summary=_ledger_summary(entries),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
             result_type=LedgerWrite,
@@ -276,6 +306,7 @@ class CustomerJourney:
         referrer: str | None = await workflow.execute_local_activity(
             "lookup_referrer",
             code,
+            summary="referral code lookup",
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
         )
@@ -294,6 +325,7 @@ class CustomerJourney:
             outcome = await workflow.execute_activity(
                 "create_discount",
                 req,
+                summary="win-back discount",
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=OUTSIDE_RETRY,
                 result_type=DiscountOutcome,
@@ -308,6 +340,7 @@ class CustomerJourney:
             await workflow.execute_activity(
                 "apply_credit",
                 credit,
+                summary=f"billing credit of {credit.amount_minor / 100:.2f} {credit.currency}",
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=OUTSIDE_RETRY,
                 result_type=CreditOutcome,
@@ -323,6 +356,7 @@ class CustomerJourney:
             outcome = await workflow.execute_activity(
                 "send_email",
                 email,
+                summary=f"{email.purpose} email",
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=OUTSIDE_RETRY,
                 result_type=EmailOutcome,
@@ -532,9 +566,20 @@ class CustomerJourney:
     def timeline(self, limit: int = 100) -> Timeline:
         return recent_timeline(self.account, limit)
 
+    @workflow.query(name=UPCOMING_QUERY)
+    def upcoming(self) -> UpcomingView:
+        """What happens next and when, nearest first."""
+        return UpcomingView(items=upcoming(self.rules, workflow.now()))
+
     @workflow.query(name=RECONCILE_QUERY)
     def reconcile_view(self) -> ReconcileView:
         """Balance and the ledger entries not yet written, for the reconcile command."""
         written = [e for e in self.in_flight.entries if e.seq <= self.flushed_seq]
         unwritten = [e for e in self.in_flight.entries + self.outbox.entries if e not in written]
         return reconcile_view_of(self.account, unwritten, self.writing_since)
+
+
+def _ledger_summary(entries: list[LedgerEntry]) -> str:
+    """What a ledger write holds, for the Temporal UI: "ledger: earn +100, adjust -25"."""
+    shown = ", ".join(f"{e.kind} {e.points:+d}" if e.points else e.kind for e in entries[:4])
+    return f"ledger: {shown}" + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")

@@ -23,8 +23,9 @@ class DeadlineTimer:
         self.fired = False
         self._task: asyncio.Task | None = None
 
-    def arm(self, deadline: datetime | None) -> None:
-        """Sleep until `deadline` (None: no timer), starting a timer only when that changes what fires."""
+    def arm(self, deadline: datetime | None, summary: str = "next deadline") -> None:
+        """Sleep until `deadline` (None: no timer), starting a timer only when that changes what fires.
+        `summary` labels the timer in the Temporal UI (what is due then)."""
         if deadline == self.deadline and self._task is not None:
             return
         if (
@@ -40,7 +41,7 @@ class DeadlineTimer:
         self.deadline = deadline
         if deadline is not None:
             delay = max((deadline - workflow.now()).total_seconds(), 0.001)
-            self._task = asyncio.create_task(self._sleep(delay))
+            self._task = asyncio.create_task(self._sleep(delay, summary))
 
     def woke(self) -> None:
         """The loop woke up: a timer that fired is spent, and the next `arm` starts a new one."""
@@ -51,6 +52,6 @@ class DeadlineTimer:
         if self._task:
             self._task.cancel()
 
-    async def _sleep(self, seconds: float) -> None:
-        await workflow.sleep(seconds, summary="next deadline")
+    async def _sleep(self, seconds: float, summary: str) -> None:
+        await workflow.sleep(seconds, summary=summary)
         self.fired = True

@@ -18,3 +18,19 @@ else
     temporal operator namespace create -n "$NAMESPACE" --retention "$RETENTION" --address "$TEMPORAL_ADDRESS"
     echo "namespace $NAMESPACE created (retention $RETENTION)"
 fi
+
+# The journeys' search attributes (starter/search_attributes.py, no personal data): filter journeys in the
+# UI and with `temporal workflow list --query "TenureTier = 'gold' AND TenureStatus = 'past_due'"`.
+# The worker also adds missing ones at start-up; creating them here keeps that a no-op.
+for attribute in TenureTier=Keyword TenureStatus=Keyword TenureAtRisk=Bool TenureEngagement=Keyword \
+    TenureProgramVersion=Keyword; do
+    name=${attribute%%=*}
+    kind=${attribute#*=}
+    if temporal operator search-attribute list -n "$NAMESPACE" --address "$TEMPORAL_ADDRESS" | grep -qw "$name"; then
+        echo "search attribute $name exists"
+    else
+        temporal operator search-attribute create -n "$NAMESPACE" --name "$name" --type "$kind" \
+            --address "$TEMPORAL_ADDRESS"
+        echo "search attribute $name created ($kind)"
+    fi
+done

@@ -21,6 +21,7 @@ from .checks import (
     refuse,
     tier_problems,
 )
+from .goals import Goal, default_goals
 from .lifecycle import (
     Badge,
     Challenge,
@@ -239,6 +240,9 @@ class Program(Strict):
     engagement: EngagementRules = Field(default_factory=EngagementRules)
     winback: WinbackRules = Field(default_factory=WinbackRules)
     dunning: DunningRules = Field(default_factory=DunningRules)
+    goals: list[Goal] = Field(
+        default_factory=default_goals, description="What the program should achieve (console, `tenure metrics`)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:

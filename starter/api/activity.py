@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.messages import ActivityKind, ActivityReported, Id, Text
 from starter.ingress import CustomerId, Delivery, parse_json, validate
@@ -21,15 +21,30 @@ MAX_BATCH = 500
 class ActivityIn(BaseModel):
     """One thing a member did in the app."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # what the score validator below says, for the OpenAPI document
+            "if": {"properties": {"kind": {"not": {"const": "survey_answered"}}}, "required": ["kind"]},
+            "then": {"properties": {"score": {"type": "null"}}},
+        },
+    )
 
     event_id: Id = Field(description="The app's unique id for this event (deduplication).")
     customer_id: CustomerId
     kind: ActivityKind
     detail: Text | None = Field(None, examples=["exported a report"])
+    score: int | None = Field(
+        None, ge=1, le=5, description="survey_answered only: the answer's satisfaction score, 1-5."
+    )
     occurred_at: RecentTime | None = Field(
         None, description="When it happened (ISO 8601 with a zone); default: when the journey got it."
     )
+
+    @model_validator(mode="after")
+    def _score_for_surveys(self) -> ActivityIn:
+        if self.score is not None and self.kind != "survey_answered":
+            raise ValueError("score: only a survey_answered event carries a score")
+        return self
 
 
 class ActivityBatch(BaseModel):
@@ -59,7 +74,9 @@ async def report_activity(request: Request, svc: ServicesDep, _caller: AppCaller
     deliveries = [
         Delivery(
             e.customer_id,
-            ActivityReported(event_id=e.event_id, kind=e.kind, detail=e.detail, occurred_at=e.occurred_at),
+            ActivityReported(
+                event_id=e.event_id, kind=e.kind, detail=e.detail, score=e.score, occurred_at=e.occurred_at
+            ),
             "app",
         )
         for e in events

@@ -27,6 +27,7 @@ from settings import Settings
 from starter import tracing
 from starter.client import JourneyError
 from starter.connect import load_program
+from starter.console import install_console
 from starter.ingress import generic_billing, sendgrid_events
 from starter.ingress.stripe_objects import StripeEvent
 from starter.log_masking import install_log_masking
@@ -35,7 +36,7 @@ from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
-from . import activity, campaigns, codec, health, members, metrics, personal_data, segments, webhooks
+from . import activity, campaigns, codec, health, members, metrics, personal_data, program_metrics, segments, webhooks
 from .errors import install_error_handlers
 from .middleware import BodyLimit
 from .openapi import DocumentedApp
@@ -105,6 +106,8 @@ def create_app(
         summary="Loyalty program and customer lifecycle on Temporal",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by the console with local Swagger UI assets (no CDN)
+        redoc_url=None,  # ReDoc loads from a CDN: not offered
         published={
             "StripeEvent": TypeAdapter(StripeEvent),
             "BillingEvent": generic_billing.billing_event_adapter,
@@ -131,9 +134,11 @@ def create_app(
         personal_data.router,
         segments.router,
         campaigns.router,
+        program_metrics.router,
         health.router,
         metrics.router,
     ):
         app.include_router(router)
     codec.install_codec(app, settings)
+    install_console(app)
     return app

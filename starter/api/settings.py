@@ -46,6 +46,16 @@ class ApiSettings(Settings):
         description="Origins (the Temporal UI's) that may call /codec/* from a browser, comma-separated.",
     )
 
+    console_secret: str | None = Field(
+        None,
+        description="Signs the console's session cookies; unset: derived from TENURE_API_KEYS (changing the keys "
+        "then signs everyone out). Set it, the same everywhere, when API processes run with different key lists.",
+    )
+    temporal_ui_url: str = Field(
+        "http://127.0.0.1:8233",
+        description="Where the console links a journey in the Temporal UI (`make run` sets it from TENURE_UI_PORT).",
+    )
+
     def api_key_list(self) -> list[ApiKey]:
         return parse_api_keys(self.api_keys)
 

@@ -23,6 +23,7 @@ from .context import Env, env_of
 from .database import db_app
 from .doctor import doctor_cmd
 from .members import member_app
+from .metrics import metrics_cmd
 from .program import program_app
 from .reconcile import reconcile_cmd
 from .segment import segment_app
@@ -39,6 +40,7 @@ app.add_typer(campaign_app, name="campaign")
 app.command("reconcile")(reconcile_cmd)
 app.command("doctor")(doctor_cmd)
 app.add_typer(segment_app, name="segment")
+app.command("metrics")(metrics_cmd)
 app.add_typer(program_app, name="program")
 app.add_typer(db_app, name="db")
 

@@ -37,6 +37,7 @@ from domain.journey import (
     SET_MINIMUM_TIER_UPDATE,
     SUMMARY_QUERY,
     TIMELINE_QUERY,
+    UPCOMING_QUERY,
     WORKFLOW_NAME,
     JourneyInput,
     customer_of,
@@ -53,6 +54,7 @@ from domain.messages import (
 )
 from domain.program import Program
 from domain.summary import ReconcileView, Summary, Timeline
+from domain.upcoming import UpcomingView
 
 from .campaigns import CampaignClient
 from .errors import JourneyUnavailable, NoJourney
@@ -172,6 +174,10 @@ class TenureClient:
 
     async def timeline(self, customer_id: str, limit: int = 100) -> Timeline:
         return await self._query(customer_id, TIMELINE_QUERY, Timeline, limit)
+
+    async def upcoming(self, customer_id: str) -> UpcomingView:
+        """What will happen to the member next, and when (lots expiring, journey steps, the tier year's end)."""
+        return await self._query(customer_id, UPCOMING_QUERY, UpcomingView)
 
     async def reconcile_view(self, customer_id: str) -> ReconcileView:
         return await self._query(customer_id, RECONCILE_QUERY, ReconcileView)

@@ -21,6 +21,7 @@ from domain.program import ProgramError
 from settings import Settings, get_settings
 from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
+from starter.search_attributes import dev_server_flags
 from storage.migrate import db_status, db_upgrade
 
 from .children import ROOT, Child, console, stop_all
@@ -133,6 +134,7 @@ def dev_server(
             s.temporal_namespace,
             "--log-level",
             "warn",
+            *dev_server_flags(),  # the journeys' search attributes (starter/search_attributes.py)
         ],
         stop_signal=signal.SIGTERM,
         log_path=data_dir / SERVER_LOG,
@@ -165,6 +167,7 @@ def main() -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1", TENURE_TEMPORAL_ADDRESS=address)
     env.setdefault("TENURE_ENVIRONMENT", "development")
     env.setdefault("TENURE_CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
+    env.setdefault("TENURE_TEMPORAL_UI_URL", f"http://127.0.0.1:{ui_port}")  # the console's links to journeys
     # Worker Versioning on one machine: the worker declares `tenure.dev` and makes it current once it polls.
     # One build id for every restart: a single machine has no older workers to keep, so its journeys go on
     # with the code at hand, as before versions (the replay tests and rules versions keep that safe).
@@ -267,6 +270,7 @@ def main() -> int:
         )
         table.add_row("Worker metrics", f"http://{env['TENURE_WORKER_METRICS_ADDRESS']}/metrics")
         table.add_row("Database", masked_db_url(s.db_url()))
+        table.add_row("Console", f"http://127.0.0.1:{api_port}/console  (sign in with a key of TENURE_API_KEYS)")
         table.add_row("HTTP API", f"http://127.0.0.1:{api_port}/docs")
         table.add_row("API metrics", f"http://127.0.0.1:{api_port}/metrics")
         table.add_row(

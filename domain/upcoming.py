@@ -1,0 +1,137 @@
+"""What will happen to a member next, and when, in plain words: for support ("why will this change?")
+and for the journey's current-details line in the Temporal UI.
+
+Read from the same state the deadlines come from (domain/deadlines.py), so the list names every
+moment the journey's single timer can wake for; it changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+
+from . import churn
+from .rules_port import RulesPort
+
+SHOWN = 12  # the nearest moments; a busy member has hundreds of lots
+
+
+class Upcoming(BaseModel):
+    at: datetime
+    what: str
+    kind: str
+
+
+class UpcomingView(BaseModel):
+    items: list[Upcoming]
+
+
+def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
+    """The next moments anything comes due, nearest first (at most `limit`)."""
+    items: list[Upcoming] = []
+    a = r.a
+    frozen = r.lifecycle and churn.frozen(r)
+    by_day: dict[datetime, int] = defaultdict(int)
+    warnings: dict[datetime, int] = defaultdict(int)
+    if not frozen:
+        for lot in a.lots:
+            if lot.remaining > 0:
+                by_day[lot.expires_at] += lot.remaining
+                for d in r.p.points.expiry_warning_days:
+                    if d not in lot.warned:
+                        warnings[lot.expires_at - timedelta(days=d)] += lot.remaining
+    for at, points in by_day.items():
+        items.append(Upcoming(at=at, what=f"{points} points expire", kind="expiry"))
+    for at, points in warnings.items():
+        items.append(Upcoming(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry"))
+    for p in a.pending:
+        items.append(Upcoming(at=p.release_at, what=f"{p.points} pending points ({p.source}) released", kind="pending"))
+    items.append(Upcoming(at=a.tier.year_end, what=f"tier year ends: {a.tier.name} is reviewed", kind="tier"))
+    if a.tier.minimum is not None:
+        items.append(Upcoming(at=a.tier.minimum.until, what=f"minimum tier {a.tier.minimum.tier} ends", kind="tier"))
+    if r.lifecycle:
+        items += _lifecycle(r)
+    items = [i for i in items if i.at >= now - timedelta(seconds=1)]
+    return sorted(items, key=lambda i: i.at)[:limit]
+
+
+def _lifecycle(r: RulesPort) -> list[Upcoming]:
+    lc = r.a.lifecycle
+    items: list[Upcoming] = []
+    ob = lc.onboarding
+    if ob is not None and not ob.finished:
+        for step in r.p.onboarding.steps:
+            if step.purpose not in ob.sent:
+                condition = f" (only if {step.only_if_missing} is still missing)" if step.only_if_missing else ""
+                items.append(
+                    Upcoming(
+                        at=ob.started_at + timedelta(days=step.day),
+                        what=f"onboarding: {step.purpose} email{condition}",
+                        kind="onboarding",
+                    )
+                )
+                break
+    ch = lc.churn
+    if ch is not None:
+        for s in r.p.winback.playbooks[ch.reason].steps:
+            if s.purpose not in ch.steps_sent:
+                items.append(
+                    Upcoming(at=ch.at + timedelta(days=s.after_days), what=f"win-back: {s.purpose}", kind="winback")
+                )
+        if ch.offer and "offer_expired" not in ch.steps_sent:
+            items.append(
+                Upcoming(at=ch.offer.expires_at, what=f"win-back {ch.offer.kind} offer expires", kind="winback")
+            )
+        if not ch.forfeited:
+            items.append(
+                Upcoming(
+                    at=ch.grace_until, what=f"grace ends: {ch.frozen_points} frozen points forfeited", kind="churn"
+                )
+            )
+    d = lc.dunning
+    if d is not None:
+        for day in r.p.dunning.email_days:
+            if day not in d.sent_days:
+                items.append(
+                    Upcoming(
+                        at=d.started_at + timedelta(days=day),
+                        what=f"dunning email for invoice {d.invoice_id}",
+                        kind="dunning",
+                    )
+                )
+                break
+    for cid, st in lc.challenges.items():
+        if not st.done_at and not st.expired:
+            items.append(Upcoming(at=st.ends_at, what=f"challenge {cid} closes", kind="challenge"))
+    if not lc.at_risk and r.a.status == "active":
+        since = lc.last_activity_at or lc.signed_up_at
+        if since is not None:
+            items.append(
+                Upcoming(
+                    at=since + timedelta(days=r.p.engagement.at_risk_after_days),
+                    what="at risk if no activity by then",
+                    kind="engagement",
+                )
+            )
+    for deferred in lc.comms.deferred:
+        items.append(
+            Upcoming(at=deferred.due, what=f"deferred {deferred.intent.purpose} email decided again", kind="email")
+        )
+    return items
+
+
+def current_details(r: RulesPort, now: datetime) -> str:
+    """One plain line for the Temporal UI: balance, tier, status, what happens next. No personal data."""
+    a = r.a
+    line = f"{a.balance} points"
+    if a.pending_points:
+        line += f" (+{a.pending_points} pending)"
+    line += f" · {a.tier.name} · {a.status.replace('_', ' ')}"
+    if r.lifecycle and a.lifecycle.at_risk:
+        line += " · at risk"
+    nxt = upcoming(r, now, limit=1)
+    if nxt:
+        line += f" · next: {nxt[0].what} on {nxt[0].at:%Y-%m-%d}"
+    return line

@@ -1,0 +1,74 @@
+"""`tenure metrics`: the program's health, its weekly trend and its goals, read from the ledger database
+(the same figures as `GET /metrics` and the console's Metrics page)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from domain.metrics import MetricsReport, shown
+from storage.metrics import WEEKS, measure
+
+from .context import env_of, run
+from .render import console
+
+
+def metrics_cmd(
+    ctx: typer.Context,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=104, help="Weeks of trend to show.")] = WEEKS,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON (what GET /metrics answers).")] = False,
+):
+    """Participation, active members, churn, win-back, referrals, redemption, liability, expiring points,
+    satisfaction, each with its definition; the weekly trend; progress against the program's goals."""
+    env = env_of(ctx)
+    report: MetricsReport = run(lambda: measure(env.engine(), env.program(), None, weeks))
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    out = console()
+    figures = Table(title=f"Program metrics as of {report.as_of:%Y-%m-%d %H:%M} UTC", title_justify="left")
+    figures.add_column("metric")
+    figures.add_column("value", justify="right")
+    figures.add_column("what it is", overflow="fold")
+    for m in report.metrics:
+        figures.add_row(m.title, shown(m, report.currency) + (f"\n[dim]{m.note}[/]" if m.note else ""), m.definition)
+    out.print(figures)
+    trend = Table(title="By week (Monday to Monday, UTC)", title_justify="left")
+    for name in (
+        "week",
+        "members",
+        "participation",
+        "weekly active",
+        "churn",
+        "referrals",
+        "redemption",
+        "satisfaction",
+    ):
+        trend.add_column(name, justify="left" if name == "week" else "right")
+    for w in report.weeks:
+        trend.add_row(
+            w.starts.isoformat(),
+            f"{w.members:,}",
+            _pct(w.participation_rate),
+            f"{w.weekly_active:,}",
+            _pct(w.churn_rate),
+            f"{w.referrals:,}",
+            _pct(w.redemption_rate),
+            "—" if w.satisfaction is None else f"{w.satisfaction:.2f}",
+        )
+    out.print(trend)
+    goals = Table(title="Goals (the program file's [[goals]])", title_justify="left")
+    for name in ("goal", "target", "status", "how far"):
+        goals.add_column(name)
+    for g in report.goals:
+        status = {"met": "[green]met[/]", "on_the_way": "[yellow]on the way[/]", "behind": "[red]behind[/]"}.get(
+            g.status, "[dim]no data[/]"
+        )
+        goals.add_row(g.title, g.target, status, g.explanation)
+    out.print(goals)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"

@@ -1,0 +1,267 @@
+"""Segments and campaigns: list, create with a live preview count, start / pause / resume / cancel,
+live progress while a campaign runs, results with the lift against the holdout as a chart.
+
+Everything goes through the campaigns' own client (starter/client/campaigns.py) and the segment
+store, as `/campaigns` and `/segments` do; the console only turns forms into definitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from domain.campaigns import FINAL_STATES, CampaignDefinition
+from domain.segments import Segment, SegmentFilter
+from starter.api.dependencies import ServicesDep
+from starter.api.services import Services
+from starter.client import JourneyError
+from starter.client.campaigns import CampaignClient, CampaignError
+from storage.campaign_preview import preview_campaign
+from storage.segments import SegmentNameTaken, count_members, get_segment, list_segments, save_segment
+
+from .program import known_programs
+from .session import Staff
+from .web import allowed, checked_form, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Reader = Annotated[Staff, allowed("campaigns")]
+Marketer = Annotated[Staff, allowed("campaign_actions")]
+EXAMPLE_FILTER = '{"all": [{"field": "status", "op": "eq", "value": "active"}]}'
+CONTROLS = ("start", "pause", "resume", "cancel")
+
+
+def _offline(svc: Services) -> CampaignClient:
+    """Definitions and results need only the database."""
+    return CampaignClient(None, svc.engine, svc.settings.task_queue)
+
+
+async def _online(svc: Services) -> CampaignClient:
+    """Starting and steering runs needs Temporal."""
+    return (await svc.tenure()).campaigns(svc.engine)
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+async def page(request: Request, svc: ServicesDep, staff: Reader, notice: str | None = None) -> Response:
+    campaigns = await _offline(svc).list()
+    segments = await asyncio.to_thread(list_segments, svc.engine)
+    counts = await asyncio.gather(*(asyncio.to_thread(count_members, svc.engine, s.filter) for s in segments))
+    return render(
+        request,
+        "campaigns.html",
+        staff,
+        campaigns=campaigns,
+        segments=list(zip(segments, counts, strict=True)),
+        programs=await asyncio.to_thread(known_programs, svc),
+        kind=request.query_params.get("kind", "bonus"),
+        example_filter=EXAMPLE_FILTER,
+        notice=notice,
+    )
+
+
+# ---- segments ------------------------------------------------------------------------------------
+
+
+def _filter_of(text: str) -> SegmentFilter:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(SegmentFilter).validate_python(json.loads(text))
+
+
+@router.post("/segments/count", response_class=HTMLResponse)
+async def segment_count(request: Request, svc: ServicesDep, staff: Reader) -> Response:
+    """The live count of the filter being written (htmx, as the marketer types)."""
+    form = await checked_form(request, staff)
+    try:
+        n = await asyncio.to_thread(count_members, svc.engine, _filter_of(str(form.get("filter") or "")))
+    except (ValueError, ValidationError) as e:
+        return HTMLResponse(f'<span class="neg">Not a filter yet: {_short(e)}</span>')
+    return render(request, "count.html", staff, n=n)
+
+
+@router.post("/segments")
+async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) -> Response:
+    form = await checked_form(request, staff)
+    try:
+        name = str(form.get("name") or "").strip()
+        segment = Segment(
+            segment_id=str(form.get("segment_id") or "").strip() or _slug(name),
+            name=name,
+            filter=_filter_of(str(form.get("filter") or "")),
+            created_at=datetime.now(UTC),
+            created_by=staff.actor,
+        )
+    except (ValueError, ValidationError) as e:
+        return _back(f"Segment not saved: {_short(e)}")
+    if await asyncio.to_thread(get_segment, svc.engine, segment.segment_id) is not None:
+        return _back(f"Segment not saved: the id {segment.segment_id} is taken")
+    try:
+        await asyncio.to_thread(save_segment, svc.engine, segment)
+    except SegmentNameTaken as e:
+        return _back(f"Segment not saved: {e}")
+    return _back(f"Segment {segment.name} saved.")
+
+
+# ---- campaigns -----------------------------------------------------------------------------------
+
+
+def _definition(form: FormData, svc: Services, draft: bool = False) -> CampaignDefinition:
+    """A definition from the form; `draft`: fill in what a preview does not need yet."""
+
+    def text(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    def number(name: str) -> float | None:
+        value = text(name)
+        return float(value) if value else None
+
+    data: dict[str, Any] = {
+        "id": text("id") or ("preview" if draft else ""),
+        "name": text("name") or ("preview" if draft else ""),
+        "kind": text("kind") or "bonus",
+        "reason": text("reason") or None,
+        "holdout_percent": number("holdout_percent") or 0,
+        "rate": number("rate") or 100.0,
+        "page_size": int(number("page_size") or 0) or None,  # progress and pauses take effect between pages
+        "budget": {
+            "total_points": int(number("total_points") or 0) or None,
+            "per_member_points": int(number("per_member_points") or 0) or None,
+        },
+    }
+    if text("segment"):
+        data["segment"] = text("segment")
+    else:
+        data["filter"] = json.loads(text("filter") or EXAMPLE_FILTER)
+    if data["kind"] == "bonus":
+        data["bonus_points"] = int(number("bonus_points") or 0) or None
+    if text("template_id"):
+        data["template_id"] = text("template_id")
+    if data["kind"] == "publish_program":  # moves the members' journeys to a known program version
+        programs = known_programs(svc)
+        if text("program") not in programs:
+            raise ValueError("choose the program to publish")
+        data["program"] = programs[text("program")][1]
+    return CampaignDefinition.model_validate(data)
+
+
+async def _filter_for(svc: Services, definition: CampaignDefinition) -> SegmentFilter:
+    if definition.filter is not None:
+        return definition.filter
+    assert definition.segment is not None
+    segment = await asyncio.to_thread(get_segment, svc.engine, definition.segment)
+    if segment is None:
+        raise ValueError(f"no segment {definition.segment!r}")
+    return segment.filter
+
+
+@router.post("/campaigns/preview", response_class=HTMLResponse)
+async def campaign_preview(request: Request, svc: ServicesDep, staff: Reader) -> Response:
+    """The live preview of the campaign being written: who it reaches, who is held out, what it may cost."""
+    form = await checked_form(request, staff)
+    try:
+        definition = _definition(form, svc, draft=True)
+        found = await asyncio.to_thread(preview_campaign, svc.engine, definition, await _filter_for(svc, definition))
+    except (ValueError, ValidationError) as e:
+        return HTMLResponse(f'<span class="neg">Cannot preview yet: {_short(e)}</span>')
+    return render(request, "campaign_preview.html", staff, p=found)
+
+
+@router.post("/campaigns")
+async def create_campaign(request: Request, svc: ServicesDep, staff: Marketer) -> Response:
+    form = await checked_form(request, staff)
+    try:
+        definition = _definition(form, svc)
+        record = await _offline(svc).create(definition, staff.actor)
+    except (ValueError, ValidationError) as e:
+        return _back(f"Campaign not created: {_short(e)}")
+    except CampaignError as e:
+        return _back(f"Campaign not created: {e}")
+    return RedirectResponse(f"/console/campaigns/{quote(record.campaign_id, safe='')}", status_code=303)
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+async def campaign(
+    request: Request, campaign_id: str, svc: ServicesDep, staff: Reader, notice: str | None = None
+) -> Response:
+    campaigns = _offline(svc)
+    try:
+        record = await campaigns.get(campaign_id)
+        results = await campaigns.results(campaign_id)
+    except CampaignError as e:
+        return render(request, "refused.html", staff, 404, why=str(e))
+    lift = {
+        "labels": [
+            f"{c.metric} ({c.period.replace('_', ' ')})" for c in results.comparisons if c.treated.rate is not None
+        ],
+        "treated": [_pct(c.treated.rate) for c in results.comparisons if c.treated.rate is not None],
+        "holdout": [_pct(c.holdout.rate) for c in results.comparisons if c.treated.rate is not None],
+    }
+    return render(
+        request, "campaign.html", staff, c=record, p=record.progress, results=results, lift=lift, notice=notice
+    )
+
+
+@router.get("/campaigns/{campaign_id}/progress", response_class=HTMLResponse)
+async def progress(
+    request: Request, campaign_id: str, svc: ServicesDep, staff: Reader, shown: str | None = None
+) -> Response:
+    """The run's progress and the actions its state allows, live from the campaign workflow (htmx polls
+    it every second). Once the run is over the page reloads (results) and polling stops."""
+    try:
+        record = await _offline(svc).get(campaign_id)
+        current = record.progress
+        if record.state not in FINAL_STATES and (record.progress is not None or record.state != "draft"):
+            current = await (await _online(svc)).status(campaign_id)
+    except (CampaignError, JourneyError) as e:
+        return HTMLResponse(f'<p class="neg">Progress unavailable: {e}</p>')
+    response = render(request, "campaign_progress.html", staff, c=record, p=current)
+    state = current.state if current is not None else record.state
+    if state in FINAL_STATES:
+        if shown not in FINAL_STATES:
+            # the run is over: the page shows its results (without the notice of the last action)
+            response.headers["HX-Redirect"] = f"/console/campaigns/{quote(campaign_id, safe='')}"
+        else:
+            response.status_code = 286  # htmx: stop polling
+    return response
+
+
+@router.post("/campaigns/{campaign_id}/{action}")
+async def control(request: Request, campaign_id: str, action: str, svc: ServicesDep, staff: Marketer) -> Response:
+    await checked_form(request, staff)
+    if action not in CONTROLS:
+        return render(request, "refused.html", staff, 404, why=f"No action {action!r}.")
+    try:
+        campaigns = await _online(svc)
+        if action == "start":
+            result = await campaigns.start(campaign_id, staff.actor)
+        else:
+            result = await getattr(campaigns, action)(campaign_id)
+        notice = f"{action.capitalize()}: the campaign is {result.state}."
+    except (CampaignError, JourneyError) as e:
+        notice = f"Not done ({action}): {e}"
+    return RedirectResponse(f"/console/campaigns/{quote(campaign_id, safe='')}?notice={quote(notice)}", status_code=303)
+
+
+def _back(notice: str) -> Response:
+    return RedirectResponse(f"/console/campaigns?notice={quote(notice)}", status_code=303)
+
+
+def _short(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        return "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'value'}: {err['msg']}" for err in e.errors()[:4])
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def _slug(name: str) -> str:
+    return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in name).split())[:64]
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 2)

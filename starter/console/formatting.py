@@ -1,0 +1,35 @@
+"""Jinja filters: dates, points and money the same way on every page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from jinja2 import Environment
+
+
+def when(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def day(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def points(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def signed(value: int | None) -> str:
+    return "" if value is None else f"{value:+,}"
+
+
+def money(value_minor: float | None, currency: str = "") -> str:
+    return "" if value_minor is None else f"{value_minor / 100:,.2f} {currency}".strip()
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def install_filters(env: Environment) -> None:
+    env.filters.update(when=when, day=day, points=points, signed=signed, money=money, percent=percent)

@@ -1,0 +1,172 @@
+"""Members: find one by customer id or email, and the page that answers "why this balance".
+
+Everything a member page shows comes from the journey (balance, tier and why, lots, the timeline,
+what happens next, rejected events: Temporal queries) and from the database (the ledger with
+reason, reference and actor, the emails recorded). Changes (adjust points, set a minimum tier) are
+workflow updates carrying the signed-in staff member as actor, so the ledger and the timeline
+record who did it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from domain.journey import workflow_id
+from domain.messages import AdjustRequest, MinimumTierRequest
+from starter.api.dependencies import ServicesDep
+from starter.client import JourneyError, JourneyRefused, NoJourney
+from starter.ingress import CustomerId
+from storage.console_reads import emails_of, find_members, ledger_newest
+from storage.quarantine_reads import quarantined
+
+from .session import Staff
+from .web import allowed, checked_form, render
+
+router = APIRouter(prefix="/console/members", include_in_schema=False)
+Reader = Annotated[Staff, allowed("members")]
+Changer = Annotated[Staff, allowed("member_actions")]
+LEDGER_PAGE = 20
+
+
+@router.get("", response_class=HTMLResponse)
+async def search(
+    request: Request, svc: ServicesDep, staff: Reader, q: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    found = await asyncio.to_thread(find_members, svc.engine, q) if q.strip() else []
+    if len(found) == 1 and q.strip() and request.headers.get("HX-Request") is None:
+        return RedirectResponse(f"/console/members/{quote(found[0]['customer_id'], safe='')}", status_code=303)
+    template = "members_results.html" if request.headers.get("HX-Request") else "members.html"
+    return render(request, template, staff, q=q, found=found)
+
+
+@router.get("/{customer_id}", response_class=HTMLResponse)
+async def member(
+    request: Request, customer_id: CustomerId, svc: ServicesDep, staff: Reader, notice: str | None = None
+) -> Response:
+    try:
+        tenure = await svc.tenure()
+        summary, timeline, upcoming = await asyncio.gather(
+            tenure.summary(customer_id), tenure.timeline(customer_id, 200), tenure.upcoming(customer_id)
+        )
+    except NoJourney:
+        return render(request, "refused.html", staff, 404, why=f"No journey for customer {customer_id}.")
+    except JourneyError as e:
+        return render(request, "refused.html", staff, 503, why=f"The journey cannot answer now: {e}")
+    total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, 0, LEDGER_PAGE)
+    mail = await asyncio.to_thread(emails_of, svc.engine, customer_id)
+    set_aside = await asyncio.to_thread(quarantined, svc.engine, customer_id, 20)
+    held = ("deferred", "suppressed", "dropped")  # the policy's decisions; sent mail is in the emails table
+    decisions = [i for i in timeline.items if i.kind == "email" and any(w in i.text for w in held)]
+    program = svc.program
+    ui = svc.settings.temporal_ui_url.rstrip("/")
+    return render(
+        request,
+        "member.html",
+        staff,
+        s=summary,
+        timeline=timeline.items,
+        upcoming=upcoming.items,
+        ledger_total=total,
+        entries=entries,
+        ledger_offset=0,
+        page_size=LEDGER_PAGE,
+        emails=mail,
+        email_decisions=decisions,
+        set_aside=set_aside,
+        tiers=[t.name for t in program.tiers.levels],
+        currency=program.currency,
+        per_unit=program.redemption.points_per_currency_unit,
+        temporal_link=f"{ui}/namespaces/{quote(svc.settings.temporal_namespace)}/workflows/"
+        f"{quote(workflow_id(customer_id), safe='')}",
+        request_id=f"console-{secrets.token_hex(8)}",
+        notice=notice,
+        today=datetime.now(UTC).date(),
+    )
+
+
+@router.get("/{customer_id}/ledger", response_class=HTMLResponse)
+async def ledger(
+    request: Request,
+    customer_id: CustomerId,
+    svc: ServicesDep,
+    staff: Reader,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> Response:
+    """One page of the ledger (htmx swaps it into the member page)."""
+    total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, offset, LEDGER_PAGE)
+    return render(
+        request,
+        "ledger_page.html",
+        staff,
+        customer_id=customer_id,
+        ledger_total=total,
+        entries=entries,
+        ledger_offset=offset,
+        page_size=LEDGER_PAGE,
+    )
+
+
+@router.post("/{customer_id}/adjust")
+async def adjust(request: Request, customer_id: CustomerId, svc: ServicesDep, staff: Changer) -> Response:
+    form = await checked_form(request, staff)
+    try:
+        req = AdjustRequest(
+            request_id=str(form.get("request_id") or ""),
+            points=int(str(form.get("points") or "0").replace(",", "").strip() or "0"),
+            reason=str(form.get("reason") or "").strip(),
+            actor=staff.actor,
+        )
+    except (ValidationError, ValueError) as e:
+        return _back(customer_id, f"Not adjusted: {_why(e)}")
+    try:
+        result = await (await svc.tenure()).adjust(customer_id, req)
+    except JourneyRefused as e:
+        return _back(customer_id, f"Not adjusted: {e.message}")
+    except JourneyError as e:
+        return _back(customer_id, f"Not adjusted: {e}")
+    return _back(customer_id, f"Adjusted by {result.points:+,} points; balance now {result.balance_after:,}.")
+
+
+@router.post("/{customer_id}/minimum-tier")
+async def minimum_tier(request: Request, customer_id: CustomerId, svc: ServicesDep, staff: Changer) -> Response:
+    form = await checked_form(request, staff)
+    try:
+        until_day = date.fromisoformat(str(form.get("until") or ""))
+        req = MinimumTierRequest(
+            request_id=str(form.get("request_id") or ""),
+            tier=str(form.get("tier") or ""),
+            reason=str(form.get("reason") or "").strip(),
+            actor=staff.actor,
+            until=datetime.combine(until_day, time(23, 59, 59), tzinfo=UTC),
+        )
+    except (ValidationError, ValueError) as e:
+        return _back(customer_id, f"Tier not set: {_why(e)}")
+    try:
+        await (await svc.tenure()).set_minimum_tier(customer_id, req)
+    except JourneyRefused as e:
+        return _back(customer_id, f"Tier not set: {e.message}")
+    except JourneyError as e:
+        return _back(customer_id, f"Tier not set: {e}")
+    return _back(customer_id, f"{req.tier} is the minimum tier until {until_day.isoformat()}.")
+
+
+def _back(customer_id: str, notice: str) -> Response:
+    return RedirectResponse(
+        f"/console/members/{quote(customer_id, safe='')}?notice={quote(notice)}#actions", status_code=303
+    )
+
+
+def _why(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+    if "isoformat" in str(e) or "Invalid isoformat" in str(e):
+        return "give the date as YYYY-MM-DD"
+    return str(e) or type(e).__name__

@@ -1,0 +1,82 @@
+"""Signing in and out. The sign-in form has CSRF protection too (a double-submit token in a
+short-lived cookie), so another site cannot sign a browser in under its own key."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from starter.api.dependencies import services
+
+from .access import NAVIGATION, may
+from .session import CONSOLE_ROLES, COOKIE, MAX_AGE, find_key, session_cookie, staff_of
+from .web import SignedIn, checked_form, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+LOGIN_COOKIE = "tenure_console_login"
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    staff = staff_of(request, services(request).settings)
+    if staff is None:
+        return RedirectResponse("/console/login", status_code=303)
+    for area, _label, href in NAVIGATION:
+        if may(staff, area):
+            return RedirectResponse(href, status_code=303)
+    return RedirectResponse("/console/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, login_csrf=token, error=error)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=600,
+        path="/console/login",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    given = form.get("csrf")
+    if not expected or not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
+        return render(request, "refused.html", None, 403, why="The sign-in form expired or came from elsewhere.")
+    settings = services(request).settings
+    secret = form.get("key")
+    key = find_key(settings, secret) if isinstance(secret, str) and secret else None
+    if key is None:
+        return RedirectResponse("/console/login?error=wrong+key", status_code=303)
+    if key.role not in CONSOLE_ROLES:
+        return RedirectResponse(f"/console/login?error=the+{key.role}+role+cannot+sign+in+here", status_code=303)
+    value, _csrf = session_cookie(settings, key)
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(
+        COOKIE, value, max_age=MAX_AGE, path="/", httponly=True, samesite="lax", secure=_secure(request)
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/console/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, staff: SignedIn) -> Response:
+    await checked_form(request, staff)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"

@@ -1,0 +1,97 @@
+"""The console in a real browser: the API served by uvicorn on a free port (same event loop as the
+test), Debian's chromium driven by Playwright, nothing downloaded. Screenshots go to
+`tests/screenshots/` (git-ignored) at 1280×800 and at phone width."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import shutil
+import socket
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from starter.api import create_app
+
+CHROMIUM = os.environ.get("TENURE_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--no-first-run",
+    "--metrics-recording-only",
+]
+
+# Keys of every role (SECRET:ROLE:NAME), as TENURE_API_KEYS spells them.
+KEYS = {
+    "support": "support-key-for-tests:support:maria",
+    "marketer": "marketer-key-for-tests:marketer:lee",
+    "viewer": "viewer-key-for-tests:viewer:vic",
+    "admin": "admin-key-for-tests:admin:root",
+    "app": "app-key-for-tests:app:billing",
+}
+
+
+def secret(role: str) -> str:
+    return KEYS[role].split(":")[0]
+
+
+def chromium_or_skip() -> str:
+    """The browser's path, or the test is skipped saying why (`.ci/run` installs Debian's chromium)."""
+    path = shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).is_file() else None)
+    if path is None:
+        pytest.skip(f"browser tests skipped: no chromium at {CHROMIUM} (apt-get install chromium)")
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("browser tests skipped: the playwright package is not installed (the test extra)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@asynccontextmanager
+async def serving(settings: Any, client: Any, program: Any, engine: Any):
+    """The whole app (API and console) on http://127.0.0.1:<free port>, in this event loop."""
+    app = create_app(settings, client=client, program=program, engine=engine)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def shoot(page: Any, name: str) -> None:
+    """A full-page screenshot at the page's current size, for a person to look at; at phone width the
+    page must not scroll sideways."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    await page.wait_for_timeout(300)  # charts follow a new viewport size on their next frame
+    width = page.viewport_size["width"]
+    if width < 600:
+        wide = await page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name}: the page is {wide} px wide at a {width} px viewport"
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
