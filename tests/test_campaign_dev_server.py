@@ -146,4 +146,5 @@ async def test_a_monthly_anniversary_bonus_runs_on_a_temporal_schedule(dev_env, 
     assert set(journeys.applied) == {"anniversary_a", "anniversary_b"}
     assert all(t.campaign_id == run for t in journeys.touches.values())
     assert record.state == "scheduled", "a recurring campaign waits for its next month"
+    assert record.progress.run_id == run and record.progress.segment_size is None
     assert records.get_campaign(engine, "anniversary").state == "cancelled"

@@ -117,13 +117,14 @@ class CampaignWorkflow:
             await self._wait_for_start(start)
             if self.cancel_requested:
                 return await self._finish("cancelled", "cancelled before it started")
-            p.segment_size = await workflow.execute_activity(
-                "count_campaign_segment",
-                d,
-                result_type=int,
-                start_to_close_timeout=timedelta(minutes=5),
-                retry_policy=PAGE_RETRY,
-            )
+            if d.recurrence is None:  # a monthly run reaches only the month's anniversaries: no total known
+                p.segment_size = await workflow.execute_activity(
+                    "count_campaign_segment",
+                    d,
+                    result_type=int,
+                    start_to_close_timeout=timedelta(minutes=5),
+                    retry_policy=PAGE_RETRY,
+                )
             p.started_at = workflow.now()
             p.passes = 1
             p.budget_left = d.budget.total_points
