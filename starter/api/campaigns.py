@@ -54,13 +54,14 @@ async def _do(svc: ServicesDep, temporal: bool, op: str, *args: Any) -> Any:
         raise _error(e) from None
 
 
-@router.post("", response_model=CampaignRecord, status_code=201, responses=answers(401, 403, 409, 413, 422))
+@router.post("", response_model=CampaignRecord, status_code=201, responses=answers(400, 401, 403, 409, 413, 422))
 async def create(
     svc: ServicesDep,
     caller: Marketer,
     body: Annotated[dict[str, Any], Body(description="A campaign definition (see README, Campaigns).")],
 ) -> CampaignRecord:
-    """Record a campaign as a draft; 422 names every wrong field, 409 when the id is taken."""
+    """Record a campaign as a draft; 400 for a body that is not JSON, 422 names every wrong field,
+    409 when the id is taken."""
     try:
         definition = definition_from_data(body, "campaign")
     except CampaignFileError as e:
