@@ -46,6 +46,7 @@ from storage import segments as segment_store
 
 UNKNOWN_SEGMENT = "UnknownSegment"
 WRITE_EVERY = 100  # member rows written per transaction while a page runs
+HEARTBEAT_EVERY = 1.0  # seconds between heartbeats while the page's cursor stands still
 
 Apply = Callable[[str, CampaignTouch], Awaitable[TouchResult]]
 
@@ -192,8 +193,17 @@ class CampaignActivities:
                 through += 1
             beat()
 
+        beaten = [-1, 0.0]  # the cursor position and the instant of the last heartbeat
+
         def beat() -> None:
-            """Alive, and the page's cursor so far (every member up to it recorded), for a retry."""
+            """Alive, and the page's cursor so far (every member up to it recorded), for a retry.
+
+            At most one a second while the cursor stands still: each heartbeat is a payload encoded
+            and encrypted, and a member a millisecond apart need not say so each time (profiled)."""
+            now = time.monotonic()
+            if through == beaten[0] and now - beaten[1] < HEARTBEAT_EVERY:
+                return
+            beaten[0], beaten[1] = through, now
             if through:
                 activity.heartbeat(members[through - 1].customer_id)
             else:
