@@ -24,7 +24,7 @@ from starter.deployment import become_current, deployment_config, deployment_ver
 from starter.heartbeat import beating
 from starter.log_masking import install_log_masking
 from starter.payload_codec import PayloadKeyError, load_payload_keys
-from starter.sandbox_runner import CompiledSandboxRunner
+from starter.sandbox_runner import CompiledSandboxRunner, runner_for
 from starter.search_attributes import SearchAttributesMissing
 from starter.search_attributes import ensure as ensure_search_attributes
 from starter.startup_checks import require_safe_start
@@ -79,7 +79,7 @@ def build_worker(
         activities=build_activities(
             settings, engine, from_email=program.email.from_email, from_name=program.email.from_name
         ),
-        workflow_runner=RUNNER,
+        workflow_runner=runner_for(RUNNER.restrictions, client.data_converter),
         deployment_config=deployment_config(settings),
         **(tuning(settings) | options),
     )
