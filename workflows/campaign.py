@@ -171,6 +171,7 @@ class CampaignWorkflow:
                 return await self._finish("failed", f"a page failed for good: {cause}")
             p.counts = p.counts.plus(page.counts)
             p.cursor = page.cursor
+            p.next_touch_at = page.next_touch_at
             if p.budget_left is not None:
                 p.budget_left = max(0, p.budget_left - page.counts.points_committed)
             if page.next_due_at is not None:  # the earliest member of this pass still waiting for their time
