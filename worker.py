@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities import build_activities
 from activities.metrics import use_meter
@@ -24,6 +24,7 @@ from starter.deployment import become_current, deployment_config, deployment_ver
 from starter.heartbeat import beating
 from starter.log_masking import install_log_masking
 from starter.payload_codec import PayloadKeyError, load_payload_keys
+from starter.sandbox_runner import CompiledSandboxRunner, runner_for
 from starter.search_attributes import SearchAttributesMissing
 from starter.search_attributes import ensure as ensure_search_attributes
 from starter.startup_checks import require_safe_start
@@ -42,7 +43,7 @@ WORKFLOWS = [CustomerJourney, CampaignWorkflow]
 # some 60 KB of RSS per cached journey and a tenth of the worker's CPU at full load. The price:
 # the sandbox no longer checks that file's own calls (as it never checked domain/'s);
 # tests/test_replay.py and review guard its determinism.
-RUNNER = SandboxedWorkflowRunner(
+RUNNER = CompiledSandboxRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "domain", "workflows", "pydantic", "pydantic_core"
     )
@@ -78,7 +79,7 @@ def build_worker(
         activities=build_activities(
             settings, engine, from_email=program.email.from_email, from_name=program.email.from_name
         ),
-        workflow_runner=RUNNER,
+        workflow_runner=runner_for(RUNNER.restrictions, client.data_converter),
         deployment_config=deployment_config(settings),
         **(tuning(settings) | options),
     )

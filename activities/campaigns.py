@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -46,6 +46,7 @@ from storage import segments as segment_store
 
 UNKNOWN_SEGMENT = "UnknownSegment"
 WRITE_EVERY = 100  # member rows written per transaction while a page runs
+HEARTBEAT_EVERY = 1.0  # seconds between heartbeats while the page's cursor stands still
 
 Apply = Callable[[str, CampaignTouch], Awaitable[TouchResult]]
 
@@ -64,12 +65,21 @@ def resolve_filter(engine: Engine, definition: CampaignDefinition) -> SegmentFil
 
 
 class Pacer:
-    """At most `rate` starts per second: the k-th start waits until k / rate seconds after the first."""
+    """At most `rate` starts per second: the k-th start waits until k / rate seconds after the first.
 
-    def __init__(self, rate: float) -> None:
+    `not_before` (wall clock) is where the previous page's pacing left off, so a campaign of small
+    pages keeps its rate between pages too; `resume_at()` is that instant for the next page."""
+
+    def __init__(self, rate: float, not_before: datetime | None = None) -> None:
         self.interval = 1.0 / rate
         self.next_at = time.monotonic()
+        if not_before is not None:
+            self.next_at += max(0.0, not_before.timestamp() - time.time())
         self.lock = asyncio.Lock()
+
+    def resume_at(self) -> datetime:
+        """The wall-clock instant the next start may happen (for the next page's pacer)."""
+        return datetime.fromtimestamp(time.time() + max(0.0, self.next_at - time.monotonic()), UTC)
 
     async def wait(self) -> None:
         async with self.lock:
@@ -162,7 +172,7 @@ class CampaignActivities:
             else:
                 treated.append(m)
 
-        pacer = Pacer(d.rate)
+        pacer = Pacer(d.rate, request.progress_before.next_touch_at)
         semaphore = asyncio.Semaphore(d.concurrency)
         spent = False
         lock = asyncio.Lock()
@@ -183,8 +193,17 @@ class CampaignActivities:
                 through += 1
             beat()
 
+        beaten = [-1, 0.0]  # the cursor position and the instant of the last heartbeat
+
         def beat() -> None:
-            """Alive, and the page's cursor so far (every member up to it recorded), for a retry."""
+            """Alive, and the page's cursor so far (every member up to it recorded), for a retry.
+
+            At most one a second while the cursor stands still: each heartbeat is a payload encoded
+            and encrypted, and a member a millisecond apart need not say so each time (profiled)."""
+            now = time.monotonic()
+            if through == beaten[0] and now - beaten[1] < HEARTBEAT_EVERY:
+                return
+            beaten[0], beaten[1] = through, now
             if through:
                 activity.heartbeat(members[through - 1].customer_id)
             else:
@@ -247,8 +266,20 @@ class CampaignActivities:
             records.counts_between, self.engine, request.run_id, request.after, last, request.pass_started_at
         )
         at_end = len(members) < request.limit
+        next_touch_at = pacer.resume_at()
         progress = request.progress_before.model_copy(
-            update={"counts": request.progress_before.counts.plus(counts), "cursor": last}
+            update={
+                "counts": request.progress_before.counts.plus(counts),
+                "cursor": last,
+                "next_touch_at": next_touch_at,
+            }
         )
         await asyncio.to_thread(records.set_state, self.engine, d.id, request.progress_before.state, progress)
-        return PageResult(counts=counts, cursor=last, done=at_end, next_due_at=next_due, budget_spent=spent)
+        return PageResult(
+            counts=counts,
+            cursor=last,
+            done=at_end,
+            next_due_at=next_due,
+            budget_spent=spent,
+            next_touch_at=next_touch_at,
+        )

@@ -328,6 +328,9 @@ class Progress(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     runs: int = Field(1, description="Workflow runs so far (continue-as-new keeps each history short).")
+    next_touch_at: datetime | None = Field(
+        None, description="When the next member may be reached at the campaign's rate (pacing across pages)."
+    )
 
 
 class PageRequest(BaseModel):
@@ -364,6 +367,7 @@ class PageResult(BaseModel):
     done: bool
     next_due_at: datetime | None = None
     budget_spent: bool = False
+    next_touch_at: datetime | None = None
 
 
 class CampaignInput(BaseModel):

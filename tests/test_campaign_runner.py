@@ -8,6 +8,7 @@ how often; tests/test_campaign_dev_server.py runs real journeys.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -302,3 +303,26 @@ async def test_the_cli_follows_a_running_campaign_to_its_end(time_env, tmp_path)
         assert "followed: completed — targeted 150 of 150, applied 150" in r.stdout, r.output
         r = await ainvoke(settings, "campaign", "pause", "followed")
         assert r.exit_code == 1 and "completed" in r.output
+
+
+async def test_the_rate_holds_across_pages(time_env, tmp_path):
+    """Pages of one member at 5 members/s: each start waits 0.2 s after the last, the next page's too
+    (the pacing rides the progress from page to page instead of starting afresh each page)."""
+    engine = database(tmp_path)
+    add_members(engine, member_ids(6))
+    journeys = FakeJourneys()
+    started: list[float] = []
+    apply = journeys.apply
+
+    async def timed(customer_id, touch):
+        started.append(time.monotonic())
+        return await apply(customer_id, touch)
+
+    journeys.apply = timed  # type: ignore[method-assign]  # the runner is handed the timed door
+    async with campaign_worker(time_env.client, engine, journeys) as campaigns:
+        await campaigns.create(bonus_campaign("paced", rate=5, page_size=1), "test")
+        await campaigns.start("paced", "test")
+        progress = await finished(campaigns, "paced")
+    assert progress.state == "completed" and progress.counts.applied == 6
+    gaps = [b - a for a, b in zip(started, started[1:], strict=False)]
+    assert len(gaps) == 5 and min(gaps) >= 0.18, gaps

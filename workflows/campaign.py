@@ -111,7 +111,9 @@ class CampaignWorkflow:
         d = start.definition
         self.paused = start.paused
         run_id = start.run_id or (month_run_id(d.id, workflow.now()) if d.recurrence else d.id)
-        p = start.progress or Progress(campaign_id=d.id, run_id=run_id, state="scheduled")
+        # as the client answered `start`: running at once, unless it waits for one instant (then scheduled)
+        first: CampaignState = "scheduled" if d.start.at is not None and not d.start.local_time else "running"
+        p = start.progress or Progress(campaign_id=d.id, run_id=run_id, state=first)
         self.progress = p
         if start.progress is None:
             await self._wait_for_start(start)
@@ -169,6 +171,7 @@ class CampaignWorkflow:
                 return await self._finish("failed", f"a page failed for good: {cause}")
             p.counts = p.counts.plus(page.counts)
             p.cursor = page.cursor
+            p.next_touch_at = page.next_touch_at
             if p.budget_left is not None:
                 p.budget_left = max(0, p.budget_left - page.counts.points_committed)
             if page.next_due_at is not None:  # the earliest member of this pass still waiting for their time

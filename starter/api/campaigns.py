@@ -60,7 +60,8 @@ async def create(
     caller: Marketer,
     body: Annotated[dict[str, Any], Body(description="A campaign definition (see README, Campaigns).")],
 ) -> CampaignRecord:
-    """Record a campaign as a draft; 422 names every wrong field, 409 when the id is taken."""
+    """Record a campaign as a draft; 400 for a body that is not JSON, 422 names every wrong field,
+    409 when the id is taken."""
     try:
         definition = definition_from_data(body, "campaign")
     except CampaignFileError as e:
