@@ -47,6 +47,7 @@ def build_activities(
         ledger.record_ledger_entries,
         ledger.record_rejections,
         ledger.upsert_customer,
+        ledger.record_ledger_and_profile,
         ledger.lookup_referrer,
         email.send_email,
         billing.apply_credit,

@@ -16,7 +16,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.metrics import count_ledger_write, count_rejected_events
-from domain.effects import CustomerProfile, LedgerEntry, LedgerWrite, QuarantineRecord, UnwritableEntry
+from domain.effects import (
+    CustomerProfile,
+    LedgerAndProfile,
+    LedgerEntry,
+    LedgerWrite,
+    QuarantineRecord,
+    UnwritableEntry,
+)
 from storage.schema import customers, ledger_entries, quarantine, utcnow
 from storage.statements import insert_if_absent, upsert
 
@@ -201,6 +208,14 @@ class LedgerActivities:
         stmt = upsert(self.engine, customers, ["customer_id"], [*fields, "updated_at"])
         with self.engine.begin() as conn:
             conn.execute(stmt.values(**row, created_at=now, updated_at=now))
+
+    @activity.defn
+    async def record_ledger_and_profile(self, batch: LedgerAndProfile) -> LedgerWrite:
+        """`upsert_customer` then `record_ledger_entries`, in one local activity (rules version 4 on):
+        the same writes in the same order; a retry repeats both (the upsert overwrites, entries are
+        keyed)."""
+        await asyncio.to_thread(self._upsert_customer, batch.profile)
+        return await self.record_ledger_entries(batch.entries)
 
     @activity.defn
     async def lookup_referrer(self, code: str) -> str | None:

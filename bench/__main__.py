@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import procs, report
+from bench import procs, report, storage_cost
 from bench import results as results_files
 from bench.config import Sizes, from_env
 from bench.load import CounterWatch, LedgerWatch, closed_loop, latencies, open_loop, percentiles
@@ -123,15 +123,45 @@ def machine() -> dict:
 # --- phases ---------------------------------------------------------------------------------------
 
 
+async def counted_phase(
+    label: str, jobs, send, watch: CounterWatch, bar: Bar, concurrency: int, pids: dict[str, int]
+) -> dict:
+    """A closed-loop phase into the raw engine's counting workflows: done at the worker's count."""
+    await procs.quiet(list(pids.values()))
+    base = watch.value()
+    bar.phase(label, len(jobs))
+    cpu0 = {k: procs.cpu_seconds(p) for k, p in pids.items()}
+    own0 = time.process_time()
+    waiter = asyncio.create_task(watch.wait(base + len(jobs), TIMEOUT, tick=lambda n: bar.at(n - base)))
+    log = await closed_loop(jobs, send, concurrency)
+    end = await waiter
+    cpu = {k: 1000 * (procs.cpu_seconds(p) - cpu0[k]) / len(jobs) for k, p in pids.items()}
+    cpu["bench"] = 1000 * (time.process_time() - own0) / len(jobs)
+    bar.done()
+    elapsed = end - log.first()
+    acks = [log.acked[k] - t for k, t in log.sent.items()]
+    return {
+        "events": len(jobs),
+        "concurrency": concurrency,
+        "seconds": elapsed,
+        "per_second": len(jobs) / elapsed,
+        "ack_latency": percentiles(acks),
+        "cpu_ms_per_event": cpu,
+        "errors": len(log.errors),
+    }
+
+
 async def phase_raw(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None) -> dict:
-    """Signals/s into trivial counting workflows, worker in its own process."""
+    """Signals/s into trivial counting workflows, worker in its own process: from the Python client
+    (the raw engine), then through the minimal HTTP endpoint (`bench.minimal_api`, the HTTP floor)."""
     from settings import Settings
     from starter.connect import connect
 
     counter = work / f"raw-{tag}.count"
     tq = f"bench-raw-{tag}"
-    worker = procs.raw_worker(work, address, tq, counter, name=f"raw-worker-{tag}")
-    try:
+    async with AsyncExitStack() as stack:
+        worker = procs.raw_worker(work, address, tq, counter, name=f"raw-worker-{tag}")
+        stack.callback(worker.stop)
         await procs.wait_worker_ready(worker, "raw worker polling")
         client = await connect(Settings(temporal_address=address), procs.payload_keys())
         send = raw_sender(client, tq)
@@ -139,33 +169,34 @@ async def phase_raw(sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, 
         warm = raw_jobs(spread(f"rw{tag}", sizes.concurrency, sizes.concurrency))
         await closed_loop(warm, send, sizes.concurrency)
         await watch.wait(len(warm), TIMEOUT)
-        base = watch.value()
-        jobs = raw_jobs(spread(f"r{tag}", sizes.customers, sizes.events))
-        bar.phase(f"raw engine ({tag})", len(jobs))
         pids = {"worker": worker.pid, **({"temporal": server.pid} if server else {})}
-        await procs.quiet(list(pids.values()))
-        cpu0 = {k: procs.cpu_seconds(p) for k, p in pids.items()}
-        own0 = time.process_time()
-        waiter = asyncio.create_task(watch.wait(base + len(jobs), TIMEOUT, tick=lambda n: bar.at(n - base)))
-        log = await closed_loop(jobs, send, sizes.concurrency)
-        end = await waiter
-        cpu = {k: 1000 * (procs.cpu_seconds(p) - cpu0[k]) / len(jobs) for k, p in pids.items()}
-        cpu["bench"] = 1000 * (time.process_time() - own0) / len(jobs)
-        bar.done()
-        elapsed = end - log.first()
-        acks = [log.acked[k] - t for k, t in log.sent.items()]
-        return {
-            "events": len(jobs),
-            "customers": sizes.customers,
-            "concurrency": sizes.concurrency,
-            "seconds": elapsed,
-            "per_second": len(jobs) / elapsed,
-            "ack_latency": percentiles(acks),
-            "cpu_ms_per_event": cpu,
-            "errors": len(log.errors),
-        }
-    finally:
-        worker.stop()
+        jobs = raw_jobs(spread(f"r{tag}", sizes.customers, sizes.events))
+        out = await counted_phase(f"raw engine ({tag})", jobs, send, watch, bar, sizes.concurrency, pids)
+        out["customers"] = sizes.customers
+
+        api, url = procs.api_server(
+            work, address, "sqlite://", tq, SECRET, API_KEY, name=f"minimal-api-{tag}", app="bench.minimal_api:app"
+        )
+        stack.callback(api.stop)
+        await procs.wait_http(url, api)
+        h = MiniHttp(url)
+        stack.push_async_callback(h.aclose)
+        hsend = http_sender(h)
+        warm_http = stripe_jobs(spread(f"mw{tag}", sizes.concurrency, sizes.concurrency))
+        before = watch.value()
+        await closed_loop(warm_http, hsend, sizes.concurrency)
+        await watch.wait(before + len(warm_http), TIMEOUT)
+        jobs = stripe_jobs(spread(f"m{tag}", sizes.customers, sizes.events))
+        out["minimal_http"] = await counted_phase(
+            f"raw engine through the minimal HTTP endpoint ({tag})",
+            jobs,
+            hsend,
+            watch,
+            bar,
+            sizes.concurrency,
+            {**pids, "api": api.pid},
+        )
+        return out
 
 
 async def tenure_phase(
@@ -217,9 +248,19 @@ async def tenure_phase(
 
 
 async def phase_tenure(
-    sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None, http: bool = True
+    sizes: Sizes,
+    work: Path,
+    address: str,
+    tag: str,
+    bar: Bar,
+    server: procs.Proc | None,
+    http: bool = True,
+    db_url: str | None = None,
+    only_http_full: bool = False,
 ) -> dict:
-    """Tenure end to end: signed webhooks through the API, and the Python client, to ledger rows."""
+    """Tenure end to end: signed webhooks through the API, and the Python client, to ledger rows.
+    `db_url` puts the ledger elsewhere (PostgreSQL) than a fresh SQLite file; `only_http_full`
+    runs just the full-load HTTP phase (the PostgreSQL comparison)."""
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
@@ -227,8 +268,7 @@ async def phase_tenure(
     from storage.engine import create_engine_for
     from storage.migrate import upgrade
 
-    db = work / f"tenure-{tag}.db"
-    db_url = f"sqlite:///{db}"
+    db_url = db_url or f"sqlite:///{work / f'tenure-{tag}.db'}"
     engine = create_engine_for(db_url)
     upgrade(engine)
     tq = f"bench-tenure-{tag}"
@@ -268,6 +308,9 @@ async def phase_tenure(
                 concurrency=sizes.concurrency,
                 pids=pids,
             )
+            if only_http_full:
+                engine.dispose()
+                return out
             rate = out["http_full"]["per_second"] / 2
             # the same journeys as at full load (already open), new invoices
             jobs = stripe_jobs(spread(f"h{tag}", sizes.customers, sizes.half_events, offset=sizes.events))
@@ -284,6 +327,17 @@ async def phase_tenure(
         out["worker_rss_kb"] = procs.rss_kb(worker.pid)
     engine.dispose()
     return out
+
+
+async def phase_postgres(
+    sizes: Sizes, work: Path, address: str, tag: str, bar: Bar, server: procs.Proc | None, base_url: str
+) -> dict:
+    """Tenure over HTTP at full load with the ledger in PostgreSQL (a fresh schema of the CI database)."""
+    url, schema = storage_cost.fresh_schema(base_url)
+    try:
+        return await phase_tenure(sizes, work, address, f"{tag}-pg", bar, server, db_url=url, only_http_full=True)
+    finally:
+        storage_cost.drop_schema(base_url, schema)
 
 
 async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar, server: procs.Proc | None = None) -> dict:
@@ -362,15 +416,36 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar, server:
         engine.dispose()
 
 
-async def phase_year(sizes: Sizes, work: Path, bar: Bar) -> dict:
+async def phase_year(sizes: Sizes, work: Path, bar: Bar, postgres_url: str | None) -> dict:
     from bench.year import incoming, simulate
     from starter.program_file import read_program
 
     program = read_program(ROOT / "program.toml")
     steps = incoming(sizes.year_months)
     bar.phase(f"busy customer-years on the time-skipping server ({sizes.year_customers} customers)", steps)
-    out = await simulate(program, sizes.year_customers, sizes.year_months, work, tick=lambda i, n: bar.at(i))
+    out = await simulate(
+        program, sizes.year_customers, sizes.year_months, work, tick=lambda i, n: bar.at(i), postgres_url=postgres_url
+    )
     bar.done()
+    if sizes.year_rounding:
+        # the same year with lots expiring at month ends: what the program setting saves
+        rounded = program.model_copy(
+            update={"points": program.points.model_copy(update={"expiry_rounding": "end_of_month"})}
+        )
+        bar.phase("busy customer-years, lots expiring at month ends", steps)
+        month_end = await simulate(
+            rounded, sizes.year_customers, sizes.year_months, work / "month-end", tick=lambda i, n: bar.at(i)
+        )
+        bar.done()
+        out["end_of_month"] = {
+            k: month_end[k]
+            for k in (
+                "history_events_per_incoming",
+                "history_events_per_customer_year",
+                "history_bytes_per_customer_year",
+                "longest_run",
+            )
+        }
     return out
 
 
@@ -389,10 +464,17 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
         "workdir": str(work),
     }
     wal = sizes.wal_compare and address is None
-    total = 3 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
+    postgres_url = storage_cost.postgres_base_url() if sizes.postgres else None
+    if postgres_url:
+        results["postgres"] = {"server": "wal" if wal else "default"}
+    total = 4 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
     total += sizes.campaign_members + max(0, sizes.campaign_members - sizes.memory_large)
+    if sizes.year_rounding:
+        total += len(schedule(sizes.year_months))
     if wal:
-        total += 3 * sizes.events + sizes.half_events
+        total += 4 * sizes.events + sizes.half_events
+    if postgres_url:
+        total += sizes.events
     t0 = time.monotonic()
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -411,6 +493,10 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
                 await procs.wait_temporal(address, server)
             results["raw"] = await phase_raw(sizes, work, address, "default", bar, server)
             results["tenure"] = await phase_tenure(sizes, work, address, "default", bar, server)
+            if postgres_url and not wal:
+                results["postgres"]["tenure"] = await phase_postgres(
+                    sizes, work, address, "default", bar, server, postgres_url
+                )
             if not wal:
                 results["memory"] = await phase_memory(sizes, work, address, bar, server)
                 results["memory"]["server"] = "default"
@@ -426,6 +512,10 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
                     "raw": await phase_raw(sizes, work, address, "wal", bar, server),
                     "tenure": await phase_tenure(sizes, work, address, "wal", bar, server),
                 }
+                if postgres_url:
+                    results["postgres"]["tenure"] = await phase_postgres(
+                        sizes, work, address, "wal", bar, server, postgres_url
+                    )
                 # The worker's memory does not depend on the server's disk: opening 20,000
                 # journeys goes faster on this one.
                 results["memory"] = await phase_memory(sizes, work, address, bar, server)
@@ -440,7 +530,7 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
                 "server": results["memory"]["server"],
                 "raw_per_second": same["per_second"],
             }
-        results["year"] = await phase_year(sizes, work, bar)
+        results["year"] = await phase_year(sizes, work, bar, postgres_url)
     results["total_seconds"] = time.monotonic() - t0
     results["targets"] = report.targets(results)
     return results

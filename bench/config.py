@@ -18,6 +18,8 @@ class Sizes:
     year_customers: int = 4  # busy customer-years simulated side by side on the time-skipping server
     year_months: int = 14  # months simulated per customer (>12 so lots expire)
     wal_compare: bool = True  # repeat raw + client phases on a dev server with SQLite WAL pragmas
+    year_rounding: bool = True  # the busy year again with points.expiry_rounding = end_of_month
+    postgres: bool = True  # the ledger in PostgreSQL too, when BENCH_POSTGRES_URL / TENURE_TEST_POSTGRES_URL is set
     campaign_members: int = 20000  # journeys a bonus campaign reaches (the fan-out phase); 0 skips it
     campaign_concurrency: int = 64  # journeys the campaign asks at once
 
@@ -47,6 +49,8 @@ TINY = Sizes(  # tests/test_bench_smoke.py
     year_customers=1,
     year_months=2,
     wal_compare=False,
+    year_rounding=False,
+    postgres=False,
     campaign_members=20,
     campaign_concurrency=8,
 )

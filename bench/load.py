@@ -107,11 +107,15 @@ class LedgerWatch:
         self._stmt = sa.text(
             "select id, ref, recorded_at from ledger_entries where id > :last and kind = 'earn' order by id"
         )
+        # PostgreSQL hands out ids at INSERT and concurrent transactions commit out of id order: a
+        # row with a lower id can appear after a poll saw a higher one. Each poll looks back this
+        # many ids (SQLite serializes its writers, so there it only re-reads rows already seen).
+        self.overlap = 0 if engine.dialect.name == "sqlite" else 2000
 
     def _poll(self) -> int:
         now = time.time()
         with self.engine.connect() as conn:
-            rows = conn.execute(self._stmt, {"last": self.last_id}).all()
+            rows = conn.execute(self._stmt, {"last": max(0, self.last_id - self.overlap)}).all()
         for id_, ref, at in rows:
             self.last_id = max(self.last_id, id_)
             if ref is not None:

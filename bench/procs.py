@@ -180,8 +180,16 @@ def raw_worker(workdir: Path, address: str, task_queue: str, counter_file: Path,
 
 
 def api_server(
-    workdir: Path, address: str, db_url: str, task_queue: str, secret: str, api_key: str, name: str = "api"
+    workdir: Path,
+    address: str,
+    db_url: str,
+    task_queue: str,
+    secret: str,
+    api_key: str,
+    name: str = "api",
+    app: str = "starter.api:app",
 ) -> tuple[Proc, str]:
+    """Tenure's API as `make run` starts it (or, with `app="bench.minimal_api:app"`, the bare floor)."""
     port = free_port()
     env = base_env(
         temporal_address=address,
@@ -191,7 +199,7 @@ def api_server(
         stripe_webhook_secret=secret,
         api_keys=api_key,
     )
-    argv = [sys.executable, "-m", "uvicorn", "starter.api:app", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     return Proc(name, argv, env, workdir / f"{name}.log").start(), f"http://127.0.0.1:{port}"
 
 

@@ -21,6 +21,7 @@ from typing import TypedDict
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+from bench import storage_cost
 from bench.procs import payload_keys
 from domain.journey import workflow_id
 from domain.messages import ActivityReported, PaymentSucceeded, ProfileUpdated, RedeemRequest
@@ -78,8 +79,15 @@ async def run_chain(client, wid: str) -> list[list]:
 
 
 async def simulate(
-    program, customers: int, months: int, workdir: Path, tick: Callable[[int, int], None] | None = None
+    program,
+    customers: int,
+    months: int,
+    workdir: Path,
+    tick: Callable[[int, int], None] | None = None,
+    postgres_url: str | None = None,
 ) -> dict:
+    """The busy customers' histories, and what they cost in storage: Temporal history bytes, and
+    Tenure's tables in SQLite (and, with `postgres_url`, the same rows copied into PostgreSQL)."""
     from settings import Settings
     from starter.client import TenureClient
     from starter.search_attributes import ensure as ensure_search_attributes
@@ -93,6 +101,7 @@ async def simulate(
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary, data_converter=payload_data_converter(payload_keys())
     )
+    workdir.mkdir(parents=True, exist_ok=True)
     await ensure_search_attributes(env.client, env.client.namespace)  # journeys at rules version 3 set them
     settings = Settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'year.db'}", task_queue="bench-year")
     engine = create_engine_for(settings.db_url())
@@ -134,6 +143,20 @@ async def simulate(
             wall = time.monotonic() - t0
 
             chains = {cid: await run_chain(env.client, workflow_id(cid)) for cid in cids}
+        # bytes the rows added: an empty table and index take a page or two however few rows they hold
+        empty = storage_cost.empty_sqlite_bytes(str(workdir / "year-empty.db"))
+        storage = {"sqlite": storage_cost.growth(empty, storage_cost.table_bytes(engine))}
+        storage["rows"] = storage_cost.row_counts(engine)
+        if postgres_url:
+            url, schema = storage_cost.fresh_schema(postgres_url)
+            pg = create_engine_for(url)
+            try:
+                before = storage_cost.table_bytes(pg)
+                storage_cost.copy_rows(engine, pg)
+                storage["postgres"] = storage_cost.growth(before, storage_cost.table_bytes(pg))
+            finally:
+                pg.dispose()
+                storage_cost.drop_schema(postgres_url, schema)
     finally:
         await env.shutdown()
         engine.dispose()
@@ -155,6 +178,8 @@ async def simulate(
             }
         )
     years = customers * months * 30 / 365
+    history_bytes = sum(e.ByteSize() for runs in chains.values() for r in runs for e in r)
+    per_year = {db: sum(tables.values()) / years for db, tables in storage.items() if db != "rows"}
     return {
         "customers": customers,
         "months": months,
@@ -165,6 +190,10 @@ async def simulate(
         "continue_as_new": max(c["runs"] for c in per_customer) - 1,
         "event_types": dict(kinds.most_common()),
         "per_customer": per_customer,
+        "history_bytes_per_customer_year": history_bytes / years,
+        "storage": storage,
+        "tenure_bytes_per_customer_year": per_year,
+        "ledger_rows_per_customer_year": storage["rows"]["ledger_entries"] / years,
         "wall_seconds": wall,
         "customer_years_per_second": years / wall,
     }

@@ -44,7 +44,7 @@ def earn(
             source=source,
             ref=ref,
             earned_at=now,
-            expires_at=now + r.p.lot_validity,
+            expires_at=r.p.lot_expiry(now),
             points=points,
             remaining=points,
         )

@@ -167,6 +167,15 @@ class LedgerWrite(_Record):
     unwritable: list[UnwritableEntry] = Field(default_factory=list)
 
 
+class LedgerAndProfile(_Record):
+    """One local activity's input (rules version 4 on): the profile to mirror and the entries to append,
+    when a wake-up has both, so an event costs the journey one local activity (one history marker,
+    one activation) instead of two."""
+
+    profile: CustomerProfile
+    entries: list[LedgerEntry]
+
+
 class Effects(BaseModel):
     """What one step asks of the outside world, in order."""
 

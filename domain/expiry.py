@@ -12,16 +12,26 @@ from .rules_port import RulesPort
 
 
 def deadlines(r: RulesPort) -> list[datetime]:
-    """Each live lot's expiry and its warnings not yet sent (a grouped warning marks every lot it covers)."""
-    times: list[datetime] = []
+    """The earliest of the live lots' expiries and warnings not yet sent (a grouped warning marks every
+    lot it covers). Only the earliest: the journey's clock takes the minimum of all deadlines, and a
+    busy member holds hundreds of lots (one per login), so each wake-up computed hundreds of dates
+    to keep one (bench/RESULTS.md)."""
+    if r.lifecycle and churn.frozen(r):
+        return []
+    warn_days = r.p.points.expiry_warning_days
+    first_warning = timedelta(days=max(warn_days)) if warn_days else timedelta(0)
+    earliest: datetime | None = None
     for lot in r.a.lots:
-        if lot.remaining <= 0 or (r.lifecycle and churn.frozen(r)):
+        if lot.remaining <= 0:
             continue
-        times.append(lot.expires_at)
-        for d in r.p.points.expiry_warning_days:
-            if d not in lot.warned:
-                times.append(lot.expires_at - timedelta(days=d))
-    return times
+        if not lot.warned:  # most lots: none of their warnings sent yet
+            due = lot.expires_at - first_warning
+        else:
+            unwarned = [d for d in warn_days if d not in lot.warned]
+            due = lot.expires_at - timedelta(days=max(unwarned)) if unwarned else lot.expires_at
+        if earliest is None or due < earliest:
+            earliest = due
+    return [] if earliest is None else [earliest]
 
 
 def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
@@ -30,7 +40,9 @@ def advance(r: RulesPort, fx: Effects, now: datetime) -> None:
     frozen = r.lifecycle and churn.frozen(r)
     if not frozen:
         (_warn_grouped if r.grouped_warnings else _warn_per_lot)(r, fx, now)
-    for lot in [] if frozen else sorted(a.lots, key=L.order_key):
+    # only the lots that reached their date, in the same order (a busy member holds hundreds of lots)
+    reached = [] if frozen else [lot for lot in a.lots if lot.expires_at <= now and lot.remaining > 0]
+    for lot in sorted(reached, key=L.order_key):
         if lot.expires_at <= now and lot.remaining > 0:  # one lot at a time: each entry's balance_after is exact
             L.replace(a.lots, {id(lot): lot.model_copy(update={"remaining": 0})})
             lot_id, lost = lot.lot_id, lot.remaining
@@ -49,10 +61,15 @@ def _warn_grouped(r: RulesPort, fx: Effects, now: datetime) -> None:
     daily would otherwise get a warning for each two-point lot. When a lot's warning comes due,
     the lots expiring up to `expiry_warning_group_days` after it are warned with it (so at most
     about one email of each kind a week), and they never wake the journey for that warning."""
+    warn_days = r.p.points.expiry_warning_days
+    first_warning = timedelta(days=max(warn_days)) if warn_days else timedelta(0)
+    if not any(lot.remaining > 0 and lot.expires_at - first_warning <= now < lot.expires_at for lot in r.a.lots):
+        return  # no lot is inside its first warning's window: nothing can be due (the usual wake-up)
     live = [lot for lot in sorted(r.a.lots, key=L.order_key) if lot.remaining > 0 and lot.expires_at > now]
     warn_days = sorted(r.p.points.expiry_warning_days)
     for d in warn_days:  # most urgent first: a lot warned at 7 days needs no 30-day warning
-        due = [lot for lot in live if d not in lot.warned and now >= lot.expires_at - timedelta(days=d)]
+        window_end = now + timedelta(days=d)  # now >= expires_at - d days, with one timedelta per pass
+        due = [lot for lot in live if lot.expires_at <= window_end and d not in lot.warned]
         if not due:
             continue
         horizon = max(lot.expires_at for lot in due) + timedelta(days=r.p.points.expiry_warning_group_days)

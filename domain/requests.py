@@ -152,7 +152,7 @@ def credit_failed(r: RulesPort, fx: Effects, now: datetime, credit: BillingCredi
             source="returned points",
             ref=request_id,
             earned_at=now,
-            expires_at=now + r.p.lot_validity,
+            expires_at=r.p.lot_expiry(now),
             points=done.points,
             remaining=done.points,
         )
@@ -216,7 +216,7 @@ def adjust(r: RulesPort, fx: Effects, now: datetime, req: AdjustRequest) -> Adju
                 source="adjustment",
                 ref=req.request_id,
                 earned_at=now,
-                expires_at=now + r.p.lot_validity,
+                expires_at=r.p.lot_expiry(now),
                 points=req.points,
                 remaining=req.points,
             )

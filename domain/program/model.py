@@ -7,7 +7,7 @@ the JSON shape of these models is part of every recorded history and must not ch
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -37,6 +37,7 @@ TierName = str
 CurrencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 ExchangeRate = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
 Cadence = Literal["monthly", "annual"]
+ExpiryRounding = Literal["exact", "end_of_day", "end_of_month"]
 
 
 class ActivityRule(Strict):
@@ -85,6 +86,12 @@ class PointsRules(Strict):
     expiry_warning_days: list[int] = Field(default_factory=lambda: [30, 7])
     expiry_warning_group_days: float = Field(
         7, ge=0, description="Lots expiring within this many days after a due one are warned in the same email."
+    )
+    expiry_rounding: ExpiryRounding = Field(
+        "exact",
+        description="A lot expires exactly lot_validity_days after it was earned, or at the end (UTC) of that "
+        "day or month: lots that expire together wake the journey once (bench/RESULTS.md). Never earlier "
+        "than exact. `exact` when unset, which is what every journey started before the setting ran under.",
     )
 
     @model_validator(mode="after")
@@ -253,6 +260,22 @@ class Program(Strict):
     @property
     def lot_validity(self) -> timedelta:
         return timedelta(days=self.points.lot_validity_days)
+
+    def lot_expiry(self, earned_at: datetime) -> datetime:
+        """When a lot earned at `earned_at` expires: `lot_validity` later, rounded up as the program says."""
+        exact = earned_at + self.lot_validity
+        rounding = self.points.expiry_rounding
+        if rounding == "exact":
+            return exact
+        day_start = exact.replace(hour=0, minute=0, second=0, microsecond=0)
+        if rounding == "end_of_day":
+            return day_start + timedelta(days=1)
+        month_start = day_start.replace(day=1)
+        return (
+            month_start.replace(year=month_start.year + 1, month=1)
+            if month_start.month == 12
+            else (month_start.replace(month=month_start.month + 1))
+        )
 
     @property
     def tier_year(self) -> timedelta:

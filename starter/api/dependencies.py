@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,13 +18,19 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-ServicesDep = Annotated[Services, Depends(services)]
+async def _services(request: Request) -> Services:
+    # async, like every dependency here: FastAPI runs a plain `def` dependency in its thread pool,
+    # a thread hop per request for an attribute read (bench/RESULTS.md)
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key of TENURE_API_KEYS (default: dev-key).")
 _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="An API key of TENURE_API_KEYS.")
 
 
-def _caller(
+async def _caller(
     svc: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
@@ -47,10 +53,10 @@ def _caller(
     return found
 
 
-def require_role(*roles: Role) -> Callable[..., ApiKey]:
+def require_role(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency that admits keys of these roles (and admin), 403 for any other key."""
 
-    def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
         if not allows(key, roles):
             raise ApiError(
                 403,

@@ -75,6 +75,8 @@ from .stripe_objects import (
 
 SIGNATURE_HEADER = "Stripe-Signature"
 TOLERANCE_SECONDS = 300
+# the event types whose translation may call `invoice_for_payment_intent` (I/O); the rest are pure
+MAY_LOOK_UP = frozenset({"charge.refunded"})
 
 InvoiceLookup = Callable[[str], "str | None"]
 """payment_intent id -> the invoice it paid (None: it paid no invoice)."""
