@@ -211,14 +211,15 @@ async def set_aside_and_retried(env: WorkflowEnvironment, tenure: TenureClient, 
     """Rules version 2's own paths: an event a rule fails on, a payload that does not decode, a ledger
     entry another writer's row stands in the way of, a redemption retried while the first is in flight."""
     cid = "rec_aside"
-    foreign_ledger_row(engine, cid, seq=3)
     await tenure.send(cid, payment(1, cadence="annual", amount=49000))
-    await eventually(lambda: query(tenure, cid, "summary", Summary), lambda s: "pay:in_1" in lot_ids(s))
+    await settled(tenure, engine, cid, lambda s: "pay:in_1" in lot_ids(s))
+    # the next entry's seq, whatever the rules version wrote before it
+    foreign_ledger_row(engine, cid, seq=len(await asyncio.to_thread(ledger_rows, engine, cid)) + 1)
     huge = {"type": "payment_succeeded", "event_id": "evt_huge", "invoice_id": "in_huge", "amount_minor": 10**400}
     for event in ({**huge, "currency": "USD"}, {"type": "activity", "event_id": "evt_garbled", "kind": "dancing"}):
         data = json.dumps({"event": event}).encode()
         await tenure.handle(cid).signal("event", RawValue(Payload(metadata={"encoding": b"json/plain"}, data=data)))
-    await tenure.send(cid, payment(2))  # its entry, seq 3, is set aside
+    await tenure.send(cid, payment(2))  # its entry, at the foreign row's seq, is set aside
     await said(tenure, cid, "could not be written")
     request = RedeemRequest(request_id="order-1", points=300)
     await asyncio.gather(tenure.redeem(cid, request), tenure.redeem(cid, request))
