@@ -479,6 +479,7 @@ def test_build_activities_wiring(engine):
         "record_ledger_entries",
         "record_rejections",
         "upsert_customer",
+        "record_ledger_and_profile",
         "lookup_referrer",
         "send_email",
         "apply_credit",

@@ -153,7 +153,7 @@ async def test_make_run_serves_worker_and_api_metrics(tmp_path):
 
         for span in (
             '"name": "POST /webhooks/billing"',
-            '"name": "RunActivity:record_ledger_entries"',
+            '"name": "RunActivity:record_ledger_and_profile"',  # rules version 4: the ledger with the profile
             '"name": "INSERT"',
         ):
             await eventually(lambda span=span: _async(traced(span)), bool, timeout=30)

@@ -91,8 +91,8 @@ async def test_one_trace_from_webhook_to_ledger_write(dev_env, program, task_que
     assert chain[-1] == request.name, f"the INSERT descends from the webhook's request: {chain}"
     assert chain == [
         "INSERT",
-        "RunActivity:record_ledger_entries",  # in the worker
-        "StartActivity:record_ledger_entries",  # in the journey
+        "RunActivity:record_ledger_and_profile",  # in the worker (rules version 4: the ledger with the profile)
+        "StartActivity:record_ledger_and_profile",  # in the journey
         "SignalWithStartWorkflow:CustomerJourney",  # the API's Temporal client
         "POST /webhooks/billing",
     ]

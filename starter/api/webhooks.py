@@ -62,7 +62,8 @@ async def stripe_webhook(
     the endpoint's signing secret (TENURE_STRIPE_WEBHOOK_SECRET or STRIPE_WEBHOOK_SECRET), 5-minute tolerance."""
     secrets = stripe_events.signing_secrets(svc.settings.stripe_webhook_secret)
     data = stripe_events.verified_event(await request.body(), stripe_signature, secrets)
-    if data.get("type") in stripe_events.MAY_LOOK_UP:  # its translation may ask Stripe (I/O): off the loop
+    kind = data.get("type")  # any JSON value here: translate() refuses what is not an event type
+    if isinstance(kind, str) and kind in stripe_events.MAY_LOOK_UP:  # may ask Stripe (I/O): off the loop
         result = await asyncio.to_thread(stripe_events.translate, data, svc.invoice_lookup)
     else:  # pure and quick: a thread hop would cost more than the translation
         result = stripe_events.translate(data, svc.invoice_lookup)
