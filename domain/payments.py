@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from . import badges, campaign_earning, churn, dunning, earning, membership, referrals, service_periods, tier_changes
 from . import lots as L
 from . import tiers as T
-from .account import Payment
+from .account import Account, Payment
 from .currencies import convert
 from .effects import Effects
 from .messages import PaymentSucceeded, RefundIssued
@@ -50,17 +50,7 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
         ref=ev.invoice_id,
         spend_minor=ev.amount_minor,
     )
-    a.payments.append(
-        Payment(
-            invoice_id=ev.invoice_id,
-            amount_minor=ev.amount_minor,
-            currency=ev.currency,
-            points=points,
-            lot_id=lot_id,
-            at=now,
-        )
-    )
-    a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
+    _keep_payment(a, ev, now, points, lot_id)
     a.status = "active"
     _campaigns(r, fx, now, ev, points, tier_multiplier)
     r.note(
@@ -76,6 +66,23 @@ def on_payment(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceeded) -
         a.lifecycle.first_invoice_id = a.lifecycle.first_invoice_id or ev.invoice_id
         referrals.after_payment(r, fx, now, ev.invoice_id)
         badges.check(r, fx, now)
+
+
+def _keep_payment(
+    a: Account, ev: PaymentSucceeded, now: datetime, points: int, lot_id: str | None, spend_minor: int | None = None
+) -> None:
+    """Remember the payment (a refund reverses what it earned) for PAYMENTS_KEPT_DAYS; `spend_minor`
+    from rules version 3 (what it counted as spend), None before."""
+    payment = Payment(
+        invoice_id=ev.invoice_id,
+        amount_minor=ev.amount_minor,
+        currency=ev.currency,
+        points=points,
+        lot_id=lot_id,
+        at=now,
+        spend_minor=spend_minor,
+    )
+    a.payments = [p for p in [*a.payments, payment] if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
 
 
 def _campaigns(
@@ -140,18 +147,7 @@ def _on_payment_v3(r: RulesPort, fx: Effects, now: datetime, ev: PaymentSucceede
     if lot_id is None and spend:  # no points, but the money still counts towards a spend-based tier
         a.qualifying.append(T.Qualifying(at=now, points=0, spend_minor=spend, ref=ev.invoice_id))
         tier_changes.check_upgrade(r, fx, now)
-    a.payments.append(
-        Payment(
-            invoice_id=ev.invoice_id,
-            amount_minor=ev.amount_minor,
-            currency=ev.currency,
-            points=points,
-            lot_id=lot_id,
-            at=now,
-            spend_minor=spend,
-        )
-    )
-    a.payments = [p for p in a.payments if p.at > now - timedelta(days=PAYMENTS_KEPT_DAYS)]
+    _keep_payment(a, ev, now, points, lot_id, spend_minor=spend)
     a.status = "active"
     _campaigns(r, fx, now, ev, points, tier_multiplier)
     if r.lifecycle and not ev.proration:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from .messages import line
+from .messages import CancellationReason, line
 
 Operator = Literal["eq", "ne", "in", "lt", "le", "gt", "ge", "between", "is_true", "is_false"]
 
@@ -71,19 +71,8 @@ KNOWN_VALUES: dict[str, frozenset[str]] = {
     "status": frozenset({"active", "past_due", "cancelled"}),
     "plan_cadence": frozenset({"monthly", "annual"}),
     "engagement_level": frozenset(ENGAGEMENT_LEVELS),
-    "churn_reason": frozenset(
-        {
-            "too_expensive",
-            "missing_features",
-            "switched_service",
-            "unused",
-            "customer_service",
-            "too_complex",
-            "low_quality",
-            "other",
-            "involuntary",
-        }
-    ),
+    # a cancellation's reasons, and the one a failed payment gives (domain/churn.py)
+    "churn_reason": frozenset((*get_args(CancellationReason), "involuntary")),
 }
 
 # The rules version (domain/journey.py) from which journeys keep the projection, wake when time
