@@ -79,6 +79,9 @@ def malloc_in_use() -> int:
     return int(info.uordblks + info.hblkhd)
 
 
+TYPES: dict[str, Counter[str]] = {}  # label -> type name -> bytes, over every run
+
+
 def owned_by(roots: list[tuple[str, Any]], shared: set[int]) -> dict[str, tuple[int, int]]:
     """Bytes and objects reachable from each root (first root wins), never entering `shared` objects."""
     seen: set[int] = set()
@@ -86,6 +89,7 @@ def owned_by(roots: list[tuple[str, Any]], shared: set[int]) -> dict[str, tuple[
     for label, root in roots:
         size = count = 0
         stack = [root]
+        types = TYPES.setdefault(label.split(" (")[0] if label.startswith("journey: other") else label, Counter())
         while stack:
             obj = stack.pop()
             key = id(obj)
@@ -94,7 +98,9 @@ def owned_by(roots: list[tuple[str, Any]], shared: set[int]) -> dict[str, tuple[
             seen.add(key)
             if isinstance(obj, type | type(sys) | type(owned_by)):  # classes, modules, functions: shared code
                 continue
-            size += sys.getsizeof(obj)
+            one = sys.getsizeof(obj)
+            size += one
+            types[type(obj).__qualname__] += one
             count += 1
             stack.extend(gc.get_referents(obj))
         previous = out.get(label, (0, 0))
@@ -175,7 +181,9 @@ async def main(n: int) -> None:
         client = await connect(settings, procs.payload_keys())
         program = read_program(ROOT / "program.toml")
         worker: Worker = build_worker(client, settings, program, engine)
-        tenure = TenureClient(client, program, "membreak")
+        # as the API opens journeys: the program by content hash (MEMBREAK_WHOLE=1: the whole program, as before)
+        store = None if os.environ.get("MEMBREAK_WHOLE") == "1" else engine
+        tenure = TenureClient(client, program, "membreak", programs=store)
 
         async def open_journeys(prefix: str, count: int) -> None:
             jobs = client_jobs(spread(prefix, count, count))
@@ -243,6 +251,10 @@ async def main(n: int) -> None:
             for label, (size, count) in sorted(parts.items(), key=lambda kv: -kv[1][0])[:22]:
                 print(f"  {size / len(running) / 1024:7.2f} KB  {count / len(running):7.1f} objects  {label}")
             print(f"  {total / len(running) / 1024:7.2f} KB  in all (per run; {cached} measured runs + 20 warm-up)")
+            print("\nthe largest parts by type (KB per run):")
+            for label, types in sorted(TYPES.items(), key=lambda kv: -sum(kv[1].values()))[:5]:
+                shown = ", ".join(f"{name} {size / len(running) / 1024:.2f}" for name, size in types.most_common(6))
+                print(f"  {label}: {shown}")
             kinds: Counter[str] = Counter()
             rw = next(iter(running.values()))
             barrier = {id(running)} | {id(r) for r in running.values()}
