@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from .comms import CommsState
+from .compact import Compact
 from .messages import CancellationReason
 
 
@@ -99,7 +100,7 @@ class ServiceRecord(BaseModel):
     periods: int = Field(0, description="Service periods paid and not fully refunded.")
 
 
-class LifecycleState(BaseModel):
+class LifecycleState(Compact):
     comms: CommsState = Field(default_factory=CommsState)
     signed_up_at: datetime | None = None
     onboarding: OnboardingState | None = None
