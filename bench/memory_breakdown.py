@@ -158,6 +158,25 @@ def breakdown(running: dict[str, Any]) -> dict[str, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in totals.items()}
 
 
+def detail(rw: Any, shared: set[int]) -> None:
+    """What the SDK's primary task of one run holds, beyond the journey (MEMBREAK_DETAIL=1)."""
+    impl = rw.instance.globals_and_locals["__temporal_in_sandbox"].instance
+    state = [v for k, v in vars(impl._object).items() if k != "timer"]  # the timer reaches the SDK instance
+    journey_owned = reachable([*state, impl._workflow_input], shared)
+    stack, seen = [impl._primary_task], set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or id(obj) in shared or id(obj) in journey_owned or isinstance(obj, type | type(sys)):
+            continue
+        seen.add(id(obj))
+        size = sys.getsizeof(obj)
+        if isinstance(obj, dict) and size > 300:
+            print(f"    dict {size} B keys {list(obj)[:8]}")
+        elif type(obj).__name__ in ("code", "coroutine", "str", "deque", "Random") and size > 150:
+            print(f"    {type(obj).__name__} {size} B {str(obj)[:90]!r}")
+        stack.extend(gc.get_referents(obj))
+
+
 async def main(n: int) -> None:
     from temporalio.worker import Worker
 
@@ -180,7 +199,19 @@ async def main(n: int) -> None:
         settings = Settings(temporal_address=address, database_url=db_url, task_queue="membreak")
         client = await connect(settings, procs.payload_keys())
         program = read_program(ROOT / "program.toml")
-        worker: Worker = build_worker(client, settings, program, engine)
+        raw = os.environ.get("MEMBREAK_RAW") == "1"  # the raw engine's counting workflow instead
+        if raw:
+            from bench import counter
+            from bench.raw import BenchCounter
+            from bench.tenure_load import raw_sender
+            from starter.sandbox_runner import runner_for
+            from worker import RUNNER
+
+            runner = runner_for(RUNNER.restrictions.with_passthrough_modules("bench"), client.data_converter)
+            worker = Worker(client, task_queue="membreak", workflows=[BenchCounter], workflow_runner=runner)
+            send_raw = raw_sender(client, "membreak")
+        else:
+            worker = build_worker(client, settings, program, engine)
         # as the API opens journeys: the program by content hash (MEMBREAK_WHOLE=1: the whole program, as before)
         store = None if os.environ.get("MEMBREAK_WHOLE") == "1" else engine
         tenure = TenureClient(client, program, "membreak", programs=store)
@@ -191,12 +222,19 @@ async def main(n: int) -> None:
 
             async def one(job: Any) -> None:
                 async with gate:
-                    await tenure.send(job.customer, job.payload)
+                    if raw:
+                        await send_raw(job)
+                    else:
+                        await tenure.send(job.customer, job.payload)
 
             await asyncio.gather(*(one(j) for j in jobs))
             running = worker._workflow_worker._running_workflows  # type: ignore[union-attr]  # the SDK's cache
             t0 = time.monotonic()
-            while True:
+            while raw:
+                if counter.value() >= len(jobs) + (0 if prefix == "w" else 20):
+                    break
+                await asyncio.sleep(0.2)
+            while not raw:
                 with engine.connect() as conn:
                     from sqlalchemy import text
 
@@ -270,6 +308,8 @@ async def main(n: int) -> None:
                 kinds[type(obj).__qualname__] += 1
                 sizes[type(obj).__qualname__] += sys.getsizeof(obj)
                 stack.extend(gc.get_referents(obj))
+            if os.environ.get("MEMBREAK_DETAIL"):
+                detail(rw, shared)
             print("\none run's owned objects by type (top 15):")
             for name, size in sizes.most_common(15):
                 print(f"  {size / 1024:7.2f} KB  {kinds[name]:6d}  {name}")
