@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from temporalio.api.enums.v1 import EventType
+from temporalio.worker import Replayer
 
 from domain.account import Account
 from domain.journey import WORKFLOW_NAME, JourneyInput, workflow_id
@@ -160,3 +161,22 @@ async def test_continue_as_new_carries_the_hash(time_env, program, tmp_path):
         assert start["program_hash"] == content_hash(program)
         assert "program" not in start and "program" not in start["account"]
         assert (await tenure.account("cus_carried")).program == program
+
+
+async def test_a_journey_by_hash_replays_under_the_program_it_names(time_env, program, tmp_path):
+    import worker
+    from tests.payload_key_for_tests import data_converter_for_tests
+
+    async with running_worker(time_env.client, program, tmp_path, programs_by_hash=True) as (tenure, _engine):
+        await tenure.send("cus_replayed", payment(1))
+        await eventually(lambda: tenure.summary("cus_replayed"), lambda s: s.balance == program.earning.monthly_payment)
+        history = await tenure.handle("cus_replayed").fetch_history()
+    replayer = Replayer(
+        workflows=worker.WORKFLOWS, workflow_runner=worker.RUNNER, data_converter=data_converter_for_tests()
+    )
+    assert (await replayer.replay_workflow(history)).replay_failure is None  # the worker's registry holds it
+    fresh = ProgramRegistry()  # a process that never read the store: the run cannot be replayed, not run otherwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("workflows.customer.programs", fresh)
+        failed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert failed.replay_failure is not None and "ProgramUnknown" in repr(failed.replay_failure)
