@@ -214,10 +214,12 @@ async def main(n: int) -> None:
             worker = build_worker(client, settings, program, engine)
         # as the API opens journeys: the program by content hash (MEMBREAK_WHOLE=1: the whole program, as before)
         store = None if os.environ.get("MEMBREAK_WHOLE") == "1" else engine
-        tenure = TenureClient(client, program, "membreak", programs=store)
+        options: dict[str, Any] = {} if store is None else {"programs": store}  # (main's client has no `programs`)
+        tenure = TenureClient(client, program, "membreak", **options)
 
         async def open_journeys(prefix: str, count: int) -> None:
-            jobs = client_jobs(spread(prefix, count, count))
+            per = 1 if prefix == "w" else int(os.environ.get("MEMBREAK_EVENTS", "1"))  # payments per journey
+            jobs = client_jobs(spread(prefix, count, count * per))
             gate = asyncio.Semaphore(32)
 
             async def one(job: Any) -> None:

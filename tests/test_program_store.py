@@ -143,20 +143,23 @@ async def test_a_journey_keeps_the_program_it_recorded_when_the_file_changes(tim
         assert (await _start_input(tenure, "cus_fresh"))["program_hash"] == content_hash(changed)
 
 
+async def _until_continued(tenure: TenureClient, customer_id: str) -> dict:
+    """Payments until the history budget makes the journey continue as new; the new run's start input."""
+    await tenure.send(customer_id, payment(1))
+    first = (await tenure.handle(customer_id).describe()).run_id
+    for n in range(2, 200):
+        await tenure.send(customer_id, payment(n))
+        await eventually(lambda: tenure.summary(customer_id), lambda s, n=n: s.ledger_seq >= n)
+        described = await tenure.handle(customer_id).describe()
+        if described.run_id != first:
+            return await _start_input(tenure, customer_id, described.run_id)
+    raise AssertionError("the journey never continued as new")
+
+
 async def test_continue_as_new_carries_the_hash(time_env, program, tmp_path):
-    async with running_worker(time_env.client, program, tmp_path, programs_by_hash=True, history_budget=60) as (
-        tenure,
-        _engine,
-    ):
-        await tenure.send("cus_carried", payment(1))
-        first = (await tenure.handle("cus_carried").describe()).run_id
-        for n in range(2, 200):  # until the history budget makes the journey continue as new
-            await tenure.send("cus_carried", payment(n))
-            await eventually(lambda n=n: tenure.summary("cus_carried"), lambda s, n=n: s.ledger_seq >= n)
-            described = await tenure.handle("cus_carried").describe()
-            if described.run_id != first:
-                break
-        start = await _start_input(tenure, "cus_carried", described.run_id)
+    opened = running_worker(time_env.client, program, tmp_path, programs_by_hash=True, history_budget=60)
+    async with opened as (tenure, _engine):
+        start = await _until_continued(tenure, "cus_carried")
         assert start["generation"] >= 1, "the journey continued as new"
         assert start["program_hash"] == content_hash(program)
         assert "program" not in start and "program" not in start["account"]
@@ -180,3 +183,16 @@ async def test_a_journey_by_hash_replays_under_the_program_it_names(time_env, pr
         patch.setattr("workflows.customer.programs", fresh)
         failed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert failed.replay_failure is not None and "ProgramUnknown" in repr(failed.replay_failure)
+
+
+async def test_after_adopting_a_program_continue_as_new_carries_that_program_whole(time_env, program, tmp_path):
+    adopted = _richer(program, 150)  # never stored: the journey was handed it by the update
+    opened = running_worker(time_env.client, program, tmp_path, programs_by_hash=True, history_budget=60)
+    async with opened as (tenure, _engine):
+        await tenure.send("cus_adopts", payment(1))
+        await eventually(lambda: tenure.summary("cus_adopts"), lambda s: s.ledger_seq >= 1)
+        assert await tenure.adopt_program("cus_adopts", adopted) == program.version
+        start = await _until_continued(tenure, "cus_adopts")
+        assert "program_hash" not in start and start["program"]["version"] == adopted.version
+        assert start["account"]["program"] == start["program"]
+        assert (await tenure.account("cus_adopts")).program == adopted
