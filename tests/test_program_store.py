@@ -119,7 +119,7 @@ async def test_an_unknown_hash_fails_the_task_until_the_program_is_stored(time_e
             events = await _history(tenure, "cus_waits")
             return [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
 
-        failures = await eventually(failed_tasks, bool)
+        failures = await eventually(failed_tasks, bool, timeout=60)
         failure = failures[0].workflow_task_failed_event_attributes.failure  # its message is encrypted
         assert failure.application_failure_info.type == "ProgramUnknown"
         assert ledger_rows(engine, "cus_waits") == [], "no program, no rules: nothing ran"
