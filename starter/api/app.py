@@ -127,6 +127,7 @@ def create_app(
     app.add_middleware(metrics.Measured)  # outside the body limit: its 413s are answers too
     tracing.instrument_app(app, provider)  # before the first request builds the middleware stack
     install_error_handlers(app)
+    webhooks.add_stripe_route(app)  # first, and on the app itself: the busiest route
     for router in (
         webhooks.router,
         activity.router,
