@@ -188,3 +188,33 @@ async def test_a_temporal_call_still_times_out(program):
     with pytest.raises(JourneyUnavailable) as e:
         await tenure.send("cus_T", event)
     assert (e.value.kind, e.value.timeout) == ("timed_out", 0.05) and cancelled.is_set()
+
+
+async def test_the_served_app_freezes_its_start_up_heap(program, tmp_path):
+    """`starter.api:app` (the process's only app) moves what start-up made out of the collector's sight;
+    an app built by a test leaves the process's collector alone."""
+    import gc
+
+    from starter.api.app import create_app
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
+    from tests.api_kit import api_settings, app_client
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade(engine)
+    gc.unfreeze()
+    try:
+        async with app_client(api_settings(data_dir=tmp_path), client=object(), program=program, engine=engine):
+            assert gc.get_freeze_count() == 0, "a test's app does not freeze the test process"
+        served = create_app(
+            api_settings(data_dir=tmp_path),
+            client=object(),  # type: ignore[arg-type] - never called here
+            program=program,
+            engine=engine,
+            freeze_heap=True,
+        )
+        async with served.router.lifespan_context(served):
+            assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+        engine.dispose()
