@@ -41,6 +41,7 @@ from typing import Any, TypeVar, cast, get_args
 
 import stripe
 from pydantic import TypeAdapter, ValidationError
+from stripe import SignatureVerificationError, WebhookSignature  # bound once: `stripe.X` is a lazy lookup per use
 
 from domain.messages import (
     AmountMinor,
@@ -111,12 +112,12 @@ def verified_event(body: bytes, header: str | None, secrets: list[str]) -> dict[
     whole event, which cost nearly half of the API's CPU per webhook (bench/RESULTS.md), and parses
     the body a second time.
     """
-    last: stripe.SignatureVerificationError | None = None
+    last: SignatureVerificationError | None = None
     for secret in secrets:
         try:
-            stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
+            WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
             break
-        except stripe.SignatureVerificationError as e:
+        except SignatureVerificationError as e:
             last = e
         except UnicodeDecodeError:
             raise ApiError(400, "malformed JSON: the body is not UTF-8") from None
@@ -128,7 +129,7 @@ def verified_event(body: bytes, header: str | None, secrets: list[str]) -> dict[
     return data
 
 
-def _signature_refused(header: str | None, last: stripe.SignatureVerificationError | None) -> ApiError:
+def _signature_refused(header: str | None, last: SignatureVerificationError | None) -> ApiError:
     msg = str(last.user_message if last and last.user_message else last)
     if not header:
         return ApiError(
