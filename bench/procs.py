@@ -3,7 +3,7 @@
 - the Temporal dev server: `temporal server start-dev` with the flags of `starter/supervisor`, on its
   own ports and its own SQLite file in a temporary folder (optionally with WAL pragmas);
 - the Tenure worker: `python worker.py`, configured by TENURE_* variables, in its own process;
-- the HTTP API: `python -m uvicorn starter.api:app`, in its own process;
+- the HTTP API: `python -m uvicorn starter.api:app` with `make run`'s options, in its own process;
 - the raw engine's worker: `python -m bench.raw`, the same runner and worker options as Tenure's.
 """
 
@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from starter.payload_codec import PayloadKeys, generate_key, parse_payload_keys
 from starter.search_attributes import dev_server_flags
+from starter.supervisor.supervise import api_argv
 from starter.supervisor.temporal import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,7 +200,7 @@ def api_server(
         stripe_webhook_secret=secret,
         api_keys=api_key,
     )
-    argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    argv = api_argv(app, "127.0.0.1", port)  # make run's server options, for the floor too
     return Proc(name, argv, env, workdir / f"{name}.log").start(), f"http://127.0.0.1:{port}"
 
 

@@ -7,6 +7,11 @@ collapsed stacks) while signed invoice.paid webhooks go in at full load (BENCH_E
 its samples were doing, by area (the SDK, pydantic, the codec, FastAPI…) and by function (self
 time). Writes bench/results/profile-<process>.txt (stacks) and prints the summary that
 bench/RESULTS.md quotes. py-spy: `pip install py-spy` (a profiler only; not a dependency).
+
+The floor in the same run (BENCH_PROFILE_FLOOR=0 to skip): the minimal HTTP endpoint
+(`bench.minimal_api`, sampled as `floor`) feeding the raw engine's counting workflows on the same
+server gets the same signed bodies, in BENCH_PROFILE_ROUNDS (default 2) rounds alternating with
+Tenure's, so the API's CPU per webhook ÷ the floor's is a same-run, same-noise ratio.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,13 +30,13 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench import procs
-from bench.load import LedgerWatch, closed_loop
+from bench.load import CounterWatch, LedgerWatch, closed_loop
 from bench.minihttp import MiniHttp
 from bench.results import RESULTS_DIR
 from bench.tenure_load import API_KEY, SECRET, http_sender, spread, stripe_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
-RATE = 250  # samples per second; only samples of a thread holding the GIL are kept (`--gil`)
+RATE = int(os.environ.get("BENCH_PROFILE_RATE") or 250)  # samples per second; only samples holding the GIL (`--gil`)
 
 # first match wins: (area, substring of a frame "function (file:line)")
 AREAS = [
@@ -138,6 +144,8 @@ async def main() -> None:
     customers = int(os.environ.get("BENCH_CUSTOMERS") or 400)
     concurrency = int(os.environ.get("BENCH_CONCURRENCY") or 64)
     wal = os.environ.get("BENCH_PROFILE_SERVER", "wal") != "default"
+    floor = os.environ.get("BENCH_PROFILE_FLOOR", "1") != "0"
+    rounds = int(os.environ.get("BENCH_PROFILE_ROUNDS") or 2) if floor else 1
     work = Path(tempfile.mkdtemp(prefix="tenure-profile-"))
     RESULTS_DIR.mkdir(exist_ok=True)
     db_url = f"sqlite:///{work / 'tenure.db'}"
@@ -162,27 +170,74 @@ async def main() -> None:
         warm = stripe_jobs(spread("pw", concurrency, concurrency))
         await closed_loop(warm, send, concurrency)
         await watch.wait({j.key for j in warm}, 300)
-        jobs = stripe_jobs(spread("p", customers, events))
-        await procs.quiet([worker.pid, api.pid, server.pid])
         pids = {"worker": worker.pid, "api": api.pid}
+        quiet_pids = [worker.pid, api.pid, server.pid]
+        if floor:
+            counter = work / "raw.count"
+            raw = procs.raw_worker(work, address, "profile-raw", counter)
+            stack.callback(raw.stop)
+            await procs.wait_worker_ready(raw, "raw worker polling")
+            minimal, floor_url = procs.api_server(
+                work, address, "sqlite://", "profile-raw", SECRET, API_KEY, name="floor", app="bench.minimal_api:app"
+            )
+            stack.callback(minimal.stop)
+            await procs.wait_http(floor_url, minimal)
+            fh = MiniHttp(floor_url)
+            stack.push_async_callback(fh.aclose)
+            floor_send = http_sender(fh)
+            count = CounterWatch(counter)
+            warm = stripe_jobs(spread("fw", concurrency, concurrency))
+            await closed_loop(warm, floor_send, concurrency)
+            await count.wait(len(warm), 300)
+            pids["floor"] = minimal.pid
+            quiet_pids += [raw.pid, minimal.pid]
         outs = {name: RESULTS_DIR / f"profile-{name}.txt" for name in pids}
         spies = {name: spy(pid, outs[name]) for name, pid in pids.items()}
-        cpu0 = {k: procs.cpu_seconds(p) for k, p in pids.items()}
-        t0 = time.monotonic()
-        await closed_loop(jobs, send, concurrency)
-        await watch.wait({j.key for j in jobs}, 300)
-        seconds = time.monotonic() - t0
-        cpu = {k: 1000 * (procs.cpu_seconds(p) - cpu0[k]) / len(jobs) for k, p in pids.items()}
+        cpu = {k: 0.0 for k in pids}
+        seconds = {"tenure": 0.0, "floor": 0.0}
+        ratios: list[float] = []  # each round's API ÷ floor: the machine's other load moves both
+        for n in range(rounds):
+            if floor:  # the floor first, then Tenure: the same bodies, the same server, moments apart
+                jobs = stripe_jobs(spread(f"f{n}", customers, events))
+                await procs.quiet(quiet_pids)
+                before, t0 = count.value(), time.monotonic()
+                c0 = procs.cpu_seconds(pids["floor"])
+                await closed_loop(jobs, floor_send, concurrency)
+                await count.wait(before + len(jobs), 300)
+                seconds["floor"] += time.monotonic() - t0
+                floor_ms = 1000 * (procs.cpu_seconds(pids["floor"]) - c0) / len(jobs)
+                cpu["floor"] += floor_ms / rounds
+            jobs = stripe_jobs(spread(f"p{n}", customers, events))
+            await procs.quiet(quiet_pids)
+            c0s = {k: procs.cpu_seconds(pids[k]) for k in ("worker", "api")}
+            t0 = time.monotonic()
+            await closed_loop(jobs, send, concurrency)
+            await watch.wait({j.key for j in jobs}, 300)
+            seconds["tenure"] += time.monotonic() - t0
+            round_ms = {k: 1000 * (procs.cpu_seconds(pids[k]) - c0s[k]) / len(jobs) for k in ("worker", "api")}
+            for k, ms in round_ms.items():
+                cpu[k] += ms / rounds
+            if floor:
+                ratios.append(round_ms["api"] / floor_ms)
         for s in spies.values():
             s.send_signal(signal.SIGINT)
         for s in spies.values():
             s.wait(timeout=60)
     engine.dispose()
     shutil.rmtree(work, ignore_errors=True)
+    total = events * rounds
     print(
-        f"{events} signed webhooks at full load in {seconds:.0f} s ({events / seconds:.0f}/s), "
-        f"{'WAL' if wal else 'default'} server\n"
+        f"{total} signed webhooks at full load in {seconds['tenure']:.0f} s ({total / seconds['tenure']:.0f}/s), "
+        f"{'WAL' if wal else 'default'} server"
     )
+    if floor:
+        print(
+            f"the floor (bench.minimal_api), the same bodies: {total / seconds['floor']:.0f}/s; "
+            f"API CPU per webhook {cpu['api']:.2f} ms vs the floor's {cpu['floor']:.2f} ms: "
+            f"**{cpu['api'] / cpu['floor']:.2f}×** (target ≤ 1.2×); by round "
+            f"{', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f})"
+        )
+    print()
     for name in pids:
         print(f"## {name}\n")
         print(summarize(outs[name], cpu[name]))

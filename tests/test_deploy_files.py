@@ -84,6 +84,20 @@ def test_tenure_starts_after_its_migration_and_temporal_namespace():
     assert s["temporal"]["depends_on"] == {"temporal-schema": {"condition": "service_completed_successfully"}}
 
 
+def test_the_api_is_served_as_make_run_and_the_benchmark_serve_it():
+    """One set of uvicorn options (uvloop, httptools) for the compose stack, `make run` and `make bench`
+    (whose minimal endpoint, the floor, gets them too: bench/RESULTS.md compares like with like)."""
+    from starter.supervisor.supervise import API_SERVER_OPTIONS, api_argv
+
+    command = services()["api"]["command"]
+    assert command[:2] == ["uvicorn", "starter.api:app"] and command[-len(API_SERVER_OPTIONS) :] == list(
+        API_SERVER_OPTIONS
+    )
+    assert api_argv("bench.minimal_api:app", "127.0.0.1", 1)[-len(API_SERVER_OPTIONS) :] == list(API_SERVER_OPTIONS)
+    import httptools  # noqa: F401 - installed with Tenure, as the options need
+    import uvloop  # noqa: F401
+
+
 def test_every_image_is_pinned_and_temporal_is_patched():
     images = {name: service["image"] for name, service in services().items()}
     for name, image in images.items():

@@ -34,6 +34,6 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         from .app import create_app
 
-        globals()["app"] = built = create_app()
+        globals()["app"] = built = create_app(freeze_heap=True)
         return built
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,7 @@ are checked before anything is parsed, and everything is validated before the fi
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,9 +60,13 @@ def create_app(
     program: Program | None = None,
     engine: sa.Engine | None = None,
     tracer_provider: TracerProvider | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The HTTP service. Anything not given is built at start-up from the environment (the tracer provider
-    from TENURE_TRACING: none when off)."""
+    from TENURE_TRACING: none when off). `freeze_heap`: the process serves only this app (`starter.api:app`),
+    so what start-up made is moved out of the garbage collector's sight (`gc.freeze`): the ~175,000
+    objects of the imports (FastAPI, pydantic's schemas, the program) were walked by every full
+    collection, which the objects of 64 requests in flight set off (bench/RESULTS.md, 14.7)."""
     provider = tracer_provider or tracing.tracer_provider(api_settings(settings), "tenure-api")
 
     @asynccontextmanager
@@ -92,6 +97,9 @@ def create_app(
                 log.warning("starting without Temporal; requests that need it answer 503 until it is reachable")
         if s.api_keys.strip() == "":
             log.warning("TENURE_API_KEYS is not set: the API accepts the development key %r", DEV_API_KEY)
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -127,6 +135,7 @@ def create_app(
     app.add_middleware(metrics.Measured)  # outside the body limit: its 413s are answers too
     tracing.instrument_app(app, provider)  # before the first request builds the middleware stack
     install_error_handlers(app)
+    webhooks.add_stripe_route(app)  # first, and on the app itself: the busiest route
     for router in (
         webhooks.router,
         activity.router,

@@ -11,6 +11,7 @@ plus the process collector's `process_*` (CPU, memory, open files) and `python_g
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
@@ -51,6 +52,19 @@ def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+_CHILDREN: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Counter | Histogram, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once per label set: `labels()` checks and copies its
+    arguments on every call, per request (the label values are closed vocabularies: few sets)."""
+    key = (metric, labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found
+
+
 def outcome_of(status: int) -> str:
     if status < 300:
         return "accepted"
@@ -65,11 +79,11 @@ def outcome_of(status: int) -> str:
 
 
 def count_signalled(source: str, event_type: str) -> None:
-    EVENTS_SIGNALLED.labels(source.split(":", 1)[0] or "unknown", event_type).inc()
+    child(EVENTS_SIGNALLED, source.split(":", 1)[0] or "unknown", event_type).inc()
 
 
 def count_redemption(outcome: str) -> None:
-    REDEMPTIONS.labels(outcome).inc()
+    child(REDEMPTIONS, outcome).inc()
 
 
 class Measured:
@@ -97,8 +111,8 @@ class Measured:
             route = scope.get("route")  # FastAPI's matched route: its template, never the customer id in the path
             template = getattr(route, "path", None) or "unmatched"
             if template != "/metrics":
-                ANSWER_SECONDS.labels(template, scope["method"]).observe(time.perf_counter() - started)
+                child(ANSWER_SECONDS, template, scope["method"]).observe(time.perf_counter() - started)
             path = scope["path"]
             source = WEBHOOK_SOURCES.get(path) or ("app" if path == APP_EVENTS else None)
             if source is not None and scope["method"] == "POST":
-                WEBHOOKS.labels(source, outcome_of(status)).inc()
+                child(WEBHOOKS, source, outcome_of(status)).inc()

@@ -99,7 +99,22 @@ class Services:
 
     async def deliver(self, deliveries: list[Delivery]) -> None:
         """Signal-with-start every delivery (opening journeys); returns once Temporal accepted all of them."""
+        if len(deliveries) == 1:  # a webhook's one event: no task group, semaphore and task to build
+            await self.deliver_one(deliveries[0])
+            return
         await self._each(deliveries, opening=True)
+
+    async def deliver_one(self, delivery: Delivery) -> None:
+        """Signal-with-start one delivery (opening its journey); returns once Temporal accepted it."""
+        await (await self.tenure()).send(delivery.customer_id, delivery.event)
+        self._accepted(delivery)
+
+    @staticmethod
+    def _accepted(d: Delivery) -> None:
+        count_signalled(d.source, d.event.type)
+        # debug, not info: a line per event was a measurable share of the API's CPU per webhook;
+        # tenure_events_signalled_total counts them
+        log.debug("accepted %s %s for %s (%s)", d.event.type, d.event.event_id, d.customer_id, d.source)
 
     async def deliver_to_journeys(self, deliveries: list[Delivery]) -> list[Delivery]:
         """Signal every delivery whose customer has a journey, opening none; returns the others once
@@ -118,10 +133,7 @@ class Services:
                 except NoJourney:
                     without_journey.append(d)
                     return
-            count_signalled(d.source, d.event.type)
-            # debug, not info: a line per event was a measurable share of the API's CPU per webhook;
-            # tenure_events_signalled_total counts them
-            log.debug("accepted %s %s for %s (%s)", d.event.type, d.event.event_id, d.customer_id, d.source)
+            self._accepted(d)
 
         try:
             async with asyncio.TaskGroup() as tg:

@@ -435,7 +435,10 @@ class TenureClient:
         """Await one call to Temporal within `deadline`; its failure as a typed error."""
         seconds = deadline.total_seconds() if deadline is not None else None
         try:
-            return await asyncio.wait_for(work, seconds)
+            # a timeout scope, not asyncio.wait_for: wait_for (Python 3.11) runs `work` in a task of its
+            # own, a task and its scheduling per call on the webhook path (bench/RESULTS.md, 14.7)
+            async with asyncio.timeout(seconds):
+                return await work
         except Exception as e:
             typed = journey_error(
                 e,

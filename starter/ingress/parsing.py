@@ -29,6 +29,10 @@ def _no_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not a JSON number")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+"""Built once: `json.loads` with an option builds a decoder per call."""
+
+
 def parse_json(body: bytes) -> Any:
     """The request body as JSON, or a 400 that says where it broke."""
     if not body.strip():
@@ -38,7 +42,7 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise ApiError(400, "malformed JSON: the body is not UTF-8", f"invalid byte at position {e.start}") from None
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = _DECODER.decode(text)
     except json.JSONDecodeError as e:
         raise ApiError(
             400, f"malformed JSON: {e.msg}", {"line": e.lineno, "column": e.colno, "position": e.pos}
@@ -59,16 +63,23 @@ def too_deep() -> ApiError:
 
 
 def depth_exceeds(data: Any, limit: int) -> bool:
-    """Whether arrays and objects nest deeper than `limit` (iteratively: no recursion to exhaust)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    """Whether arrays and objects nest deeper than `limit` in parsed JSON (the outermost is level 1).
+
+    Recursion bounded by `limit` (it stops one level past it) over exact types: `json.loads` makes
+    plain dicts and lists, and this runs on every body (the walk with a stack of tuples cost more
+    than parsing the body, bench/RESULTS.md 14.7)."""
+    if limit < 1:
+        return type(data) in (dict, list)
+    return type(data) in (dict, list) and _nests(data, limit)
+
+
+def _nests(value: Any, levels: int) -> bool:
+    """Whether `value` (a dict or a list) holds containers `levels` levels below it (levels >= 1)."""
+    for child in value.values() if type(value) is dict else value:
+        kind = type(child)
+        if kind is dict or kind is list:
+            if levels == 1 or _nests(child, levels - 1):
+                return True
     return False
 
 

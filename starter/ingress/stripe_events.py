@@ -40,7 +40,8 @@ from datetime import datetime
 from typing import Any, TypeVar, cast, get_args
 
 import stripe
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
+from stripe import SignatureVerificationError, WebhookSignature  # bound once: `stripe.X` is a lazy lookup per use
 
 from domain.messages import (
     AmountMinor,
@@ -64,8 +65,10 @@ from .stripe_objects import (
     CancellationDetails,
     Charge,
     Customer,
+    Envelope,
     Expandable,
     Invoice,
+    InvoiceEvent,
     InvoiceLine,
     StripeEvent,
     StripeObject,
@@ -109,12 +112,12 @@ def verified_event(body: bytes, header: str | None, secrets: list[str]) -> dict[
     whole event, which cost nearly half of the API's CPU per webhook (bench/RESULTS.md), and parses
     the body a second time.
     """
-    last: stripe.SignatureVerificationError | None = None
+    last: SignatureVerificationError | None = None
     for secret in secrets:
         try:
-            stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
+            WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
             break
-        except stripe.SignatureVerificationError as e:
+        except SignatureVerificationError as e:
             last = e
         except UnicodeDecodeError:
             raise ApiError(400, "malformed JSON: the body is not UTF-8") from None
@@ -126,7 +129,7 @@ def verified_event(body: bytes, header: str | None, secrets: list[str]) -> dict[
     return data
 
 
-def _signature_refused(header: str | None, last: stripe.SignatureVerificationError | None) -> ApiError:
+def _signature_refused(header: str | None, last: SignatureVerificationError | None) -> ApiError:
     msg = str(last.user_message if last and last.user_message else last)
     if not header:
         return ApiError(
@@ -148,7 +151,7 @@ def _object(model: type[ObjectT], ev: StripeEvent) -> ObjectT:
     return validate(model, ev.data.object, f"{ev.type} event", prefix="data.object")
 
 
-def _customer(value: Expandable | None, ev: StripeEvent) -> str:
+def _customer(value: Expandable | None, ev: Envelope) -> str:
     cid = object_id(value)
     if not cid:
         raise ApiError(
@@ -165,6 +168,14 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
     `invoice_for_payment_intent` resolves a refunded charge's invoice on current API versions
     (it is I/O: the API calls it in a thread); without it such a refund is refused with 422.
     """
+    kind = data.get("type") if type(data) is dict else None
+    if isinstance(kind, str) and kind in PAID_INVOICE_EVENTS:
+        try:  # most webhooks: the envelope and the invoice in one validation
+            paid = InvoiceEvent.model_validate(data)
+        except ValidationError:
+            pass  # refused below, step by step, naming the wrong fields as always
+        else:
+            return _paid_invoice(paid, paid.data.object, from_unix(paid.created), f"stripe:{paid.type}")
     ev = validate(StripeEvent, data, "Stripe event")
     at = from_unix(ev.created)
     src = f"stripe:{ev.type}"
@@ -189,7 +200,7 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
         )
 
     if ev.type in PAID_INVOICE_EVENTS:
-        return _paid_invoice(ev, at, src)
+        return _paid_invoice(ev, _object(Invoice, ev), at, src)
 
     if ev.type == "invoice.payment_failed":
         inv = _object(Invoice, ev)
@@ -270,10 +281,9 @@ def translate(data: Any, invoice_for_payment_intent: InvoiceLookup | None = None
     return Ignored(f"Stripe event type {ev.type} is not used by Tenure", ev.id)
 
 
-def _paid_invoice(ev: StripeEvent, at: datetime | None, src: str) -> Delivery | Ignored:
+def _paid_invoice(ev: Envelope, inv: Invoice, at: datetime | None, src: str) -> Delivery | Ignored:
     """`invoice.paid` or `invoice.payment_succeeded` (both come for most invoices: the invoice id, the
     journey's business key, counts it once) -> the payment and the service period it bought."""
-    inv = _object(Invoice, ev)
     cid = _customer(inv.customer, ev)
     lines = [ln for ln in inv.lines.data if ln.subscription_line()]
     prorations = [ln for ln in inv.lines.data if ln.is_proration()]
