@@ -44,11 +44,6 @@ class Settings(BaseSettings):
     worker_blocking_threads: int | None = Field(
         None, gt=0, description="Threads for blocking work (SQL, SendGrid, Stripe); None: Python's min(32, CPUs + 4)."
     )
-    worker_workflow_threads: int | None = Field(
-        None,
-        gt=0,
-        description="Threads running workflow activations; None: the SDK's (one per concurrent task, up to 500).",
-    )
     worker_health_file: Path | None = Field(
         None, description="A file the worker touches while it runs, for a container health check; unset: none."
     )

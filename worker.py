@@ -57,10 +57,6 @@ def tuning(settings: Settings) -> dict[str, Any]:
         value = getattr(settings, f"worker_{name}")
         if value is not None:
             options[name] = value
-    if settings.worker_workflow_threads is not None:
-        options["workflow_task_executor"] = ThreadPoolExecutor(
-            settings.worker_workflow_threads, thread_name_prefix="workflow-activation"
-        )
     return options
 
 

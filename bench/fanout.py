@@ -50,6 +50,31 @@ async def raw_rate(work: Path, address: str, server: procs.Proc, bar: Bar, event
         worker.stop()
 
 
+async def signal_sweep(tenure, engine, worker_pid: int, server_pid: int, members: int, bar: Bar) -> dict:
+    """The same journeys again, each sent one payment event (a signal, a ledger row and the profile,
+    as a touch writes): what a touch delivered as a signal would cost, the journeys not cached."""
+    import time
+
+    from bench.load import LedgerWatch
+    from bench.tenure_load import client_jobs, client_sender
+
+    watch = LedgerWatch(engine)
+    await watch.poll()
+    jobs = client_jobs([(f"cm{i:07d}", f"in_sweep{i:07d}") for i in range(members)])
+    await procs.quiet([worker_pid])
+    cpu0 = {k: procs.cpu_seconds(p) for k, p in {"worker": worker_pid, "temporal": server_pid}.items()}
+    bar.phase(f"signal sweep over {members:,}", members)
+    t0 = time.monotonic()
+    sender = asyncio.create_task(closed_loop(jobs, client_sender(tenure), 64))
+    await watch.wait({j.key for j in jobs}, TIMEOUT * 4, tick=bar.at)
+    await sender
+    wall = time.monotonic() - t0
+    bar.done()
+    pids = {"worker": worker_pid, "temporal": server_pid}
+    cpu = {k: 1000 * (procs.cpu_seconds(p) - cpu0[k]) / members for k, p in pids.items()}
+    return {"members": members, "per_second": members / wall, "cpu_ms_per_member": cpu}
+
+
 async def main() -> dict:
     from settings import Settings
     from starter.client import TenureClient
@@ -72,9 +97,7 @@ async def main() -> dict:
             engine = create_engine_for(db_url)
             upgrade(engine)
             cache = os.environ.get("BENCH_FANOUT_CACHE")  # the worker cache, for the with/without figure
-            extra = {"TENURE_WORKER_MAX_CACHED_WORKFLOWS": cache} if cache else {}
-            if threads := os.environ.get("BENCH_FANOUT_THREADS"):  # the worker's activation threads
-                extra["TENURE_WORKER_WORKFLOW_THREADS"] = threads
+            extra = {"TENURE_WORKER_MAX_CACHED_WORKFLOWS": cache} if cache else None
             worker = procs.tenure_worker(work, address, db_url, "bench-fanout", name="worker-fanout", extra_env=extra)
             try:
                 await procs.wait_worker_ready(worker, "worker on")
@@ -112,6 +135,8 @@ async def main() -> dict:
                 if spy is not None:
                     spy.send_signal(2)
                     spy.wait(30)
+                if os.environ.get("BENCH_FANOUT_SWEEP"):
+                    out["sweep"] = await signal_sweep(tenure, engine, worker.pid, server.pid, members, bar)
             finally:
                 worker.stop()
         finally:
@@ -130,4 +155,7 @@ if __name__ == "__main__":
         f"applied {c['applied']} failed {c['failed']} skipped {c['skipped']}\n"
         f"ratio {result['ratio']:.3f}  workdir {result['workdir']}"
     )
+    if "sweep" in result:
+        w = result["sweep"]
+        Console().print(f"signal sweep {w['per_second']:.1f}/s cpu/member {w['cpu_ms_per_member']}")
     print(json.dumps(result, default=str))
