@@ -104,6 +104,14 @@ async def main() -> dict:
                 program = read_program(ROOT / "program.toml")
                 settings = Settings(temporal_address=address)
                 tenure = TenureClient(await connect(settings, procs.payload_keys()), program, "bench-fanout")
+                more = [
+                    procs.tenure_worker(
+                        work, address, db_url, "bench-fanout", name=f"worker-fanout-{i + 2}", extra_env=extra
+                    )
+                    for i in range(int(os.environ.get("BENCH_FANOUT_WORKERS", "1")) - 1)
+                ]  # further worker processes on the same task queue ("more workers")
+                for w in more:
+                    await procs.wait_worker_ready(w, "worker on")
                 bar.phase(f"open {members:,} journeys", members)
                 await open_more(tenure, engine, members, bar.at, TIMEOUT * 10)
                 bar.done()
@@ -130,7 +138,11 @@ async def main() -> dict:
                         stderr=subprocess.DEVNULL,
                     )
                 bar.phase(f"campaign to {members:,}", members)
-                out["campaign"] = await run_campaign(tenure, engine, worker.pid, server.pid, 64, bar.at)
+                out["campaign"] = await run_campaign(
+                    tenure, engine, worker.pid, server.pid, 64, bar.at, more_workers=tuple(w.pid for w in more)
+                )
+                for w in more:
+                    w.stop()
                 bar.done()
                 if spy is not None:
                     spy.send_signal(2)
