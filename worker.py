@@ -32,8 +32,10 @@ from starter.telemetry import worker_runtime
 from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
 from storage.engine import engine_for
 from storage.migrate import SchemaNotCurrent, require_current
+from storage.programs import store_program, stored_programs
 from workflows.campaign import CampaignWorkflow
 from workflows.customer import CustomerJourney
+from workflows.shared import programs
 
 WORKFLOWS = [CustomerJourney, CampaignWorkflow]
 
@@ -72,6 +74,10 @@ def build_worker(
     engine = engine or engine_for(settings)
     require_current(engine)
     use_meter((client.service_client.config.runtime or Runtime.default()).metric_meter)  # activities/metrics.py
+    # Journeys started by program hash resolve it from this database's program store (workflows/shared.py);
+    # the worker's own program goes in first, so journeys opened with it never wait for a publisher.
+    store_program(engine, program)
+    programs.add_store(engine, stored_programs)
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -280,7 +280,7 @@ async def phase_tenure(
         pids = {"worker": worker.pid, **({"temporal": server.pid} if server else {})}
         program = read_program(ROOT / "program.toml")
         client = await connect(Settings(temporal_address=address), procs.payload_keys())
-        tenure = TenureClient(client, program, tq)
+        tenure = TenureClient(client, program, tq, programs=engine)  # by content hash, as the API
         watch = LedgerWatch(engine)
         csend = client_sender(tenure)
         warm = client_jobs(spread(f"cw{tag}", sizes.concurrency, sizes.concurrency))
@@ -358,7 +358,8 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar, server:
     try:
         await procs.wait_worker_ready(worker, "worker on")
         program = read_program(ROOT / "program.toml")
-        tenure = TenureClient(await connect(Settings(temporal_address=address), procs.payload_keys()), program, tq)
+        client = await connect(Settings(temporal_address=address), procs.payload_keys())
+        tenure = TenureClient(client, program, tq, programs=engine)  # journeys name the program by hash, as the API's
         watch = LedgerWatch(engine)
         send = client_sender(tenure)
         warm_n = 20

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import lots as L
 from . import tiers as T
 from .campaign_state import CampaignMemory
+from .compact import Compact
 from .deduplication import Deduplication
 from .effects import LedgerEntry
 from .lifecycle_state import LifecycleState
@@ -40,7 +41,7 @@ class Pending(BaseModel):
     release_at: datetime
 
 
-class Payment(BaseModel):
+class Payment(Compact):
     invoice_id: str
     amount_minor: int
     currency: str
@@ -54,7 +55,7 @@ class Payment(BaseModel):
     )
 
 
-class TimelineItem(BaseModel):
+class TimelineItem(Compact):
     model_config = ConfigDict(frozen=True)
 
     at: datetime
@@ -62,7 +63,7 @@ class TimelineItem(BaseModel):
     text: str
 
 
-class Account(BaseModel):
+class Account(Compact):
     customer_id: str
     program: Program
     status: Literal["active", "past_due", "cancelled"] = "active"

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
+from .compact import Compact
 from .effects import EmailIntent
 from .program_lifecycle import CommsRules
 
@@ -25,7 +26,7 @@ class Deferred(BaseModel):
     due: datetime
 
 
-class CommsState(BaseModel):
+class CommsState(Compact):
     blocked: str | None = Field(None, description="bounce/spamreport/dropped: the address gets nothing more.")
     unsubscribed: bool = False
     marketing_sent: list[datetime] = Field(default_factory=list)

@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from .compact import Compact
+
 DIGEST_BYTES = 9
 DIGEST_CHARS = DIGEST_BYTES * 4 // 3  # 12
 
@@ -44,7 +46,7 @@ def _split(chunks: str) -> list[str]:
     return [chunks[i : i + DIGEST_CHARS] for i in range(0, len(chunks), DIGEST_CHARS)]
 
 
-class KeptKeys(BaseModel):
+class KeptKeys(Compact):
     """Business keys remembered for good: their digests, end to end."""
 
     digests: str = ""
@@ -69,7 +71,7 @@ class KeptKeys(BaseModel):
         return len(self.digests) // DIGEST_CHARS
 
 
-class RecentIds(BaseModel):
+class RecentIds(Compact):
     """Event ids seen within the horizon: digests end to end, in one bucket per day of arrival."""
 
     days: dict[str, str] = Field(default_factory=dict, description="YYYY-MM-DD -> digests of that day's ids.")
@@ -105,7 +107,7 @@ class RecentIds(BaseModel):
         return sum(len(chunks) for chunks in self.days.values()) // DIGEST_CHARS
 
 
-class Deduplication(BaseModel):
+class Deduplication(Compact):
     """A journey's memory of what it applied (rules version 2 on; older runs keep `seen_events`)."""
 
     keys: KeptKeys = Field(default_factory=KeptKeys)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from .compact import Compact
 from .segments import SegmentProjection
 
 EntryKind = Literal[
@@ -30,7 +31,7 @@ EntryKind = Literal[
 ]
 
 
-class _Record(BaseModel):
+class _Record(Compact):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -176,7 +177,7 @@ class LedgerAndProfile(_Record):
     entries: list[LedgerEntry]
 
 
-class Effects(BaseModel):
+class Effects(Compact):
     """What one step asks of the outside world, in order."""
 
     entries: list[LedgerEntry] = Field(default_factory=list)

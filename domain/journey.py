@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from .account import Account
 from .effects import Effects
@@ -65,8 +65,21 @@ def customer_of(journey_id: str) -> str:
 
 
 class JourneyInput(BaseModel):
+    """A run's start input. Its program comes one of two ways:
+
+    - `program`, the whole program (every input written before the program store, and tools that
+      have no store): replayed and continued as ever;
+    - `program_hash`, the sha256 of the program's canonical JSON (domain/program/content.py), which
+      the worker resolves from the content-addressed store; some 6.5 KB less in every start, and in
+      what the worker keeps of every cached run. With the hash, a carried-over `account` travels
+      without its program (the hash names it) and `carried_account` gives it back.
+    """
+
     customer_id: str
-    program: Program
+    program: Program | None = Field(None, description="The whole program (inputs without `program_hash`).")
+    program_hash: str | None = Field(
+        None, pattern=r"^sha256:[0-9a-f]{64}$", description="The program by content hash (domain/program/content.py)."
+    )
     account: Account | None = Field(None, description="Set when carried over continue-as-new.")
     outbox: Effects = Field(default_factory=Effects, description="Effects not yet delivered at the hand-over.")
     history_budget: int = Field(
@@ -76,8 +89,45 @@ class JourneyInput(BaseModel):
     rules_version: int = Field(
         0, ge=0, description="The rules generation of this run (0: runs started before versions existed)."
     )
+    # the carried-over account's fields, without its program, until `carried_account` is given it
+    _account_fields: dict[str, Any] | None = PrivateAttr(None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _program_one_way(cls, data: Any, handler: Any) -> JourneyInput:
+        fields = None
+        if isinstance(data, dict) and isinstance(data.get("account"), dict) and "program" not in data["account"]:
+            if data.get("program_hash") is None:
+                raise ValueError("account: a carried-over account without its program needs program_hash")
+            data = dict(data)
+            fields = data.pop("account")
+        made: JourneyInput = handler(data)
+        if (made.program is None) == (made.program_hash is None):
+            raise ValueError("exactly one of program and program_hash must be given")
+        if fields is not None:
+            made._account_fields = fields
+        return made
+
+    @model_serializer(mode="wrap")
+    def _without_repeats(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.program_hash is None:
+            data.pop("program_hash", None)  # an input with the whole program, as it always was
+            return data
+        data.pop("program", None)
+        if isinstance(data.get("account"), dict):
+            data["account"].pop("program", None)  # the hash names it
+        return data
+
+    def carried_account(self, program: Program) -> Account | None:
+        """The carried-over account under `program` (the one `program_hash` names), if any."""
+        if self.account is not None:
+            return self.account
+        if self._account_fields is None:
+            return None
+        return Account.model_validate({**self._account_fields, "program": program})
 
     @classmethod
-    def new(cls, customer_id: str, program: Program, **extra: Any) -> JourneyInput:
-        """The input of a journey that starts now: the newest rules."""
+    def new(cls, customer_id: str, program: Program | None = None, **extra: Any) -> JourneyInput:
+        """The input of a journey that starts now: the newest rules (give `program` or `program_hash=`)."""
         return cls(customer_id=customer_id, program=program, rules_version=RULES_VERSION, **extra)

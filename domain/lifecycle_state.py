@@ -5,34 +5,35 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .comms import CommsState
+from .compact import Compact
 from .messages import CancellationReason
 
 
-class OnboardingState(BaseModel):
+class OnboardingState(Compact):
     started_at: datetime
     sent: list[str] = Field(default_factory=list)
     goals_met: list[str] = Field(default_factory=list)
     finished: Literal["completed", "ended"] | None = None
 
 
-class ChallengeState(BaseModel):
+class ChallengeState(Compact):
     progress: int = 0
     ends_at: datetime
     done_at: datetime | None = None
     expired: bool = False
 
 
-class Referral(BaseModel):
+class Referral(Compact):
     referee_id: str
     linked_at: datetime
     status: Literal["linked", "pending", "rewarded", "voided"] = "linked"
     invoice_id: str | None = None
 
 
-class Offer(BaseModel):
+class Offer(Compact):
     kind: str
     strong: bool
     sent_at: datetime
@@ -42,7 +43,7 @@ class Offer(BaseModel):
     bonus_points: int = 0
 
 
-class Churn(BaseModel):
+class Churn(Compact):
     at: datetime
     event_id: str = Field("", description="The cancellation's event id: keys of this churn derive from it.")
     reason: CancellationReason | Literal["involuntary"]
@@ -59,7 +60,7 @@ class Churn(BaseModel):
 WinbackResult = Literal["returned_with_offer", "returned_after_offer", "returned_after_forfeit"]
 
 
-class WinbackOutcome(BaseModel):
+class WinbackOutcome(Compact):
     churned_at: datetime
     reason: str
     outcome: WinbackResult
@@ -68,13 +69,13 @@ class WinbackOutcome(BaseModel):
     revenue_minor: int
 
 
-class Dunning(BaseModel):
+class Dunning(Compact):
     started_at: datetime
     invoice_id: str
     sent_days: list[float] = Field(default_factory=list)
 
 
-class Counters(BaseModel):
+class Counters(Compact):
     payments: int = 0
     paid_months: int = 0
     redemptions: int = 0
@@ -82,7 +83,7 @@ class Counters(BaseModel):
     referrals_rewarded: int = 0
 
 
-class ServiceSpan(BaseModel):
+class ServiceSpan(Compact):
     """A service period a payment bought (rules version 3): from the payment, for its interval."""
 
     invoice_id: str
@@ -90,7 +91,7 @@ class ServiceSpan(BaseModel):
     end: datetime
 
 
-class ServiceRecord(BaseModel):
+class ServiceRecord(Compact):
     """What the member has actually been subscribed for (rules version 3; domain/service_periods.py)."""
 
     spans: list[ServiceSpan] = Field(default_factory=list)
@@ -99,7 +100,7 @@ class ServiceRecord(BaseModel):
     periods: int = Field(0, description="Service periods paid and not fully refunded.")
 
 
-class LifecycleState(BaseModel):
+class LifecycleState(Compact):
     comms: CommsState = Field(default_factory=CommsState)
     signed_up_at: datetime | None = None
     onboarding: OnboardingState | None = None

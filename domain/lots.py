@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from .compact import Compact
 
 
-class Lot(BaseModel):
+class Lot(Compact):
     model_config = ConfigDict(frozen=True)
 
     lot_id: str

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from .compact import Compact
 from .messages import CancellationReason, line
 
 Operator = Literal["eq", "ne", "in", "lt", "le", "gt", "ge", "between", "is_true", "is_false"]
@@ -283,7 +284,7 @@ class SegmentMember(BaseModel):
     status: str
 
 
-class SegmentProjection(BaseModel):
+class SegmentProjection(Compact):
     """The facts about a member that segments filter on, as the journey computes them (rules version 4).
 
     Mirrored into the `customers` table by the journey's `upsert_customer` activity.

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .compact import Compact
 from .program import TierRules
 
 ROLLING_WINDOW = timedelta(days=365)
 
 
-class Qualifying(BaseModel):
+class Qualifying(Compact):
     """One contribution to the rolling total: points earned and money paid at a moment (frozen, like a
     lot: a refund replaces it)."""
 
@@ -35,7 +36,7 @@ class MinimumTier(BaseModel):
     until: datetime
 
 
-class TierStatus(BaseModel):
+class TierStatus(Compact):
     name: str
     year_start: datetime
     year_end: datetime

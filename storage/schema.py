@@ -241,3 +241,15 @@ personal_data_requests = sa.Table(
     sa.Column("outcome", sa.JSON),
     sa.CheckConstraint(f"action IN {PERSONAL_DATA_ACTIONS!r}", name="ck_personal_data_requests_action"),
 )
+
+# Programs by content (domain/program/content.py): a journey's start input names its program by the
+# hash of its canonical JSON, and the worker resolves the hash here (storage/programs.py). Rows are
+# immutable: a hash names one content for good, so they are only ever inserted, never updated.
+programs = sa.Table(
+    "programs",
+    metadata,
+    sa.Column("content_hash", sa.String(71), primary_key=True),  # "sha256:" + 64 hex digits
+    sa.Column("version", sa.String, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("stored_at", UTCDateTime, nullable=False),
+)

@@ -30,15 +30,25 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def running_worker(client: Client, program: Program, tmp_path: Path, db_url: str | None = None, **client_opts):
-    """A worker on its own task queue and ledger; yields (TenureClient, engine)."""
+async def running_worker(
+    client: Client,
+    program: Program,
+    tmp_path: Path,
+    db_url: str | None = None,
+    programs_by_hash: bool = False,
+    **client_opts,
+):
+    """A worker on its own task queue and ledger; yields (TenureClient, engine). `programs_by_hash`:
+    the client stores the program in the ledger database's program store and opens journeys by its
+    content hash, as the API does (storage/programs.py); else journeys carry the whole program."""
     settings = Settings(data_dir=tmp_path, database_url=db_url or "", task_queue=f"tenure-{uuid.uuid4().hex[:8]}")
     engine = create_engine_for(settings.db_url())
     upgrade(engine)
     await ensure_search_attributes(client, client.namespace)  # as worker.py does at start-up
     worker = build_worker(client, settings, program, engine)
     async with worker:
-        yield TenureClient(client, program, settings.task_queue, **client_opts), engine
+        programs = engine if programs_by_hash else None
+        yield TenureClient(client, program, settings.task_queue, programs=programs, **client_opts), engine
     engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""A campaign over a thousand real journeys on the dev server, end to end: defined from a file
+"""A campaign over a few thousand (2,500) real journeys on the dev server, end to end: defined from a file
 with the CLI, previewed, started, watched while it runs, and measured, every treated member's ledger
 holding the bonus exactly once and no held-out member's any."""
 
@@ -19,7 +19,7 @@ from tests.test_cli import ainvoke
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-MEMBERS = 1000
+MEMBERS = 2500  # "a few thousand" (issue 10); about 1.5 minutes on 2 cores
 
 CAMPAIGN = """
 id = "welcome-bonus"
@@ -42,6 +42,7 @@ def count(engine, table, *where) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
 
 
+@pytest.mark.timeout(900)
 async def test_a_campaign_over_thousands_of_members_with_progress_and_results(dev_env, program, tmp_path):
     async with running_worker(dev_env.client, program, tmp_path) as (tenure, engine):
         ids = [f"cus_e2e_{i:05d}" for i in range(MEMBERS)]
@@ -56,7 +57,7 @@ async def test_a_campaign_over_thousands_of_members_with_progress_and_results(de
         await eventually(
             lambda: asyncio.to_thread(count, engine, customers, customers.c.engagement_level.is_not(None)),
             lambda n: n == MEMBERS,
-            timeout=120,
+            timeout=600,
         )
         opened = time.monotonic() - started
         settings = Settings(

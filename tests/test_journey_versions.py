@@ -65,9 +65,12 @@ async def test_continue_as_new_moves_a_run_to_the_newest_rules(time_env, program
             await tenure.send("cus_moves", login(n))
         await eventually(lambda: tenure.summary("cus_moves"), lambda s: s.lifetime_points >= 100 + 20)
         handle = time_env.client.get_workflow_handle(workflow_id("cus_moves"))
-        events = await _history_events(handle)  # the latest run
+        # the points can be there before the run hands over: wait for the hand-over itself
+        events = await eventually(
+            lambda: _history_events(handle),  # the latest run
+            lambda evs: bool(evs[0].workflow_execution_started_event_attributes.continued_execution_run_id),
+        )
         started = events[0].workflow_execution_started_event_attributes
-        assert started.continued_execution_run_id, "the journey continued as new"
         # the payload is encrypted: read it as the worker does
         [moved] = await time_env.client.data_converter.decode(started.input.payloads, [JourneyInput])
         assert moved.rules_version == RULES_VERSION

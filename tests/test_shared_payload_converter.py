@@ -9,7 +9,7 @@ import dataclasses
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
 from domain.messages import EventEnvelope, SignedUp
-from starter.payload_codec.converter import SharedPydanticPayloadConverter
+from starter.payload_codec.converter import SharedPayloadConverter
 from tests.payload_key_for_tests import data_converter_for_tests
 
 
@@ -18,13 +18,13 @@ def test_every_data_converter_built_from_ours_shares_one_payload_converter():
     rebuilt = dataclasses.replace(converter)  # what the SDK does for each workflow activation
     inner = converter.payload_converter._inner_payload_converter  # type: ignore[attr-defined]  # the SDK wraps it
     assert rebuilt.payload_converter._inner_payload_converter is inner  # type: ignore[attr-defined]  # as above
-    assert isinstance(inner, SharedPydanticPayloadConverter)
-    assert SharedPydanticPayloadConverter() is SharedPydanticPayloadConverter()
+    assert isinstance(inner, SharedPayloadConverter)
+    assert SharedPayloadConverter() is SharedPayloadConverter()
 
 
 def test_it_encodes_and_decodes_as_the_sdks_pydantic_converter():
     envelope = EventEnvelope(event=SignedUp(event_id="su-1", email="a@example.com", timezone="UTC", name="Ada"))
-    ours, sdks = SharedPydanticPayloadConverter(), PydanticPayloadConverter()
+    ours, sdks = SharedPayloadConverter(), PydanticPayloadConverter()
     [payload] = ours.to_payloads([envelope])
     assert payload == sdks.to_payloads([envelope])[0]
     assert ours.from_payloads([payload], [EventEnvelope]) == [envelope]

@@ -69,7 +69,7 @@ class CampaignWorkflow:
 
     @pause.validator
     def _may_pause(self) -> None:
-        self._refuse_unless({"running", "scheduled"}, "pause")
+        self._refuse_unless_it_may("paused", "pause")
 
     @workflow.update(name=RESUME_UPDATE)
     def resume(self) -> Progress | None:
@@ -88,11 +88,12 @@ class CampaignWorkflow:
 
     @cancel.validator
     def _may_cancel(self) -> None:
-        self._refuse_unless({"scheduled", "running", "paused"}, "cancel")
+        self._refuse_unless_it_may("cancelled", "cancel")
 
-    def _refuse_unless(self, states: set[str], what: str) -> None:
+    def _refuse_unless_it_may(self, target: str, what: str) -> None:
+        """The domain's transition table decides (domain/campaigns.py TRANSITIONS), not a copy of it."""
         state = self.progress.state if self.progress else "scheduled"
-        if state not in states or self.cancel_requested:
+        if target not in TRANSITIONS[state] or self.cancel_requested:
             raise ApplicationError(f"a {state} campaign cannot {what}", type="WrongState")
 
     # ---- the run -------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.legacy_payloads import as_legacy
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.search_attributes import upsert_changes
-    from workflows.shared import intern_program
+    from workflows.shared import intern_program, programs
     from workflows.timer import DeadlineTimer
 
 # The ledger must be written eventually, whatever the outage: retry for ever, backing off.
@@ -129,12 +129,24 @@ class CustomerJourney:
     def __init__(self, inp: JourneyInput) -> None:
         # The program is shared between journeys (workflows/shared.py): the input's own copies
         # are replaced in place, since the SDK keeps the run's arguments for the run's lifetime.
-        inp.program = intern_program(inp.program)
-        if inp.account is not None:
-            inp.account.program = intern_program(inp.account.program)
+        # A run started by content hash resolves it here, outside any rules: exactly that program,
+        # or the task fails (ProgramUnknown, retried) until the worker's store holds it.
+        self.program_hash = inp.program_hash
+        if inp.program_hash is not None:
+            program = programs.resolve(inp.program_hash)
+            carried = inp.carried_account(program)
+            inp._account_fields = None  # the account now holds them (the SDK keeps `inp`)
+        else:
+            assert inp.program is not None  # the input's validator: one of the two
+            program = inp.program = intern_program(inp.program)
+            carried = inp.account
+            if carried is not None:
+                carried.program = intern_program(carried.program)
         self.history_budget = inp.history_budget
         self.generation = inp.generation
-        self.account: Account = inp.account or Account.open(inp.customer_id, inp.program, workflow.now())
+        self.account: Account = carried or Account.open(inp.customer_id, program, workflow.now())
+        # the program the hash names, while the account is under it (adopting another one ends that)
+        self.hashed_program: Program | None = program if inp.program_hash is not None else None
         self.rules_version = inp.rules_version
         legacy = self.rules_version == 0
         if self.rules_version >= 2:
@@ -224,7 +236,13 @@ class CustomerJourney:
         workflow.continue_as_new(
             JourneyInput(
                 customer_id=self.account.customer_id,
-                program=self.account.program,
+                # by hash while the account is still under the program its run resolved from one (known
+                # to be stored); the whole program after an adoption or for runs that carried it whole
+                **(
+                    {"program_hash": self.program_hash}
+                    if self.hashed_program is not None and self.account.program is self.hashed_program
+                    else {"program": self.account.program}
+                ),
                 account=self.account,
                 outbox=self.outbox,
                 history_budget=self.history_budget,

@@ -71,6 +71,7 @@ class Services:
             s.task_queue,
             call_timeout=timedelta(seconds=s.api_temporal_timeout),
             update_timeout=timedelta(seconds=s.api_update_timeout),
+            programs=self.engine,  # new journeys name the program by content hash (storage/programs.py)
         )
 
     async def tenure(self) -> TenureClient:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -56,8 +58,10 @@ from domain.messages import (
     RedeemResult,
 )
 from domain.program import Program
+from domain.program.content import content_hash
 from domain.summary import ReconcileView, Summary, Timeline
 from domain.upcoming import UpcomingView
+from storage.programs import store_program
 
 from .campaigns import CampaignClient
 from .errors import JourneyUnavailable, NoJourney
@@ -65,8 +69,10 @@ from .health import JourneyHealth, describe_health
 from .temporal_errors import journey_error
 
 T = TypeVar("T")
+log = logging.getLogger("tenure.client")
 
 HEALTH_CHECK_TIMEOUT = timedelta(seconds=2)
+STORE_RETRY_SECONDS = 30.0  # after the program store refused a write, journeys carry the program whole this long
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,15 @@ class JourneyRun:
         return self.status == WorkflowExecutionStatus.RUNNING.name
 
 
-def start_input(customer_id: str, program: Program, history_budget: int | None = None) -> JourneyInput:
-    """What a new journey starts with (also printed by `tenure member start-input`)."""
-    return JourneyInput.new(customer_id, program, history_budget=history_budget or HISTORY_BUDGET)
+def start_input(
+    customer_id: str, program: Program, history_budget: int | None = None, by_hash: bool = False
+) -> JourneyInput:
+    """What a new journey starts with (also printed by `tenure member start-input`): the program whole,
+    or `by_hash`, its content hash (the program must be in the worker's program store first)."""
+    budget = history_budget or HISTORY_BUDGET
+    if by_hash:
+        return JourneyInput.new(customer_id, program_hash=content_hash(program), history_budget=budget)
+    return JourneyInput.new(customer_id, program, history_budget=budget)
 
 
 _PLACEHOLDER = "cus_\u2063start-input-placeholder\u2063"  # no customer id has it (invisible separators)
@@ -91,24 +103,26 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")  # JSON writes these as they
 
 
 class StartInputs:
-    """Every signal-with-start carries a start input: the customer id and the whole program (~6.5 KB of
-    JSON), serialized anew per event although only the id differs. This serializes the input once per
-    program, around a placeholder id, and splices each id in: byte for byte the payload the data
-    converter makes (tests/test_start_input_cache.py), at a fraction of the cost (bench/RESULTS.md)."""
+    """Every signal-with-start carries a start input: the customer id and the program (its content
+    hash, or ~6.5 KB of JSON without a store), serialized anew per event although only the id differs.
+    This serializes the input once per program, around a placeholder id, and splices each id in: byte
+    for byte the payload the data converter makes (tests/test_start_input_cache.py), at a fraction of
+    the cost (bench/RESULTS.md)."""
 
-    def __init__(self, client: Client, program: Program, history_budget: int | None) -> None:
+    def __init__(self, client: Client, program: Program, history_budget: int | None, by_hash: bool = False) -> None:
         (template,) = client.data_converter.payload_converter.to_payloads(
-            [start_input(_PLACEHOLDER, program, history_budget)]
+            [start_input(_PLACEHOLDER, program, history_budget, by_hash)]
         )
         self.metadata = dict(template.metadata)
         self.parts = template.data.split(json.dumps(_PLACEHOLDER, ensure_ascii=False).encode())
         self.program = program
         self.history_budget = history_budget
+        self.by_hash = by_hash
         self.client = client
 
     def for_customer(self, customer_id: str) -> Any:
         if len(self.parts) < 2 or not _PLAIN_ID.fullmatch(customer_id):
-            return start_input(customer_id, self.program, self.history_budget)  # the converter's way
+            return start_input(customer_id, self.program, self.history_budget, self.by_hash)  # the converter's way
         data = json.dumps(customer_id).encode().join(self.parts)
         return RawValue(Payload(metadata=self.metadata, data=data))
 
@@ -117,7 +131,9 @@ class TenureClient:
     """Ask journeys things, with bounded waits and typed errors.
 
     `program`: what a journey opened by `send` runs (None for a client that only reads and updates,
-    like the CLI). `query_timeout`: how long Temporal may look for a worker to answer a query.
+    like the CLI). `programs`: the database whose program store (storage/programs.py) the workers
+    read; with it, `send` stores the program there once and new journeys name it by content hash,
+    without it they carry it whole. `query_timeout`: how long Temporal may look for a worker to answer a query.
     `call_timeout` / `update_timeout`: optional deadlines on the whole call (signals, queries /
     updates); past them the call ends with `JourneyUnavailable(kind="timed_out")`.
     """
@@ -131,8 +147,13 @@ class TenureClient:
         query_timeout: timedelta = timedelta(seconds=10),
         call_timeout: timedelta | None = None,
         update_timeout: timedelta | None = None,
+        programs: Engine | None = None,
     ):
         self.client = client
+        self.programs = programs
+        self._stored: Program | None = None  # the program last stored in `programs` by this client
+        self._storing = asyncio.Lock()
+        self._store_failed_at = -STORE_RETRY_SECONDS
         self.program = program
         self.task_queue = task_queue
         self.history_budget = history_budget
@@ -142,10 +163,32 @@ class TenureClient:
         self._start_inputs: StartInputs | None = None
 
     def _start_input(self, customer_id: str, program: Program) -> Any:
+        by_hash = self.programs is not None and self._stored is program
         cached = self._start_inputs
-        if cached is None or cached.program is not program or cached.history_budget != self.history_budget:
-            cached = self._start_inputs = StartInputs(self.client, program, self.history_budget)
+        if (
+            cached is None
+            or cached.program is not program
+            or cached.history_budget != self.history_budget
+            or cached.by_hash != by_hash
+        ):
+            cached = self._start_inputs = StartInputs(self.client, program, self.history_budget, by_hash)
         return cached.for_customer(customer_id)
+
+    async def _store_program(self, program: Program) -> None:
+        """Put the program in the store before the first start that names its hash (idempotent)."""
+        if self.programs is None or self._stored is program:
+            return
+        if time.monotonic() - self._store_failed_at < STORE_RETRY_SECONDS:
+            return
+        async with self._storing:
+            if self._stored is not program:
+                try:
+                    await asyncio.to_thread(store_program, self.programs, program)
+                except Exception as e:  # the database is down: journeys get the program whole, as before
+                    self._store_failed_at = time.monotonic()
+                    log.warning("could not store program %s, journeys get it whole: %s", program.version, e)
+                    return
+                self._stored = program
 
     def campaigns(self, engine: Engine) -> CampaignClient:
         """Campaigns (definitions in `engine`'s database, runs on this client's Temporal)."""
@@ -161,6 +204,7 @@ class TenureClient:
         """Deliver one fact, opening the journey if needed; returns once Temporal has durably accepted it."""
         if self.program is None:
             raise ValueError("this TenureClient has no program: it cannot open a journey")
+        await self._store_program(self.program)
         start = self.client.start_workflow(
             WORKFLOW_NAME,
             self._start_input(customer_id, self.program),
