@@ -103,7 +103,8 @@ async def main() -> dict:
                 await procs.wait_worker_ready(worker, "worker on")
                 program = read_program(ROOT / "program.toml")
                 settings = Settings(temporal_address=address)
-                tenure = TenureClient(await connect(settings, procs.payload_keys()), program, "bench-fanout")
+                client = await connect(settings, procs.payload_keys())
+                tenure = TenureClient(client, program, "bench-fanout", programs=engine)  # by content hash, as the API
                 more = [
                     procs.tenure_worker(
                         work, address, db_url, "bench-fanout", name=f"worker-fanout-{i + 2}", extra_env=extra
