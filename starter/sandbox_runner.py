@@ -11,6 +11,10 @@ Two costs, both cut here:
   is encoded by the same converter whatever the context. `runner_for` checks that of the worker's
   converter and then skips the sandbox call (the SDK then uses that same converter); a converter
   that does use contexts keeps the SDK's path.
+- The external-storage context (~3.5% of the worker's Python time replaying journeys in the
+  campaign fan-out): the same kind of sandbox call for every payload sequence a completion
+  encodes, whose answer the SDK discards when the converter has no external storage (ours has
+  none). `runner_for` checks that too; a converter with external storage keeps the SDK's path.
 
 Tied to the SDK's `_Instance` (a private class): every workflow test runs through it, so an SDK
 that changed it would fail them all at once.
@@ -27,6 +31,7 @@ from temporalio.converter import (
     ActivitySerializationContext,
     DataConverter,
     SerializationContext,
+    StorageDriverStoreContext,
     WorkflowSerializationContext,
 )
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
@@ -58,9 +63,13 @@ def uses_context(converter: DataConverter) -> bool:
     return any(converter.with_context(probe) is not converter for probe in probes)
 
 
+NO_STORE_CONTEXT = StorageDriverStoreContext(target=None)
+
+
 class CompiledSnippetInstance(_Instance):
-    def __init__(self, *args: Any, context_free: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, context_free: bool, storage_free: bool = False, **kwargs: Any) -> None:
         self.context_free = context_free
+        self.storage_free = storage_free
         super().__init__(*args, **kwargs)
 
     def _run_code(self, code: str, **extra_globals: Any) -> None:
@@ -72,18 +81,31 @@ class CompiledSnippetInstance(_Instance):
             return None  # the converter is the same under any context (see the module docstring)
         return super().get_serialization_context(command_info)
 
+    def get_external_store_context(self, command_info: Any) -> StorageDriverStoreContext:
+        if self.storage_free:
+            return NO_STORE_CONTEXT  # discarded by a converter without external storage (module docstring)
+        return super().get_external_store_context(command_info)
+
 
 @dataclass(frozen=True)
 class CompiledSandboxRunner(SandboxedWorkflowRunner):
     """`SandboxedWorkflowRunner` whose instances run precompiled snippets and, when `context_free`
-    (the worker's converter uses no serialization context), skip the per-payload context call."""
+    (the worker's converter uses no serialization context), skip the per-payload context call;
+    when `storage_free` (it has no external storage), the per-payload store-context call."""
 
     context_free: bool = False
+    storage_free: bool = False
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return CompiledSnippetInstance(det, self.runner_class, self.restrictions, context_free=self.context_free)
+        return CompiledSnippetInstance(
+            det, self.runner_class, self.restrictions, context_free=self.context_free, storage_free=self.storage_free
+        )
 
 
 def runner_for(restrictions: SandboxRestrictions, converter: DataConverter) -> CompiledSandboxRunner:
     """The runner for a worker whose client has `converter`."""
-    return CompiledSandboxRunner(restrictions=restrictions, context_free=not uses_context(converter))
+    return CompiledSandboxRunner(
+        restrictions=restrictions,
+        context_free=not uses_context(converter),
+        storage_free=converter.external_storage is None,
+    )

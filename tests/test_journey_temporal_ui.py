@@ -11,7 +11,13 @@ from temporalio.api.enums.v1 import EventType
 
 from domain.journey import workflow_id
 from domain.messages import SignedUp
+from settings import Settings
+from starter.client import TenureClient
+from starter.search_attributes import ensure as ensure_search_attributes
+from storage.engine import create_engine_for
+from storage.migrate import upgrade
 from tests.journey_kit import email_rows, eventually, payment, running_worker
+from worker import build_worker
 
 
 async def test_a_journey_reads_well_in_the_temporal_ui(dev_env, program, tmp_path):
@@ -49,6 +55,37 @@ async def test_a_journey_reads_well_in_the_temporal_ui(dev_env, program, tmp_pat
                 summaries["activity"].append(summary)
         assert "welcome email" in summaries["activity"], summaries
         assert summaries["timer"] and all(s and s != "next deadline" for s in summaries["timer"]), summaries
+
+
+async def test_a_worker_replaying_every_task_still_labels_what_it_newly_does(dev_env, program, tmp_path):
+    """Summaries are left out only of replayed commands (workflows/labels.py): with no sticky cache,
+    every workflow task replays the history first, and each new command still carries its label."""
+    cid = f"uir_{uuid.uuid4().hex[:8]}"
+    settings = Settings(data_dir=tmp_path, task_queue=f"tenure-{uuid.uuid4().hex[:8]}")
+    engine = create_engine_for(settings.db_url())
+    upgrade(engine)
+    await ensure_search_attributes(dev_env.client, dev_env.client.namespace)
+    async with build_worker(dev_env.client, settings, program, engine, max_cached_workflows=0):
+        tenure = TenureClient(dev_env.client, program, settings.task_queue)
+        await tenure.send(cid, SignedUp(event_id="su", email="uir@example.com", name="Una Ray", timezone="UTC"))
+        await eventually(lambda: asyncio.to_thread(email_rows, engine, cid), lambda rows: len(rows) >= 1)
+        await tenure.send(cid, payment(1))
+        await eventually(lambda: tenure.summary(cid), lambda s: s.balance >= 100)
+        handle = dev_env.client.get_workflow_handle(workflow_id(cid))
+        labels: dict[str, list[str]] = {"timer": [], "activity": [], "marker": []}
+        kinds = {
+            EventType.EVENT_TYPE_TIMER_STARTED: "timer",
+            EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",
+            EventType.EVENT_TYPE_MARKER_RECORDED: "marker",
+        }
+        async for event in handle.fetch_history_events():
+            if event.event_type in kinds:
+                labels[kinds[event.event_type]].append(await _summary(dev_env.client, event))
+    engine.dispose()
+    assert "welcome email" in labels["activity"], labels
+    assert "ledger: earn +100 and the profile for segments" in labels["marker"], labels
+    assert all(labels["marker"]), labels
+    assert labels["timer"] and all(text and text != "next deadline" for text in labels["timer"]), labels
 
 
 async def _listed(client, query: str) -> list[str]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from temporalio.converter import DataConverter, PayloadCodec, SerializationContext, WithSerializationContext
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import (
+    DataConverter,
+    ExternalStorage,
+    PayloadCodec,
+    SerializationContext,
+    StorageDriver,
+    StorageDriverClaim,
+    WithSerializationContext,
+)
 
 from starter.sandbox_runner import CompiledSandboxRunner, runner_for, uses_context
 from tests.payload_key_for_tests import data_converter_for_tests
@@ -27,6 +36,19 @@ class ContextCodec(PayloadCodec, WithSerializationContext):
         return ContextCodec(context)
 
 
+class NowhereDriver(StorageDriver):
+    """An external-storage driver (never called here: only its presence matters)."""
+
+    def name(self) -> str:
+        return "nowhere"
+
+    async def store(self, context, payloads) -> list[StorageDriverClaim]:  # type: ignore[no-untyped-def]  # the SDK's signature
+        raise NotImplementedError
+
+    async def retrieve(self, context, claims) -> list[Payload]:  # type: ignore[no-untyped-def]  # the SDK's signature
+        raise NotImplementedError
+
+
 def test_the_workers_converter_uses_no_context_and_skips_the_call():
     runner = runner_for(RUNNER.restrictions, data_converter_for_tests())
     assert isinstance(runner, CompiledSandboxRunner) and runner.context_free
@@ -37,3 +59,14 @@ def test_a_converter_that_uses_a_context_keeps_the_sdks_path():
     converter = dataclasses.replace(DataConverter.default, payload_codec=ContextCodec())
     assert uses_context(converter)
     assert not runner_for(RUNNER.restrictions, converter).context_free
+
+
+def test_the_workers_converter_has_no_external_storage_and_skips_its_context_call():
+    runner = runner_for(RUNNER.restrictions, data_converter_for_tests())
+    assert runner.storage_free
+
+
+def test_a_converter_with_external_storage_keeps_the_sdks_path():
+    storage = ExternalStorage(drivers=[NowhereDriver()])
+    converter = dataclasses.replace(data_converter_for_tests(), external_storage=storage)
+    assert not runner_for(RUNNER.restrictions, converter).storage_free

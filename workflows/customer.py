@@ -89,6 +89,7 @@ with workflow.unsafe.imports_passed_through():
         summarize,
     )
     from domain.upcoming import UpcomingView, current_details, upcoming
+    from workflows.labels import label
     from workflows.legacy_payloads import as_legacy
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.search_attributes import upsert_changes
@@ -184,7 +185,7 @@ class CustomerJourney:
             await self._deliver()
             if self._time_to_continue():
                 await self._hand_over()
-            self.timer.arm(self.rules.next_deadline(), self._deadline_summary())
+            self.timer.arm(self.rules.next_deadline(), self._deadline_summary)
             self._show_details()
             await workflow.wait_condition(
                 lambda: (
@@ -274,7 +275,7 @@ class CustomerJourney:
                     await workflow.execute_local_activity(
                         "upsert_customer",
                         self.profile_seen,
-                        summary="profile for segments",
+                        summary=label("profile for segments"),
                         start_to_close_timeout=timedelta(seconds=30),
                         retry_policy=LEDGER_RETRY,
                     )
@@ -287,7 +288,7 @@ class CustomerJourney:
                 await workflow.execute_local_activity(
                     "record_rejections",
                     fx.quarantine,
-                    summary=f"{len(fx.quarantine)} set aside",
+                    summary=label(f"{len(fx.quarantine)} set aside"),  # rare: made even when replaying
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=LEDGER_RETRY,
                     result_type=int,
@@ -309,7 +310,7 @@ class CustomerJourney:
             written: LedgerWrite = await workflow.execute_local_activity(
                 "record_ledger_and_profile",
                 LedgerAndProfile(profile=profile, entries=entries),
-                summary=_ledger_summary(entries) + " and the profile for segments",
+                summary=label(lambda: _ledger_summary(entries) + " and the profile for segments"),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=LEDGER_RETRY,
                 result_type=LedgerWrite,
@@ -321,7 +322,7 @@ class CustomerJourney:
             await workflow.execute_local_activity(
                 "record_entries",
                 entries,
-                summary=_ledger_summary(entries),
+                summary=label(lambda: _ledger_summary(entries)),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=LEDGER_RETRY,
                 result_type=int,
@@ -330,7 +331,7 @@ class CustomerJourney:
         written = await workflow.execute_local_activity(
             "record_ledger_entries",
             entries,
-            summary=_ledger_summary(entries),
+            summary=label(lambda: _ledger_summary(entries)),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
             result_type=LedgerWrite,
@@ -342,7 +343,7 @@ class CustomerJourney:
         referrer: str | None = await workflow.execute_local_activity(
             "lookup_referrer",
             code,
-            summary="referral code lookup",
+            summary=label("referral code lookup"),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
         )
@@ -361,7 +362,7 @@ class CustomerJourney:
             outcome = await workflow.execute_activity(
                 "create_discount",
                 req,
-                summary="win-back discount",
+                summary=label("win-back discount"),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=OUTSIDE_RETRY,
                 result_type=DiscountOutcome,
@@ -376,7 +377,7 @@ class CustomerJourney:
             await workflow.execute_activity(
                 "apply_credit",
                 credit,
-                summary=f"billing credit of {credit.amount_minor / 100:.2f} {credit.currency}",
+                summary=label(lambda: f"billing credit of {credit.amount_minor / 100:.2f} {credit.currency}"),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=OUTSIDE_RETRY,
                 result_type=CreditOutcome,
@@ -392,7 +393,7 @@ class CustomerJourney:
             outcome = await workflow.execute_activity(
                 "send_email",
                 email,
-                summary=f"{email.purpose} email",
+                summary=label(lambda: f"{email.purpose} email"),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=OUTSIDE_RETRY,
                 result_type=EmailOutcome,

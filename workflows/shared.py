@@ -32,6 +32,8 @@ _lock = threading.Lock()
 
 
 def intern_program(program: Program) -> Program:
+    if any(program is known for known in _programs.values()):
+        return program  # already the shared one (a program validated once is one instance: domain/program)
     key = program.model_dump_json()
     found = _programs.get(key)
     if found is not None:

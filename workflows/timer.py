@@ -11,9 +11,12 @@ event, and cancelling and starting a timer each time cost two history events.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 from temporalio import workflow
+
+from workflows.labels import label
 
 
 class DeadlineTimer:
@@ -23,9 +26,10 @@ class DeadlineTimer:
         self.fired = False
         self._task: asyncio.Task | None = None
 
-    def arm(self, deadline: datetime | None, summary: str = "next deadline") -> None:
+    def arm(self, deadline: datetime | None, summary: str | Callable[[], str] = "next deadline") -> None:
         """Sleep until `deadline` (None: no timer), starting a timer only when that changes what fires.
-        `summary` labels the timer in the Temporal UI (what is due then)."""
+        `summary` labels the timer in the Temporal UI (what is due then); a callable is called only
+        when a timer starts, and not while replaying (workflows/labels.py)."""
         if deadline == self.deadline and self._task is not None:
             return
         if (
@@ -41,7 +45,7 @@ class DeadlineTimer:
         self.deadline = deadline
         if deadline is not None:
             delay = max((deadline - workflow.now()).total_seconds(), 0.001)
-            self._task = asyncio.create_task(self._sleep(delay, summary))
+            self._task = asyncio.create_task(self._sleep(delay, label(summary)))
 
     def woke(self) -> None:
         """The loop woke up: a timer that fired is spent, and the next `arm` starts a new one."""
@@ -52,6 +56,6 @@ class DeadlineTimer:
         if self._task:
             self._task.cancel()
 
-    async def _sleep(self, seconds: float, summary: str) -> None:
+    async def _sleep(self, seconds: float, summary: str | None) -> None:
         await workflow.sleep(seconds, summary=summary)
         self.fired = True

@@ -7,10 +7,11 @@ the JSON shape of these models is part of every recorded history and must not ch
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, ModelWrapValidatorHandler, StringConstraints, ValidationInfo, model_validator
 
 from ..messages import ActivityKind
 from .checks import (
@@ -257,6 +258,28 @@ class Program(Strict):
         refuse(cross_section_problems(sections, EMAIL_PURPOSES))
         return self
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validated_once(cls, value: Any, handler: ModelWrapValidatorHandler[Program], info: ValidationInfo) -> Program:
+        """The same content validates to the same (frozen) program: validated once per process.
+
+        Every journey's start input carries its program, so a worker replaying journeys it does not
+        hold (a campaign sweeping more members than the cache) validated the same 6.5 KB program,
+        with every section's cross-field rules, for each of them: a tenth of the worker's CPU per
+        member (bench/RESULTS.md, the fan-out). Keyed by the input's exact JSON content, so only an
+        equal program is ever handed out. JSON input only (a payload, a file's JSON): Python input,
+        `Program(...)` itself among it, is validated as usual.
+        """
+        key = _content_key(value) if info.mode == "json" else None
+        if key is None:
+            return handler(value)
+        found = _VALIDATED.get(key)
+        if found is None:
+            found = handler(value)
+            if len(_VALIDATED) < MAX_VALIDATED:
+                _VALIDATED[key] = found
+        return found
+
     @property
     def lot_validity(self) -> timedelta:
         return timedelta(days=self.points.lot_validity_days)
@@ -280,3 +303,17 @@ class Program(Strict):
     @property
     def tier_year(self) -> timedelta:
         return timedelta(days=self.tiers.year_days)
+
+
+MAX_VALIDATED = 64  # distinct program contents remembered (the versions in use); past that, validated each time
+_VALIDATED: dict[str, Program] = {}
+
+
+def _content_key(value: Any) -> str | None:
+    """The exact JSON text of a program's raw input (a dict of JSON values), else None."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None

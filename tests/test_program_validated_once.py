@@ -1,0 +1,51 @@
+"""A program's content is validated once per process (domain/program/model.py): the same content
+gives the same frozen instance, any other content its own, and a wrong one is refused every time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from domain.journey import JourneyInput
+from domain.program import Program, parse_program
+from workflows.shared import intern_program
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = parse_program((ROOT / "program.toml").read_text(), "program.toml")
+
+
+def test_the_same_content_decodes_to_the_same_program():
+    inputs = TypeAdapter(JourneyInput)
+    first = inputs.validate_json(JourneyInput(customer_id="a", program=PROGRAM).model_dump_json())
+    second = inputs.validate_json(JourneyInput(customer_id="b", program=PROGRAM).model_dump_json())
+    assert first.program is second.program
+    assert first.program == PROGRAM
+    assert intern_program(first.program) is intern_program(second.program)
+
+
+def test_other_content_is_another_program():
+    data = json.loads(PROGRAM.model_dump_json())
+    other_text = json.dumps({**data, "version": data["version"] + "-other"})
+    other = Program.model_validate_json(other_text)
+    same = Program.model_validate_json(json.dumps(data))
+    assert other is not same
+    assert other.version == PROGRAM.version + "-other" and same.version == PROGRAM.version
+    assert Program.model_validate_json(other_text) is other
+
+
+def test_a_wrong_program_is_refused_every_time():
+    data = json.loads(PROGRAM.model_dump_json())
+    data["tiers"]["levels"][1]["threshold"] = data["tiers"]["levels"][2]["threshold"] + 1  # out of order
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            Program.model_validate_json(json.dumps(data))
+
+
+def test_python_input_is_validated_as_usual():
+    data = json.loads(PROGRAM.model_dump_json())
+    first = Program.model_validate(data)
+    assert first == PROGRAM and Program.model_validate(data) is not first
+    assert Program(version="v1") == Program(version="v1")  # __init__ validates into its own instance
