@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, PrivateAttr, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from .account import Account
 from .effects import Effects
@@ -94,7 +102,7 @@ class JourneyInput(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _program_one_way(cls, data: Any, handler: Any) -> JourneyInput:
+    def _program_one_way(cls, data: Any, handler: ModelWrapValidatorHandler[JourneyInput]) -> JourneyInput:
         fields = None
         if isinstance(data, dict) and isinstance(data.get("account"), dict) and "program" not in data["account"]:
             if data.get("program_hash") is None:
