@@ -10,6 +10,7 @@ from pydantic import (
     ModelWrapValidatorHandler,
     PrivateAttr,
     SerializerFunctionWrapHandler,
+    ValidationInfo,
     model_serializer,
     model_validator,
 )
@@ -102,7 +103,9 @@ class JourneyInput(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _program_one_way(cls, data: Any, handler: ModelWrapValidatorHandler[JourneyInput]) -> JourneyInput:
+    def _program_one_way(
+        cls, data: Any, handler: ModelWrapValidatorHandler[JourneyInput], info: ValidationInfo
+    ) -> JourneyInput:
         fields = None
         if isinstance(data, dict) and isinstance(data.get("account"), dict) and "program" not in data["account"]:
             if data.get("program_hash") is None:
