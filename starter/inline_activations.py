@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from temporalio.bridge.runtime import Runtime
 
@@ -64,8 +64,11 @@ class InlineActivationExecutor(ThreadPoolExecutor):
         self._watchdog.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
         loop = asyncio._get_running_loop()
+        # Called by the loop's run_in_executor, answer with an asyncio future already done: it
+        # hands that back as it is, where a concurrent future would be chained to the loop by a
+        # call_soon_threadsafe (a write to the loop's wake-up pipe) per activation.
+        future: Any = loop.create_future() if loop is not None else Future()
         with self._lock:
             self._running_since = time.monotonic()
             self._thread_id = threading.get_ident()
@@ -81,7 +84,7 @@ class InlineActivationExecutor(ThreadPoolExecutor):
         else:
             self._finished(loop)
             future.set_result(result)
-        return future
+        return cast(Future[Any], future)
 
     def _finished(self, loop: asyncio.AbstractEventLoop | None) -> None:
         with self._lock:
