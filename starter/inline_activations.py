@@ -87,9 +87,10 @@ class InlineActivationExecutor(ThreadPoolExecutor):
         return cast(Future[Any], future)
 
     def _finished(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        # the loop first: should the watchdog's exception land this late, the worker's loop is back
+        asyncio._set_running_loop(loop)  # the workflow instance's loop set itself, then None
         with self._lock:
             self._running_since = None
-        asyncio._set_running_loop(loop)  # the workflow instance's loop set itself, then None
 
     def _watch(self) -> None:
         interval = min(0.5, self.deadlock_seconds / 4)
