@@ -22,6 +22,8 @@ from settings import Settings, get_settings
 from starter.connect import connect, load_program
 from starter.deployment import become_current, deployment_config, deployment_version
 from starter.heartbeat import beating
+from starter.inline_activations import SUPPORTED as INLINE_SUPPORTED
+from starter.inline_activations import InlineActivationExecutor
 from starter.log_masking import install_log_masking
 from starter.payload_codec import PayloadKeyError, load_payload_keys
 from starter.sandbox_runner import CompiledSandboxRunner, runner_for
@@ -55,6 +57,8 @@ RUNNER = CompiledSandboxRunner(
 def tuning(settings: Settings) -> dict[str, Any]:
     """The worker options the settings set (README "Operating Tenure"); the SDK's defaults for the rest."""
     options: dict[str, Any] = {"max_cached_workflows": settings.worker_max_cached_workflows}
+    if settings.worker_inline_activations and INLINE_SUPPORTED:  # no thread hop per activation (step 14.9)
+        options["workflow_task_executor"] = InlineActivationExecutor()
     for name in ("max_concurrent_workflow_tasks", "max_concurrent_activities", "max_concurrent_local_activities"):
         value = getattr(settings, f"worker_{name}")
         if value is not None:

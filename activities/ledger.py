@@ -41,6 +41,8 @@ class LedgerActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._upserts: dict[tuple[str, ...], Any] = {}  # the customers upsert, built once per column set
+        # the ledger insert, built once (as the upsert: SQLAlchemy then only looks its compiled form up)
+        self._insert_entries = insert_if_absent(engine, ledger_entries).returning(ledger_entries.c.key)
 
     @activity.defn
     async def record_entries(self, entries: list[LedgerEntry]) -> int:
@@ -125,7 +127,7 @@ class LedgerActivities:
         # Parameters passed to execute (not baked into the statement with .values()): the
         # compiled INSERT comes from SQLAlchemy's statement cache instead of being compiled
         # again for every batch; several rows go out as one multi-row INSERT ... RETURNING.
-        stmt = insert_if_absent(self.engine, ledger_entries).returning(ledger_entries.c.key)
+        stmt = self._insert_entries
         for i in range(0, len(rows), _CHUNK):
             inserted.update(conn.execute(stmt, rows[i : i + _CHUNK]).scalars())
         skipped = [e for e in entries if e.key not in inserted]

@@ -12,6 +12,9 @@ The floor in the same run (BENCH_PROFILE_FLOOR=0 to skip): the minimal HTTP endp
 (`bench.minimal_api`, sampled as `floor`) feeding the raw engine's counting workflows on the same
 server gets the same signed bodies, in BENCH_PROFILE_ROUNDS (default 2) rounds alternating with
 Tenure's, so the API's CPU per webhook ÷ the floor's is a same-run, same-noise ratio.
+
+BENCH_PROFILE_WORKER_ENV="TENURE_X=1,TENURE_Y=2" starts the worker with those settings (an A/B of a
+worker setting; the bench strips the caller's TENURE_ variables).
 """
 
 from __future__ import annotations
@@ -155,7 +158,10 @@ async def main() -> None:
         server, address = procs.dev_server(work, "temporal", wal=wal)
         stack.callback(server.stop)
         await procs.wait_temporal(address, server)
-        worker = procs.tenure_worker(work, address, db_url, "profile")
+        worker_env = dict(
+            item.split("=", 1) for item in os.environ.get("BENCH_PROFILE_WORKER_ENV", "").split(",") if "=" in item
+        )
+        worker = procs.tenure_worker(work, address, db_url, "profile", extra_env=worker_env)
         stack.callback(worker.stop)
         api, url = procs.api_server(work, address, db_url, "profile", SECRET, API_KEY)
         stack.callback(api.stop)

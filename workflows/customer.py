@@ -257,7 +257,10 @@ class CustomerJourney:
 
     async def _deliver(self) -> None:
         now = workflow.now()
-        if self.rules.lifecycle and self.rules.profile(now) != self.profile_seen:
+        # the profile as of now, built once: the first pass below writes this very one (nothing can
+        # change the account before its first await); later passes, after awaits, build their own
+        current = self.rules.profile(now) if self.rules.lifecycle else None
+        if current is not None and current != self.profile_seen:
             self.profile_dirty = True  # what segments select on moved: the projection must follow
         while self.outbox or self.profile_dirty:
             fx, self.outbox = self.outbox, Effects()
@@ -268,7 +271,7 @@ class CustomerJourney:
             if self.profile_dirty:
                 self.profile_dirty = False
                 self.profiled_at = workflow.now()
-                self.profile_seen = self.rules.profile(self.profiled_at)
+                self.profile_seen = current if current is not None else self.rules.profile(self.profiled_at)
                 if self.rules_version >= 4:  # filterable in the Temporal UI; no personal data (an upsert is a command)
                     self.attributes_set = upsert_changes(self.attributes_set, attributes_of(self.profile_seen))
                 if not together:
@@ -304,6 +307,7 @@ class CustomerJourney:
             if fx.discounts:
                 await asyncio.gather(*(self._discount(d) for d in fx.discounts))
             self.in_flight = Effects()
+            current = None  # awaited above: the account or the time may have moved
 
     async def _write_ledger(self, entries: list[LedgerEntry], profile: CustomerProfile | None = None) -> None:
         if profile is not None:  # rules version 4 on, with the profile: one local activity for both

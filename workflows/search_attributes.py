@@ -9,6 +9,12 @@ from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 with workflow.unsafe.imports_passed_through():
     from domain.journey_attributes import SEARCH_ATTRIBUTES
 
+# the typed keys, made once (immutable; making one per upsert showed in the worker's profile)
+BOOL_KEYS = {name: SearchAttributeKey.for_bool(name) for name, kind in SEARCH_ATTRIBUTES.items() if kind == "Bool"}
+KEYWORD_KEYS = {
+    name: SearchAttributeKey.for_keyword(name) for name, kind in SEARCH_ATTRIBUTES.items() if kind == "Keyword"
+}
+
 
 def upsert_changes(seen: dict[str, str | bool], wanted: dict[str, str | bool]) -> dict[str, str | bool]:
     """Upsert what differs from `seen`; returns what is set now."""
@@ -17,9 +23,9 @@ def upsert_changes(seen: dict[str, str | bool], wanted: dict[str, str | bool]) -
         if seen.get(name) == value:
             continue
         if SEARCH_ATTRIBUTES[name] == "Bool":
-            updates.append(SearchAttributeKey.for_bool(name).value_set(bool(value)))
+            updates.append(BOOL_KEYS[name].value_set(bool(value)))
         else:
-            updates.append(SearchAttributeKey.for_keyword(name).value_set(str(value)))
+            updates.append(KEYWORD_KEYS[name].value_set(str(value)))
     if updates:
         workflow.upsert_search_attributes(updates)
     return {**seen, **wanted}
