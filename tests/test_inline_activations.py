@@ -62,7 +62,8 @@ async def test_a_stuck_activation_is_interrupted_after_the_deadline() -> None:
 @pytest.mark.unit
 def test_the_setting_chooses_the_executor() -> None:
     assert "workflow_task_executor" not in tuning(Settings()), "off by default: the SDK's own thread hop"
-    assert isinstance(tuning(Settings(worker_inline_activations=True))["workflow_task_executor"], InlineActivationExecutor)
+    inline = tuning(Settings(worker_inline_activations=True))
+    assert isinstance(inline["workflow_task_executor"], InlineActivationExecutor)
     assert "workflow_task_executor" not in tuning(Settings(worker_inline_activations=False))
 
 
