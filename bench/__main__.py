@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import shutil
@@ -340,9 +341,17 @@ async def phase_postgres(
         storage_cost.drop_schema(base_url, schema)
 
 
-async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar, server: procs.Proc | None = None) -> dict:
+async def phase_memory(
+    sizes: Sizes,
+    work: Path,
+    address: str,
+    bar: Bar,
+    server: procs.Proc | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> dict:
     """Worker RSS with `memory_small` open journeys (the default cache), then `memory_large`; then the
-    campaign fan-out over those journeys (bench/campaign.py), returned under "campaign"."""
+    campaign fan-out over those journeys (bench/campaign.py), returned under "campaign". `progress`
+    sees each checkpoint's sample as it is taken (a long memory-only run is read while it goes)."""
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
@@ -372,17 +381,23 @@ async def phase_memory(sizes: Sizes, work: Path, address: str, bar: Bar, server:
         samples: list[dict[str, float]] = [{"journeys": 0, "rss_kb": base}]
         bar.phase(f"memory: {sizes.memory_large:,} open journeys", sizes.memory_large)
         checkpoints = sorted(
-            {sizes.memory_small, sizes.memory_large, *[n for n in (2000, 5000, 10000) if n < sizes.memory_large]}
+            {
+                sizes.memory_small,
+                sizes.memory_large,
+                *[n for n in (2000, 5000, 10000, 20000, 50000) if n < sizes.memory_large],
+            }
         )
         done = 0
         t0 = time.monotonic()
         for cp in checkpoints:
             jobs = client_jobs(pairs[done:cp])
             await closed_loop(jobs, send, sizes.concurrency)
-            await watch.wait({j.key for j in jobs}, TIMEOUT * 2, tick=bar.from_(done))
+            await watch.wait({j.key for j in jobs}, max(TIMEOUT * 2, (cp - done) * 0.05), tick=bar.from_(done))
             done = cp
             await asyncio.sleep(1.0)
             samples.append({"journeys": cp, "rss_kb": procs.rss_kb(worker.pid), "seconds": time.monotonic() - t0})
+            if progress is not None:
+                progress(samples[-1])
         bar.done()
         small = next(s for s in samples if s["journeys"] == sizes.memory_small)
         large = samples[-1]
@@ -537,7 +552,61 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
     return results
 
 
+async def run_memory(sizes: Sizes, console_: Console | None = None) -> dict:
+    """The memory phase alone, on a WAL dev server of its own (as `make bench` runs it), for a count
+    too large for the full run: `BENCH_MEMORY_LARGE=100000 python -m bench memory`. The campaign
+    runs only when BENCH_CAMPAIGN_MEMBERS is set. Adds the sizes of the server's and the ledger's
+    SQLite files at the end."""
+    work = Path(tempfile.mkdtemp(prefix="tenure-bench-memory-"))
+    out_console = console_ or console
+    results: dict = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sizes": sizes.describe(),
+        "machine": machine(),
+        "workdir": str(work),
+    }
+    t0 = time.monotonic()
+
+    def checkpoint(sample: dict) -> None:
+        rate = sample["journeys"] / sample["seconds"] if sample["seconds"] else 0.0
+        out_console.print(
+            f"{datetime.now(UTC):%H:%M:%S} {sample['journeys']:>7,} journeys: worker RSS "
+            f"{sample['rss_kb'] / 1024:,.1f} MB, {sample['seconds']:,.0f} s ({rate:,.1f} opened/s)"
+        )
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out_console,
+        transient=False,
+    ) as progress_bar:
+        bar = Bar(progress_bar, sizes.memory_large + 2 * sizes.campaign_members)
+        server, address = procs.dev_server(work, "temporal-wal", wal=True)
+        try:
+            await procs.wait_temporal(address, server)
+            results["memory"] = await phase_memory(sizes, work, address, bar, server, progress=checkpoint)
+            results["memory"]["server"] = "wal"
+        finally:
+            server.stop(grace=20)
+    results["memory"]["storage_bytes"] = {f.name: f.stat().st_size for f in sorted(work.glob("*.db*")) if f.is_file()}
+    results["total_seconds"] = time.monotonic() - t0
+    return results
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["memory"]:
+        sizes = from_env({"BENCH_CAMPAIGN_MEMBERS": "0", **os.environ})
+        console.print(f"[bold]Tenure benchmark, memory phase[/] — sizes: {sizes.describe()}")
+        results = asyncio.run(run_memory(sizes))
+        results_files.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        memory_file = results_files.RESULTS_DIR / "memory.json"
+        memory_file.write_text(json.dumps(results, indent=2))
+        console.print_json(data=results["memory"])
+        console.print(f"written: {memory_file.relative_to(ROOT)} ({results['total_seconds']:.0f} s)")
+        shutil.rmtree(results["workdir"], ignore_errors=True)
+        return 0
     if argv == ["publish"]:
         page = results_files.publish()
         console.print(f"published {results_files.RESULTS_DIR / 'latest.json'} into {page.relative_to(ROOT)}")
@@ -545,6 +614,9 @@ def main(argv: list[str]) -> int:
     if argv:
         console.print("usage: python -m bench            run the benchmarks (results in bench/results/)")
         console.print("       python -m bench publish    put the latest run into bench/RESULTS.md")
+        console.print(
+            "       python -m bench memory     the memory phase alone (BENCH_MEMORY_LARGE=100000 for the scale figure)"
+        )
         return 2
     sizes = from_env()
     console.print(f"[bold]Tenure benchmark[/] — sizes: {sizes.describe()}")

@@ -35,12 +35,13 @@ async def running_worker(
     program: Program,
     tmp_path: Path,
     db_url: str | None = None,
-    programs_by_hash: bool = False,
+    programs_by_hash: bool = True,
     **client_opts,
 ):
-    """A worker on its own task queue and ledger; yields (TenureClient, engine). `programs_by_hash`:
-    the client stores the program in the ledger database's program store and opens journeys by its
-    content hash, as the API does (storage/programs.py); else journeys carry the whole program."""
+    """A worker on its own task queue and ledger; yields (TenureClient, engine). `programs_by_hash`
+    (the default, the product's path): the client stores the program in the ledger database's program
+    store and opens journeys by its content hash, as the API and the CLI do (storage/programs.py);
+    False: journeys carry the whole program (tests/record_histories.py, whose histories replay alone)."""
     settings = Settings(data_dir=tmp_path, database_url=db_url or "", task_queue=f"tenure-{uuid.uuid4().hex[:8]}")
     engine = create_engine_for(settings.db_url())
     upgrade(engine)

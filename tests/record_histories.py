@@ -267,7 +267,10 @@ async def campaigns(env: WorkflowEnvironment, tenure: TenureClient, engine) -> s
 
 async def burst_with_continue_as_new(env: WorkflowEnvironment, client: Client, program, tmp: Path) -> str:
     cid = "rec_burst"
-    async with running_worker(client, program, tmp / "burst", history_budget=60) as (tenure, engine):
+    async with running_worker(client, program, tmp / "burst", programs_by_hash=False, history_budget=60) as (
+        tenure,
+        engine,
+    ):
         await tenure.send(cid, ActivityReported(event_id="evt_0", kind="survey_answered"))
         await asyncio.gather(
             *(tenure.send(cid, ActivityReported(event_id=f"evt_{i}", kind="survey_answered")) for i in range(1, 120))
@@ -307,7 +310,12 @@ async def record(tag: str, out: Path) -> list[Path]:
         with tempfile.TemporaryDirectory() as tmp_dir:
             tmp = Path(tmp_dir)
             customers = []
-            async with running_worker(env.client, program, tmp / "main") as (tenure, engine):
+            # whole programs in the recorded inputs: tests/test_replay.py replays a history alone,
+            # without the program store a hash would need
+            async with running_worker(env.client, program, tmp / "main", programs_by_hash=False) as (
+                tenure,
+                engine,
+            ):
                 for journey in (
                     year_of_payments,
                     redemption_and_adjustment,
