@@ -35,6 +35,7 @@ from bench.tenure_load import (
     spread,
     stripe_jobs,
 )
+from storage.postgres_schemas import drop_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 console = Console(highlight=False)
@@ -338,7 +339,7 @@ async def phase_postgres(
     try:
         return await phase_tenure(sizes, work, address, f"{tag}-pg", bar, server, db_url=url, only_http_full=True)
     finally:
-        storage_cost.drop_schema(base_url, schema)
+        drop_schema(base_url, schema)
 
 
 async def phase_memory(

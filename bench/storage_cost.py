@@ -11,7 +11,8 @@ import os
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+
+from storage.postgres_schemas import create_schema
 
 TABLES = ("customers", "ledger_entries", "emails")  # what a member's journey writes, indexes included
 
@@ -26,29 +27,13 @@ def fresh_schema(base_url: str) -> tuple[str, str]:
     from storage.migrate import upgrade
 
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base_url, poolclass=sa.pool.NullPool)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        admin.dispose()
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
+    rendered = create_schema(base_url, schema)
     engine = create_engine_for(rendered)
     try:
         upgrade(engine)
     finally:
         engine.dispose()
     return rendered, schema
-
-
-def drop_schema(base_url: str, schema: str) -> None:
-    admin = sa.create_engine(base_url, poolclass=sa.pool.NullPool)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 def table_bytes(engine: sa.Engine) -> dict[str, int]:

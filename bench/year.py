@@ -27,6 +27,7 @@ from domain.journey import workflow_id
 from domain.messages import ActivityReported, PaymentSucceeded, ProfileUpdated, RedeemRequest
 from starter.payload_codec import payload_data_converter
 from starter.supervisor.temporal import find_binary
+from storage.postgres_schemas import drop_schema
 
 DAY = 86400.0
 
@@ -156,7 +157,7 @@ async def simulate(
                 storage["postgres"] = storage_cost.growth(before, storage_cost.table_bytes(pg))
             finally:
                 pg.dispose()
-                storage_cost.drop_schema(postgres_url, schema)
+                drop_schema(postgres_url, schema)
     finally:
         await env.shutdown()
         engine.dispose()

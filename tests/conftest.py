@@ -202,32 +202,18 @@ def _create_tables(url: str) -> None:
 
 
 def _fresh_postgres_schema_url(base_url: str, schema: str) -> str:
-    """Create `schema` and return `base_url` with every connection's search_path pinned to it."""
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
+    from storage.postgres_schemas import create_schema
 
-    url = make_url(base_url)
-    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        admin.dispose()
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    return create_schema(base_url, schema)
 
 
 def _drop_postgres_schema(base_url: str, schema: str) -> None:
-    import sqlalchemy as sa
+    from storage.postgres_schemas import drop_schema
 
-    admin = sa.create_engine(base_url, poolclass=sa.pool.NullPool)
     try:
-        with admin.begin() as conn:
-            conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(base_url, schema)
     except Exception as e:  # noqa: BLE001 - a leftover schema must not fail the test
         print(f"warning: could not drop test schema {schema}: {e}", file=sys.stderr)
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
