@@ -134,9 +134,10 @@ class JourneyInput(BaseModel):
         """The carried-over account under `program` (the one `program_hash` names), if any."""
         if self.account is not None:
             return self.account
-        if self._account_fields is None:
+        fields, self._account_fields = self._account_fields, None  # the account holds them from now on
+        if fields is None:
             return None
-        return Account.model_validate({**self._account_fields, "program": program})
+        return Account.model_validate({**fields, "program": program})
 
     @classmethod
     def new(cls, customer_id: str, program: Program | None = None, **extra: Any) -> JourneyInput:

@@ -33,12 +33,6 @@ def store_program(engine: Engine, program: Program) -> str:
 
 def stored_programs(engine: Engine, known: Iterable[str] = ()) -> dict[str, str]:
     """hash -> canonical JSON of every stored program whose hash is not in `known`."""
-    skip = set(known)
+    query = sa.select(programs.c.content_hash, programs.c.content).where(programs.c.content_hash.not_in(set(known)))
     with engine.connect() as conn:
-        hashes = [h for (h,) in conn.execute(sa.select(programs.c.content_hash)) if h not in skip]
-        if not hashes:
-            return {}
-        rows = conn.execute(
-            sa.select(programs.c.content_hash, programs.c.content).where(programs.c.content_hash.in_(hashes))
-        )
-        return {h: text for h, text in rows}
+        return {h: text for h, text in conn.execute(query)}

@@ -93,7 +93,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.legacy_payloads import as_legacy
     from workflows.refusals import refusal_error, refusals_as_errors
     from workflows.search_attributes import upsert_changes
-    from workflows.shared import intern_program, programs
+    from workflows.shared import programs
     from workflows.timer import DeadlineTimer
 
 # The ledger must be written eventually, whatever the outage: retry for ever, backing off.
@@ -127,21 +127,18 @@ NO_PAYLOAD = RawValue(Payload())
 class CustomerJourney:
     @workflow.init
     def __init__(self, inp: JourneyInput) -> None:
-        # The program is shared between journeys (workflows/shared.py): the input's own copies
-        # are replaced in place, since the SDK keeps the run's arguments for the run's lifetime.
-        # A run started by content hash resolves it here, outside any rules: exactly that program,
-        # or the task fails (ProgramUnknown, retried) until the worker's store holds it.
+        # The program is shared between journeys: a program decoded from a payload is one instance
+        # per content (domain/program/model.py). A run started by content hash resolves it here,
+        # outside any rules: exactly that program, or the task fails (ProgramUnknown, retried) until
+        # the worker's store holds it.
         self.program_hash = inp.program_hash
         if inp.program_hash is not None:
             program = programs.resolve(inp.program_hash)
-            carried = inp.carried_account(program)
-            inp._account_fields = None  # the account now holds them (the SDK keeps `inp`)
+            carried = inp.carried_account(program)  # once: the SDK keeps `inp` for the run's lifetime
         else:
             assert inp.program is not None  # the input's validator: one of the two
-            program = inp.program = intern_program(inp.program)
+            program = inp.program
             carried = inp.account
-            if carried is not None:
-                carried.program = intern_program(carried.program)
         self.history_budget = inp.history_budget
         self.generation = inp.generation
         self.account: Account = carried or Account.open(inp.customer_id, program, workflow.now())
@@ -542,8 +539,6 @@ class CustomerJourney:
         await asyncio.sleep(0)
         result = self.rules.campaign_answer(touch.campaign_id)
         if result is None:
-            if touch.program is not None:
-                touch = touch.model_copy(update={"program": intern_program(touch.program)})
             now = workflow.now()
             self.rules.advance(self.outbox, now)
             try:

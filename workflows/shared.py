@@ -1,12 +1,8 @@
 """State shared by every journey in a worker process (imported through the sandbox, not into it).
 
-Programs are interned: each journey's start input carries its program (some 6 KB of JSON, about
-57 KB once deserialized), and a thousand cached journeys would otherwise hold a thousand equal
-copies. A `Program` is frozen, so journeys can share one instance; an interned program is only
-ever handed out for an equal one, so behaviour, and so replay, cannot change.
-
-Programs are also resolved by content hash (`programs`, the registry): journeys started since the
-program store name their program by the hash of its canonical JSON instead of carrying it.
+Programs resolved by content hash (`programs`, the registry): journeys started since the program
+store name their program by the hash of its canonical JSON instead of carrying it. (Journeys that
+carry the whole program share one instance per content too: domain/program/model.py.)
 """
 
 from __future__ import annotations
@@ -24,24 +20,6 @@ log = logging.getLogger("tenure.programs")
 
 # reads a program store: (its owner, e.g. an engine; the hashes already known) -> hash -> canonical JSON
 Loader = Callable[[Any, Iterable[str]], dict[str, str]]
-
-MAX_PROGRAMS = 64  # distinct program contents kept (versions in use); past that, no sharing
-
-_programs: dict[str, Program] = {}
-_lock = threading.Lock()
-
-
-def intern_program(program: Program) -> Program:
-    if any(program is known for known in _programs.values()):
-        return program  # already the shared one (a program validated once is one instance: domain/program)
-    key = program.model_dump_json()
-    found = _programs.get(key)
-    if found is not None:
-        return found
-    with _lock:
-        if len(_programs) < MAX_PROGRAMS:
-            return _programs.setdefault(key, program)
-    return program
 
 
 class ProgramUnknown(RuntimeError):
@@ -79,12 +57,9 @@ class ProgramRegistry:
         """Keep `text` under `content_hash`; ValueError if the text is not that hash's content."""
         if hash_of_json(text) != content_hash:
             raise ValueError(f"the stored program under {content_hash} has another content: not used")
-        program = intern_program(program_of_json(text))
+        program = program_of_json(text)
         self._programs.setdefault(content_hash, program)
         return self._programs[content_hash]
-
-    def known(self, content_hash: str) -> bool:
-        return content_hash in self._programs
 
     def resolve(self, content_hash: str) -> Program:
         """The program with this content hash; ProgramUnknown (and a refresh begins) if it is not here."""

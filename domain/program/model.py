@@ -277,7 +277,8 @@ class Program(Strict):
         if found is None:
             found = handler(value)
             if len(_VALIDATED) < MAX_VALIDATED:
-                _VALIDATED[key] = found
+                # equal content written another way (key order) is the same program too
+                found = _VALIDATED[key] = _BY_CONTENT.setdefault(found.model_dump_json(), found)
         return found
 
     @property
@@ -306,7 +307,8 @@ class Program(Strict):
 
 
 MAX_VALIDATED = 64  # distinct program contents remembered (the versions in use); past that, validated each time
-_VALIDATED: dict[str, Program] = {}
+_VALIDATED: dict[str, Program] = {}  # the input's JSON text -> its program
+_BY_CONTENT: dict[str, Program] = {}  # the program's own dump -> the one instance with that content
 
 
 def _content_key(value: Any) -> str | None:
