@@ -83,8 +83,12 @@ class InlineActivationExecutor(ThreadPoolExecutor):
             self._finished(loop)
             raise
         else:
+            interrupted = self._interrupted  # the watchdog raised in it, and the workflow caught that
             self._finished(loop)
-            future.set_result(result)
+            if interrupted:  # a half-done activation must not complete its task: fail it all the same
+                future.set_exception(WorkflowTaskStuck(f"workflow activation ran past {self.deadlock_seconds} s"))
+            else:
+                future.set_result(result)
         return cast(Future[Any], future)
 
     def _finished(self, loop: asyncio.AbstractEventLoop | None) -> None:

@@ -81,12 +81,27 @@ class SpinsOnce:
         return "done"
 
 
-async def test_a_stuck_workflow_task_fails_and_the_retry_completes(time_env: WorkflowEnvironment) -> None:
+@workflow.defn(sandboxed=False)
+class SpinsOnceInsideATry:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            if SPINS:
+                SPINS.pop()
+                while True:  # stuck, inside a handler that would swallow an ordinary exception
+                    pass
+        except Exception:
+            return "swallowed"
+        return "done"
+
+
+@pytest.mark.parametrize("spinner", [SpinsOnce, SpinsOnceInsideATry])
+async def test_a_stuck_workflow_task_fails_and_the_retry_completes(time_env: WorkflowEnvironment, spinner) -> None:
     SPINS.append(1)
     queue = f"inline-{uuid.uuid4()}"
     executor = InlineActivationExecutor(deadlock_seconds=0.5)
-    async with Worker(time_env.client, task_queue=queue, workflows=[SpinsOnce], workflow_task_executor=executor):
+    async with Worker(time_env.client, task_queue=queue, workflows=[spinner], workflow_task_executor=executor):
         result = await time_env.client.execute_workflow(
-            SpinsOnce.run, id=f"spin-{uuid.uuid4()}", task_queue=queue, run_timeout=None
+            spinner.run, id=f"spin-{uuid.uuid4()}", task_queue=queue, run_timeout=None
         )
     assert result == "done" and not SPINS
