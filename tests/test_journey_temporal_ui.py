@@ -8,6 +8,7 @@ import asyncio
 import uuid
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.worker import Replayer
 
 from domain.journey import workflow_id
 from domain.messages import SignedUp
@@ -17,7 +18,7 @@ from starter.search_attributes import ensure as ensure_search_attributes
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.journey_kit import email_rows, eventually, payment, running_worker
-from worker import build_worker
+from worker import RUNNER, WORKFLOWS, build_worker
 
 
 async def test_a_journey_reads_well_in_the_temporal_ui(dev_env, program, tmp_path):
@@ -57,7 +58,7 @@ async def test_a_journey_reads_well_in_the_temporal_ui(dev_env, program, tmp_pat
         assert summaries["timer"] and all(s and s != "next deadline" for s in summaries["timer"]), summaries
 
 
-async def test_a_worker_replaying_every_task_still_labels_what_it_newly_does(dev_env, program, tmp_path):
+async def test_a_worker_replaying_every_task_still_labels_what_it_newly_does(dev_env, program, tmp_path, monkeypatch):
     """Summaries are left out only of replayed commands (workflows/labels.py): with no sticky cache,
     every workflow task replays the history first, and each new command still carries its label."""
     cid = f"uir_{uuid.uuid4().hex[:8]}"
@@ -86,6 +87,15 @@ async def test_a_worker_replaying_every_task_still_labels_what_it_newly_does(dev
     assert "ledger: earn +100 and the profile for segments" in labels["marker"], labels
     assert all(labels["marker"]), labels
     assert labels["timer"] and all(text and text != "next deadline" for text in labels["timer"]), labels
+    # and replaying that history builds none of them again (what labels.py is for)
+    import workflows.customer as journey_module
+
+    built: list[int] = []
+    real = journey_module._ledger_summary
+    monkeypatch.setattr(journey_module, "_ledger_summary", lambda entries: built.append(1) or real(entries))
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER, data_converter=dev_env.client.data_converter)
+    await replayer.replay_workflow(await handle.fetch_history())
+    assert not built, "no ledger label is built while replaying"
 
 
 async def _listed(client, query: str) -> list[str]:
