@@ -196,3 +196,16 @@ async def test_after_adopting_a_program_continue_as_new_carries_that_program_who
         assert "program_hash" not in start and start["program"]["version"] == adopted.version
         assert start["account"]["program"] == start["program"]
         assert (await tenure.account("cus_adopts")).program == adopted
+
+
+async def test_a_store_that_cannot_be_written_leaves_journeys_their_whole_program(time_env, program, tmp_path):
+    """The program store down (here: a database without its tables) must not stop journeys from
+    opening: they carry the program whole, as before the store, and run under it."""
+    unwritable = sa.create_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")
+    async with running_worker(time_env.client, program, tmp_path) as (tenure, _engine):
+        client = TenureClient(tenure.client, program, tenure.task_queue, programs=unwritable)
+        await client.send("cus_whole", payment(1))
+        await eventually(lambda: tenure.summary("cus_whole"), lambda s: s.balance == program.earning.monthly_payment)
+        start = await _start_input(tenure, "cus_whole")
+    unwritable.dispose()
+    assert "program_hash" not in start and start["program"]["version"] == program.version
