@@ -105,3 +105,28 @@ async def test_a_stuck_workflow_task_fails_and_the_retry_completes(time_env: Wor
             spinner.run, id=f"spin-{uuid.uuid4()}", task_queue=queue, run_timeout=None
         )
     assert result == "done" and not SPINS
+
+
+@pytest.mark.unit
+def test_without_inline_support_the_setting_keeps_the_thread_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    import worker
+
+    monkeypatch.setattr(worker, "INLINE_SUPPORTED", False)  # Python 3.14: a task step inside another's
+    assert "workflow_task_executor" not in tuning(Settings(worker_inline_activations=True))
+
+
+@pytest.mark.unit
+def test_an_activation_stuck_where_it_cannot_be_interrupted_ends_the_worker() -> None:
+    """Stuck in C (a sleep the interruption waits behind): after the grace time the process exits 70."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time\n"
+        "from starter.inline_activations import InlineActivationExecutor\n"
+        "InlineActivationExecutor(deadlock_seconds=0.2, fatal_seconds=0.5).submit(time.sleep, 20)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=15)
+    assert done.returncode == 70, done.stderr.decode()[-500:]
+    assert time.monotonic() - started < 10
