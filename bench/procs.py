@@ -63,6 +63,7 @@ class Proc:
     argv: list[str]
     env: dict[str, str]
     log: Path
+    cwd: Path = ROOT  # another checkout's (a `git archive` export) to run its code: `python -m` imports from here
     proc: subprocess.Popen | None = None
     _out: BinaryIO | None = field(default=None, repr=False)
 
@@ -70,7 +71,7 @@ class Proc:
         self._out = open(self.log, "ab")
         self.proc = subprocess.Popen(
             self.argv,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=self._out,
             stderr=subprocess.STDOUT,
@@ -189,6 +190,7 @@ def api_server(
     api_key: str,
     name: str = "api",
     app: str = "starter.api:app",
+    cwd: Path = ROOT,
 ) -> tuple[Proc, str]:
     """Tenure's API as `make run` starts it (or, with `app="bench.minimal_api:app"`, the bare floor)."""
     port = free_port()
@@ -201,7 +203,7 @@ def api_server(
         api_keys=api_key,
     )
     argv = api_argv(app, "127.0.0.1", port)  # make run's server options, for the floor too
-    return Proc(name, argv, env, workdir / f"{name}.log").start(), f"http://127.0.0.1:{port}"
+    return Proc(name, argv, env, workdir / f"{name}.log", cwd=cwd).start(), f"http://127.0.0.1:{port}"
 
 
 async def wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:

@@ -218,3 +218,46 @@ async def test_the_served_app_freezes_its_start_up_heap(program, tmp_path):
     finally:
         gc.unfreeze()
         engine.dispose()
+
+
+async def test_the_stripe_route_skips_fastapis_handler_and_keeps_its_answers(program, tmp_path, monkeypatch):
+    """`/webhooks/stripe` is served by its endpoint as Starlette hands it over (`PlainHandlerRoute`):
+    FastAPI's dependency solving never runs for it (it does for the billing route, so the probe works),
+    while its refusals still go through the app's error handlers and its metrics keep the route's name."""
+    import fastapi.routing
+
+    from starter.api import metrics
+
+    solved: list[str] = []
+    real = fastapi.routing.solve_dependencies
+
+    async def probe(*args: Any, **kwargs: Any) -> Any:
+        solved.append(kwargs["request"].url.path)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", probe)
+    async with recording_app(program, tmp_path) as http:
+        body = stripe_body(invoice_paid_event("cus_P1", event_id="evt_P1"))
+        assert (await http.post("/webhooks/stripe", content=body, headers=stripe_headers(body))).status_code == 200
+        bad = stripe_body(dict(invoice_paid_event("cus_P2"), created="yesterday"))
+        r = await http.post("/webhooks/stripe", content=bad, headers=stripe_headers(bad))
+        assert r.status_code == 422 and r.json()["error"].startswith("invalid Stripe event"), r.json()
+        r = await http.post("/webhooks/stripe", content=body, headers=stripe_headers(body, secret="whsec_other"))
+        assert r.status_code == 401 and "signature" in r.json()["error"]
+        assert (await http.get("/webhooks/stripe")).status_code == 405
+        assert solved == []
+        await http.post("/webhooks/billing", content=b"{}")
+        assert solved == ["/webhooks/billing"]
+        seconds = metrics.ANSWER_SECONDS.labels("/webhooks/stripe", "POST")._sum.get()
+        assert seconds > 0  # the route's template, not "unmatched"
+
+
+def test_a_plain_handler_route_refuses_an_endpoint_fastapi_would_feed():
+    from fastapi import Header
+
+    from starter.api.webhooks import PlainHandlerRoute
+
+    async def needs_a_header(request: Any, x_thing: str = Header()) -> None: ...
+
+    with pytest.raises(TypeError, match="takes only the request"):
+        PlainHandlerRoute("/x", needs_a_header, methods=["POST"])
