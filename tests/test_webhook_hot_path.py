@@ -261,3 +261,53 @@ def test_a_plain_handler_route_refuses_an_endpoint_fastapi_would_feed():
 
     with pytest.raises(TypeError, match="takes only the request"):
         PlainHandlerRoute("/x", needs_a_header, methods=["POST"])
+
+
+def test_a_body_with_few_brackets_skips_the_walk_and_parsing_refuses_the_same(monkeypatch):
+    """`parse_json` walks the parse only when the body has more brackets than the depth limit (a body
+    with fewer cannot nest deeper); what it refuses is what the walk alone refused."""
+    rng = random.Random(1410)
+
+    def nest(depth: int) -> Any:
+        value: Any = rng.choice([1, "[{", None, [], {}])
+        for _ in range(depth):
+            value = [value, "]]"] if rng.random() < 0.5 else {"a{": value}
+        return value
+
+    for depth in list(range(0, 70)) + [rng.randrange(50, 80) for _ in range(40)]:
+        doc = nest(depth)
+        body = json.dumps(doc, indent=rng.choice([None, 2])).encode()
+        expected = _reference_depth_exceeds(json.loads(body), parsing.MAX_JSON_DEPTH)
+        try:
+            parsing.parse_json(body)
+            refused = False
+        except ApiError as e:
+            assert e.status == 400 and "nested deeper" in e.error
+            refused = True
+        assert refused == expected, depth
+    walked: list[int] = []
+    real = parsing.depth_exceeds
+    monkeypatch.setattr(parsing, "depth_exceeds", lambda data, limit: walked.append(1) or real(data, limit))
+    parsing.parse_json(stripe_body(invoice_paid_event("cus_D1")))
+    assert walked == []
+    parsing.parse_json(b"[" * 33 + b",".join([b"{}"] * 32) + b"]" * 33)  # 65 brackets: walked (34 levels)
+    assert walked == [1]
+
+
+async def test_the_stripe_answer_is_jsonresponses_bytes_and_fastapis_own_telemetry_stays_off(
+    program, tmp_path, monkeypatch
+):
+    """The route renders its answer as JSONResponse did (compact, UTF-8), and no request looks up
+    OpenTelemetry's global providers (Tenure's tracing has its own; FastAPI's native telemetry is off)."""
+    from opentelemetry import trace
+
+    looked_up: list[int] = []
+    real = trace.get_tracer_provider
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: looked_up.append(1) or real())
+    async with recording_app(program, tmp_path) as http:
+        body = stripe_body(invoice_paid_event("cus_B1", event_id="evt_é1"))
+        r = await http.post("/webhooks/stripe", content=body, headers=stripe_headers(body))
+        expected = {"received": True, "event_id": "evt_é1", "customer_id": "cus_B1", "applied_as": "payment_succeeded"}
+        assert r.content == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
+        assert r.headers["content-type"] == "application/json"
+        assert looked_up == []

@@ -8,9 +8,10 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 from starlette.routing import request_response
 
 from starter.ingress import generic_billing, sendgrid_events, stripe_events
@@ -77,7 +78,8 @@ async def stripe_webhook(request: Request) -> Response:
         result = stripe_events.translate(data, svc.invoice_lookup)
     if isinstance(result, Delivery):
         await svc.deliver_one(result)
-    return JSONResponse({k: v for k, v in _answer(result, str(kind), data.get("id")).items() if v is not None})
+    answer = {k: v for k, v in _answer(result, str(kind), data.get("id")).items() if v is not None}
+    return Response(to_json(answer), media_type="application/json")  # JSONResponse's bytes, without json.dumps
 
 
 class PlainHandlerRoute(APIRoute):
