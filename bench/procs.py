@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from starter.payload_codec import PayloadKeys, generate_key, parse_payload_keys
 from starter.search_attributes import dev_server_flags
-from starter.supervisor.supervise import api_argv
+from starter.supervisor.supervise import api_argv, worker_env
 from starter.supervisor.temporal import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,13 +172,14 @@ def tenure_worker(
 ) -> Proc:
     env = base_env(temporal_address=address, database_url=db_url, task_queue=task_queue, data_dir=str(workdir))
     env.update(extra_env or {})
-    return Proc(name, [sys.executable, str(ROOT / "worker.py")], env, workdir / f"{name}.log").start()
+    return Proc(name, [sys.executable, str(ROOT / "worker.py")], worker_env(env), workdir / f"{name}.log").start()
 
 
 def raw_worker(workdir: Path, address: str, task_queue: str, counter_file: Path, name: str = "raw-worker") -> Proc:
     env = base_env(temporal_address=address, task_queue=task_queue)
     env["BENCH_COUNTER_FILE"] = str(counter_file)
-    return Proc(name, [sys.executable, "-m", "bench.raw"], env, workdir / f"{name}.log").start()
+    # deployed like Tenure's worker (the allocator's settings included): the comparison stays like with like
+    return Proc(name, [sys.executable, "-m", "bench.raw"], worker_env(env), workdir / f"{name}.log").start()
 
 
 def api_server(
