@@ -39,10 +39,9 @@ WORKDIR /app
 COPY program.toml /app/program.toml
 
 USER 10001:10001
-# The worker's allocator (the image's default command): two glibc malloc arenas, not up to 8 per core for
-# its threads (starter/supervisor/supervise.py WORKER_ALLOCATOR_ENV: −2.5% RSS per cached journey, CPU per
-# event unchanged, bench/RESULTS.md 14.10). glibc reads it at process start, so it is set here.
-ENV MALLOC_ARENA_MAX=2
+# The worker's allocator setting (MALLOC_ARENA_MAX=2, starter/supervisor/supervise.py WORKER_ALLOCATOR_ENV)
+# is the worker container's environment in docker-compose.yml, not an ENV here: the API, from this image
+# too, spent ~3% more CPU per webhook with it (bench/RESULTS.md 14.10). Run the worker elsewhere with it set.
 # the API; the worker's Prometheus metrics (TENURE_WORKER_METRICS_ADDRESS=0.0.0.0:9464)
 EXPOSE 8000 9464
 CMD ["python", "-m", "worker"]

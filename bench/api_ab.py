@@ -11,8 +11,9 @@ No worker runs: an API's answer waits for Temporal to accept the signal-with-sta
 journey to apply it, so the APIs' CPU is what it is under `make bench` without the workers' share
 of the machine (the measure is the API process's CPU, not throughput).
 
-Variants: BENCH_AB_APIS="before@/path/to/checkout;after" — `@path` serves that checkout's API (e.g.
-a `git archive HEAD` export) instead of this one's; the floor (`bench.minimal_api`) always runs.
+Variants: BENCH_AB_APIS="before@/path/to/checkout;after;arena+MALLOC_ARENA_MAX=2" — `@path` serves that
+checkout's API (e.g. a `git archive HEAD` export) instead of this one's, `+NAME=value` adds to its
+environment; the floor (`bench.minimal_api`) always runs.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from bench.tenure_load import API_KEY, SECRET, http_sender, spread, stripe_jobs
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def variants() -> list[tuple[str, Path]]:
+def variants() -> list[tuple[str, Path, dict[str, str]]]:
     out = []
     for part in (os.environ.get("BENCH_AB_APIS") or "api").split(";"):
-        name, _, where = part.partition("@")
-        out.append((name, Path(where) if where else ROOT))
+        head, *settings = part.split("+")
+        name, _, where = head.partition("@")
+        env = dict(item.split("=", 1) for item in settings if "=" in item)
+        out.append((name, Path(where) if where else ROOT, env))
     return out
 
 
@@ -61,10 +64,12 @@ async def main() -> None:
         stack.callback(server.stop)
         await procs.wait_temporal(address, server)
         lanes = []
-        for name, root in [("floor", ROOT), *variants()]:
+        for name, root, env in [("floor", ROOT, {}), *variants()]:
             app = "bench.minimal_api:app" if name == "floor" else "starter.api:app"
             queue = "ab-raw" if name == "floor" else "ab-tenure"
-            proc, url = procs.api_server(work, address, db_url, queue, SECRET, API_KEY, name=name, app=app, cwd=root)
+            proc, url = procs.api_server(
+                work, address, db_url, queue, SECRET, API_KEY, name=name, app=app, cwd=root, extra_env=env
+            )
             stack.callback(proc.stop)
             lanes.append((name, proc, url))
             results[name] = []

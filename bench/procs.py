@@ -192,6 +192,7 @@ def api_server(
     name: str = "api",
     app: str = "starter.api:app",
     cwd: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[Proc, str]:
     """Tenure's API as `make run` starts it (or, with `app="bench.minimal_api:app"`, the bare floor)."""
     port = free_port()
@@ -203,6 +204,7 @@ def api_server(
         stripe_webhook_secret=secret,
         api_keys=api_key,
     )
+    env.update(extra_env or {})
     argv = api_argv(app, "127.0.0.1", port)  # make run's server options, for the floor too
     return Proc(name, argv, env, workdir / f"{name}.log", cwd=cwd).start(), f"http://127.0.0.1:{port}"
 
