@@ -311,3 +311,13 @@ async def test_the_stripe_answer_is_jsonresponses_bytes_and_fastapis_own_telemet
         assert r.content == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
         assert r.headers["content-type"] == "application/json"
         assert looked_up == []
+
+
+def test_days_in_month_is_the_calendars():
+    import calendar
+
+    from starter.ingress.cadence import days_in_month
+
+    for year in [*range(1896, 1905), *range(1995, 2105), 2400]:
+        for month in range(1, 13):
+            assert days_in_month(year, month) == calendar.monthrange(year, month)[1], (year, month)
