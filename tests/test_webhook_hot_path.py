@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import Request
 
 from domain.messages import PaymentSucceeded
 from starter.api.errors import ApiError
@@ -261,6 +262,12 @@ def test_a_plain_handler_route_refuses_an_endpoint_fastapi_would_feed():
 
     with pytest.raises(TypeError, match="takes only the request"):
         PlainHandlerRoute("/x", needs_a_header, methods=["POST"])
+
+    async def plain(request: Request) -> None: ...
+
+    with pytest.raises(TypeError, match="no per-route body limit"):
+        PlainHandlerRoute("/x", plain, methods=["POST"], max_body_size=10)
+    assert PlainHandlerRoute("/x", plain, methods=["POST"]).path == "/x"
 
 
 def test_a_body_with_few_brackets_skips_the_walk_and_parsing_refuses_the_same(monkeypatch):

@@ -96,6 +96,8 @@ class PlainHandlerRoute(APIRoute):
         d = self.dependant
         if d.dependencies or d.path_params or d.query_params or d.header_params or d.cookie_params or d.body_params:
             raise TypeError(f"{path}: a plain handler takes only the request (FastAPI would solve the rest)")
+        if getattr(self, "max_body_size", None) is not None:  # FastAPI's per-route limit wraps its handler
+            raise TypeError(f"{path}: a plain handler has no per-route body limit (the app's BodyLimit applies)")
         self.app = request_response(endpoint)
 
 
