@@ -39,6 +39,9 @@ WORKDIR /app
 COPY program.toml /app/program.toml
 
 USER 10001:10001
+# The worker's allocator setting (MALLOC_ARENA_MAX=2, starter/supervisor/supervise.py WORKER_ALLOCATOR_ENV)
+# is the worker container's environment in docker-compose.yml, not an ENV here: the API, from this image
+# too, spent ~3% more CPU per webhook with it (bench/RESULTS.md 14.10). Run the worker elsewhere with it set.
 # the API; the worker's Prometheus metrics (TENURE_WORKER_METRICS_ADDRESS=0.0.0.0:9464)
 EXPOSE 8000 9464
 CMD ["python", "-m", "worker"]

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from starter.payload_codec import PayloadKeys, generate_key, parse_payload_keys
 from starter.search_attributes import dev_server_flags
-from starter.supervisor.supervise import api_argv
+from starter.supervisor.supervise import api_argv, worker_env
 from starter.supervisor.temporal import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,7 @@ class Proc:
     argv: list[str]
     env: dict[str, str]
     log: Path
+    cwd: Path = ROOT  # another checkout's (a `git archive` export) to run its code: `python -m` imports from here
     proc: subprocess.Popen | None = None
     _out: BinaryIO | None = field(default=None, repr=False)
 
@@ -70,7 +71,7 @@ class Proc:
         self._out = open(self.log, "ab")
         self.proc = subprocess.Popen(
             self.argv,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=self._out,
             stderr=subprocess.STDOUT,
@@ -171,13 +172,14 @@ def tenure_worker(
 ) -> Proc:
     env = base_env(temporal_address=address, database_url=db_url, task_queue=task_queue, data_dir=str(workdir))
     env.update(extra_env or {})
-    return Proc(name, [sys.executable, str(ROOT / "worker.py")], env, workdir / f"{name}.log").start()
+    return Proc(name, [sys.executable, str(ROOT / "worker.py")], worker_env(env), workdir / f"{name}.log").start()
 
 
 def raw_worker(workdir: Path, address: str, task_queue: str, counter_file: Path, name: str = "raw-worker") -> Proc:
     env = base_env(temporal_address=address, task_queue=task_queue)
     env["BENCH_COUNTER_FILE"] = str(counter_file)
-    return Proc(name, [sys.executable, "-m", "bench.raw"], env, workdir / f"{name}.log").start()
+    # deployed like Tenure's worker (the allocator's settings included): the comparison stays like with like
+    return Proc(name, [sys.executable, "-m", "bench.raw"], worker_env(env), workdir / f"{name}.log").start()
 
 
 def api_server(
@@ -189,6 +191,8 @@ def api_server(
     api_key: str,
     name: str = "api",
     app: str = "starter.api:app",
+    cwd: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[Proc, str]:
     """Tenure's API as `make run` starts it (or, with `app="bench.minimal_api:app"`, the bare floor)."""
     port = free_port()
@@ -200,8 +204,9 @@ def api_server(
         stripe_webhook_secret=secret,
         api_keys=api_key,
     )
+    env.update(extra_env or {})
     argv = api_argv(app, "127.0.0.1", port)  # make run's server options, for the floor too
-    return Proc(name, argv, env, workdir / f"{name}.log").start(), f"http://127.0.0.1:{port}"
+    return Proc(name, argv, env, workdir / f"{name}.log", cwd=cwd).start(), f"http://127.0.0.1:{port}"
 
 
 async def wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:

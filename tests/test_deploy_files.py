@@ -201,3 +201,16 @@ def test_runtime_dependencies_exclude_the_dev_server():
 def test_deploy_scripts_parse(script: str):
     proc = subprocess.run(["sh", "-n", str(ROOT / script)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_worker_alone_runs_with_the_supervisors_allocator_settings():
+    """glibc reads MALLOC_ARENA_MAX at process start: the worker's container gets it in its environment,
+    with the value `make run` gives its worker (starter/supervisor WORKER_ALLOCATOR_ENV); the API's does
+    not (it cost the API CPU), so the image does not set it for every command either."""
+    from starter.supervisor.supervise import WORKER_ALLOCATOR_ENV
+
+    worker = services()["worker"]["environment"]
+    image = " ".join(args for op, args in dockerfile() if op == "ENV")
+    for name, value in WORKER_ALLOCATOR_ENV.items():
+        assert worker[name] == f"${{{name}:-{value}}}", worker.get(name)
+        assert name not in env_names(services()["api"]) and name not in image

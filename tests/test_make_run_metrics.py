@@ -67,6 +67,12 @@ async def test_make_run_serves_worker_and_api_metrics(tmp_path):
         await run.wait_for("Tenure is running", timeout=180)
         assert worker_url in run.output and api_url in run.output, run.output
         assert "version tenure.dev" in run.output, run.output
+        # the worker it started has the allocator's settings in its environment (glibc reads them at start)
+        children = Path(f"/proc/{run.proc.pid}/task/{run.proc.pid}/children").read_text().split()
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children}
+        worker_pid = next(pid for pid, argv in commands.items() if any(a.endswith(b"worker.py") for a in argv))
+        worker_environ = Path(f"/proc/{worker_pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_ARENA_MAX=2" in worker_environ
 
         async with httpx.AsyncClient(timeout=30) as http:
 

@@ -69,3 +69,12 @@ def test_a_missing_program_file_starts_nothing(tmp_path):
 
 def test_the_repository_program_passes_the_check(tmp_path):
     assert program_fault(Settings(program_path=ROOT / "program.toml", data_dir=tmp_path)) is None
+
+
+def test_the_worker_gets_the_allocator_settings_unless_the_operator_set_them():
+    from starter.supervisor.supervise import WORKER_ALLOCATOR_ENV, worker_env
+
+    assert WORKER_ALLOCATOR_ENV == {"MALLOC_ARENA_MAX": "2"}
+    env = {"TENURE_TASK_QUEUE": "q"}
+    assert worker_env(env) == {"TENURE_TASK_QUEUE": "q", "MALLOC_ARENA_MAX": "2"} and "MALLOC_ARENA_MAX" not in env
+    assert worker_env({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import Request
 
 from domain.messages import PaymentSucceeded
 from starter.api.errors import ApiError
@@ -218,3 +219,112 @@ async def test_the_served_app_freezes_its_start_up_heap(program, tmp_path):
     finally:
         gc.unfreeze()
         engine.dispose()
+
+
+async def test_the_stripe_route_skips_fastapis_handler_and_keeps_its_answers(program, tmp_path, monkeypatch):
+    """`/webhooks/stripe` is served by its endpoint as Starlette hands it over (`PlainHandlerRoute`):
+    FastAPI's dependency solving never runs for it (it does for the billing route, so the probe works),
+    while its refusals still go through the app's error handlers and its metrics keep the route's name."""
+    import fastapi.routing
+
+    from starter.api import metrics
+
+    solved: list[str] = []
+    real = fastapi.routing.solve_dependencies
+
+    async def probe(*args: Any, **kwargs: Any) -> Any:
+        solved.append(kwargs["request"].url.path)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", probe)
+    async with recording_app(program, tmp_path) as http:
+        body = stripe_body(invoice_paid_event("cus_P1", event_id="evt_P1"))
+        assert (await http.post("/webhooks/stripe", content=body, headers=stripe_headers(body))).status_code == 200
+        bad = stripe_body(dict(invoice_paid_event("cus_P2"), created="yesterday"))
+        r = await http.post("/webhooks/stripe", content=bad, headers=stripe_headers(bad))
+        assert r.status_code == 422 and r.json()["error"].startswith("invalid Stripe event"), r.json()
+        r = await http.post("/webhooks/stripe", content=body, headers=stripe_headers(body, secret="whsec_other"))
+        assert r.status_code == 401 and "signature" in r.json()["error"]
+        assert (await http.get("/webhooks/stripe")).status_code == 405
+        assert solved == []
+        await http.post("/webhooks/billing", content=b"{}")
+        assert solved == ["/webhooks/billing"]
+        seconds = metrics.ANSWER_SECONDS.labels("/webhooks/stripe", "POST")._sum.get()
+        assert seconds > 0  # the route's template, not "unmatched"
+
+
+def test_a_plain_handler_route_refuses_an_endpoint_fastapi_would_feed():
+    from fastapi import Header
+
+    from starter.api.webhooks import PlainHandlerRoute
+
+    async def needs_a_header(request: Any, x_thing: str = Header()) -> None: ...
+
+    with pytest.raises(TypeError, match="takes only the request"):
+        PlainHandlerRoute("/x", needs_a_header, methods=["POST"])
+
+    async def plain(request: Request) -> None: ...
+
+    with pytest.raises(TypeError, match="no per-route body limit"):
+        PlainHandlerRoute("/x", plain, methods=["POST"], max_body_size=10)
+    assert PlainHandlerRoute("/x", plain, methods=["POST"]).path == "/x"
+
+
+def test_a_body_with_few_brackets_skips_the_walk_and_parsing_refuses_the_same(monkeypatch):
+    """`parse_json` walks the parse only when the body has more brackets than the depth limit (a body
+    with fewer cannot nest deeper); what it refuses is what the walk alone refused."""
+    rng = random.Random(1410)
+
+    def nest(depth: int) -> Any:
+        value: Any = rng.choice([1, "[{", None, [], {}])
+        for _ in range(depth):
+            value = [value, "]]"] if rng.random() < 0.5 else {"a{": value}
+        return value
+
+    for depth in list(range(0, 70)) + [rng.randrange(50, 80) for _ in range(40)]:
+        doc = nest(depth)
+        body = json.dumps(doc, indent=rng.choice([None, 2])).encode()
+        expected = _reference_depth_exceeds(json.loads(body), parsing.MAX_JSON_DEPTH)
+        try:
+            parsing.parse_json(body)
+            refused = False
+        except ApiError as e:
+            assert e.status == 400 and "nested deeper" in e.error
+            refused = True
+        assert refused == expected, depth
+    walked: list[int] = []
+    real = parsing.depth_exceeds
+    monkeypatch.setattr(parsing, "depth_exceeds", lambda data, limit: walked.append(1) or real(data, limit))
+    parsing.parse_json(stripe_body(invoice_paid_event("cus_D1")))
+    assert walked == []
+    parsing.parse_json(b"[" * 33 + b",".join([b"{}"] * 32) + b"]" * 33)  # 65 brackets: walked (34 levels)
+    assert walked == [1]
+
+
+async def test_the_stripe_answer_is_jsonresponses_bytes_and_fastapis_own_telemetry_stays_off(
+    program, tmp_path, monkeypatch
+):
+    """The route renders its answer as JSONResponse did (compact, UTF-8), and no request looks up
+    OpenTelemetry's global providers (Tenure's tracing has its own; FastAPI's native telemetry is off)."""
+    from opentelemetry import trace
+
+    looked_up: list[int] = []
+    real = trace.get_tracer_provider
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: looked_up.append(1) or real())
+    async with recording_app(program, tmp_path) as http:
+        body = stripe_body(invoice_paid_event("cus_B1", event_id="evt_é1"))
+        r = await http.post("/webhooks/stripe", content=body, headers=stripe_headers(body))
+        expected = {"received": True, "event_id": "evt_é1", "customer_id": "cus_B1", "applied_as": "payment_succeeded"}
+        assert r.content == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
+        assert r.headers["content-type"] == "application/json"
+        assert looked_up == []
+
+
+def test_days_in_month_is_the_calendars():
+    import calendar
+
+    from starter.ingress.cadence import days_in_month
+
+    for year in [*range(1896, 1905), *range(1995, 2105), 2400]:
+        for month in range(1, 13):
+            assert days_in_month(year, month) == calendar.monthrange(year, month)[1], (year, month)

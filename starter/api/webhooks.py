@@ -8,8 +8,11 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
+from starlette.routing import request_response
 
 from starter.ingress import generic_billing, sendgrid_events, stripe_events
 from starter.ingress.results import Delivery, Ignored
@@ -75,13 +78,33 @@ async def stripe_webhook(request: Request) -> Response:
         result = stripe_events.translate(data, svc.invoice_lookup)
     if isinstance(result, Delivery):
         await svc.deliver_one(result)
-    return JSONResponse({k: v for k, v in _answer(result, str(kind), data.get("id")).items() if v is not None})
+    answer = {k: v for k, v in _answer(result, str(kind), data.get("id")).items() if v is not None}
+    return Response(to_json(answer), media_type="application/json")  # JSONResponse's bytes, without json.dumps
+
+
+class PlainHandlerRoute(APIRoute):
+    """An `APIRoute` (matched, named and documented as FastAPI's) whose requests go to its endpoint as
+    Starlette hands them over: `endpoint(request) -> Response`, exceptions to the app's handlers.
+
+    For an endpoint that takes only the request and renders its own answer, FastAPI's handler does
+    nothing but cost: it solves an empty set of dependencies (building the query parameters, headers
+    and cookies to do so), opens two exit stacks and checks the returned response
+    (bench/RESULTS.md, 14.10)."""
+
+    def __init__(self, path: str, endpoint: Any, **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        d = self.dependant
+        if d.dependencies or d.path_params or d.query_params or d.header_params or d.cookie_params or d.body_params:
+            raise TypeError(f"{path}: a plain handler takes only the request (FastAPI would solve the rest)")
+        if getattr(self, "max_body_size", None) is not None:  # FastAPI's per-route limit wraps its handler
+            raise TypeError(f"{path}: a plain handler has no per-route body limit (the app's BodyLimit applies)")
+        self.app = request_response(endpoint)
 
 
 def add_stripe_route(app: FastAPI) -> None:
     """`POST /webhooks/stripe`, on the app itself rather than through `router`: FastAPI reaches an included
     router's routes through two more layers of matching per request, and this route takes most requests."""
-    app.add_api_route(
+    app.router.add_api_route(
         "/webhooks/stripe",
         stripe_webhook,
         methods=["POST"],
@@ -106,6 +129,7 @@ def add_stripe_route(app: FastAPI) -> None:
                 }
             ],
         },
+        route_class_override=PlainHandlerRoute,
     )
 
 

@@ -52,7 +52,16 @@ def service_of_period(start: int, end: int) -> tuple[Interval, int]:
     return ("week", days // 7) if days % 7 == 0 else ("day", days)
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def days_in_month(year: int, month: int) -> int:
+    """`calendar.monthrange(year, month)[1]` without the weekday it also computes (every signed invoice
+    pays for three of these: bench/RESULTS.md 14.10)."""
+    return 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+
+
 def _plus_months(at: datetime, months: int) -> datetime:
     index = at.month - 1 + months
     year, month = at.year + index // 12, index % 12 + 1
-    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+    return at.replace(year=year, month=month, day=min(at.day, days_in_month(year, month)))

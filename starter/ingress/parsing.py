@@ -53,7 +53,9 @@ def parse_json(body: bytes) -> Any:
         raise ApiError(400, f"malformed JSON: {e}") from None
     except ValueError:  # Python refuses integers of more than 4,300 digits (CVE-2020-10735)
         raise ApiError(400, "malformed JSON: an integer has more than 4,300 digits") from None
-    if depth_exceeds(data, MAX_JSON_DEPTH):
+    # Every array or object opens with a bracket, so a body with no more brackets than the limit (a
+    # Stripe invoice.paid has ~30) cannot nest deeper: two byte counts instead of a walk of the parse.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and depth_exceeds(data, MAX_JSON_DEPTH):
         raise too_deep()
     return data
 

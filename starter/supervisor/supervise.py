@@ -43,6 +43,21 @@ def api_argv(app: str, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port), *API_SERVER_OPTIONS]
 
 
+WORKER_ALLOCATOR_ENV = {"MALLOC_ARENA_MAX": "2"}
+"""glibc's malloc settings for the worker process, set in its environment at start (glibc reads them
+then, not later): the worker is multi-threaded (the SDK's Rust core and its tokio threads, Python's
+activity thread pool) and glibc gives threads arenas of their own, up to 8 per core, each holding
+freed memory of its own. Two arenas: worker RSS per cached journey 107.4 → 105.3 KB (−2%, the
+bench's memory phase, four pairs of runs), CPU per event unchanged (bench.worker_ab, 0.98×)
+(bench/RESULTS.md, 14.10). The worker's only: the API spent ~3% more CPU per webhook with it. The same
+value for the worker's container in docker-compose.yml; an operator's own value wins."""
+
+
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    """The worker's environment: `env` with `WORKER_ALLOCATOR_ENV` where `env` does not say otherwise."""
+    return {**WORKER_ALLOCATOR_ENV, **env}
+
+
 DEV_BUILD_ID = "dev"
 WORKER_METRICS_PORT = 9464  # Prometheus' customary exporter port; another free one when it is taken
 
@@ -249,7 +264,7 @@ def main() -> int:
 
         # 2. worker and API
         worker = Child("worker", [sys.executable, str(ROOT / "worker.py")], stop_signal=signal.SIGINT)
-        worker.start(env)
+        worker.start(worker_env(env))
         children.append(worker)
         if port_open("127.0.0.1", api_port):
             console.print(f"[red]Port {api_port} (HTTP API) is already in use; set TENURE_API_PORT.[/]")
