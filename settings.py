@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from starter import worker_cache
+
 ROOT = Path(__file__).resolve().parent
 
 
@@ -34,7 +36,11 @@ class Settings(BaseSettings):
 
     # The worker at scale (README "Operating Tenure"): None keeps the Temporal SDK's default.
     worker_max_cached_workflows: int = Field(
-        1000, ge=0, description="Journeys kept in the worker's memory (~155 KB each, bench/RESULTS.md)."
+        default_factory=lambda: worker_cache.default_cache_size(),
+        ge=0,
+        description="Journeys kept in the worker's memory (~110 KB each, bench/RESULTS.md); unset: as many as a "
+        "quarter of the memory the worker may use holds (cgroup v2 memory.max, else the machine's), 1,000 to "
+        "100,000 (starter/worker_cache.py). A campaign sweeping more members than this replays every one of them.",
     )
     worker_max_concurrent_workflow_tasks: int | None = Field(None, gt=0, description="SDK default: 100.")
     worker_max_concurrent_activities: int | None = Field(None, gt=0, description="SDK default: 100.")

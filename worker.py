@@ -21,6 +21,7 @@ from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program
 from starter.deployment import become_current, deployment_config, deployment_version
+from starter.gc_tuning import tune_collector
 from starter.heartbeat import beating
 from starter.inline_activations import SUPPORTED as INLINE_SUPPORTED
 from starter.inline_activations import InlineActivationExecutor
@@ -126,6 +127,7 @@ async def main() -> None:
         worker = build_worker(client, settings, program, engine)
     except SchemaNotCurrent as e:
         raise SystemExit(str(e)) from None
+    tune_collector()  # everything imported and built: freeze it, collect less often (starter/gc_tuning.py)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if settings.worker_blocking_threads is not None:  # the threads activities hand SQL and HTTP calls to

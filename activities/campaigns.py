@@ -98,14 +98,17 @@ class CampaignActivities:
         self.engine = engine
         self.client = client
         self._apply = apply
+        self._journeys: Any = None  # the TenureClient, made once (not once per member)
 
     async def apply(self, customer_id: str, touch: CampaignTouch) -> TouchResult:
         if self._apply is not None:
             return await self._apply(customer_id, touch)
-        from starter.client import TenureClient  # the one door to a journey (typed errors)
+        journeys = self._journeys
+        if journeys is None or journeys.client is not (self.client or activity.client()):
+            from starter.client import TenureClient  # the one door to a journey (typed errors)
 
-        client = self.client or activity.client()
-        return await TenureClient(client).apply_campaign(customer_id, touch)
+            journeys = self._journeys = TenureClient(self.client or activity.client())
+        return await journeys.apply_campaign(customer_id, touch)
 
     @activity.defn
     async def count_campaign_segment(self, definition: CampaignDefinition) -> int:

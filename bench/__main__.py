@@ -350,9 +350,11 @@ async def phase_memory(
     server: procs.Proc | None = None,
     progress: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Worker RSS with `memory_small` open journeys (the default cache), then `memory_large`; then the
-    campaign fan-out over those journeys (bench/campaign.py), returned under "campaign". `progress`
-    sees each checkpoint's sample as it is taken (a long memory-only run is read while it goes)."""
+    """Worker RSS with `memory_small` open journeys, then `memory_large`, on a worker whose cache is
+    `memory_small` journeys (set explicitly: the default is sized from the machine's memory, and
+    "bounded" means bounded by the cache); then the campaign fan-out (bench/campaign.py) on a worker
+    of its own with the default cache, returned under "campaign". `progress` sees each checkpoint's
+    sample as it is taken (a long memory-only run is read while it goes)."""
     from settings import Settings
     from starter.client import TenureClient
     from starter.connect import connect
@@ -364,7 +366,8 @@ async def phase_memory(
     engine = create_engine_for(db_url)
     upgrade(engine)
     tq = "bench-memory"
-    worker = procs.tenure_worker(work, address, db_url, tq, name="worker-memory")
+    cache = {"TENURE_WORKER_MAX_CACHED_WORKFLOWS": str(sizes.memory_small)}
+    worker = procs.tenure_worker(work, address, db_url, tq, name="worker-memory", extra_env=cache)
     try:
         await procs.wait_worker_ready(worker, "worker on")
         program = read_program(ROOT / "program.toml")
@@ -403,34 +406,28 @@ async def phase_memory(
         small = next(s for s in samples if s["journeys"] == sizes.memory_small)
         large = samples[-1]
         per_journey = (small["rss_kb"] - base) / sizes.memory_small
-        campaign = None
-        if sizes.campaign_members > 0:
-            from bench.campaign import open_more, run_campaign
-
-            if sizes.campaign_members > sizes.memory_large:
-                extra = sizes.campaign_members - sizes.memory_large
-                bar.phase(f"campaign: open {extra:,} more journeys", extra)
-                await open_more(tenure, engine, sizes.campaign_members, bar.from_(-sizes.memory_large), TIMEOUT * 10)
-                bar.done()
-            bar.phase(f"campaign: a bonus to {sizes.campaign_members:,} members", sizes.campaign_members)
-            campaign = await run_campaign(
-                tenure, engine, worker.pid, server.pid if server else None, sizes.campaign_concurrency, bar.at
-            )
-            bar.done()
-        return {
-            "campaign": campaign,
-            "baseline_rss_kb": base,
-            "samples": samples,
-            "kb_per_journey": per_journey,
-            "rss_per_1000_journeys_mb": per_journey * 1000 / 1024,
-            "rss_at_small_mb": small["rss_kb"] / 1024,
-            "rss_at_large_mb": large["rss_kb"] / 1024,
-            "large_over_small": large["rss_kb"] / small["rss_kb"],
-            "journeys_opened_per_second": sizes.memory_large / large["seconds"],
-        }
     finally:
         worker.stop()
         engine.dispose()
+    campaign = None
+    if sizes.campaign_members > 0:
+        from bench.campaign import phase_campaign
+
+        campaign = await phase_campaign(
+            work, address, server.pid if server else None, sizes.campaign_members, sizes.campaign_concurrency, bar
+        )
+    return {
+        "campaign": campaign,
+        "cache": sizes.memory_small,
+        "baseline_rss_kb": base,
+        "samples": samples,
+        "kb_per_journey": per_journey,
+        "rss_per_1000_journeys_mb": per_journey * 1000 / 1024,
+        "rss_at_small_mb": small["rss_kb"] / 1024,
+        "rss_at_large_mb": large["rss_kb"] / 1024,
+        "large_over_small": large["rss_kb"] / small["rss_kb"],
+        "journeys_opened_per_second": sizes.memory_large / large["seconds"],
+    }
 
 
 async def phase_year(sizes: Sizes, work: Path, bar: Bar, postgres_url: str | None) -> dict:
@@ -485,7 +482,7 @@ async def run(sizes: Sizes, address: str | None = None, console_: Console | None
     if postgres_url:
         results["postgres"] = {"server": "wal" if wal else "default"}
     total = 4 * sizes.events + sizes.half_events + sizes.memory_large + len(schedule(sizes.year_months))
-    total += sizes.campaign_members + max(0, sizes.campaign_members - sizes.memory_large)
+    total += 2 * sizes.campaign_members  # its journeys opened, then the campaign
     if sizes.year_rounding:
         total += len(schedule(sizes.year_months))
     if wal:

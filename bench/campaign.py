@@ -1,8 +1,9 @@
-"""The campaign fan-out: a bonus campaign to every journey the memory phase opened (20,000 by default).
+"""The campaign fan-out: a bonus campaign to `BENCH_CAMPAIGN_MEMBERS` journeys (20,000 by default).
 
-Run by the memory phase once its journeys are open, with its worker, on its server (so on the server
-of the raw engine figure it is compared with): `BENCH_CAMPAIGN_MEMBERS` beyond the memory phase's
-journeys opens more first (one sign-up each). Starts a bonus campaign to all of them through
+Run after the memory phase, on its server (so on the server of the raw engine figure it is compared
+with), by a worker of its own with the default cache (the memory phase's worker has an explicit
+1,000-journey cache, for its "RSS bounded" row): it opens the members' journeys (one sign-up each)
+in a database and on a task queue of its own. Starts a bonus campaign to all of them through
 `CampaignClient`, as `tenure campaign start` does, and measures members reached per second (against
 the raw engine's signals per second), the CPU each member costs the worker and the server, the
 campaign workflow's longest run history (continue-as-new keeps each run short), and the worker's
@@ -20,6 +21,7 @@ from bench import procs
 
 CAMPAIGN_ID = "bench-bonus"
 OPEN_CONCURRENCY = 64
+CAMPAIGN_QUEUE = "bench-campaign"
 
 
 def projected(engine: Any) -> int:
@@ -124,3 +126,35 @@ async def run_campaign(
         "worker_rss_max_mb": rss_max / 1024,
         "seconds_per_million": 1_000_000 * wall / reached,
     }
+
+
+async def phase_campaign(
+    work: Any, address: str, server_pid: int | None, members: int, concurrency: int, bar: Any
+) -> dict:
+    """Open `members` journeys on a fresh worker with the default cache, then the campaign to them."""
+    from bench.__main__ import ROOT, TIMEOUT
+    from settings import Settings
+    from starter.client import TenureClient
+    from starter.connect import connect
+    from starter.program_file import read_program
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
+
+    db_url = f"sqlite:///{work / 'campaign.db'}"
+    engine = create_engine_for(db_url)
+    upgrade(engine)
+    worker = procs.tenure_worker(work, address, db_url, CAMPAIGN_QUEUE, name="worker-campaign")
+    try:
+        await procs.wait_worker_ready(worker, "worker on")
+        client = await connect(Settings(temporal_address=address), procs.payload_keys())
+        tenure = TenureClient(client, read_program(ROOT / "program.toml"), CAMPAIGN_QUEUE, programs=engine)
+        bar.phase(f"campaign: open {members:,} journeys", members)
+        await open_more(tenure, engine, members, bar.at, TIMEOUT * 10)
+        bar.done()
+        bar.phase(f"campaign: a bonus to {members:,} members", members)
+        result = await run_campaign(tenure, engine, worker.pid, server_pid, concurrency, bar.at)
+        bar.done()
+        return result
+    finally:
+        worker.stop()
+        engine.dispose()

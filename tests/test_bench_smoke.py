@@ -30,6 +30,8 @@ async def test_bench_smallest_configuration_runs(dev_env, tmp_path):
             assert tenure[phase]["per_second"] > 0 and tenure[phase]["errors"] == 0, phase
             assert tenure[phase]["latency"]["p50"] > 0, phase
         assert results["memory"]["samples"][-1]["journeys"] == TINY.memory_large
+        # the memory rows' worker has an explicit cache (the default is sized from memory), the table says so
+        assert results["memory"]["cache"] == TINY.memory_small
         campaign = results["campaign"]
         assert campaign["state"] == "completed" and campaign["applied"] == campaign["members"], campaign
         assert campaign["members"] >= TINY.campaign_members and campaign["raw_per_second"] > 0
@@ -40,6 +42,7 @@ async def test_bench_smallest_configuration_runs(dev_env, tmp_path):
         assert "raw engine" in table and "| target | value | met |" in table
         assert len(results["targets"]) >= 9
         assert "campaign" in table
+        assert f"open journeys (cache {TINY.memory_small:,}, set explicitly)" in table
 
         saved = results_files.save(results, tmp_path / "results")
         assert [p.name for p in saved] == ["latest.json", "latest.md"] and saved[1].read_text() == table
