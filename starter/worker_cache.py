@@ -21,7 +21,7 @@ from pathlib import Path
 BYTES_PER_JOURNEY = 110 * 1024  # worker RSS per cached journey (bench/RESULTS.md, memory phase)
 MEMORY_SHARE = 0.25  # of the memory the worker may use (see the module docstring)
 MINIMUM = 1_000  # the SDK-era default: never fewer, however small the machine
-MAXIMUM = 100_000  # the largest cache measured (RSS bounded at 100,000 open journeys); beyond, set it explicitly
+MAXIMUM = 100_000  # ~11 GB of journeys; measured cached at once: 20,000 (fan-out step 9). Beyond: set it explicitly
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_CGROUP = Path("/proc/self/cgroup")
