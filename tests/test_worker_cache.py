@@ -10,7 +10,7 @@ import pytest
 from settings import Settings
 from starter import worker_cache
 from starter.worker_cache import BYTES_PER_JOURNEY, MAXIMUM, MEMORY_SHARE, MINIMUM, cache_size, cgroup_limit
-from worker import tuning
+from worker import cache_line, tuning
 
 GiB = 1024**3
 
@@ -131,3 +131,13 @@ def test_unreadable_cgroup_files_mean_no_limit(tmp_path: Path) -> None:
     (root / "memory.max").mkdir()  # reading it fails (IsADirectoryError), as an unreadable file would
     proc.write_text("garbage without colons\n")
     assert cgroup_limit(root, proc) is None
+
+
+def test_the_worker_log_says_the_cache_size_and_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TENURE_WORKER_MAX_CACHED_WORKFLOWS", raising=False)
+    monkeypatch.setattr(worker_cache, "default_cache_size", lambda: 56207)
+    assert cache_line(Settings()) == (
+        "sticky cache: 56,207 journeys (unset: a quarter of this worker's memory, starter/worker_cache.py)"
+    )
+    monkeypatch.setenv("TENURE_WORKER_MAX_CACHED_WORKFLOWS", "1000")
+    assert cache_line(Settings()) == "sticky cache: 1,000 journeys (TENURE_WORKER_MAX_CACHED_WORKFLOWS)"
