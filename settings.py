@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         default_factory=lambda: worker_cache.default_cache_size(),
         ge=0,
         description="Journeys kept in the worker's memory (~110 KB each, bench/RESULTS.md); unset: as many as a "
-        "quarter of the memory the worker may use holds (cgroup v2 memory.max, else the machine's), 1,000 to "
+        "quarter of the memory the worker may use holds (its cgroup v2 or v1 limit, else the machine's), 1,000 to "
         "100,000 (starter/worker_cache.py). A campaign sweeping more members than this replays every one of them.",
     )
     worker_max_concurrent_workflow_tasks: int | None = Field(None, gt=0, description="SDK default: 100.")

@@ -67,6 +67,15 @@ def tuning(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def cache_line(settings: Settings) -> str:
+    """The start-up log's word on the sticky cache: unset, its size follows the host's memory
+    (starter/worker_cache.py), so the log says what this host gave and where it came from."""
+    size = settings.worker_max_cached_workflows
+    if "worker_max_cached_workflows" in settings.model_fields_set:
+        return f"sticky cache: {size:,} journeys (TENURE_WORKER_MAX_CACHED_WORKFLOWS)"
+    return f"sticky cache: {size:,} journeys (unset: a quarter of this worker's memory, starter/worker_cache.py)"
+
+
 def build_worker(
     client: Client, settings: Settings, program: Program, engine: Engine | None = None, **options: Any
 ) -> Worker:
@@ -142,6 +151,7 @@ async def main() -> None:
         program.version,
         keys.describe(),
     )
+    log.info(cache_line(settings))
     if settings.worker_metrics_address:
         log.info("Prometheus metrics on http://%s/metrics", settings.worker_metrics_address)
     if settings.worker_versioning:

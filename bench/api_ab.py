@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
-import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench import procs
+from bench.ab import cpu_round, distinct_names, summary
 from bench.load import closed_loop
 from bench.minihttp import MiniHttp
 from bench.tenure_load import API_KEY, SECRET, http_sender, spread, stripe_jobs
@@ -42,6 +41,7 @@ def variants() -> list[tuple[str, Path, dict[str, str]]]:
         name, _, where = head.partition("@")
         env = dict(item.split("=", 1) for item in settings if "=" in item)
         out.append((name, Path(where) if where else ROOT, env))
+    distinct_names([name for name, _, _ in out], reserved=("floor",))
     return out
 
 
@@ -84,23 +84,16 @@ async def main() -> None:
             await closed_loop(stripe_jobs(spread(prefix, min(customers, n), n)), send, concurrency)
 
         await asyncio.gather(*(lane(f"w{name}", concurrency * 4, send) for name, _, send in senders))
+        pids = {name: p.pid for name, p, _ in senders}
         for r in range(rounds):
-            await procs.quiet([server.pid] + [p.pid for _, p, _ in senders])
-            c0 = {name: procs.cpu_seconds(p.pid) for name, p, _ in senders}
-            t0 = time.monotonic()
-            await asyncio.gather(*(lane(f"r{r}{name}", events, send) for name, _, send in senders))
-            line = []
-            for name, p, _ in senders:
-                ms = 1000 * (procs.cpu_seconds(p.pid) - c0[name]) / events
+
+            async def load(r: int = r) -> None:
+                await asyncio.gather(*(lane(f"r{r}{name}", events, send) for name, _, send in senders))
+
+            for name, ms in (await cpu_round(r + 1, server.pid, pids, load, events, 3)).items():
                 results[name].append(ms)
-                line.append(f"{name} {ms:.3f}")
-            took, load = time.monotonic() - t0, os.getloadavg()[0]
-            print(f"round {r + 1} ({took:.0f} s, load {load:.1f}): " + ", ".join(line), flush=True)
     print()
-    for name, values in results.items():
-        ratio = statistics.median(v / f for v, f in zip(values, results["floor"], strict=True))
-        each = ", ".join(f"{v:.3f}" for v in values)
-        print(f"{name}: median {statistics.median(values):.3f} ms/webhook (rounds {each}); ÷ floor: {ratio:.3f}×")
+    print("\n".join(summary(results, "floor", "webhook", 3)))
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
-import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench import procs
+from bench.ab import cpu_round, distinct_names, summary
 from bench.load import LedgerWatch, closed_loop
 from bench.tenure_load import client_jobs, client_sender, spread
 
@@ -40,6 +39,7 @@ def variants() -> list[tuple[str, dict[str, str], Path]]:
             root = Path(where)
         env = dict(item.split("=", 1) for item in env_text.split("+") if "=" in item)
         out.append((name, env, root))
+    distinct_names([name for name, _, _ in out])
     return out
 
 
@@ -85,24 +85,16 @@ async def main() -> None:
             await watch.wait({j.key for j in jobs}, 600)
 
         await asyncio.gather(*(lane(f"w{name}", concurrency * 2, send, watch) for name, _, send, watch in lanes))
+        pids = {name: p.pid for name, p, _, _ in lanes}
         for r in range(rounds):
-            await procs.quiet([server.pid] + [p.pid for _, p, _, _ in lanes])
-            c0 = {name: procs.cpu_seconds(p.pid) for name, p, _, _ in lanes}
-            t0 = time.monotonic()
-            await asyncio.gather(*(lane(f"r{r}{name}", events, send, watch) for name, _, send, watch in lanes))
-            line = []
-            for name, p, _, _ in lanes:
-                ms = 1000 * (procs.cpu_seconds(p.pid) - c0[name]) / events
+
+            async def load(r: int = r) -> None:
+                await asyncio.gather(*(lane(f"r{r}{name}", events, send, watch) for name, _, send, watch in lanes))
+
+            for name, ms in (await cpu_round(r + 1, server.pid, pids, load, events, 2)).items():
                 results[name].append(ms)
-                line.append(f"{name} {ms:.2f}")
-            took, load = time.monotonic() - t0, os.getloadavg()[0]
-            print(f"round {r + 1} ({took:.0f} s, load {load:.1f}): " + ", ".join(line), flush=True)
     print()
-    first = next(iter(results))
-    for name, values in results.items():
-        ratio = statistics.median(v / f for v, f in zip(values, results[first], strict=True))
-        each = ", ".join(f"{v:.2f}" for v in values)
-        print(f"{name}: median {statistics.median(values):.2f} ms/event (rounds {each}); to {first}: {ratio:.3f}×")
+    print("\n".join(summary(results, next(iter(results)), "event", 2)))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
 """How many journeys a worker keeps in its sticky cache by default: a share of the memory it may use.
 
 A journey evicted from the cache is replayed from its history at its next workflow task. A campaign
-sweeps its segment in customer-id order, one touch per journey, so with a cache smaller than the
-segment the LRU cache always holds the members the sweep left behind and every member is a replay
+sweeps its segment in customer-id order, one touch per journey, so with a cache smaller than the segment
+the LRU cache always holds the members the sweep left behind and every member is a replay
 (bench/RESULTS.md, fan-out steps 8-9: ~2.5× the CPU of a cached member). The default is therefore as
-many journeys as a quarter of the worker's memory holds, at ~110 KB per cached journey as measured:
-on this 24 GiB machine ~57,000, so the bench's 20,000-member campaign fits with room to spare; in a
-1 GiB container ~2,400. A quarter, not more, because the worker usually shares its host (the compose
-stack runs the Temporal server, PostgreSQL and the API beside it), a busy member's journey is larger
-than the bench's one-payment journeys, and the process needs its ~130 MB baseline besides.
-`TENURE_WORKER_MAX_CACHED_WORKFLOWS` set explicitly always wins.
+many journeys as a quarter of the worker's memory (its cgroup's limit, v2 or v1, else the machine's)
+holds, at ~110 KB per cached journey as measured: on this 24 GiB machine ~57,000, so the bench's
+20,000-member campaign fits with room to spare; in a 1 GiB container ~2,400. A quarter, not more,
+because the worker usually shares its host (the compose stack runs the Temporal server, PostgreSQL and
+the API beside it), a busy member's journey is larger than the bench's one-payment journeys, and the
+process needs its ~130 MB baseline besides. `TENURE_WORKER_MAX_CACHED_WORKFLOWS` set explicitly always
+wins.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 BYTES_PER_JOURNEY = 110 * 1024  # worker RSS per cached journey (bench/RESULTS.md, memory phase)
 MEMORY_SHARE = 0.25  # of the memory the worker may use (see the module docstring)
 MINIMUM = 1_000  # the SDK-era default: never fewer, however small the machine
-MAXIMUM = 100_000  # the largest cache measured (RSS bounded at 100,000 open journeys); beyond, set it explicitly
+MAXIMUM = 100_000  # ~11 GB of journeys; measured cached at once: 20,000 (fan-out step 9). Beyond: set it explicitly
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_CGROUP = Path("/proc/self/cgroup")
@@ -34,26 +35,43 @@ def cache_size(memory_bytes: int | None) -> int:
 
 
 def cgroup_limit(root: Path, proc_cgroup: Path) -> int | None:
-    """The lowest cgroup v2 `memory.max` from this process's cgroup up to the root a container sees;
-    None when none is set (absent, or `max`: no limit)."""
-    own = root
-    try:  # "0::/system.slice/x.service" on a host; "0::/" inside a container's own cgroup namespace
-        for line in proc_cgroup.read_text().splitlines():
-            if line.startswith("0::"):
-                own = root / line[3:].strip().lstrip("/")
+    """The lowest memory limit from this process's cgroup up to the root a container sees: cgroup v2's
+    `memory.max`, or cgroup v1's `memory/…/memory.limit_in_bytes` (Docker on hosts still on v1: without
+    it, a container's worker would size its cache from the host's memory). None when none is set
+    (absent, unreadable, v2's `max`, v1's "unlimited": a number near 2**63)."""
+    v2_path = v1_path = "/"
+    try:  # "0::/system.slice/x.service" (v2) or "9:memory:/docker/<id>" (v1); "0::/" in a cgroup namespace
+        lines = proc_cgroup.read_text().splitlines()
     except OSError:
-        pass
+        lines = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":
+            v2_path = path
+        elif "memory" in controllers.split(","):
+            v1_path = path
+    limits = [*_limits(root, v2_path, "memory.max"), *_limits(root / "memory", v1_path, "memory.limit_in_bytes")]
+    return min(limits) if limits else None
+
+
+UNLIMITED = 2**62  # cgroup v1 writes "no limit" as 2**63 - 1 rounded down to a page
+
+
+def _limits(top: Path, path: str, name: str) -> list[int]:
+    """The limits set in file `name` of the cgroup `path` under `top` and of each of its parents up to `top`."""
+    own = top / path.strip().lstrip("/")
     limits = []
     for directory in [own, *own.parents]:
         try:
-            text = (directory / "memory.max").read_text().strip()
+            text = (directory / name).read_text().strip()
         except OSError:
-            text = "max"
-        if text.isdigit():
+            text = ""
+        if text.isdigit() and int(text) < UNLIMITED:
             limits.append(int(text))
-        if directory == root:
+        if directory == top:
             break
-    return min(limits) if limits else None
+    return limits
 
 
 def physical_memory() -> int | None:

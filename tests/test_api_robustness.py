@@ -81,3 +81,21 @@ async def test_sendgrid_timestamps_out_of_range(app):
     r = await app.post("/webhooks/sendgrid", content=ok, headers=sendgrid_headers(ok, timestamp=str(10**20)))
     assert r.status_code == 401, r.text
     assert app.rec.sent == []
+
+
+@pytest.mark.parametrize(
+    "route, header",
+    [
+        ("/webhooks/stripe", "Stripe-Signature"),
+        ("/webhooks/billing", "Tenure-Signature"),
+        ("/webhooks/sendgrid", "X-Twilio-Email-Event-Webhook-Signature"),
+        ("/events", "X-API-Key"),
+    ],
+)
+async def test_a_credential_header_with_non_ascii_bytes_is_refused_not_a_500(app, route, header):
+    """HTTP headers are bytes (read as latin-1): an `é` in a signature must be a 401, not a comparison's TypeError."""
+    body = b'{"id": "evt_N"}'
+    headers = {**signed(route, body), header: "t=1,v1=\xe9".encode("latin-1")}  # type: ignore[dict-item] - raw bytes on purpose
+    r = await app.post(route, content=body, headers=headers)
+    assert r.status_code == 401 and r.json()["error"], r.text
+    assert app.rec.sent == []

@@ -1,5 +1,5 @@
 """The worker cache's default (starter/worker_cache.py): a share of the memory the worker may use,
-read from cgroup v2 when a limit is set, else the machine's; an explicit setting always wins."""
+read from cgroup v2 or v1 when a limit is set, else the machine's; an explicit setting always wins."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from settings import Settings
 from starter import worker_cache
 from starter.worker_cache import BYTES_PER_JOURNEY, MAXIMUM, MEMORY_SHARE, MINIMUM, cache_size, cgroup_limit
-from worker import tuning
+from worker import cache_line, tuning
 
 GiB = 1024**3
 
@@ -90,3 +90,54 @@ def test_settings_default_and_explicit_override(monkeypatch: pytest.MonkeyPatch)
     assert Settings().worker_max_cached_workflows == 1000
     assert tuning(Settings())["max_cached_workflows"] == 1000
     assert Settings(worker_max_cached_workflows=0).worker_max_cached_workflows == 0  # 0: no cache, as the SDK
+
+
+def test_cgroup_limit_a_parent_below_its_child(tmp_path: Path) -> None:
+    # the own group's limit is not the answer when a parent holds less: the lowest on the way up
+    root, proc = cgroups(tmp_path, {"/a": str(1 * GiB), "/a/b": str(4 * GiB)}, own="/a/b")
+    assert cgroup_limit(root, proc) == 1 * GiB
+
+
+V1_UNLIMITED = "9223372036854771712"  # what cgroup v1 reads for "no limit" (2**63 - 1, page-rounded)
+
+
+def cgroups_v1(tmp_path: Path, limits: dict[str, str], own: str) -> tuple[Path, Path]:
+    """A cgroup v1 memory hierarchy under tmp_path/cgroup/memory, and a /proc/self/cgroup as v1 writes it."""
+    root = tmp_path / "cgroup"
+    for where, text in limits.items():
+        directory = root / "memory" / where.strip("/")
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "memory.limit_in_bytes").write_text(text + "\n")
+    proc = tmp_path / "proc-self-cgroup"
+    proc.write_text(f"12:pids:{own}\n9:memory:{own}\n4:cpu,cpuacct:{own}\n1:name=systemd:{own}\n")
+    return root, proc
+
+
+def test_cgroup_v1_limit_of_a_docker_container(tmp_path: Path) -> None:
+    # Docker on a v1 host mounts the container's own memory cgroup at /sys/fs/cgroup/memory, while
+    # /proc/self/cgroup names its path on the host: the walk up finds the limit at the mount
+    root, proc = cgroups_v1(tmp_path, {"/": str(1 * GiB)}, own="/docker/0123abcd")
+    assert cgroup_limit(root, proc) == 1 * GiB
+    host = {"/": V1_UNLIMITED, "/system.slice": str(3 * GiB)}
+    root, proc = cgroups_v1(tmp_path / "host", host, own="/system.slice")
+    assert cgroup_limit(root, proc) == 3 * GiB  # a service's slice on the host
+    root, proc = cgroups_v1(tmp_path / "unlimited", {"/": V1_UNLIMITED}, own="/")
+    assert cgroup_limit(root, proc) is None  # v1's "unlimited"
+
+
+def test_unreadable_cgroup_files_mean_no_limit(tmp_path: Path) -> None:
+    root, proc = cgroups(tmp_path, {"/": str(2 * GiB)})
+    (root / "memory.max").unlink()
+    (root / "memory.max").mkdir()  # reading it fails (IsADirectoryError), as an unreadable file would
+    proc.write_text("garbage without colons\n")
+    assert cgroup_limit(root, proc) is None
+
+
+def test_the_worker_log_says_the_cache_size_and_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TENURE_WORKER_MAX_CACHED_WORKFLOWS", raising=False)
+    monkeypatch.setattr(worker_cache, "default_cache_size", lambda: 56207)
+    assert cache_line(Settings()) == (
+        "sticky cache: 56,207 journeys (unset: a quarter of this worker's memory, starter/worker_cache.py)"
+    )
+    monkeypatch.setenv("TENURE_WORKER_MAX_CACHED_WORKFLOWS", "1000")
+    assert cache_line(Settings()) == "sticky cache: 1,000 journeys (TENURE_WORKER_MAX_CACHED_WORKFLOWS)"

@@ -278,7 +278,8 @@ def verify(
     now = time.time() if now is None else now
     signed = f"{t}.".encode() + body
     expected = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets]
-    if not any(hmac.compare_digest(e, s) for e in expected for s in sigs):
+    # bytes: compare_digest raises TypeError (a 500) on a str with characters other than ASCII
+    if not any(hmac.compare_digest(e.encode(), s.encode()) for e in expected for s in sigs):
         raise ApiError(401, "signature does not match the body", "check the secret and sign the exact bytes sent")
     if abs(now - t) > tolerance:
         raise ApiError(

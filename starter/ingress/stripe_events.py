@@ -112,6 +112,8 @@ def verified_event(body: bytes, header: str | None, secrets: list[str]) -> dict[
     whole event, which cost nearly half of the API's CPU per webhook (bench/RESULTS.md), and parses
     the body a second time.
     """
+    if header is not None and not header.isascii():  # stripe's compare_digest raises TypeError on it (a 500)
+        raise ApiError(401, f"malformed {SIGNATURE_HEADER} header", "it holds characters other than ASCII")
     last: SignatureVerificationError | None = None
     for secret in secrets:
         try:

@@ -44,11 +44,11 @@ def api_argv(app: str, host: str, port: int) -> list[str]:
 
 
 WORKER_ALLOCATOR_ENV = {"MALLOC_ARENA_MAX": "2"}
-"""glibc's malloc settings for the worker process, set in its environment at start (glibc reads them
-then, not later): the worker is multi-threaded (the SDK's Rust core and its tokio threads, Python's
-activity thread pool) and glibc gives threads arenas of their own, up to 8 per core, each holding
-freed memory of its own. Two arenas: worker RSS per cached journey 107.4 → 105.3 KB (−2%, the
-bench's memory phase, four pairs of runs), CPU per event unchanged (bench.worker_ab, 0.98×)
+"""glibc's malloc settings for the worker process, set in its environment at start (glibc reads them then,
+not later): the worker is multi-threaded (the SDK's Rust core and its tokio threads, Python's activity
+thread pool) and glibc gives threads arenas of their own, up to 8 per core, each holding freed memory of
+its own. Two arenas: worker RSS per cached journey 107.4 → 105.3 KB (−2% on average, within the runs'
+spread: the bench's memory phase, four pairs of runs), CPU per event unchanged (bench.worker_ab, 0.98×)
 (bench/RESULTS.md, 14.10). The worker's only: the API spent ~3% more CPU per webhook with it. The same
 value for the worker's container in docker-compose.yml; an operator's own value wins."""
 

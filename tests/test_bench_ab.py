@@ -1,0 +1,56 @@
+"""The side-by-side A/B benches' shared parts (bench/ab.py) and their variant lists: pure, no servers."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from bench import ab, api_ab, worker_ab
+
+
+def test_api_ab_variants_parse_and_refuse_a_name_that_would_merge_two_lanes(monkeypatch):
+    monkeypatch.setenv("BENCH_AB_APIS", "before@/tmp/old;after;arena+MALLOC_ARENA_MAX=2")
+    assert [(n, str(p), e) for n, p, e in api_ab.variants()] == [
+        ("before", "/tmp/old", {}),
+        ("after", str(api_ab.ROOT), {}),
+        ("arena", str(api_ab.ROOT), {"MALLOC_ARENA_MAX": "2"}),
+    ]
+    for text in ("floor@/tmp/old", "a;a+X=1", "a;"):  # the floor's own name, a repeat, an empty one
+        monkeypatch.setenv("BENCH_AB_APIS", text)
+        with pytest.raises(SystemExit, match="variant name"):
+            api_ab.variants()
+
+
+def test_worker_ab_variants_refuse_a_repeated_name(monkeypatch):
+    monkeypatch.setenv("BENCH_AB_VARIANTS", "pool=TENURE_WORKER_INLINE_ACTIVATIONS=false;old@/tmp/x=")
+    assert [(n, e) for n, e, _ in worker_ab.variants()] == [
+        ("pool", {"TENURE_WORKER_INLINE_ACTIVATIONS": "false"}),
+        ("old", {}),
+    ]
+    monkeypatch.setenv("BENCH_AB_VARIANTS", "a=X=1;a=X=2")
+    with pytest.raises(SystemExit, match="'a' is repeated"):
+        worker_ab.variants()
+
+
+def test_summary_is_the_median_of_per_round_ratios():
+    results = {"floor": [1.0, 2.0, 1.0], "api": [1.2, 2.2, 1.5]}
+    lines = ab.summary(results, "floor", "webhook", 3)
+    assert lines[0] == "floor: median 1.000 ms/webhook (rounds 1.000, 2.000, 1.000); ÷ floor: 1.000×"
+    # per-round ratios 1.2, 1.1, 1.5: their median, not the ratio of the medians (1.5 / 1.0)
+    assert lines[1] == "api: median 1.500 ms/webhook (rounds 1.200, 2.200, 1.500); ÷ floor: 1.200×"
+
+
+async def test_a_round_counts_the_cpu_its_load_spent(capsys):
+    def burn() -> None:
+        end = time.process_time() + 0.2
+        while time.process_time() < end:
+            pass
+
+    async def load() -> None:
+        burn()
+
+    ms = await ab.cpu_round(3, os.getpid(), {"me": os.getpid()}, load, 10, 2)
+    assert 15 <= ms["me"] <= 60, ms  # 0.2 s over 10 events: ~20 ms each (ticks of 10 ms)
+    assert capsys.readouterr().out.startswith("round 3 (")
