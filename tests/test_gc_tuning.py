@@ -26,3 +26,35 @@ def test_the_worker_tunes_its_collector_after_start_up() -> None:
     source = (Path(__file__).resolve().parents[1] / "worker.py").read_text()
     main = source[source.index("async def main()") :]
     assert main.index("tune_collector()") > main.index("build_worker(client, settings, program, engine)")
+
+
+class _Journey:
+    """Stands for a cached journey: objects in a reference cycle (the run, its loop, its futures)."""
+
+    def __init__(self) -> None:
+        self.loop = {"owner": self}
+
+
+def test_an_evicted_journey_is_collected_once_the_heap_has_grown_by_a_quarter() -> None:
+    """Long-lived garbage in cycles (an evicted journey) waits only for CPython's quarter-growth rule.
+
+    With a full collection allowed only every 50 middle ones, (10,000, 20, 50), it waited for ten
+    million allocations and evicted journeys piled up in the worker (this test fails with those).
+    """
+    import weakref
+
+    before = gc.get_threshold()
+    gc.collect()
+    try:
+        journeys = [_Journey() for _ in range(1_000)]
+        evicted = weakref.ref(journeys[0])
+        gc.collect()  # the cached journeys are long-lived now; the quarter rule counts from here
+        gc.set_threshold(*THRESHOLDS)
+        del journeys  # evicted: garbage only a full collection can free
+        # new long-lived objects: more than the quarter of the heap that allows a full collection, and
+        # more than the 200,000 allocations after which one is considered (two middle collections)
+        survivors = [[] for _ in range(len(gc.get_objects()) // 2 + 300_000)]
+        assert evicted() is None
+        del survivors
+    finally:
+        gc.set_threshold(*before)
