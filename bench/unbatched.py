@@ -34,10 +34,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench import procs
 from bench.load import CounterWatch, LedgerWatch, closed_loop, open_loop
@@ -56,7 +57,7 @@ class Lane:
     name: str
     proc: procs.Proc
     send: Callable
-    wait: Callable[[list], Awaitable[None]]
+    wait: Callable[[list], Coroutine[Any, Any, None]]
     jobs: Callable[[list[tuple[str, str]]], list]
     prefix: str
     next_key: int = 0
@@ -73,7 +74,7 @@ def thread_cpu(pid: int) -> dict[str, float]:
     loop), its other Python threads (activation and `to_thread` pools), the SDK core's tokio threads
     (gRPC, polling) and its workflow-processing thread (the state machines, in Rust)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    out: Counter[str] = Counter()  # "<kind> user" / "<kind> sys"
+    out: dict[str, float] = {}  # "<kind> user" / "<kind> sys"
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             comm = (task / "comm").read_text().strip()
@@ -81,9 +82,9 @@ def thread_cpu(pid: int) -> dict[str, float]:
         except OSError:  # the thread ended
             continue
         kind = "main" if task.name == str(pid) else "python" if comm == "python" else comm
-        out[f"{kind} user"] += int(stat[11]) / ticks
-        out[f"{kind} sys"] += int(stat[12]) / ticks
-    return dict(out)
+        out[f"{kind} user"] = out.get(f"{kind} user", 0.0) + int(stat[11]) / ticks
+        out[f"{kind} sys"] = out.get(f"{kind} sys", 0.0) + int(stat[12]) / ticks
+    return out
 
 
 async def window(lane: Lane, server: procs.Proc, jobs: list, rate: float | None, concurrency: int) -> dict[str, float]:
@@ -288,8 +289,8 @@ async def main() -> None:
             threads = {k[7:]: v for k, v in med.items() if k.startswith("thread ")}
             print("   worker by thread, ms per event: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(threads.items())))
     for mode, (out, w) in spied.items():
-        threads = ", ".join(f"{k[7:]} {v:.2f}" for k, v in sorted(w.items()) if k.startswith("thread "))
-        print(f"\n## {profiled}, {mode} (worker by thread, ms per event: {threads})\n")
+        by_thread = ", ".join(f"{k[7:]} {v:.2f}" for k, v in sorted(w.items()) if k.startswith("thread "))
+        print(f"\n## {profiled}, {mode} (worker by thread, ms per event: {by_thread})\n")
         if PERF:
             print(perf_split(out.with_suffix(".perf"), PROFILED_EVENTS or events))
         else:
