@@ -57,15 +57,53 @@ def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
         items.append(_Item(at=at, what=f"{points} points expire", kind="expiry"))
     for at, points in warnings.items():
         items.append(_Item(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry"))
-    for p in a.pending:
-        items.append(_Item(at=p.release_at, what=f"{p.points} pending points ({p.source}) released", kind="pending"))
+    items += _others(r)
+    items = [i for i in items if i.at >= now - timedelta(seconds=1)]
+    return [Upcoming(at=i.at, what=i.what, kind=i.kind) for i in sorted(items, key=lambda i: i.at)[:limit]]
+
+
+def nearest(r: RulesPort, now: datetime) -> _Item | None:
+    """The first of `upcoming(r, now)`, without listing every lot's moments: the journey's Temporal UI
+    line asks for it at every wake-up, and a busy member holds hundreds of lots. The same choice: the
+    earliest moment; on a tie, the first in `upcoming`'s order (expiries, warnings, then the others)."""
+    cutoff = now - timedelta(seconds=1)
+    best: _Item | None = None
+    if not (r.lifecycle and churn.frozen(r)):
+        live = [lot for lot in r.a.lots if lot.remaining > 0]
+        expiry = min((lot.expires_at for lot in live if lot.expires_at >= cutoff), default=None)
+        if expiry is not None:
+            points = sum(lot.remaining for lot in live if lot.expires_at == expiry)
+            best = _Item(at=expiry, what=f"{points} points expire", kind="expiry")
+        days = [timedelta(days=d) for d in r.p.points.expiry_warning_days]
+        unsent = [
+            (lot.expires_at - delta, lot.remaining)
+            for lot in live
+            for d, delta in zip(r.p.points.expiry_warning_days, days, strict=True)
+            if d not in lot.warned
+        ]
+        warning = min((at for at, _ in unsent if at >= cutoff), default=None)
+        if warning is not None and (best is None or warning < best.at):
+            points = sum(remaining for at, remaining in unsent if at == warning)
+            best = _Item(at=warning, what=f"expiry warning: {points} points expire soon", kind="expiry")
+    for item in _others(r):
+        if item.at >= cutoff and (best is None or item.at < best.at):
+            best = item
+    return best
+
+
+def _others(r: RulesPort) -> list[_Item]:
+    """Every moment but the lots' expiries and warnings, in `upcoming`'s order."""
+    a = r.a
+    items = [
+        _Item(at=p.release_at, what=f"{p.points} pending points ({p.source}) released", kind="pending")
+        for p in a.pending
+    ]
     items.append(_Item(at=a.tier.year_end, what=f"tier year ends: {a.tier.name} is reviewed", kind="tier"))
     if a.tier.minimum is not None:
         items.append(_Item(at=a.tier.minimum.until, what=f"minimum tier {a.tier.minimum.tier} ends", kind="tier"))
     if r.lifecycle:
         items += _lifecycle(r)
-    items = [i for i in items if i.at >= now - timedelta(seconds=1)]
-    return [Upcoming(at=i.at, what=i.what, kind=i.kind) for i in sorted(items, key=lambda i: i.at)[:limit]]
+    return items
 
 
 def _lifecycle(r: RulesPort) -> list[_Item]:
@@ -138,7 +176,7 @@ def current_details(r: RulesPort, now: datetime) -> str:
     line += f" · {a.tier.name} · {a.status.replace('_', ' ')}"
     if r.lifecycle and a.lifecycle.at_risk:
         line += " · at risk"
-    nxt = upcoming(r, now, limit=1)
-    if nxt:
-        line += f" · next: {nxt[0].what} on {nxt[0].at:%Y-%m-%d}"
+    nxt = nearest(r, now)
+    if nxt is not None:
+        line += f" · next: {nxt.what} on {nxt.at:%Y-%m-%d}"
     return line

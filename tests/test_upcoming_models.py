@@ -1,7 +1,7 @@
-"""`upcoming` makes a model only for the moments it returns (issue 14, step 14.11): the journey asks for
-the nearest one at every wake-up, for its Temporal UI line. The list and the line must be exactly
-what they were when every lot, warning and date became an `Upcoming` first and the models were sorted
-— which is the same code with `_Item` replaced by the model, the oracle below."""
+"""`upcoming` makes a model only for the moments it returns, and the journey's Temporal UI line (asked at
+every wake-up) finds the nearest moment without listing them all (issue 14, step 14.11). The list and
+the line must be exactly what they were when every lot, warning and date became an `Upcoming` first and
+the models were sorted — `upcoming` with `_Item` replaced by the model, the oracle below."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from domain import lots as L
@@ -23,10 +23,17 @@ PROGRAM = parse_program((ROOT / "program.toml").read_text())
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def as_before(r: AccountRules, now: datetime, limit: int) -> tuple[list[U.Upcoming], str]:
-    """Every moment a model, then sorted and cut: what `upcoming` and `current_details` did before."""
+def as_before(r: AccountRules, now: datetime, limit: int) -> list[U.Upcoming]:
+    """Every moment a model, then sorted and cut: what `upcoming` did before."""
     with mock.patch.object(U, "_Item", U.Upcoming):
-        return U.upcoming(r, now, limit), U.current_details(r, now)
+        return U.upcoming(r, now, limit)
+
+
+def line_before(r: AccountRules, now: datetime) -> str:
+    """`current_details` as it was: its next moment from `upcoming(limit=1)`, every moment a model."""
+    first = as_before(r, now, 1)
+    with mock.patch.object(U, "nearest", lambda r, now: first[0] if first else None):
+        return U.current_details(r, now)
 
 
 lot_specs = st.lists(
@@ -41,6 +48,7 @@ lot_specs = st.lists(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lot_specs, st.booleans(), st.integers(0, 800), st.sampled_from([1, 3, U.SHOWN]))
+@example([(0, 3, {30, 7}), (7, 2, {30})], False, 300, 1)  # a lot's expiry and another's warning, same moment
 def test_the_nearest_moments_are_those_every_model_gave(specs, lifecycle, today, limit):
     a = Account.open("cus_1", PROGRAM, T0)
     a.lots = [
@@ -57,10 +65,13 @@ def test_the_nearest_moments_are_those_every_model_gave(specs, lifecycle, today,
     ]
     r = AccountRules(a, lifecycle=lifecycle)
     now = T0 + timedelta(days=today)
-    items, line = as_before(r, now, limit)
+    items = as_before(r, now, limit)
     assert U.upcoming(r, now, limit) == items
-    assert U.current_details(r, now) == line
     assert all(isinstance(i, U.Upcoming) for i in U.upcoming(r, now, limit))
+    first = U.nearest(r, now)
+    assert (first and U.Upcoming(**first._asdict())) == (items[0] if items else None)
+    assert U.current_details(r, now) == line_before(r, now)
+    assert ("next: " in U.current_details(r, now)) == bool(items)
 
 
 def test_the_oracle_builds_models_for_every_moment():
