@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -28,9 +29,19 @@ class UpcomingView(BaseModel):
     items: list[Upcoming]
 
 
+class _Item(NamedTuple):
+    """An `Upcoming` before it is chosen: only the `limit` nearest become models. The journey asks for
+    the nearest one at every wake-up (its Temporal UI line), and a model per lot, warning and date
+    was its largest own cost per event (bench/RESULTS.md, step 14.11)."""
+
+    at: datetime
+    what: str
+    kind: str
+
+
 def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
     """The next moments anything comes due, nearest first (at most `limit`)."""
-    items: list[Upcoming] = []
+    items: list[_Item] = []
     a = r.a
     frozen = r.lifecycle and churn.frozen(r)
     by_day: dict[datetime, int] = defaultdict(int)
@@ -43,30 +54,68 @@ def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
                     if d not in lot.warned:
                         warnings[lot.expires_at - timedelta(days=d)] += lot.remaining
     for at, points in by_day.items():
-        items.append(Upcoming(at=at, what=f"{points} points expire", kind="expiry"))
+        items.append(_Item(at=at, what=f"{points} points expire", kind="expiry"))
     for at, points in warnings.items():
-        items.append(Upcoming(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry"))
-    for p in a.pending:
-        items.append(Upcoming(at=p.release_at, what=f"{p.points} pending points ({p.source}) released", kind="pending"))
-    items.append(Upcoming(at=a.tier.year_end, what=f"tier year ends: {a.tier.name} is reviewed", kind="tier"))
+        items.append(_Item(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry"))
+    items += _others(r)
+    items = [i for i in items if i.at >= now - timedelta(seconds=1)]
+    return [Upcoming(at=i.at, what=i.what, kind=i.kind) for i in sorted(items, key=lambda i: i.at)[:limit]]
+
+
+def nearest(r: RulesPort, now: datetime) -> _Item | None:
+    """The first of `upcoming(r, now)`, without listing every lot's moments: the journey's Temporal UI
+    line asks for it at every wake-up, and a busy member holds hundreds of lots. The same choice: the
+    earliest moment; on a tie, the first in `upcoming`'s order (expiries, warnings, then the others)."""
+    cutoff = now - timedelta(seconds=1)
+    best: _Item | None = None
+    if not (r.lifecycle and churn.frozen(r)):
+        live = [lot for lot in r.a.lots if lot.remaining > 0]
+        expiry = min((lot.expires_at for lot in live if lot.expires_at >= cutoff), default=None)
+        if expiry is not None:
+            points = sum(lot.remaining for lot in live if lot.expires_at == expiry)
+            best = _Item(at=expiry, what=f"{points} points expire", kind="expiry")
+        days = [timedelta(days=d) for d in r.p.points.expiry_warning_days]
+        unsent = [
+            (lot.expires_at - delta, lot.remaining)
+            for lot in live
+            for d, delta in zip(r.p.points.expiry_warning_days, days, strict=True)
+            if d not in lot.warned
+        ]
+        warning = min((at for at, _ in unsent if at >= cutoff), default=None)
+        if warning is not None and (best is None or warning < best.at):
+            points = sum(remaining for at, remaining in unsent if at == warning)
+            best = _Item(at=warning, what=f"expiry warning: {points} points expire soon", kind="expiry")
+    for item in _others(r):
+        if item.at >= cutoff and (best is None or item.at < best.at):
+            best = item
+    return best
+
+
+def _others(r: RulesPort) -> list[_Item]:
+    """Every moment but the lots' expiries and warnings, in `upcoming`'s order."""
+    a = r.a
+    items = [
+        _Item(at=p.release_at, what=f"{p.points} pending points ({p.source}) released", kind="pending")
+        for p in a.pending
+    ]
+    items.append(_Item(at=a.tier.year_end, what=f"tier year ends: {a.tier.name} is reviewed", kind="tier"))
     if a.tier.minimum is not None:
-        items.append(Upcoming(at=a.tier.minimum.until, what=f"minimum tier {a.tier.minimum.tier} ends", kind="tier"))
+        items.append(_Item(at=a.tier.minimum.until, what=f"minimum tier {a.tier.minimum.tier} ends", kind="tier"))
     if r.lifecycle:
         items += _lifecycle(r)
-    items = [i for i in items if i.at >= now - timedelta(seconds=1)]
-    return sorted(items, key=lambda i: i.at)[:limit]
+    return items
 
 
-def _lifecycle(r: RulesPort) -> list[Upcoming]:
+def _lifecycle(r: RulesPort) -> list[_Item]:
     lc = r.a.lifecycle
-    items: list[Upcoming] = []
+    items: list[_Item] = []
     ob = lc.onboarding
     if ob is not None and not ob.finished:
         for step in r.p.onboarding.steps:
             if step.purpose not in ob.sent:
                 condition = f" (only if {step.only_if_missing} is still missing)" if step.only_if_missing else ""
                 items.append(
-                    Upcoming(
+                    _Item(
                         at=ob.started_at + timedelta(days=step.day),
                         what=f"onboarding: {step.purpose} email{condition}",
                         kind="onboarding",
@@ -78,24 +127,20 @@ def _lifecycle(r: RulesPort) -> list[Upcoming]:
         for s in r.p.winback.playbooks[ch.reason].steps:
             if s.purpose not in ch.steps_sent:
                 items.append(
-                    Upcoming(at=ch.at + timedelta(days=s.after_days), what=f"win-back: {s.purpose}", kind="winback")
+                    _Item(at=ch.at + timedelta(days=s.after_days), what=f"win-back: {s.purpose}", kind="winback")
                 )
         if ch.offer and "offer_expired" not in ch.steps_sent:
-            items.append(
-                Upcoming(at=ch.offer.expires_at, what=f"win-back {ch.offer.kind} offer expires", kind="winback")
-            )
+            items.append(_Item(at=ch.offer.expires_at, what=f"win-back {ch.offer.kind} offer expires", kind="winback"))
         if not ch.forfeited:
             items.append(
-                Upcoming(
-                    at=ch.grace_until, what=f"grace ends: {ch.frozen_points} frozen points forfeited", kind="churn"
-                )
+                _Item(at=ch.grace_until, what=f"grace ends: {ch.frozen_points} frozen points forfeited", kind="churn")
             )
     d = lc.dunning
     if d is not None:
         for day in r.p.dunning.email_days:
             if day not in d.sent_days:
                 items.append(
-                    Upcoming(
+                    _Item(
                         at=d.started_at + timedelta(days=day),
                         what=f"dunning email for invoice {d.invoice_id}",
                         kind="dunning",
@@ -104,12 +149,12 @@ def _lifecycle(r: RulesPort) -> list[Upcoming]:
                 break
     for cid, st in lc.challenges.items():
         if not st.done_at and not st.expired:
-            items.append(Upcoming(at=st.ends_at, what=f"challenge {cid} closes", kind="challenge"))
+            items.append(_Item(at=st.ends_at, what=f"challenge {cid} closes", kind="challenge"))
     if not lc.at_risk and r.a.status == "active":
         since = lc.last_activity_at or lc.signed_up_at
         if since is not None:
             items.append(
-                Upcoming(
+                _Item(
                     at=since + timedelta(days=r.p.engagement.at_risk_after_days),
                     what="at risk if no activity by then",
                     kind="engagement",
@@ -117,7 +162,7 @@ def _lifecycle(r: RulesPort) -> list[Upcoming]:
             )
     for deferred in lc.comms.deferred:
         items.append(
-            Upcoming(at=deferred.due, what=f"deferred {deferred.intent.purpose} email decided again", kind="email")
+            _Item(at=deferred.due, what=f"deferred {deferred.intent.purpose} email decided again", kind="email")
         )
     return items
 
@@ -131,7 +176,7 @@ def current_details(r: RulesPort, now: datetime) -> str:
     line += f" · {a.tier.name} · {a.status.replace('_', ' ')}"
     if r.lifecycle and a.lifecycle.at_risk:
         line += " · at risk"
-    nxt = upcoming(r, now, limit=1)
-    if nxt:
-        line += f" · next: {nxt[0].what} on {nxt[0].at:%Y-%m-%d}"
+    nxt = nearest(r, now)
+    if nxt is not None:
+        line += f" · next: {nxt.what} on {nxt.at:%Y-%m-%d}"
     return line
