@@ -3,21 +3,14 @@ the journey's next wake-up must be exactly what every lot's expiry and unsent wa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import expiry
-from domain import lots as L
-from domain.account import Account
-from domain.program import parse_program
 from domain.rules import AccountRules
-
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAM = parse_program((ROOT / "program.toml").read_text())
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
+from tests.lots_kit import rules_with_lots
 
 
 def every_deadline(r: AccountRules) -> list[datetime]:
@@ -46,19 +39,6 @@ lot_specs = st.lists(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lot_specs, st.booleans())
 def test_the_earliest_lot_deadline_is_the_earliest_of_all(specs, lifecycle):
-    a = Account.open("cus_1", PROGRAM, T0)
-    a.lots = [
-        L.Lot(
-            lot_id=f"lot{i:03d}",
-            source="test",
-            earned_at=T0 + timedelta(days=day),
-            expires_at=T0 + timedelta(days=day + 365),
-            points=3,
-            remaining=remaining,
-            warned=sorted(warned),
-        )
-        for i, (day, remaining, warned) in enumerate(specs)
-    ]
-    r = AccountRules(a, lifecycle=lifecycle)
+    r = rules_with_lots(specs, lifecycle)
     before = every_deadline(r)
     assert expiry.deadlines(r) == ([min(before)] if before else [])

@@ -5,22 +5,15 @@ the models were sorted — `upcoming` with `_Item` replaced by the model, the or
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from unittest import mock
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from domain import lots as L
 from domain import upcoming as U
-from domain.account import Account
-from domain.program import parse_program
 from domain.rules import AccountRules
-
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAM = parse_program((ROOT / "program.toml").read_text())
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
+from tests.lots_kit import T0, rules_with_lots
 
 
 def as_before(r: AccountRules, now: datetime, limit: int) -> list[U.Upcoming]:
@@ -50,20 +43,7 @@ lot_specs = st.lists(
 @given(lot_specs, st.booleans(), st.integers(0, 800), st.sampled_from([1, 3, U.SHOWN]))
 @example([(0, 3, {30, 7}), (7, 2, {30})], False, 300, 1)  # a lot's expiry and another's warning, same moment
 def test_the_nearest_moments_are_those_every_model_gave(specs, lifecycle, today, limit):
-    a = Account.open("cus_1", PROGRAM, T0)
-    a.lots = [
-        L.Lot(
-            lot_id=f"lot{i:03d}",
-            source="test",
-            earned_at=T0 + timedelta(days=day),
-            expires_at=T0 + timedelta(days=day + 365),
-            points=3,
-            remaining=remaining,
-            warned=sorted(warned),
-        )
-        for i, (day, remaining, warned) in enumerate(specs)
-    ]
-    r = AccountRules(a, lifecycle=lifecycle)
+    r = rules_with_lots(specs, lifecycle)
     now = T0 + timedelta(days=today)
     items = as_before(r, now, limit)
     assert U.upcoming(r, now, limit) == items
@@ -76,19 +56,7 @@ def test_the_nearest_moments_are_those_every_model_gave(specs, lifecycle, today,
 
 def test_the_oracle_builds_models_for_every_moment():
     """The oracle is the old path: with it, a model is made for every lot's expiry and warnings."""
-    a = Account.open("cus_1", PROGRAM, T0)
-    a.lots = [
-        L.Lot(
-            lot_id=f"lot{i}",
-            source="test",
-            earned_at=T0 + timedelta(days=i),
-            expires_at=T0 + timedelta(days=i + 365),
-            points=3,
-            remaining=3,
-        )
-        for i in range(5)
-    ]
-    r = AccountRules(a, lifecycle=True)
+    r = rules_with_lots([(i, 3, set()) for i in range(5)], lifecycle=True)
     made: list[U.Upcoming] = []
     real_init = U.Upcoming.__init__
 
