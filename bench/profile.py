@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -84,20 +85,23 @@ def area_of(stack: list[str]) -> str:
     return "other"
 
 
+def read_collapsed(collapsed: Path) -> Iterator[tuple[list[str], int]]:
+    """py-spy's collapsed format, one stack per line: `frame;frame;... count` → (frames, count)."""
+    for line in collapsed.read_text().splitlines():
+        stack_text, _, n = line.rpartition(" ")
+        if stack_text:
+            yield [f.strip() for f in stack_text.split(";")], int(n)
+
+
 def summarize(collapsed: Path, cpu_ms: float, top: int = 15) -> str:
     """The process's CPU ms per event split by area in proportion to its GIL-holding samples (the
     SDK's Rust core and C libraries without the GIL are not seen: they count with their callers)."""
     areas: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack_text, _, n = line.rpartition(" ")
-        if not stack_text:
-            continue
-        count = int(n)
-        stack = stack_text.split(";")
+    for stack, count in read_collapsed(collapsed):
         areas[area_of(stack)] += count
-        leaves[stack[-1].strip()] += count
+        leaves[stack[-1]] += count
         total += count
     if not total:
         return "(no samples)\n"

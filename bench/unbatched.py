@@ -42,7 +42,7 @@ from typing import Any
 
 from bench import procs
 from bench.load import CounterWatch, LedgerWatch, closed_loop, open_loop
-from bench.profile import area_of
+from bench.profile import area_of, read_collapsed
 from bench.results import RESULTS_DIR
 from bench.tenure_load import client_jobs, client_sender, raw_jobs, raw_sender, spread
 from bench.worker_ab import variants
@@ -155,12 +155,7 @@ def split(collapsed: Path, events: int, rate: int, cpu_ms: float, top: int = 25)
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack_text, _, n = line.rpartition(" ")
-        if not stack_text:
-            continue
-        count = int(n)
-        stack = [f.strip() for f in stack_text.split(";")]
+    for stack, count in read_collapsed(collapsed):
         areas[area_of(stack)] += count
         own[stack[-1]] += count
         for frame in set(stack):
