@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench import procs
@@ -50,3 +54,42 @@ def summary(results: dict[str, list[float]], baseline: str, unit: str, digits: i
         median = statistics.median(values)
         lines.append(f"{name}: median {median:.{digits}f} ms/{unit} (rounds {each}); ÷ {baseline}: {ratio:.3f}×")
     return lines
+
+
+@dataclass
+class WorkerLane:
+    name: str
+    proc: procs.Proc
+    tenure: Any  # starter.client.TenureClient, on its own task queue
+    engine: Any  # sqlalchemy Engine of the lane's own ledger
+
+
+def start_worker_lane(
+    stack: AsyncExitStack,
+    work: Path,
+    address: str,
+    client: Any,
+    program: Any,
+    name: str,
+    env: dict[str, str],
+    root: Path,
+    queue_prefix: str,
+) -> WorkerLane:
+    """A Tenure worker of variant `name` (its checkout `root`, its `env`), started as `make run` starts one
+    (the supervisor's worker environment, which `env` may override), with a SQLite ledger and a task
+    queue of its own; stopped when `stack` closes. Not waited for: start every lane, then wait."""
+    from starter.client import TenureClient
+    from starter.supervisor.supervise import worker_env
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
+
+    db_url = f"sqlite:///{work / f'{name}.db'}"
+    engine = create_engine_for(db_url)
+    upgrade(engine)
+    queue = f"{queue_prefix}-{name}"
+    base = procs.base_env(temporal_address=address, database_url=db_url, task_queue=queue)
+    base["TENURE_DATA_DIR"] = str(work)
+    base.update(env)
+    proc = procs.Proc(name, [sys.executable, str(root / "worker.py")], worker_env(base), work / f"{name}.log").start()
+    stack.callback(proc.stop)
+    return WorkerLane(name, proc, TenureClient(client, program, queue, programs=engine), engine)

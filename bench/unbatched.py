@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procs
+from bench.ab import start_worker_lane
 from bench.load import CounterWatch, LedgerWatch, closed_loop, open_loop
 from bench.profile import area_of, read_collapsed
 from bench.results import RESULTS_DIR
@@ -179,12 +180,8 @@ def split(collapsed: Path, events: int, rate: int, cpu_ms: float, top: int = 25)
 
 async def main() -> None:
     from settings import Settings
-    from starter.client import TenureClient
     from starter.connect import connect
     from starter.program_file import read_program
-    from starter.supervisor.supervise import worker_env
-    from storage.engine import create_engine_for
-    from storage.migrate import upgrade
 
     journeys = int(os.environ.get("BENCH_UNBATCHED_JOURNEYS") or 400)
     rate = float(os.environ.get("BENCH_UNBATCHED_RATE") or 40)
@@ -202,22 +199,13 @@ async def main() -> None:
         await procs.wait_temporal(address, server)
         client = await connect(Settings(temporal_address=address), procs.payload_keys())
         for name, env, root in variants() if os.environ.get("BENCH_AB_VARIANTS") else [("this", {}, ROOT)]:
-            db_url = f"sqlite:///{work / f'{name}.db'}"
-            engine = create_engine_for(db_url)
-            upgrade(engine)
-            base = procs.base_env(temporal_address=address, database_url=db_url, task_queue=f"ub-{name}")
-            base["TENURE_DATA_DIR"] = str(work)
-            base.update(env)
-            argv = [sys.executable, str(root / "worker.py")]
-            proc = procs.Proc(name, argv, worker_env(base), work / f"{name}.log").start()
-            stack.callback(proc.stop)
-            tenure = TenureClient(client, program, f"ub-{name}", programs=engine)
-            watch = LedgerWatch(engine)
+            worker = start_worker_lane(stack, work, address, client, program, name, env, root, "ub")
+            proc, watch = worker.proc, LedgerWatch(worker.engine)
 
             async def wait_rows(jobs: list, watch: LedgerWatch = watch) -> None:
                 await watch.wait({j.key for j in jobs}, 600)
 
-            lanes.append(Lane(name, proc, client_sender(tenure), wait_rows, client_jobs, f"u{name}"))
+            lanes.append(Lane(name, proc, client_sender(worker.tenure), wait_rows, client_jobs, f"u{name}"))
         if os.environ.get("BENCH_UNBATCHED_RAW") == "1":
             counter = CounterWatch(work / "raw.count")
             proc = procs.raw_worker(work, address, "ub-raw", counter.path)

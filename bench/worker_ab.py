@@ -21,7 +21,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench import procs
-from bench.ab import cpu_round, distinct_names, summary
+from bench.ab import cpu_round, distinct_names, start_worker_lane, summary
 from bench.load import LedgerWatch, closed_loop
 from bench.tenure_load import client_jobs, client_sender, spread
 
@@ -45,11 +45,8 @@ def variants() -> list[tuple[str, dict[str, str], Path]]:
 
 async def main() -> None:
     from settings import Settings
-    from starter.client import TenureClient
     from starter.connect import connect
     from starter.program_file import read_program
-    from storage.engine import create_engine_for
-    from storage.migrate import upgrade
 
     events = int(os.environ.get("BENCH_EVENTS") or 1000)
     customers = int(os.environ.get("BENCH_CUSTOMERS") or 250)
@@ -65,16 +62,8 @@ async def main() -> None:
         client = await connect(Settings(temporal_address=address), procs.payload_keys())
         lanes = []
         for name, env, root in variants():
-            db_url = f"sqlite:///{work / f'{name}.db'}"
-            engine = create_engine_for(db_url)
-            upgrade(engine)
-            base = procs.base_env(temporal_address=address, database_url=db_url, task_queue=f"ab-{name}")
-            base["TENURE_DATA_DIR"] = str(work)
-            base.update(env)
-            proc = procs.Proc(name, [sys.executable, str(root / "worker.py")], base, work / f"{name}.log").start()
-            stack.callback(proc.stop)
-            tenure = TenureClient(client, program, f"ab-{name}", programs=engine)
-            lanes.append((name, proc, client_sender(tenure), LedgerWatch(engine)))
+            worker = start_worker_lane(stack, work, address, client, program, name, env, root, "ab")
+            lanes.append((name, worker.proc, client_sender(worker.tenure), LedgerWatch(worker.engine)))
             results[name] = []
         for _, proc, _, _ in lanes:
             await procs.wait_worker_ready(proc, "worker on")

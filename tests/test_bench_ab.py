@@ -54,3 +54,34 @@ async def test_a_round_counts_the_cpu_its_load_spent(capsys):
     ms = await ab.cpu_round(3, os.getpid(), {"me": os.getpid()}, load, 10, 2)
     assert 15 <= ms["me"] <= 60, ms  # 0.2 s over 10 events: ~20 ms each (ticks of 10 ms)
     assert capsys.readouterr().out.startswith("round 3 (")
+
+
+async def test_a_worker_lane_runs_with_the_supervisors_worker_environment_and_the_variants_own(monkeypatch, tmp_path):
+    """Every A/B worker starts as `make run` starts one (two malloc arenas), unless its variant says otherwise."""
+    from contextlib import AsyncExitStack
+
+    from starter.supervisor.supervise import WORKER_ALLOCATOR_ENV
+
+    started: dict[str, dict[str, str]] = {}
+
+    class Recorded:
+        def __init__(self, name, argv, env, log):
+            started[name] = env
+
+        def start(self):
+            return self
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(ab.procs, "Proc", Recorded)
+    async with AsyncExitStack() as stack:
+        plain = ab.start_worker_lane(stack, tmp_path, "127.0.0.1:1", None, None, "plain", {}, tmp_path, "ab")
+        own = ab.start_worker_lane(
+            stack, tmp_path, "127.0.0.1:1", None, None, "own", {"MALLOC_ARENA_MAX": "8"}, tmp_path, "ab"
+        )
+    assert WORKER_ALLOCATOR_ENV.items() <= started["plain"].items()
+    assert started["own"]["MALLOC_ARENA_MAX"] == "8"
+    assert started["plain"]["TENURE_TASK_QUEUE"] == "ab-plain" and plain.tenure is not own.tenure
+    plain.engine.dispose()
+    own.engine.dispose()
