@@ -93,16 +93,25 @@ def read_collapsed(collapsed: Path) -> Iterator[tuple[list[str], int]]:
             yield [f.strip() for f in stack_text.split(";")], int(n)
 
 
-def summarize(collapsed: Path, cpu_ms: float, top: int = 15) -> str:
-    """The process's CPU ms per event split by area in proportion to its GIL-holding samples (the
-    SDK's Rust core and C libraries without the GIL are not seen: they count with their callers)."""
+def tally(collapsed: Path) -> tuple[Counter[str], Counter[str], Counter[str], int]:
+    """Samples by area, by own frame (the leaf), by every frame on the stack (inclusive), and in all."""
     areas: Counter[str] = Counter()
-    leaves: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
     total = 0
     for stack, count in read_collapsed(collapsed):
         areas[area_of(stack)] += count
-        leaves[stack[-1]] += count
+        own[stack[-1]] += count
+        for frame in set(stack):
+            inclusive[frame] += count
         total += count
+    return areas, own, inclusive, total
+
+
+def summarize(collapsed: Path, cpu_ms: float, top: int = 15) -> str:
+    """The process's CPU ms per event split by area in proportion to its GIL-holding samples (the
+    SDK's Rust core and C libraries without the GIL are not seen: they count with their callers)."""
+    areas, leaves, _, total = tally(collapsed)
     if not total:
         return "(no samples)\n"
     lines = [

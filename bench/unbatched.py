@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from typing import Any
 from bench import procs
 from bench.ab import start_worker_lane
 from bench.load import CounterWatch, LedgerWatch, closed_loop, open_loop
-from bench.profile import area_of, read_collapsed
+from bench.profile import tally
 from bench.results import RESULTS_DIR
 from bench.tenure_load import client_jobs, client_sender, raw_jobs, raw_sender, spread
 from bench.worker_ab import variants
@@ -152,16 +151,7 @@ def split(collapsed: Path, events: int, rate: int, cpu_ms: float, top: int = 25)
     """Python time (a thread holding the GIL) in ms per event, by area, and the top functions by own
     and by total (inclusive) time: each sample is 1/rate s. What the samples do not cover of /proc's
     `cpu_ms` is time without the GIL: the SDK core's Rust threads, C code that releases it."""
-    areas: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
-    for stack, count in read_collapsed(collapsed):
-        areas[area_of(stack)] += count
-        own[stack[-1]] += count
-        for frame in set(stack):
-            inclusive[frame] += count
-        total += count
+    areas, own, inclusive, total = tally(collapsed)
     if not total:
         return "(no samples)\n"
     per = 1000 / rate / events  # ms per event of one sample
