@@ -39,6 +39,14 @@ class _Item(NamedTuple):
     kind: str
 
 
+def _expiry(at: datetime, points: int) -> _Item:
+    return _Item(at=at, what=f"{points} points expire", kind="expiry")
+
+
+def _warning(at: datetime, points: int) -> _Item:
+    return _Item(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry")
+
+
 def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
     """The next moments anything comes due, nearest first (at most `limit`)."""
     items: list[_Item] = []
@@ -54,9 +62,9 @@ def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
                     if d not in lot.warned:
                         warnings[lot.expires_at - timedelta(days=d)] += lot.remaining
     for at, points in by_day.items():
-        items.append(_Item(at=at, what=f"{points} points expire", kind="expiry"))
+        items.append(_expiry(at, points))
     for at, points in warnings.items():
-        items.append(_Item(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry"))
+        items.append(_warning(at, points))
     items += _others(r)
     items = [i for i in items if i.at >= now - timedelta(seconds=1)]
     return [Upcoming(at=i.at, what=i.what, kind=i.kind) for i in sorted(items, key=lambda i: i.at)[:limit]]
@@ -73,7 +81,7 @@ def nearest(r: RulesPort, now: datetime) -> _Item | None:
         expiry = min((lot.expires_at for lot in live if lot.expires_at >= cutoff), default=None)
         if expiry is not None:
             points = sum(lot.remaining for lot in live if lot.expires_at == expiry)
-            best = _Item(at=expiry, what=f"{points} points expire", kind="expiry")
+            best = _expiry(expiry, points)
         days = [timedelta(days=d) for d in r.p.points.expiry_warning_days]
         unsent = [
             (lot.expires_at - delta, lot.remaining)
@@ -84,7 +92,7 @@ def nearest(r: RulesPort, now: datetime) -> _Item | None:
         warning = min((at for at, _ in unsent if at >= cutoff), default=None)
         if warning is not None and (best is None or warning < best.at):
             points = sum(remaining for at, remaining in unsent if at == warning)
-            best = _Item(at=warning, what=f"expiry warning: {points} points expire soon", kind="expiry")
+            best = _warning(warning, points)
     for item in _others(r):
         if item.at >= cutoff and (best is None or item.at < best.at):
             best = item
