@@ -73,15 +73,22 @@ async def test_a_worker_replaying_every_task_still_labels_what_it_newly_does(dev
         await tenure.send(cid, payment(1))
         await eventually(lambda: tenure.summary(cid), lambda s: s.balance >= 100)
         handle = dev_env.client.get_workflow_handle(workflow_id(cid))
-        labels: dict[str, list[str]] = {"timer": [], "activity": [], "marker": []}
         kinds = {
             EventType.EVENT_TYPE_TIMER_STARTED: "timer",
             EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",
             EventType.EVENT_TYPE_MARKER_RECORDED: "marker",
         }
-        async for event in handle.fetch_history_events():
-            if event.event_type in kinds:
-                labels[kinds[event.event_type]].append(await _summary(dev_env.client, event))
+
+        async def history_labels() -> dict[str, list[str]]:
+            labels: dict[str, list[str]] = {"timer": [], "activity": [], "marker": []}
+            async for event in handle.fetch_history_events():
+                if event.event_type in kinds:
+                    labels[kinds[event.event_type]].append(await _summary(dev_env.client, event))
+            return labels
+
+        # the balance is in the journey's state before the ledger's local activity has run: its marker
+        # lands with the next workflow task, so wait for the payment's marker (here, the earn's) first
+        labels = await eventually(history_labels, lambda labels: len(labels["marker"]) >= 2)
     engine.dispose()
     assert "welcome email" in labels["activity"], labels
     assert "ledger: earn +100 and the profile for segments" in labels["marker"], labels
