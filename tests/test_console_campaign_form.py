@@ -141,6 +141,8 @@ async def test_the_gold_weekend_multiplier_at_local_time_and_a_challenge(program
         c = saved(http, "share-three").definition.challenge
         assert (c.title, c.activity, c.count, c.bonus_points) == ("Share three reports", "content_shared", 3, 150)
         assert c.starts_at is None and c.ends_at == datetime(2026, 12, 20, tzinfo=UTC)
+        page = (await http.get("/console/campaigns/share-three")).text
+        assert "Share three reports: content shared 3 times until Sun 2026-12-20 00:00 UTC" in page
 
         news = common("news", "announcement", csrf=csrf, template_id="d-news")
         assert (await http.post("/console/campaigns", data=news)).status_code == 303
@@ -209,6 +211,7 @@ async def test_the_form_shows_only_the_chosen_kinds_terms(program, tmp_path):
         assert re.search(r'data-show="when=at" hidden disabled', page)  # at once by default
         for kind, _ in KINDS:
             assert f'<option value="{kind}"' in page
+        assert 'pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]*"' in page  # the id's rule, as the definition's
         page = (await http.get("/console/campaigns?kind=raffle")).text  # unknown: the bonus form
         assert re.findall(r'data-show="kind=([a-z_|]+)">', page)[0] == "bonus"
 

@@ -297,7 +297,9 @@ class Values:
 
 
 def _at(value: datetime) -> str:
-    return value.strftime("%a %Y-%m-%d %H:%M") + (value.strftime(" %z") if value.tzinfo else "")
+    offset = value.utcoffset()
+    zone = "" if offset is None else " UTC" if not offset else value.strftime(" %z")
+    return value.strftime("%a %Y-%m-%d %H:%M") + zone
 
 
 def terms(d: CampaignDefinition) -> list[tuple[str, str]]:
