@@ -5,14 +5,14 @@ in as it was sent, with a 4xx and each fault named by its field — never a 500,
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import TypeAdapter
 
 from domain.campaigns import CampaignDefinition
 from domain.segments import Segment, SegmentFilter
-from starter.console.campaign_form import KINDS, definition_from, problems
+from starter.console.campaign_form import KINDS, defaults, definition_from, problems
 from storage import campaigns as records
 from storage.segments import save_segment
 from tests.api_kit import recording_app
@@ -258,3 +258,20 @@ def test_every_kind_becomes_the_definition_the_api_would_take():
     with pytest.raises(ValueError) as refused:
         definition_from(common("p", "publish_program", program="nowhere"), dict)
     assert problems(refused.value)[0].text == "Program to publish (program): choose the program to publish"
+
+
+@pytest.mark.parametrize(
+    "today, saturday",
+    [
+        (datetime(2026, 12, 7, 15, 30, tzinfo=UTC), "2026-12-12T00:00"),  # a Monday: this week's
+        (datetime(2026, 12, 11, 23, 59, tzinfo=UTC), "2026-12-12T00:00"),  # a Friday night: tomorrow
+        (datetime(2026, 12, 12, 9, 0, tzinfo=UTC), "2026-12-19T00:00"),  # a Saturday under way: the next
+    ],
+)
+def test_the_first_form_offers_the_coming_weekend(today, saturday):
+    first = defaults("multiplier", now=today)
+    assert first["kind"] == ["multiplier"] and first["when"] == ["now"]
+    assert first["multiplier.starts_at"] == [saturday]
+    end = datetime.fromisoformat(saturday) + timedelta(days=2)
+    assert first["multiplier.ends_at"] == [end.strftime("%Y-%m-%dT%H:%M")]
+    assert definition_from(common("w", "multiplier") | {k: v for k, v in first.items() if k != "kind"}, dict).multiplier
