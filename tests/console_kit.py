@@ -85,13 +85,16 @@ async def serving(settings: Any, client: Any, program: Any, engine: Any):
         await task
 
 
-async def shoot(page: Any, name: str) -> None:
-    """A full-page screenshot at the page's current size, for a person to look at; at phone width the
-    page must not scroll sideways."""
+async def shoot(page: Any, name: str, element: Any = None) -> None:
+    """A full-page screenshot at the page's current size (or of one `element`, a locator), for a person
+    to look at; at phone width the page must not scroll sideways."""
     SCREENSHOTS.mkdir(exist_ok=True)
     await page.wait_for_timeout(300)  # charts follow a new viewport size on their next frame
     width = page.viewport_size["width"]
     if width < 600:
         wide = await page.evaluate("document.documentElement.scrollWidth")
         assert wide <= width, f"{name}: the page is {wide} px wide at a {width} px viewport"
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if element is not None:
+        await element.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    else:
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -372,3 +372,111 @@ async def test_a_marketer_creates_starts_watches_pauses_and_measures_a_campaign(
     assert response is not None and response.status == 200
     assert await viewer.locator("[data-testid=campaign-form]").count() == 0
     await viewer.context.close()
+
+
+async def preview_says(page, *words: str) -> None:
+    """Wait until the live preview (it follows the form as it changes) holds all of `words`."""
+    condition = " && ".join(f"t.includes({w!r})" for w in words)
+    await page.wait_for_function(
+        f"(() => {{ const t = document.querySelector('#campaign-preview').textContent; return {condition}; }})()"
+    )
+
+
+async def test_a_marketer_creates_the_gold_double_points_weekend_and_sees_every_kinds_form(site):
+    """Every kind's terms in the form (only the chosen kind's shown), screenshots of each at desktop and
+    phone width; the gold weekend ×2 with a 10% holdout, at each member's local time, previewed in
+    words; a wrong window refused on the form itself, naming the field; then created as a draft whose
+    page shows its terms."""
+    page = await signed_in(site, "marketer")
+    await page.goto("/console/campaigns")
+    token = secrets.token_hex(3)
+    segment = page.locator("[data-testid=segment-form]")
+    await segment.locator("input[name=name]").fill(f"Gold members {token}")
+    await segment.locator("textarea").fill('{"field": "tier", "op": "eq", "value": "gold"}')
+    await page.click("button:has-text('Save segment')")
+    assert "saved" in await page.locator("[data-testid=notice]").inner_text()
+
+    form = page.locator("[data-testid=campaign-form]")
+    kind = form.locator("select[name=kind]")
+    # terms for the kinds that need some typing before their preview makes sense
+    await kind.select_option("offer")
+    await form.locator("input[name='offer.percent_off']").fill("20")
+    await kind.select_option("challenge")
+    await form.locator("input[name='challenge.title']").fill("Share three reports")
+    await form.locator("select[name='challenge.activity']").select_option("content_shared")
+    await form.locator("input[name='challenge.ends_at']").fill("2026-12-20T00:00")
+    await kind.select_option("announcement")
+    await form.locator("input[name=template_id]:visible").fill("d-spring")
+    expected = {
+        "bonus": ("50 bonus points",),
+        "multiplier": ("×2 on activity and payments", "extra points with no cap"),
+        "announcement": ("template d-spring",),
+        "offer": ("20% off for 1 month, valid 14 days",),
+        "challenge": ("Share three reports: content shared 3 times",),
+        "publish_program": ("program version",),
+    }
+    for value, words in expected.items():
+        await kind.select_option(value)
+        await preview_says(page, "in the segment", *words)
+        visible = await form.locator("fieldset.terms:visible legend").all_inner_texts()
+        assert len(visible) == (1 if value == "announcement" else 2), (value, visible)  # its terms (+ email)
+        await shoot(page, f"campaign-form-{value}-1280", element=form)
+        await page.set_viewport_size(PHONE)
+        await shoot(page, f"campaign-form-{value}-phone", element=form)
+        await page.set_viewport_size(DESKTOP)
+
+    campaign_id = f"gold-weekend-{token}"
+    await kind.select_option("multiplier")
+    await form.locator("input[name=id]").fill(campaign_id)
+    await form.locator("input[name=name]").fill("Double points this weekend for gold members")
+    await form.locator("input[name='multiplier.factor']").fill("2")
+    await form.locator("input[name='multiplier.starts_at']").fill("2026-12-12T00:00")
+    await form.locator("input[name='multiplier.ends_at']").fill("2026-12-11T00:00")  # before it starts
+    assert await form.locator("input[name='multiplier.applies_to'][value=payments]").is_checked()
+    assert await form.locator("input[name='multiplier.applies_to'][value=activity]").is_checked()
+    await form.locator("input[name=local_time]").check()
+    await form.locator("input[name=when][value=at]").check()
+    await form.locator("input[name='start.at']").fill("2026-12-12T00:00")
+    await form.locator("input[name='start.local_time']").check()
+    await form.locator("select[name=segment]").select_option(f"gold-members-{token}")
+    await form.locator("input[name=holdout_percent]").fill("10")
+    await form.locator("input[name='budget.total_points']").fill("500000")
+    await form.locator("input[name='budget.per_member_points']").fill("400")
+    await preview_says(page, "Cannot preview yet", "ends_at must be after starts_at")
+    await page.click("button:has-text('Create as draft')")
+    faults = page.locator("[data-testid=form-faults]")
+    await faults.wait_for()
+    assert "Multiplier (multiplier): ends_at must be after starts_at" in await faults.inner_text()
+    form = page.locator("[data-testid=campaign-form]")  # the page came back with the form as it was sent
+    assert await form.locator("input[name=name]").input_value() == "Double points this weekend for gold members"
+    assert await form.locator("[data-testid=terms-multiplier]").is_visible()
+    assert await form.locator("input[name='start.at']").input_value() == "2026-12-12T00:00"
+    await shoot(page, "campaign-form-refused-1280", element=form)
+
+    await form.locator("input[name='multiplier.ends_at']").fill("2026-12-14T00:00")
+    await preview_says(
+        page,
+        "in the segment",
+        "×2 on activity and payments",
+        "Sat 2026-12-12 00:00 → Mon 2026-12-14 00:00",
+        "each member's local time",
+        "at most 0 extra points",
+    )
+    await page.click("button:has-text('Create as draft')")
+    await page.wait_for_url(re.compile(rf"/console/campaigns/{campaign_id}$"))
+    terms = await page.locator("[data-testid=what-it-does]").inner_text()
+    for words in (
+        f"segment gold-members-{token}",
+        "×2 on activity and payments",
+        "Sat 2026-12-12 00:00 → Mon 2026-12-14 00:00 (each member's local time)",
+        "tier multiplier × factor",
+        "Sat 2026-12-12 00:00 in each member's local time",
+        "10.0%",
+        "500,000 in all; 400 a member",
+    ):
+        assert words in terms, (words, terms)
+    assert await page.locator("h1 .badge").inner_text() == "multiplier"
+    await shoot(page, "campaign-multiplier-draft-1280")
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "campaign-multiplier-draft-phone")
+    await page.context.close()

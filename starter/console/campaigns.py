@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -23,10 +23,22 @@ from domain.segments import Segment, SegmentFilter
 from starter.api.dependencies import ServicesDep
 from starter.api.services import Services
 from starter.client import JourneyError
-from starter.client.campaigns import CampaignClient, CampaignError
+from starter.client.campaigns import CampaignClient, CampaignError, CampaignStateError, UnknownSegment
 from storage.campaign_preview import preview_campaign
 from storage.segments import SegmentNameTaken, count_members, get_segment, list_segments, save_segment
 
+from .campaign_form import (
+    ACTIVITIES,
+    EXAMPLE_FILTER,
+    KINDS,
+    LABELS,
+    Problem,
+    Values,
+    defaults,
+    definition_from,
+    problems,
+    terms,
+)
 from .program import known_programs
 from .session import Staff
 from .web import allowed, checked_form, render
@@ -34,7 +46,6 @@ from .web import allowed, checked_form, render
 router = APIRouter(prefix="/console", include_in_schema=False)
 Reader = Annotated[Staff, allowed("campaigns")]
 Marketer = Annotated[Staff, allowed("campaign_actions")]
-EXAMPLE_FILTER = '{"all": [{"field": "status", "op": "eq", "value": "active"}]}'
 CONTROLS = ("start", "pause", "resume", "cancel")
 
 
@@ -50,6 +61,20 @@ async def _online(svc: Services) -> CampaignClient:
 
 @router.get("/campaigns", response_class=HTMLResponse)
 async def page(request: Request, svc: ServicesDep, staff: Reader, notice: str | None = None) -> Response:
+    kind = request.query_params.get("kind", "bonus")
+    return await _page(request, svc, staff, Values(defaults(kind if kind in dict(KINDS) else "bonus")), notice=notice)
+
+
+async def _page(
+    request: Request,
+    svc: Services,
+    staff: Staff,
+    values: Values,
+    notice: str | None = None,
+    faults: list[Problem] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The page with its forms: filled with the defaults, or with a refused campaign's values and why."""
     campaigns = await _offline(svc).list()
     segments = await asyncio.to_thread(list_segments, svc.engine)
     counts = await asyncio.gather(*(asyncio.to_thread(count_members, svc.engine, s.filter) for s in segments))
@@ -57,12 +82,16 @@ async def page(request: Request, svc: ServicesDep, staff: Reader, notice: str | 
         request,
         "campaigns.html",
         staff,
+        status_code,
         campaigns=campaigns,
         segments=list(zip(segments, counts, strict=True)),
         programs=await asyncio.to_thread(known_programs, svc),
-        kind=request.query_params.get("kind", "bonus"),
+        kinds=KINDS,
+        activities=ACTIVITIES,
+        v=values,
         example_filter=EXAMPLE_FILTER,
         notice=notice,
+        faults=faults or [],
     )
 
 
@@ -113,42 +142,8 @@ async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) ->
 
 
 def _definition(form: FormData, svc: Services, draft: bool = False) -> CampaignDefinition:
-    """A definition from the form; `draft`: fill in what a preview does not need yet."""
-
-    def text(name: str) -> str:
-        return str(form.get(name) or "").strip()
-
-    def number(name: str) -> float | None:
-        value = text(name)
-        return float(value) if value else None
-
-    data: dict[str, Any] = {
-        "id": text("id") or ("preview" if draft else ""),
-        "name": text("name") or ("preview" if draft else ""),
-        "kind": text("kind") or "bonus",
-        "reason": text("reason") or None,
-        "holdout_percent": number("holdout_percent") or 0,
-        "rate": number("rate") or 100.0,
-        "page_size": int(number("page_size") or 0) or None,  # progress and pauses take effect between pages
-        "budget": {
-            "total_points": int(number("total_points") or 0) or None,
-            "per_member_points": int(number("per_member_points") or 0) or None,
-        },
-    }
-    if text("segment"):
-        data["segment"] = text("segment")
-    else:
-        data["filter"] = json.loads(text("filter") or EXAMPLE_FILTER)
-    if data["kind"] == "bonus":
-        data["bonus_points"] = int(number("bonus_points") or 0) or None
-    if text("template_id"):
-        data["template_id"] = text("template_id")
-    if data["kind"] == "publish_program":  # moves the members' journeys to a known program version
-        programs = known_programs(svc)
-        if text("program") not in programs:
-            raise ValueError("choose the program to publish")
-        data["program"] = programs[text("program")][1]
-    return CampaignDefinition.model_validate(data)
+    """A definition from the form (starter/console/campaign_form.py); `draft`: what a preview needs only."""
+    return definition_from(form, lambda: known_programs(svc), draft=draft)
 
 
 async def _filter_for(svc: Services, definition: CampaignDefinition) -> SegmentFilter:
@@ -163,27 +158,43 @@ async def _filter_for(svc: Services, definition: CampaignDefinition) -> SegmentF
 
 @router.post("/campaigns/preview", response_class=HTMLResponse)
 async def campaign_preview(request: Request, svc: ServicesDep, staff: Reader) -> Response:
-    """The live preview of the campaign being written: who it reaches, who is held out, what it may cost."""
+    """The live preview of the campaign being written: who it reaches, who is held out, what it may
+    cost, and its terms in words."""
     form = await checked_form(request, staff)
     try:
         definition = _definition(form, svc, draft=True)
         found = await asyncio.to_thread(preview_campaign, svc.engine, definition, await _filter_for(svc, definition))
     except (ValueError, ValidationError) as e:
-        return HTMLResponse(f'<span class="neg">Cannot preview yet: {_short(e)}</span>')
-    return render(request, "campaign_preview.html", staff, p=found)
+        return render(request, "campaign_preview.html", staff, p=None, faults=problems(e))
+    return render(request, "campaign_preview.html", staff, p=found, d=definition, terms=terms(definition), faults=[])
 
 
 @router.post("/campaigns")
 async def create_campaign(request: Request, svc: ServicesDep, staff: Marketer) -> Response:
+    """A draft from the form; a refused form comes back filled in as it was sent, its faults named by
+    field (422; 409 for an id already taken)."""
     form = await checked_form(request, staff)
     try:
         definition = _definition(form, svc)
         record = await _offline(svc).create(definition, staff.actor)
     except (ValueError, ValidationError) as e:
-        return _back(f"Campaign not created: {_short(e)}")
+        return await _refused(request, svc, staff, form, problems(e), 422)
+    except CampaignStateError as e:
+        return await _refused(request, svc, staff, form, [Problem("id", f"{LABELS['id']} (id): {e}")], 409)
+    except UnknownSegment as e:
+        return await _refused(
+            request, svc, staff, form, [Problem("segment", f"{LABELS['segment']} (segment): {e}")], 422
+        )
     except CampaignError as e:
-        return _back(f"Campaign not created: {e}")
+        return await _refused(request, svc, staff, form, [Problem("", str(e))], 422)
     return RedirectResponse(f"/console/campaigns/{quote(record.campaign_id, safe='')}", status_code=303)
+
+
+async def _refused(
+    request: Request, svc: Services, staff: Staff, form: FormData, faults: list[Problem], status_code: int
+) -> Response:
+    values = Values(form, bad=[f.field for f in faults])
+    return await _page(request, svc, staff, values, faults=faults, status_code=status_code)
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
@@ -204,7 +215,15 @@ async def campaign(
         "holdout": [_pct(c.holdout.rate) for c in results.comparisons if c.treated.rate is not None],
     }
     return render(
-        request, "campaign.html", staff, c=record, p=record.progress, results=results, lift=lift, notice=notice
+        request,
+        "campaign.html",
+        staff,
+        c=record,
+        p=record.progress,
+        terms=terms(record.definition),
+        results=results,
+        lift=lift,
+        notice=notice,
     )
 
 
