@@ -78,3 +78,13 @@ def test_the_worker_gets_the_allocator_settings_unless_the_operator_set_them():
     env = {"TENURE_TASK_QUEUE": "q"}
     assert worker_env(env) == {"TENURE_TASK_QUEUE": "q", "MALLOC_ARENA_MAX": "2"} and "MALLOC_ARENA_MAX" not in env
     assert worker_env({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"
+
+
+def test_the_panel_says_how_to_sign_in_without_keys_and_how_to_use_the_cli():
+    from starter.supervisor.supervise import cli_hint, sign_in_hint
+
+    assert "dev-key" in sign_in_hint({"TENURE_ENVIRONMENT": "development"})
+    assert "dev-key" not in sign_in_hint({"TENURE_API_KEYS": "k_1:marketer:ana"})
+    # `make run` set development for its children only: the shell the CLI runs in needs it too
+    assert "export TENURE_ENVIRONMENT=development" in cli_hint({"TENURE_ENVIRONMENT": "development"}, {})
+    assert "export" not in cli_hint({"TENURE_ENVIRONMENT": "development"}, {"TENURE_ENVIRONMENT": "development"})

@@ -29,7 +29,7 @@ from starter.client.campaigns import CampaignClient, CampaignError
 from storage.campaign_results import CampaignResults
 
 from .context import CliError, Env, env_of, run
-from .render import console, say
+from .render import console, say, whole_column
 
 T = TypeVar("T")
 
@@ -109,8 +109,10 @@ def results_table(r: CampaignResults) -> Table:
         title=f"Campaign {r.campaign_id}: treated {r.treated} vs holdout {r.holdout} "
         f"({int(r.confidence * 100)} % intervals, follow-up {r.follow_up_days} days)"
     )
-    for name in ("metric", "period", "treated", "holdout", "difference", "interval", "p"):
-        table.add_column(name, justify="left" if name in ("metric", "period") else "right")
+    whole_column(table, "metric", (c.metric for c in r.comparisons))
+    whole_column(table, "period", (c.period for c in r.comparisons))
+    for name in ("treated", "holdout", "difference", "interval", "p"):
+        table.add_column(name, justify="right")
 
     def figure(g: Any) -> str:
         if g.rate is not None:
@@ -170,7 +172,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             print_json([r.model_dump(mode="json", exclude={"definition"}) for r in found])
             return
         table = Table(title="Campaigns")
-        for name in ("id", "name", "kind", "state", "created by", "created"):
+        whole_column(table, "id", (r.campaign_id for r in found))
+        for name in ("name", "kind", "state", "created by", "created"):
             table.add_column(name)
         for r in found:
             table.add_row(r.campaign_id, r.name, r.kind, r.state, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}")

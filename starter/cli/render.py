@@ -3,6 +3,7 @@ tables, and one-line messages that never wrap (so they can be grepped and pasted
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,13 @@ def progress_bar(out: Console, label: str) -> Progress:
 def add_columns(table: Table, *columns: tuple[str, JustifyMethod]) -> None:
     for name, justify in columns:
         table.add_column(name, justify=justify)
+
+
+def whole_column(table: Table, name: str, values: Iterable[str], justify: JustifyMethod = "left") -> None:
+    """A column whose cells are never cut or wrapped (customer ids, metric names): on a narrow terminal
+    the other columns wrap instead, so what a person copies into the next command stays whole."""
+    width = max([len(name), *(len(v) for v in values)])
+    table.add_column(name, justify=justify, no_wrap=True, min_width=width)
 
 
 def when(dt: datetime | None) -> str:
@@ -170,10 +178,10 @@ def timeline_view(customer_id: str, timeline: Timeline) -> Table:
 
 def reconcile_view(rows: list[ReconcileRow]) -> Table:
     t = Table(title="ledger vs journeys", title_justify="left")
+    add_columns(t, ("", "center"))
+    whole_column(t, "customer", (r.customer_id for r in rows))
     add_columns(
         t,
-        ("", "center"),
-        ("customer", "left"),
         ("ledger points", "right"),
         ("expected", "right"),
         ("balance", "right"),
@@ -204,10 +212,10 @@ def reconcile_view(rows: list[ReconcileRow]) -> Table:
 
 def doctor_view(found: list[Diagnosis]) -> Table:
     t = Table(title="journeys that need support", title_justify="left")
+    add_columns(t, ("", "center"))
+    whole_column(t, "customer", (d.customer_id for d in found))
     add_columns(
         t,
-        ("", "center"),
-        ("customer", "left"),
         ("rejected events", "right"),
         ("unwritable entries", "right"),
         ("latest set aside", "left"),
@@ -236,7 +244,8 @@ def quarantine_view(customer_id: str, rows: list[dict[str, Any]]) -> Table:
 
 def segments_view(segments: list[Segment], counts: dict[str, int] | None = None) -> Table:
     table = Table(title=f"{len(segments)} segment(s)")
-    for col in ("id", "name", "created", "by", *(["members"] if counts is not None else [])):
+    whole_column(table, "id", (s.segment_id for s in segments))
+    for col in ("name", "created", "by", *(["members"] if counts is not None else [])):
         table.add_column(col, justify="right" if col == "members" else "left")
     for s in segments:
         extra = [points(counts.get(s.segment_id, 0))] if counts is not None else []
@@ -246,7 +255,8 @@ def segments_view(segments: list[Segment], counts: dict[str, int] | None = None)
 
 def segment_preview_view(p: SegmentPreview) -> Group:
     table = Table(title=f"the first {len(p.sample)} by customer id", title_justify="left")
-    columns = ("customer", "tier", "status", "balance", "engagement", "churn risk", "last active", "zone", "email")
+    whole_column(table, "customer", (m.customer_id for m in p.sample))
+    columns = ("tier", "status", "balance", "engagement", "churn risk", "last active", "zone", "email")
     for col in columns:
         table.add_column(col, justify="right" if col in ("balance", "churn risk") else "left")
     for m in p.sample:
@@ -266,7 +276,8 @@ def segment_preview_view(p: SegmentPreview) -> Group:
 
 def segment_view(rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(rows)} member(s)")
-    for col in ("customer", "email", "status", "tier", "at risk", "updated"):
+    whole_column(table, "customer", (r["customer_id"] for r in rows))
+    for col in ("email", "status", "tier", "at risk", "updated"):
         table.add_column(col)
     for r in rows:
         table.add_row(

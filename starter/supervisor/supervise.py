@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from domain.program import ProgramError
 from settings import Settings, get_settings
+from starter.api.roles import DEV_API_KEY
 from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
 from starter.search_attributes import dev_server_flags
@@ -167,6 +169,21 @@ def dev_server(
     )
 
 
+def sign_in_hint(env: dict[str, str]) -> str:
+    """How to sign in to the console: without TENURE_API_KEYS the API takes the admin key `dev-key`."""
+    if env.get("TENURE_API_KEYS", "").strip():
+        return "sign in with a key of TENURE_API_KEYS"
+    return f"sign in with {DEV_API_KEY} (an admin key while TENURE_API_KEYS is unset)"
+
+
+def cli_hint(env: dict[str, str], shell: Mapping[str, str]) -> str:
+    """How to reach this product with the `tenure` CLI from another terminal: it reads the same settings,
+    and needs `development` to read the development payload key `make run` keeps in its data folder."""
+    if env.get("TENURE_ENVIRONMENT") == "development" and shell.get("TENURE_ENVIRONMENT") != "development":
+        return "export TENURE_ENVIRONMENT=development, then .venv/bin/tenure --help"
+    return ".venv/bin/tenure --help"
+
+
 def main() -> int:
     s = get_settings()
     fault = program_fault(s)
@@ -296,7 +313,7 @@ def main() -> int:
         )
         table.add_row("Worker metrics", f"http://{env['TENURE_WORKER_METRICS_ADDRESS']}/metrics")
         table.add_row("Database", masked_db_url(s.db_url()))
-        table.add_row("Console", f"http://127.0.0.1:{api_port}/console  (sign in with a key of TENURE_API_KEYS)")
+        table.add_row("Console", f"http://127.0.0.1:{api_port}/console  ({sign_in_hint(env)})")
         table.add_row("HTTP API", f"http://127.0.0.1:{api_port}/docs")
         table.add_row("API metrics", f"http://127.0.0.1:{api_port}/metrics")
         table.add_row(
@@ -308,6 +325,7 @@ def main() -> int:
             )
         else:
             table.add_row("Payload keys", keys.describe())
+        table.add_row("CLI", cli_hint(env, os.environ))
         table.add_row("Program file", str(s.program_path))
         table.add_row("Data folder", str(data_dir))
         if server:

@@ -1,0 +1,70 @@
+"""On an 80-column terminal the CLI's tables keep customer ids and metric names whole (the other
+columns wrap), so what a person copies into the next command is the id, not `cus_wa…`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from domain.segments import SampleMember, SegmentPreview
+from starter.cli.campaign import results_table
+from starter.cli.render import segment_preview_view, segment_view
+from storage.campaign_results import CampaignResults, Comparison, GroupFigures
+
+AT = datetime(2026, 12, 7, 14, 42, tzinfo=UTC)
+
+
+def rendered(renderable: object, width: int = 80) -> str:
+    out = Console(width=width, record=True, color_system=None)
+    out.print(renderable)
+    return out.export_text()
+
+
+def test_a_segment_preview_keeps_each_customer_id_whole_at_80_columns() -> None:
+    ids = [f"cus_walkthrough_{i:03d}" for i in range(3)]
+    sample = [
+        SampleMember(
+            customer_id=c, tier="gold", status="active", at_risk=True, timezone="America/New_York",
+            balance=12_345, last_activity_at=AT, email_reachable=True,
+        )
+        for c in ids
+    ]  # fmt: skip
+    text = rendered(segment_preview_view(SegmentPreview(count=3, sample=sample)))
+    for c in ids:
+        assert c in text
+
+
+def test_a_member_listing_keeps_each_customer_id_whole_at_80_columns() -> None:
+    rows = [
+        {
+            "customer_id": f"cus_a_rather_long_identifier_{i}",
+            "email": f"someone.with.a.long.address{i}@example.com",
+            "status": "active",
+            "tier": "platinum",
+            "at_risk": True,
+            "updated_at": AT,
+        }
+        for i in range(2)
+    ]
+    text = rendered(segment_view(rows))
+    for r in rows:
+        assert r["customer_id"] in text
+
+
+def test_campaign_results_keep_metric_and_period_names_whole_at_80_columns() -> None:
+    group = GroupFigures(members=8, count=8, rate=1.0)
+    money = GroupFigures(members=8, total=0.0, mean=0.0)
+    results = CampaignResults(
+        campaign_id="gold-double-weekend", run_id="gold-double-weekend", window_start=AT, window_end=AT,
+        follow_up_end=AT, follow_up_days=30, treated=8, holdout=1, applied=8, points_granted=0,
+        comparisons=[
+            Comparison(metric="retained", period="since_reached", treated=group, holdout=group,
+                       difference=0.0, ci_low=-0.1, ci_high=0.1, p_value=1.0),
+            Comparison(metric="revenue_minor", period="since_reached", treated=money, holdout=money,
+                       difference=0.0, ci_low=-1.0, ci_high=1.0, p_value=1.0),
+        ],
+    )  # fmt: skip
+    text = rendered(results_table(results))
+    assert "since_reached" in text
+    assert "revenue_minor" in text
