@@ -137,6 +137,21 @@ def _ledger_counts(conn: sa.Connection, run_id: str, start: datetime, end: datet
     }
 
 
+def no_holdout_note(treated: int, holdout_percent: float | None) -> str:
+    """Why there is nothing to compare with: nobody reached yet, no holdout asked for, or a holdout
+    asked for that chance left empty (each member is held out by hash, so a small segment may hold none)."""
+    if treated == 0:
+        return "no member reached yet: results come once members have been reached"
+    if holdout_percent == 0:
+        return "no holdout: nothing to compare with (set holdout_percent)"
+    if holdout_percent is None:
+        return "nobody was held out: nothing to compare with"
+    return (
+        f"nobody was held out: each member is held out by chance ({holdout_percent:g} %, by hash), and none of "
+        f"the {treated} reached was; nothing to compare with (a larger segment evens it out)"
+    )
+
+
 def campaign_results(
     engine: Engine,
     campaign_id: str,
@@ -145,8 +160,10 @@ def campaign_results(
     window_end: datetime | None,
     follow_up_days: int = 30,
     now: datetime | None = None,
+    holdout_percent: float | None = None,
 ) -> CampaignResults:
-    """Treated vs holdout for one run (see the module docstring); `now` bounds periods still under way."""
+    """Treated vs holdout for one run (see the module docstring); `now` bounds periods still under way;
+    `holdout_percent`, the definition's, says why nobody may have been held out."""
     now = now or utcnow()
     cm = campaign_members
     spend_column = customers.c.get("lifetime_spend_minor")
@@ -233,7 +250,7 @@ def campaign_results(
     else:
         note = "revenue needs the lifetime spend of the customers projection, which this database lacks"
     if not holdout:
-        note = "no holdout: nothing to compare with (set holdout_percent)"
+        note = no_holdout_note(len(treated), holdout_percent)
     return CampaignResults(
         campaign_id=campaign_id,
         run_id=run_id,

@@ -275,3 +275,15 @@ def test_the_first_form_offers_the_coming_weekend(today, saturday):
     end = datetime.fromisoformat(saturday) + timedelta(days=2)
     assert first["multiplier.ends_at"] == [end.strftime("%Y-%m-%dT%H:%M")]
     assert definition_from(common("w", "multiplier") | {k: v for k, v in first.items() if k != "kind"}, dict).multiplier
+
+
+async def test_the_live_count_shows_a_refused_filter_as_text_not_markup(program, tmp_path):
+    """A filter's fault repeats what was typed (`status has no value '…'`): it is escaped, not run."""
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        csrf = await signed_in(http)
+        typed = '{"field": "status", "op": "eq", "value": "<img src=x onerror=alert(1)>"}'
+        r = await http.post("/console/segments/count", data={"csrf": csrf, "filter": typed})
+        assert r.status_code == 200
+        assert "Not a filter yet" in r.text
+        assert "<img" not in r.text
+        assert "&lt;img src=x onerror=alert(1)&gt;" in r.text

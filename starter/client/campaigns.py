@@ -143,6 +143,7 @@ class CampaignClient:
             p.started_at if p else None,
             p.finished_at if p else None,
             follow_up_days,
+            holdout_percent=record.definition.holdout_percent,
         )
 
     # ---- Temporal -------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -111,7 +112,7 @@ async def segment_count(request: Request, svc: ServicesDep, staff: Reader) -> Re
     try:
         n = await asyncio.to_thread(count_members, svc.engine, _filter_of(str(form.get("filter") or "")))
     except (ValueError, ValidationError) as e:
-        return HTMLResponse(f'<span class="neg">Not a filter yet: {_short(e)}</span>')
+        return HTMLResponse(f'<span class="neg">Not a filter yet: {escape(_short(e))}</span>')
     return render(request, "count.html", staff, n=n)
 
 
@@ -239,7 +240,7 @@ async def progress(
         if record.state not in FINAL_STATES and (record.progress is not None or record.state != "draft"):
             current = await (await _online(svc)).status(campaign_id)
     except (CampaignError, JourneyError) as e:
-        return HTMLResponse(f'<p class="neg">Progress unavailable: {e}</p>')
+        return HTMLResponse(f'<p class="neg">Progress unavailable: {escape(str(e))}</p>')
     response = render(request, "campaign_progress.html", staff, c=record, p=current)
     state = current.state if current is not None else record.state
     if state in FINAL_STATES:
