@@ -287,3 +287,22 @@ async def test_the_live_count_shows_a_refused_filter_as_text_not_markup(program,
         assert "Not a filter yet" in r.text
         assert "<img" not in r.text
         assert "&lt;img src=x onerror=alert(1)&gt;" in r.text
+
+
+async def test_segments_and_a_campaigns_filter_read_in_words(program, tmp_path):
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        csrf = await signed_in(http)
+        engine = http.app.state.services.engine
+        save_segment(
+            engine,
+            Segment(segment_id="at-risk", name="At risk", filter=AT_RISK, created_at=datetime.now(UTC), created_by="t"),
+        )
+        page = await http.get("/console/campaigns")
+        assert re.search(r'data-testid="filter-words">at risk<', page.text)
+        form = common("gold-bonus", "bonus", csrf=csrf, bonus_points="20")
+        form["filter"] = (
+            '{"all": [{"field": "tier", "op": "eq", "value": "gold"}, {"field": "at_risk", "op": "is_false"}]}'
+        )
+        assert (await http.post("/console/campaigns", data=form)).status_code == 303
+        page = await http.get("/console/campaigns/gold-bonus")
+        assert re.search(r'data-testid="filter-words">tier is gold and not at risk<', page.text)

@@ -69,3 +69,12 @@ async def test_docs_and_the_console_assets_are_served_locally(program, tmp_path)
             "/console/static/vendor/swagger-ui-5.36.0/swagger-ui-bundle.js",
         ):
             assert (await http.get(asset)).status_code == 200, asset
+
+
+async def test_the_sign_in_page_names_the_development_key_only_when_it_is_the_key(program, tmp_path):
+    async with recording_app(program, tmp_path, api_keys="", environment="development") as http:
+        page = await http.get("/console/login")
+        assert 'data-testid="dev-key"' in page.text and "<code>dev-key</code>" in page.text
+        assert (await sign_in(http, "dev-key")).status_code == 303
+    async with recording_app(program, tmp_path / "keys", api_keys=KEYS, environment="development") as http:
+        assert "dev-key" not in (await http.get("/console/login")).text

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.effects import LedgerEntry
+from domain.segment_words import in_words
 from domain.segments import Segment, SegmentPreview
 from domain.summary import Summary, Timeline
 from starter.doctor import Diagnosis
@@ -245,11 +246,11 @@ def quarantine_view(customer_id: str, rows: list[dict[str, Any]]) -> Table:
 def segments_view(segments: list[Segment], counts: dict[str, int] | None = None) -> Table:
     table = Table(title=f"{len(segments)} segment(s)")
     whole_column(table, "id", (s.segment_id for s in segments))
-    for col in ("name", "created", "by", *(["members"] if counts is not None else [])):
+    for col in ("name", "filter", "created", "by", *(["members"] if counts is not None else [])):
         table.add_column(col, justify="right" if col == "members" else "left")
     for s in segments:
         extra = [points(counts.get(s.segment_id, 0))] if counts is not None else []
-        table.add_row(s.segment_id, s.name, when(s.created_at), s.created_by, *extra)
+        table.add_row(s.segment_id, s.name, in_words(s.filter), when(s.created_at), s.created_by, *extra)
     return table
 
 

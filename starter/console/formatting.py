@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from jinja2 import Environment
 
+from domain.segment_words import in_words
+
 
 def when(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
@@ -32,4 +34,6 @@ def percent(value: float | None) -> str:
 
 
 def install_filters(env: Environment) -> None:
-    env.filters.update(when=when, day=day, points=points, signed=signed, money=money, percent=percent)
+    env.filters.update(
+        when=when, day=day, points=points, signed=signed, money=money, percent=percent, in_words=in_words
+    )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from starter.api.dependencies import services
+from starter.api.roles import DEV_API_KEY
 
 from .access import NAVIGATION, may
 from .session import CONSOLE_ROLES, COOKIE, MAX_AGE, find_key, session_cookie, staff_of
@@ -34,7 +35,10 @@ async def home(request: Request) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, error: str | None = None) -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", None, login_csrf=token, error=error)
+    settings = services(request).settings
+    # `make run` with no keys: say which key works, as its panel does (production refuses to start so).
+    dev_key = DEV_API_KEY if settings.environment == "development" and not settings.api_keys.strip() else None
+    response = render(request, "login.html", None, login_csrf=token, error=error, dev_key=dev_key)
     response.set_cookie(
         LOGIN_COOKIE,
         token,

@@ -173,7 +173,7 @@ def sign_in_hint(env: dict[str, str]) -> str:
     """How to sign in to the console: without TENURE_API_KEYS the API takes the admin key `dev-key`."""
     if env.get("TENURE_API_KEYS", "").strip():
         return "sign in with a key of TENURE_API_KEYS"
-    return f"sign in with {DEV_API_KEY} (an admin key while TENURE_API_KEYS is unset)"
+    return f"sign in with {DEV_API_KEY}: an admin key while TENURE_API_KEYS is unset"
 
 
 def cli_hint(env: dict[str, str], shell: Mapping[str, str]) -> str:
