@@ -49,3 +49,26 @@ async def test_the_segment_form_refuses_a_tier_the_program_lacks(program, tmp_pa
             "Segment not saved: a segment with id 'typo' exists already"
         )
         assert http.rec.sent == []
+
+
+async def test_the_campaign_form_refuses_an_inline_filter_on_a_tier_the_program_lacks(program, tmp_path):
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        csrf = await marketer(http)
+        form = {
+            "csrf": csrf,
+            "id": "bronze-bonus",
+            "name": "Bronze bonus",
+            "kind": "bonus",
+            "bonus_points": "25",
+            "filter": '{"all": [{"field": "tier", "op": "eq", "value": "bronze"}]}',
+        }
+        r = await http.post("/console/campaigns", data=form)
+        assert notice(r) == (
+            f"Campaign not created: filter.all.all.0.condition.value: tier has no value 'bronze': {TIERS}"
+        )
+        assert (await http.get(r.headers["location"])).status_code == 200
+        assert (await http.get("/campaigns", headers={"X-Api-Key": "mkt-secret-key"})).json() == []
+        form["filter"] = '{"all": [{"field": "tier", "op": "eq", "value": "gold"}]}'
+        r = await http.post("/console/campaigns", data=form)
+        assert r.status_code == 303 and r.headers["location"] == "/console/campaigns/bronze-bonus", r.text
+        assert http.rec.sent == []

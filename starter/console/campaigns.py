@@ -173,7 +173,7 @@ async def create_campaign(request: Request, svc: ServicesDep, staff: Marketer) -
     form = await checked_form(request, staff)
     try:
         definition = _definition(form, svc)
-        record = await _offline(svc).create(definition, staff.actor)
+        record = await _offline(svc).create(definition, staff.actor, svc.program.tiers.names())
     except (ValueError, ValidationError) as e:
         return await _refused(request, svc, staff, form, problems(e), 422)
     except CampaignStateError as e:
