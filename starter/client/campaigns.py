@@ -80,11 +80,13 @@ class UnknownSegment(CampaignError):
 
 class InvalidCampaign(CampaignError):
     """The definition is well formed but names what the program in force does not have (an inline
-    filter's tier); `problems` are `dotted.path: message`, as a definition's other faults are."""
+    filter's tier). `faults` are (dotted path, message); `problems` the `path: message` lines a
+    definition's other faults are (starter/campaign_file.py)."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
+    def __init__(self, faults: list[tuple[str, str]]):
+        self.faults = faults
+        self.problems = [f"{path}: {message}" for path, message in faults]
+        super().__init__("; ".join(self.problems))
 
 
 class CampaignClient:
@@ -118,7 +120,7 @@ class CampaignClient:
         if definition.filter is not None and tiers is not None:
             faults = program_value_faults(definition.filter, tiers)
             if faults:
-                raise InvalidCampaign([".".join(str(p) for p in ("filter", *f.loc)) + f": {f.message}" for f in faults])
+                raise InvalidCampaign([(".".join(str(p) for p in ("filter", *f.loc)), f.message) for f in faults])
         if definition.segment is not None:
             found = await asyncio.to_thread(segment_store.get_segment, self.engine, definition.segment)
             if found is None:

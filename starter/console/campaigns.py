@@ -24,7 +24,13 @@ from domain.segments import SegmentFilter
 from starter.api.dependencies import ServicesDep
 from starter.api.services import Services
 from starter.client import JourneyError
-from starter.client.campaigns import CampaignClient, CampaignError, CampaignStateError, UnknownSegment
+from starter.client.campaigns import (
+    CampaignClient,
+    CampaignError,
+    CampaignStateError,
+    InvalidCampaign,
+    UnknownSegment,
+)
 from starter.client.segments import SegmentClient, SegmentTaken
 from storage.campaign_preview import preview_campaign
 from storage.segments import count_members, get_segment, list_segments
@@ -175,6 +181,8 @@ async def create_campaign(request: Request, svc: ServicesDep, staff: Marketer) -
         definition = _definition(form, svc)
         record = await _offline(svc).create(definition, staff.actor, svc.program.tiers.names())
     except (ValueError, ValidationError) as e:
+        return await _refused(request, svc, staff, form, problems(e), 422)
+    except InvalidCampaign as e:
         return await _refused(request, svc, staff, form, problems(e), 422)
     except CampaignStateError as e:
         return await _refused(request, svc, staff, form, [Problem("id", f"{LABELS['id']} (id): {e}")], 409)
