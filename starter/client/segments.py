@@ -49,8 +49,8 @@ class NoSegmentId(ValueError):
 
 
 class UnknownFilterValue(ValueError):
-    """The filter compares a field with a value the program in force does not have (a tier it has no
-    tier of); `faults` say where in the filter (pydantic's path) and what."""
+    """The filter compares a field with a value the program in force does not have (a tier not among
+    its tiers); `faults` say where in the filter (pydantic's path) and what."""
 
     def __init__(self, faults: list[FilterFault]) -> None:
         super().__init__("; ".join(f.message for f in faults))
