@@ -10,6 +10,8 @@ no value for (never active, not churned, not yet projected) is false, except `ne
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -67,7 +69,8 @@ OPERATORS_BY_KIND: dict[str, frozenset[str]] = {
     "time": frozenset({"lt", "le", "gt", "ge", "between"}),
 }
 
-# Values a text field can take, where the product fixes them (tiers and zones are the program's).
+# Values a text field can take, where the product fixes them. Tiers are the program's: a pure filter
+# cannot know them, so `program_value_faults` checks them against the tier names its caller passes.
 KNOWN_VALUES: dict[str, frozenset[str]] = {
     "status": frozenset({"active", "past_due", "cancelled"}),
     "plan_cadence": frozenset({"monthly", "annual"}),
@@ -255,6 +258,55 @@ def check_shape(f: SegmentFilter) -> None:
             walk(part, depth + 1)
 
     walk(f, 1)
+
+
+# Fields whose values only the program knows. A member's tier is the name of one of the program's
+# tiers (domain/segment_projection.py), compared as written: `matches` with ==, the SQL with = (both
+# databases compare text case by case), so "Gold" finds nobody when the tier is "gold".
+PROGRAM_VALUE_FIELDS = frozenset({"tier"})
+
+
+@dataclass(frozen=True)
+class FilterFault:
+    """A value a filter compares with that the program does not have.
+
+    `loc` is where, as pydantic spells the filter's other faults (the union's tags included:
+    `("all", "all", 1, "condition", "value")`), so each caller names it as it names those
+    (`error_path` drops the tags); `message` says what is wrong, in the words of `KNOWN_VALUES`' check.
+    """
+
+    loc: tuple[str | int, ...]
+    message: str
+
+
+def program_value_faults(f: SegmentFilter, tiers: Sequence[str]) -> list[FilterFault]:
+    """Every tier a filter names that is not one of `tiers` (the program in force's names, in its order).
+
+    Checked where a segment or a campaign is created, not where a saved one is read: one saved
+    before (or under another program) still loads, lists, previews and runs.
+    """
+    known = list(tiers)
+    faults: list[FilterFault] = []
+
+    def walk(node: SegmentFilter, loc: tuple[str | int, ...]) -> None:
+        if isinstance(node, (AllOf, AnyOf)):
+            key = "all" if isinstance(node, AllOf) else "any"
+            for i, part in enumerate(node.all if isinstance(node, AllOf) else node.any):
+                walk(part, (*loc, key, key, i))
+            return
+        if node.field not in PROGRAM_VALUE_FIELDS or node.value is None:
+            return
+        here: tuple[str | int, ...] = (*loc, "condition", "value")
+        if isinstance(node.value, list):
+            values = [((*here, i), v) for i, v in enumerate(node.value)]
+        else:
+            values = [(here, node.value)]
+        for where, v in values:
+            if isinstance(v, str) and v not in known:
+                faults.append(FilterFault(where, f"{node.field} has no value {v!r}: use one of {', '.join(known)}"))
+
+    walk(f, ())
+    return faults
 
 
 class Segment(BaseModel):

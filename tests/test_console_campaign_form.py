@@ -189,6 +189,30 @@ async def test_a_bad_multiplier_is_refused_naming_the_field(program, tmp_path, c
         assert http.rec.sent == []
 
 
+async def test_an_inline_filter_on_a_tier_the_program_lacks_is_refused_naming_the_filter(program, tmp_path):
+    """The program's tiers are member, silver, gold, platinum: `bronze` (or `Gold`) would reach nobody."""
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        csrf = await signed_in(http)
+        tiers = "use one of member, silver, gold, platinum"
+        form = common("bronze-bonus", "bonus", csrf=csrf, bonus_points="20")
+        form["filter"] = (
+            '{"all": [{"field": "at_risk", "op": "is_true"}, {"field": "tier", "op": "eq", "value": "bronze"}]}'
+        )
+        r = await http.post("/console/campaigns", data=form)
+        assert r.status_code == 422, r.text[:500]
+        named = f"Filter (filter.all.all.1.condition.value): tier has no value &#39;bronze&#39;: {tiers}"
+        assert "Campaign not created" in r.text and named in r.text, re.findall(r"<li data-field.*?</li>", r.text)
+        assert re.search(r'name="filter"[^>]*aria-invalid="true"', r.text)  # the input at fault is marked
+        assert 'value="The bronze-bonus campaign"' in r.text and saved(http, "bronze-bonus") is None
+        form["filter"] = '{"field": "tier", "op": "in", "value": ["Gold"]}'
+        r = await http.post("/console/campaigns", data=form)
+        assert r.status_code == 422 and "tier has no value &#39;Gold&#39;" in r.text
+        form["filter"] = '{"field": "tier", "op": "in", "value": ["gold", "platinum"]}'
+        assert (await http.post("/console/campaigns", data=form)).status_code == 303
+        assert saved(http, "bronze-bonus").definition.filter is not None
+        assert http.rec.sent == []
+
+
 async def test_an_id_taken_is_a_409_naming_the_id_and_a_viewer_cannot_create(program, tmp_path):
     async with recording_app(program, tmp_path, api_keys=KEYS) as http:
         csrf = await signed_in(http)

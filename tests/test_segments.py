@@ -20,8 +20,9 @@ from domain.segments import (
     SegmentFilter,
     SegmentProjection,
     matches,
+    program_value_faults,
 )
-from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken
+from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, UnknownFilterValue
 from storage.schema import customers
 from storage.segments import (
     SegmentNameTaken,
@@ -131,6 +132,44 @@ def test_bad_filters_name_the_field(raw, says):
     with pytest.raises(ValidationError) as e:
         FILTER.validate_python(raw)
     assert says in str(e.value)
+
+
+def test_a_tier_the_program_lacks_is_a_fault_where_it_stands():
+    """Tiers are the program's: the filter is checked against the names its caller passes, as written
+    (`Gold` is not `gold`: the query compares them case by case), every value of an `in`, at any depth."""
+    f = FILTER.validate_python(
+        {
+            "all": [
+                {"field": "tier", "op": "eq", "value": "gold"},
+                {
+                    "any": [
+                        {"field": "status", "op": "eq", "value": "active"},
+                        {"field": "tier", "op": "ne", "value": "bronze"},
+                    ]
+                },
+                {"field": "tier", "op": "in", "value": ["silver", "Gold", "platinum"]},
+                {"field": "tier", "op": "eq", "value": None},  # no value: nothing to check
+                {"field": "timezone", "op": "eq", "value": "bronze"},  # not the program's
+            ]
+        }
+    )
+    faults = program_value_faults(f, TIERS)
+    assert [(x.loc, x.message) for x in faults] == [
+        (("all", "all", 1, "any", "any", 1, "condition", "value"),
+         "tier has no value 'bronze': use one of member, silver, gold, platinum"),
+        (("all", "all", 2, "condition", "value", 1),
+         "tier has no value 'Gold': use one of member, silver, gold, platinum"),
+    ]  # fmt: skip
+    assert program_value_faults(f, [*TIERS, "bronze", "Gold"]) == []
+    top = FILTER.validate_python({"field": "tier", "op": "eq", "value": "bronze"})
+    assert [x.loc for x in program_value_faults(top, TIERS)] == [("condition", "value")]
+
+
+def test_tiers_compare_case_by_case_in_sql_as_in_the_domain(engine, uid):
+    """Why `Gold` is refused rather than matched: neither database nor `matches` folds case."""
+    insert_members(engine, {f"{uid}-g": SegmentProjection(tier="gold")})
+    f = FILTER.validate_python({"field": "tier", "op": "eq", "value": "Gold"})
+    assert sql_ids(engine, f) == [] and not matches(f, SegmentProjection(tier="gold"))
 
 
 def test_a_segment_refuses_a_filter_too_deep():
@@ -310,3 +349,25 @@ def test_the_python_client(engine, population, uid):
         segments.preview("nope")
     with pytest.raises(NoSegmentId):
         segments.create("!!!", made.filter, "py:test")
+
+
+def test_the_client_refuses_a_tier_the_program_lacks_and_still_reads_a_segment_saved_with_one(engine, population, uid):
+    segments = SegmentClient(engine)
+    with pytest.raises(UnknownFilterValue) as e:
+        segments.create(f"Bronze {uid}", {"field": "tier", "op": "eq", "value": "bronze"}, "py:test", tiers=TIERS)
+    assert str(e.value) == "tier has no value 'bronze': use one of member, silver, gold, platinum"
+    assert segments.list() == []
+    made = segments.create(f"Gold {uid}", {"field": "tier", "op": "eq", "value": "gold"}, "py:test", tiers=TIERS)
+    assert made.segment_id == f"gold-{uid}"
+    # one saved before the check (or under a program with other tiers) loads, lists and previews as is
+    old = Segment(
+        segment_id=f"bronze-{uid}",
+        name=f"Bronze {uid}",
+        filter=FILTER.validate_python({"field": "tier", "op": "eq", "value": "bronze"}),
+        created_at=T0,
+        created_by="api:maria",
+    )
+    save_segment(engine, old)
+    assert segments.get(old.segment_id) == old
+    assert {s.segment_id for s in segments.list()} == {made.segment_id, old.segment_id}
+    assert segments.show(old.segment_id).count == 0 and segments.preview(old.segment_id).count == 0

@@ -132,3 +132,42 @@ def test_the_country_arrives_from_stripe_and_the_generic_format():
     assert event.to_domain().country == "JP"
     with pytest.raises(pydantic.ValidationError, match="not a country code of ISO 3166-1"):
         generic_billing.billing_event_adapter.validate_python({**base, "country": "XX"})
+
+
+async def test_a_tier_the_program_lacks_is_422_naming_the_field(program, tmp_path):
+    """The program's tiers are member, silver, gold, platinum: a filter on `bronze` would match nobody."""
+    tiers = "use one of member, silver, gold, platinum"
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        r = await http.post(
+            "/segments", json={"name": "typo", "filter": {"field": "tier", "op": "eq", "value": "bronze"}}, headers=MKT
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"] == [
+            {
+                "field": "filter.condition.value",
+                "message": f"tier has no value 'bronze': {tiers}",
+                "type": "value_error",
+            }
+        ]
+        nested = {
+            "all": [{"field": "at_risk", "op": "is_true"}, {"field": "tier", "op": "in", "value": ["gold", "Gold"]}]
+        }
+        r = await http.post("/segments", json={"name": "typo", "filter": nested}, headers=MKT)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"] == "invalid request: filter.all.all[1].condition.value[1]"
+        assert r.json()["detail"][0]["message"] == f"tier has no value 'Gold': {tiers}"
+        assert (await http.get("/segments", headers=MKT)).json() == []
+        r = await http.post("/segments", json={"name": "Gold", "filter": GOLD_AT_RISK}, headers=MKT)
+        assert r.status_code == 201, r.text
+
+
+async def test_the_tiers_are_those_of_the_program_in_force(program, tmp_path):
+    levels = [{"name": "bronze", "threshold": 0}, {"name": "gold", "threshold": 1000}]
+    other = program.model_copy(update={"tiers": program.tiers.model_validate({"levels": levels})})
+    async with app_client(settings(tmp_path), client=object(), program=other) as http:
+        bronze = {"field": "tier", "op": "eq", "value": "bronze"}
+        r = await http.post("/segments", json={"name": "Bronze", "filter": bronze}, headers=MKT)
+        assert r.status_code == 201, r.text
+        platinum = {"field": "tier", "op": "eq", "value": "platinum"}
+        r = await http.post("/segments", json={"name": "Platinum", "filter": platinum}, headers=MKT)
+        assert r.status_code == 422 and "tier has no value 'platinum': use one of bronze, gold" in r.text, r.text

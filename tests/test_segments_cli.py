@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
-from domain.segments import SegmentProjection
+from domain.segments import Segment, SegmentProjection
 from settings import Settings
 from storage.engine import create_engine_for
 from storage.migrate import db_upgrade
+from storage.segments import save_segment
 from tests.test_cli import invoke, out
 from tests.test_segments import insert_members
 
@@ -97,3 +99,55 @@ def test_the_quick_listing_still_works(tmp_path):
     r = invoke(s, "segment", "--tier", "gold")
     assert r.exit_code == 0, out(r)
     assert "cus_a" in r.stdout and "cus_c" not in r.stdout
+
+
+def test_a_tier_the_program_lacks_is_refused_from_options_json_and_a_file(tmp_path):
+    """The program's tiers are member, silver, gold, platinum: `bronze` (or `Gold`) would match nobody."""
+    s = settings_with_members(tmp_path)
+    tiers = "use one of member, silver, gold, platinum"
+    r = invoke(s, "segment", "create", "--name", "typo", "--where", "tier eq bronze")
+    assert r.exit_code == 2 and f"filter.all.0.value: tier has no value 'bronze': {tiers}" in out(r), out(r)
+    r = invoke(
+        s, "segment", "create", "--name", "typo", "--filter", '{"field": "tier", "op": "in", "value": ["gold", "Gold"]}'
+    )
+    assert r.exit_code == 2 and f"filter.value.1: tier has no value 'Gold': {tiers}" in out(r), out(r)
+    file = tmp_path / "typo.toml"
+    file.write_text(
+        'name = "typo"\n[filter]\n'
+        'any = [{ field = "at_risk", op = "is_true" }, { field = "tier", op = "ne", value = "bronze" }]\n'
+    )
+    r = invoke(s, "segment", "create", str(file))
+    assert r.exit_code == 2 and f"filter.any.1.value: tier has no value 'bronze': {tiers}" in out(r), out(r)
+    r = invoke(s, "segment", "list", "--json")
+    assert json.loads(r.stdout) == []  # nothing saved
+    r = invoke(s, "segment", "create", "--name", "Silver or platinum", "--where", "tier in silver,platinum")
+    assert r.exit_code == 0, out(r)
+
+
+def test_a_tier_only_another_program_has_is_refused_by_the_program_in_force(tmp_path):
+    program = tmp_path / "program.toml"
+    program.write_text(
+        'version = "bronze-1"\n'
+        '[[tiers.levels]]\nname = "bronze"\nthreshold = 0\n'
+        '[[tiers.levels]]\nname = "gold"\nthreshold = 1000\n'
+    )
+    s = settings_with_members(tmp_path).model_copy(update={"program_path": program})
+    r = invoke(s, "segment", "create", "--name", "Bronze", "--where", "tier eq bronze")
+    assert r.exit_code == 0, out(r)
+    r = invoke(s, "segment", "create", "--name", "Platinum", "--where", "tier eq platinum")
+    assert r.exit_code == 2 and "tier has no value 'platinum': use one of bronze, gold" in out(r), out(r)
+
+
+def test_a_segment_saved_before_the_check_still_lists_shows_and_previews(tmp_path):
+    s = settings_with_members(tmp_path)
+    engine = create_engine_for(s.db_url())
+    filter = {"field": "tier", "op": "eq", "value": "bronze"}
+    made = datetime(2026, 1, 1, tzinfo=UTC)
+    save_segment(engine, Segment(segment_id="bronze", name="Bronze", filter=filter, created_at=made, created_by="x"))
+    engine.dispose()
+    r = invoke(s, "segment", "list", "--json")
+    assert r.exit_code == 0 and [x["segment_id"] for x in json.loads(r.stdout)] == ["bronze"], out(r)
+    r = invoke(s, "segment", "show", "bronze", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["count"] == 0, out(r)
+    r = invoke(s, "segment", "preview", "bronze", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["count"] == 0, out(r)

@@ -14,7 +14,14 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 
 from domain.campaigns import Preview, Progress
 from starter.campaign_file import CampaignFileError, definition_from_data
-from starter.client.campaigns import CampaignClient, CampaignError, CampaignStateError, NoCampaign, UnknownSegment
+from starter.client.campaigns import (
+    CampaignClient,
+    CampaignError,
+    CampaignStateError,
+    InvalidCampaign,
+    NoCampaign,
+    UnknownSegment,
+)
 from storage.campaign_results import CampaignResults
 from storage.campaigns import CampaignRecord
 
@@ -34,6 +41,8 @@ def _error(e: CampaignError) -> ApiError:
         return ApiError(404, str(e))
     if isinstance(e, CampaignStateError):
         return ApiError(409, str(e), {"state": e.state} if e.state else None)
+    if isinstance(e, InvalidCampaign):  # as a definition's other faults: each `path: message`
+        return ApiError(422, "not a valid campaign", e.problems)
     if isinstance(e, UnknownSegment):
         return ApiError(422, str(e), [{"field": "segment", "message": "no segment with this id"}])
     return ApiError(503, str(e))
@@ -60,13 +69,14 @@ async def create(
     caller: Marketer,
     body: Annotated[dict[str, Any], Body(description="A campaign definition (see README, Campaigns).")],
 ) -> CampaignRecord:
-    """Record a campaign as a draft; 400 for a body that is not JSON, 422 names every wrong field,
-    409 when the id is taken."""
+    """Record a campaign as a draft; 400 for a body that is not JSON, 422 names every wrong field (an
+    inline filter's tier the program in force does not have among them), 409 when the id is taken."""
     try:
         definition = definition_from_data(body, "campaign")
     except CampaignFileError as e:
         raise ApiError(422, "not a valid campaign", str(e).splitlines()[1:] or str(e)) from None
-    record: CampaignRecord = await _do(svc, False, "create", definition, caller.actor)
+    tiers = svc.program.tiers.names()  # an inline filter may name only the program in force's tiers
+    record: CampaignRecord = await _do(svc, False, "create", definition, caller.actor, tiers)
     return record
 
 

@@ -1,7 +1,8 @@
 """Segments for marketers: save a named filter, list and show them, preview who is in one.
 
 Segments are read from the customers projection the journeys keep current (storage/segments.py);
-nothing here reaches Temporal. A filter that is wrong is 422 with the field named in `detail`.
+nothing here reaches Temporal. A filter that is wrong is 422 with the field named in `detail`; so is
+a new segment's filter naming a tier the program in force does not have (a saved one is read as is).
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.messages import line
 from domain.segments import Segment, SegmentFilter, SegmentPreview, check_shape
-from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, SegmentWithCount
+from starter.client.segments import (
+    NoSegment,
+    NoSegmentId,
+    SegmentClient,
+    SegmentTaken,
+    SegmentWithCount,
+    UnknownFilterValue,
+)
 from storage.segments import MAX_SAMPLE
 
 from .dependencies import ServicesDep, require_role
-from .errors import ApiError, answers
+from .errors import ApiError, answers, field_errors
 from .roles import ApiKey
 
 T = TypeVar("T")
@@ -77,12 +85,22 @@ async def _call(fn: Callable[..., T], *args: Any) -> T:
         raise ApiError(409, str(e), {"field": e.field}) from None
     except NoSegmentId as e:
         raise ApiError(422, str(e), {"field": "segment_id"}) from None
+    except UnknownFilterValue as e:
+        raise filter_value_error(e) from None
+
+
+def filter_value_error(e: UnknownFilterValue, prefix: str = "filter") -> ApiError:
+    """A tier the program lacks, as the 422 of any other filter fault: each named by its path."""
+    errors = field_errors([{"loc": (prefix, *f.loc), "msg": f.message, "type": "value_error"} for f in e.faults])
+    return ApiError(422, f"invalid request: {', '.join(dict.fromkeys(x['field'] for x in errors))}", errors)
 
 
 @router.post("/segments", status_code=201, response_model=Segment, responses=answers(400, 401, 403, 409, 413, 422))
-async def create_segment(body: SegmentIn, segments: Segments, caller: SegmentWriter) -> Segment:
-    """Save a named filter; 409 when its id or its name is taken."""
-    return await _call(segments.create, body.name, body.filter, caller.actor, body.segment_id)
+async def create_segment(body: SegmentIn, svc: ServicesDep, segments: Segments, caller: SegmentWriter) -> Segment:
+    """Save a named filter; 409 when its id or its name is taken, 422 when it names a tier the program
+    in force does not have."""
+    tiers = svc.program.tiers.names()
+    return await _call(segments.create, body.name, body.filter, caller.actor, body.segment_id, tiers)
 
 
 @router.get("/segments", response_model=list[Segment], responses=answers(401, 403))

@@ -25,7 +25,7 @@ from rich.table import Table
 from domain.campaigns import CampaignDefinition, Preview
 from domain.campaigns import Progress as CampaignProgress
 from starter.campaign_file import CampaignFileError, read_campaign
-from starter.client.campaigns import CampaignClient, CampaignError
+from starter.client.campaigns import CampaignClient, CampaignError, InvalidCampaign
 from storage.campaign_results import CampaignResults
 
 from .context import CliError, Env, env_of, run
@@ -152,9 +152,15 @@ def create_cmd(
             raise CliError(str(e), code=2) from None
 
     definition = run(load)
+    # an inline filter may name only the tiers of the program in force (a saved segment was checked when saved)
+    tiers = run(lambda: env.program().tiers.names()) if definition.filter is not None else None
 
     async def work(campaigns: CampaignClient) -> None:
-        record = await campaigns.create(definition, actor or default_actor())
+        try:
+            record = await campaigns.create(definition, actor or default_actor(), tiers)
+        except InvalidCampaign as e:
+            problems = "\n".join(f"  {p}" for p in e.problems)
+            raise CliError(f"{file} is not a valid campaign:\n{problems}", code=2) from None
         cid = record.campaign_id
         say(f"campaign {cid} ({record.kind}) recorded as a draft: `tenure campaign preview {cid}`")
 

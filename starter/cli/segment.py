@@ -6,7 +6,8 @@
     tenure segment preview ID | --where ... | --filter JSON  [--sample N] [--json]
     tenure segment [--at-risk] [--status STATUS] [--tier TIER]   (the quick listing of before)
 
-FILE is TOML or JSON: `segment_id` (optional: made from the name), `name`, `filter`. A `--where`
+FILE is TOML or JSON: `segment_id` (optional: made from the name), `name`, `filter`; a new filter may
+name only the tiers of the program in force (TENURE_PROGRAM_PATH), exit 2 otherwise. A `--where`
 is `FIELD OP VALUE`: `tier in gold,platinum`, `balance between 100,500`, `at_risk is_true`,
 `last_activity_at lt 2026-11-01T00:00:00Z`; several are combined with AND (`--any`: OR).
 """
@@ -32,7 +33,7 @@ from domain.segments import (
     check_shape,
     error_path,
 )
-from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken
+from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, UnknownFilterValue
 from storage.members import segment
 from storage.segments import MAX_SAMPLE
 
@@ -133,6 +134,13 @@ def _problems(e: ValidationError, prefix: str) -> str:
     return "\n".join(lines)
 
 
+def _value_problems(e: UnknownFilterValue, prefix: str) -> str:
+    """A tier the program lacks, named by its path as `_problems` names the filter's other faults."""
+    return "\n".join(
+        f"  {'.'.join(str(p) for p in (prefix, *error_path(f.loc)) if p != '')}: {f.message}" for f in e.faults
+    )
+
+
 def _validated(raw: Any, prefix: str) -> SegmentFilter:
     try:
         f = FILTER.validate_python(raw)
@@ -204,8 +212,11 @@ def create_cmd(
             if not name:
                 raise CliError("give a segment FILE, or --name with --where or --filter", code=2)
             new_name, f, new_id = name, filter_of(where, any_of, filter_json), segment_id
+        tiers = env.program().tiers.names()  # the program in force: a filter may name only its tiers
         try:
-            return SegmentClient(env.engine()).create(new_name, f, who, new_id)
+            return SegmentClient(env.engine()).create(new_name, f, who, new_id, tiers)
+        except UnknownFilterValue as e:
+            raise CliError(f"not a valid segment filter:\n{_value_problems(e, 'filter')}", code=2) from None
         except SegmentTaken as e:
             raise CliError(str(e)) from None
         except NoSegmentId as e:

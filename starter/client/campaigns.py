@@ -10,6 +10,7 @@ away `JourneyUnavailable`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from domain.campaigns import (
     schedule_id,
     workflow_id,
 )
+from domain.segments import program_value_faults
 from storage import campaigns as records
 from storage import segments as segment_store
 from storage.campaign_preview import preview_campaign
@@ -76,6 +78,17 @@ class UnknownSegment(CampaignError):
         self.segment_id = segment_id
 
 
+class InvalidCampaign(CampaignError):
+    """The definition is well formed but names what the program in force does not have (an inline
+    filter's tier). `faults` are (dotted path, message); `problems` the `path: message` lines a
+    definition's other faults are (starter/campaign_file.py)."""
+
+    def __init__(self, faults: list[tuple[str, str]]):
+        self.faults = faults
+        self.problems = [f"{path}: {message}" for path, message in faults]
+        super().__init__("; ".join(self.problems))
+
+
 class CampaignClient:
     def __init__(self, client: Client | None, engine: Engine, task_queue: str = "tenure", call_timeout: float = 10.0):
         """`client` None: only the SQL operations (create, get, list, preview, results)."""
@@ -98,8 +111,16 @@ class CampaignClient:
 
     # ---- SQL ----------------------------------------------------------------------------------------
 
-    async def create(self, definition: CampaignDefinition, actor: str) -> records.CampaignRecord:
-        """Record a draft; `CampaignStateError` when the id is taken, `UnknownSegment` for a missing segment."""
+    async def create(
+        self, definition: CampaignDefinition, actor: str, tiers: Sequence[str] | None = None
+    ) -> records.CampaignRecord:
+        """Record a draft; `CampaignStateError` when the id is taken, `UnknownSegment` for a missing segment,
+        `InvalidCampaign` when an inline filter names a tier not in `tiers` (the program in force's tier
+        names; None: not checked, for a tool that has no program). A saved segment is taken as saved."""
+        if definition.filter is not None and tiers is not None:
+            faults = program_value_faults(definition.filter, tiers)
+            if faults:
+                raise InvalidCampaign([(".".join(str(p) for p in ("filter", *f.loc)), f.message) for f in faults])
         if definition.segment is not None:
             found = await asyncio.to_thread(segment_store.get_segment, self.engine, definition.segment)
             if found is None:

@@ -7,13 +7,22 @@ in a thread (`asyncio.to_thread`), as the API does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import Field, TypeAdapter
 
-from domain.segments import Segment, SegmentFilter, SegmentPreview, check_shape, segment_id_for
+from domain.segments import (
+    FilterFault,
+    Segment,
+    SegmentFilter,
+    SegmentPreview,
+    check_shape,
+    program_value_faults,
+    segment_id_for,
+)
 from storage.segments import SegmentNameTaken, get_segment, list_segments, preview, save_segment
 
 FILTER: TypeAdapter[Any] = TypeAdapter(SegmentFilter)
@@ -39,6 +48,24 @@ class NoSegmentId(ValueError):
     """No id was given and the name has no letters or digits to make one from."""
 
 
+class UnknownFilterValue(ValueError):
+    """The filter compares a field with a value the program in force does not have (a tier not among
+    its tiers); `faults` say where in the filter (pydantic's path) and what."""
+
+    def __init__(self, faults: list[FilterFault]) -> None:
+        super().__init__("; ".join(f.message for f in faults))
+        self.faults = faults
+
+
+def check_program_values(f: SegmentFilter, tiers: Sequence[str] | None) -> None:
+    """`UnknownFilterValue` when the filter names a tier not in `tiers` (None: not checked)."""
+    if tiers is None:
+        return
+    faults = program_value_faults(f, tiers)
+    if faults:
+        raise UnknownFilterValue(faults)
+
+
 class SegmentWithCount(Segment):
     count: int = Field(description="Members in the segment now.")
 
@@ -47,10 +74,21 @@ class SegmentClient:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def create(self, name: str, filter: SegmentFilter | dict, actor: str, segment_id: str | None = None) -> Segment:
-        """Save a new segment (its id made from the name when none is given); never replaces one."""
+    def create(
+        self,
+        name: str,
+        filter: SegmentFilter | dict,
+        actor: str,
+        segment_id: str | None = None,
+        tiers: Sequence[str] | None = None,
+    ) -> Segment:
+        """Save a new segment (its id made from the name when none is given); never replaces one.
+
+        `tiers`: the names of the program in force's tiers; a filter naming another tier is
+        `UnknownFilterValue` (None: not checked, for a tool that has no program)."""
         f = FILTER.validate_python(filter) if isinstance(filter, dict) else filter
         check_shape(f)
+        check_program_values(f, tiers)
         try:
             new_id = segment_id or segment_id_for(name)
         except ValueError as e:

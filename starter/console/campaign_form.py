@@ -23,6 +23,7 @@ from domain.campaign_touch import TouchKind
 from domain.campaigns import CampaignDefinition
 from domain.messages import ActivityKind
 from domain.program import Program
+from starter.client.campaigns import InvalidCampaign
 
 EXAMPLE_FILTER = '{"all": [{"field": "status", "op": "eq", "value": "active"}]}'
 
@@ -108,6 +109,8 @@ def problems(error: Exception) -> list[Problem]:
     """The faults of a refused form, each naming its field: `Factor (multiplier.factor): Field required`."""
     if isinstance(error, FormProblem):
         return [Problem(error.field, f"{_label(error.field)} ({error.field}): {error.message}")]
+    if isinstance(error, InvalidCampaign):  # what the program in force lacks: an inline filter's tier
+        return [Problem(path, f"{_label(path)} ({path}): {message}") for path, message in error.faults]
     if isinstance(error, ValidationError):
         found = []
         for err in error.errors()[:6]:

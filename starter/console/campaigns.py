@@ -1,15 +1,15 @@
 """Segments and campaigns: list, create with a live preview count, start / pause / resume / cancel,
 live progress while a campaign runs, results with the lift against the holdout as a chart.
 
-Everything goes through the campaigns' own client (starter/client/campaigns.py) and the segment
-store, as `/campaigns` and `/segments` do; the console only turns forms into definitions.
+Everything goes through the campaigns' own client (starter/client/campaigns.py) and the segments'
+(starter/client/segments.py), as `/campaigns` and `/segments` do; the console only turns forms into
+definitions (it reads segments and counts from the store directly).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -20,13 +20,20 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from domain.campaigns import FINAL_STATES, CampaignDefinition
-from domain.segments import Segment, SegmentFilter
+from domain.segments import SegmentFilter
 from starter.api.dependencies import ServicesDep
 from starter.api.services import Services
 from starter.client import JourneyError
-from starter.client.campaigns import CampaignClient, CampaignError, CampaignStateError, UnknownSegment
+from starter.client.campaigns import (
+    CampaignClient,
+    CampaignError,
+    CampaignStateError,
+    InvalidCampaign,
+    UnknownSegment,
+)
+from starter.client.segments import SegmentClient, SegmentTaken
 from storage.campaign_preview import preview_campaign
-from storage.segments import SegmentNameTaken, count_members, get_segment, list_segments, save_segment
+from storage.segments import count_members, get_segment, list_segments
 
 from .campaign_form import (
     ACTIVITIES,
@@ -118,24 +125,19 @@ async def segment_count(request: Request, svc: ServicesDep, staff: Reader) -> Re
 
 @router.post("/segments")
 async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) -> Response:
+    """A new segment through the segments' one client (as `POST /segments` and `tenure segment create`):
+    the same id from the name, the same refusals, a tier only of the program in force."""
     form = await checked_form(request, staff)
+    name = str(form.get("name") or "").strip()
+    segment_id = str(form.get("segment_id") or "").strip() or None
+    tiers = svc.program.tiers.names()
     try:
-        name = str(form.get("name") or "").strip()
-        segment = Segment(
-            segment_id=str(form.get("segment_id") or "").strip() or _slug(name),
-            name=name,
-            filter=_filter_of(str(form.get("filter") or "")),
-            created_at=datetime.now(UTC),
-            created_by=staff.actor,
-        )
-    except (ValueError, ValidationError) as e:
-        return _back(f"Segment not saved: {_short(e)}")
-    if await asyncio.to_thread(get_segment, svc.engine, segment.segment_id) is not None:
-        return _back(f"Segment not saved: the id {segment.segment_id} is taken")
-    try:
-        await asyncio.to_thread(save_segment, svc.engine, segment)
-    except SegmentNameTaken as e:
+        f = _filter_of(str(form.get("filter") or ""))
+        segment = await asyncio.to_thread(SegmentClient(svc.engine).create, name, f, staff.actor, segment_id, tiers)
+    except SegmentTaken as e:
         return _back(f"Segment not saved: {e}")
+    except (ValueError, ValidationError) as e:  # UnknownFilterValue, NoSegmentId, JSON and filter faults
+        return _back(f"Segment not saved: {_short(e)}")
     return _back(f"Segment {segment.name} saved.")
 
 
@@ -177,8 +179,10 @@ async def create_campaign(request: Request, svc: ServicesDep, staff: Marketer) -
     form = await checked_form(request, staff)
     try:
         definition = _definition(form, svc)
-        record = await _offline(svc).create(definition, staff.actor)
+        record = await _offline(svc).create(definition, staff.actor, svc.program.tiers.names())
     except (ValueError, ValidationError) as e:
+        return await _refused(request, svc, staff, form, problems(e), 422)
+    except InvalidCampaign as e:
         return await _refused(request, svc, staff, form, problems(e), 422)
     except CampaignStateError as e:
         return await _refused(request, svc, staff, form, [Problem("id", f"{LABELS['id']} (id): {e}")], 409)
@@ -277,10 +281,6 @@ def _short(e: Exception) -> str:
     if isinstance(e, ValidationError):
         return "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'value'}: {err['msg']}" for err in e.errors()[:4])
     return str(e).splitlines()[0] if str(e) else type(e).__name__
-
-
-def _slug(name: str) -> str:
-    return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in name).split())[:64]
 
 
 def _pct(value: float | None) -> float | None:
