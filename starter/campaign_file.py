@@ -22,17 +22,26 @@ from .program_file import read_program
 
 
 class CampaignFileError(ValueError):
-    """The file cannot be read or is not a valid campaign; the message names every wrong field."""
+    """The file cannot be read or is not a valid campaign; the message names every wrong field, and
+    `faults` holds each as (dotted path, message) for the API's `detail` ("" when no field is to blame)."""
+
+    def __init__(self, message: str, faults: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.faults = faults if faults is not None else [("", message)]
 
 
-def problems_of(error: ValidationError) -> list[str]:
-    """pydantic's errors as `dotted.path: message`, the path of the field as the file spells it."""
+def faults_of(error: ValidationError) -> list[tuple[str, str]]:
+    """pydantic's errors as (dotted path, message), the path of the field as the file spells it."""
     out = []
     for problem in error.errors():
         path = ".".join(str(p) for p in problem["loc"] if not str(p).startswith("function-"))
-        message = problem["msg"].removeprefix("Value error, ")
-        out.append(f"{path}: {message}" if path else message)
+        out.append((path, problem["msg"].removeprefix("Value error, ")))
     return out
+
+
+def problems_of(error: ValidationError) -> list[str]:
+    """pydantic's errors as `dotted.path: message` lines."""
+    return [f"{path}: {message}" if path else message for path, message in faults_of(error)]
 
 
 def definition_from_data(raw: dict[str, Any], source: str = "campaign", base: Path | None = None) -> CampaignDefinition:
@@ -45,12 +54,12 @@ def definition_from_data(raw: dict[str, Any], source: str = "campaign", base: Pa
         elif isinstance(data.get("program"), dict):
             data["program"] = program_from_data(data["program"], f"{source}: program")
     except ProgramError as e:
-        raise CampaignFileError(str(e)) from None
+        raise CampaignFileError(str(e), [("program", str(e))]) from None
     try:
         return CampaignDefinition.model_validate(data)
     except ValidationError as e:
         lines = "\n".join(f"  {p}" for p in problems_of(e))
-        raise CampaignFileError(f"{source} is not a valid campaign:\n{lines}") from None
+        raise CampaignFileError(f"{source} is not a valid campaign:\n{lines}", faults_of(e)) from None
 
 
 def read_campaign(path: Path) -> CampaignDefinition:

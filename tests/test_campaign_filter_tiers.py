@@ -83,8 +83,10 @@ async def test_post_campaigns_refuses_an_inline_filter_on_a_tier_the_program_lac
         r = await http.post("/campaigns", json=bonus("bronze"), headers=MARKETER)
         assert r.status_code == 422, r.text
         assert r.json() == {
-            "error": "not a valid campaign",
-            "detail": [f"filter.all.all.1.condition.value: tier has no value 'bronze': {TIERS}"],
+            "error": "invalid campaign: filter.all.all.1.condition.value",
+            "detail": [
+                {"field": "filter.all.all.1.condition.value", "message": f"tier has no value 'bronze': {TIERS}"}
+            ],
         }
         r = await http.post("/campaigns", json=bonus("Gold"), headers=MARKETER)
         assert r.status_code == 422 and "tier has no value 'Gold'" in r.text, r.text

@@ -36,13 +36,20 @@ CampaignReader = Annotated[ApiKey, Depends(require_role("marketer", "viewer"))]
 CampaignIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 
+def invalid_campaign(faults: list[tuple[str, str]]) -> ApiError:
+    """422 in the API's one shape (README "Answers and errors"): `invalid campaign: <fields>`, and
+    `detail` as [{"field", "message"}], a fault of the whole definition under "(body)"."""
+    detail = [{"field": path or "(body)", "message": message} for path, message in faults]
+    return ApiError(422, f"invalid campaign: {', '.join(dict.fromkeys(d['field'] for d in detail))}", detail)
+
+
 def _error(e: CampaignError) -> ApiError:
     if isinstance(e, NoCampaign):
         return ApiError(404, str(e))
     if isinstance(e, CampaignStateError):
         return ApiError(409, str(e), {"state": e.state} if e.state else None)
-    if isinstance(e, InvalidCampaign):  # as a definition's other faults: each `path: message`
-        return ApiError(422, "not a valid campaign", e.problems)
+    if isinstance(e, InvalidCampaign):  # as a definition's other faults
+        return invalid_campaign(e.faults)
     if isinstance(e, UnknownSegment):
         return ApiError(422, str(e), [{"field": "segment", "message": "no segment with this id"}])
     return ApiError(503, str(e))
@@ -74,7 +81,7 @@ async def create(
     try:
         definition = definition_from_data(body, "campaign")
     except CampaignFileError as e:
-        raise ApiError(422, "not a valid campaign", str(e).splitlines()[1:] or str(e)) from None
+        raise invalid_campaign(e.faults) from None
     tiers = svc.program.tiers.names()  # an inline filter may name only the program in force's tiers
     record: CampaignRecord = await _do(svc, False, "create", definition, caller.actor, tiers)
     return record
