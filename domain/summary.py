@@ -54,10 +54,21 @@ class Summary(BaseModel):
     rejections: list[Rejection] = Field(default_factory=list, description="The latest of them, oldest first.")
     engagement: EngagementView | None = Field(None, description="How the member uses the product, and why.")
     churn_risk: ChurnRiskView | None = Field(None, description="How likely the member is to leave (0-100), and why.")
+    frozen_since: datetime | None = Field(
+        None, description="When the member cancelled and the balance was frozen (None: it is not frozen)."
+    )
+    frozen_until: datetime | None = Field(
+        None,
+        description="End of the grace period: until then the balance cannot be redeemed and its lots do not expire; "
+        "a payment before it restores the points (their expiry dates move by the time frozen), after it they are "
+        "forfeited.",
+    )
 
 
 def summarize(account: Account, now: datetime) -> Summary:
     p = account.program
+    churn = account.lifecycle.churn
+    frozen = churn if churn is not None and not churn.forfeited else None  # cancelled, within the grace period
     total = T.rolling_total(account.qualifying, p.tiers, now)
     nxt, needed = T.next_tier(account.tier, total, p.tiers)
     tier = p.tiers.get(account.tier.name)
@@ -87,6 +98,8 @@ def summarize(account: Account, now: datetime) -> Summary:
         rejections=account.rejections,
         engagement=engagement_level(account, now),
         churn_risk=churn_risk(account, now),
+        frozen_since=frozen.at if frozen else None,
+        frozen_until=frozen.grace_until if frozen else None,
     )
 
 

@@ -61,12 +61,22 @@ def points(n: int) -> str:
     return f"{n:,}"
 
 
+def frozen_text(s: Summary) -> str:
+    """Why a cancelled member's balance cannot be redeemed, and what ends it (the console says the same)."""
+    return (
+        f"since the cancellation on {when(s.frozen_since)}: not redeemable, lots do not expire; "
+        f"restored if they pay by {when(s.frozen_until)}, forfeited then"
+    )
+
+
 def summary_view(s: Summary, now: datetime | None = None) -> Group:
     now = now or datetime.now(UTC)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
     head.add_row("balance", Text(points(s.balance) + " points", style="bold green"))
+    if s.frozen_until:
+        head.add_row("frozen", Text(frozen_text(s), style="yellow"))
     head.add_row(
         "pending", points(s.pending) + " points" + (f" ({len(s.pending_lots)} on hold)" if s.pending_lots else "")
     )

@@ -1,0 +1,132 @@
+"""What support reads to answer a customer, without a server: the member summary (CLI `member show`,
+the console's member page, `GET /members/{id}`) built from a journey's state by the domain's rules.
+
+A support person asked "why can't I spend my 1,200 points?" must see from the summary alone that a
+cancelled member's balance is frozen, until when, and what ends it."""
+
+from __future__ import annotations
+
+import re
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from domain.account import Account
+from domain.effects import Effects
+from domain.intake import adopt_memory, receive
+from domain.messages import PaymentSucceeded, SignedUp, SubscriptionCancelled
+from domain.program import parse_program
+from domain.rules import AccountRules
+from domain.summary import Summary, Timeline, recent_timeline, summarize
+from domain.upcoming import UpcomingView, upcoming
+from starter.cli.render import summary_view
+from tests.api_kit import recording_app
+
+PROGRAM = parse_program((Path(__file__).resolve().parent.parent / "program.toml").read_text())
+T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def paying_member() -> tuple[AccountRules, Effects]:
+    account = Account.open("cus_support", PROGRAM, T0)
+    adopt_memory(account, T0)
+    rules = AccountRules(account, lifecycle=True, version=4)
+    outbox = Effects()
+    receive(rules, outbox, T0, SignedUp(event_id="su", email="x@example.com", timezone="UTC"))
+    receive(
+        rules,
+        outbox,
+        T0,
+        PaymentSucceeded(event_id="p1", invoice_id="in_1", amount_minor=49000, currency="USD", cadence="annual"),
+    )
+    return rules, outbox
+
+
+def shown(summary) -> str:
+    out = Console(width=200, record=True, color_system=None)
+    out.print(summary_view(summary, T0 + timedelta(days=3)))
+    return out.export_text()
+
+
+def test_a_cancelled_members_balance_is_shown_frozen_until_the_grace_period_ends():
+    rules, outbox = paying_member()
+    assert summarize(rules.a, T0).frozen_until is None
+    cancelled_at = T0 + timedelta(days=2)
+    receive(rules, outbox, cancelled_at, SubscriptionCancelled(event_id="c1", reason="too_expensive"))
+
+    s = summarize(rules.a, cancelled_at + timedelta(days=1))
+    assert s.balance == 1200 and s.status == "cancelled"
+    assert s.frozen_since == cancelled_at
+    assert s.frozen_until == cancelled_at + timedelta(days=PROGRAM.winback.grace_days)
+    text = shown(s)
+    assert "frozen" in text and "not redeemable" in text
+    assert f"restored if they pay by {s.frozen_until:%Y-%m-%d %H:%M}" in text
+
+
+def test_the_balance_is_no_longer_frozen_once_forfeited_or_once_the_member_pays_again():
+    rules, outbox = paying_member()
+    receive(rules, outbox, T0, SubscriptionCancelled(event_id="c1", reason="unused"))
+    back = T0 + timedelta(days=5)
+    receive(
+        rules,
+        outbox,
+        back,
+        PaymentSucceeded(event_id="p2", invoice_id="in_2", amount_minor=4900, currency="USD", cadence="monthly"),
+    )
+    s = summarize(rules.a, back)
+    assert (s.frozen_since, s.frozen_until, s.status) == (None, None, "active")
+    assert "frozen" not in shown(s)
+
+    rules, outbox = paying_member()
+    receive(rules, outbox, T0, SubscriptionCancelled(event_id="c1", reason="unused"))
+    after_grace = T0 + timedelta(days=PROGRAM.winback.grace_days, seconds=1)
+    rules.advance(outbox, after_grace)
+    s = summarize(rules.a, after_grace)
+    assert s.balance == 0 and s.frozen_until is None
+
+
+# ---- the console's member page, its journey answered from the same state (no Temporal) -------------
+
+
+class Journeys:
+    """Stands in for TenureClient on the member page: the journey's queries answered from `rules`."""
+
+    def __init__(self, rules: AccountRules, now: datetime):
+        self.rules, self.now = rules, now
+
+    async def summary(self, customer_id: str) -> Summary:
+        return summarize(self.rules.a, self.now)
+
+    async def timeline(self, customer_id: str, limit: int) -> Timeline:
+        return recent_timeline(self.rules.a, limit)
+
+    async def upcoming(self, customer_id: str) -> UpcomingView:
+        return UpcomingView(items=upcoming(self.rules, self.now))
+
+
+@asynccontextmanager
+async def member_page(rules: AccountRules, now: datetime, tmp_path: Path):
+    """The console signed in as support, its journey `rules` at `now`; yields the member page's HTML."""
+    async with recording_app(PROGRAM, tmp_path, api_keys="support-secret-key:support:maria") as http:
+        http.app.state.services._tenure = Journeys(rules, now)
+        page = await http.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        await http.post("/console/login", data={"csrf": token, "key": "support-secret-key"})
+        answer = await http.get(f"/console/members/{rules.a.customer_id}")
+        assert answer.status_code == 200, answer.text
+        yield answer.text
+
+
+async def test_the_member_page_says_the_balance_is_frozen_and_until_when(tmp_path):
+    rules, outbox = paying_member()
+    receive(rules, outbox, T0, SubscriptionCancelled(event_id="c1", reason="too_expensive"))
+    until = T0 + timedelta(days=PROGRAM.winback.grace_days)
+    async with member_page(rules, T0 + timedelta(days=1), tmp_path) as html:
+        assert 'data-testid="frozen"' in html and f"frozen until {until:%Y-%m-%d}" in html
+        assert "worth 12.00" not in html, "a frozen balance is not offered as billing credit"
+        assert f"a payment by {until:%Y-%m-%d} restores them" in html
+
+    rules, _ = paying_member()
+    async with member_page(rules, T0, tmp_path) as html:
+        assert "frozen" not in html and "worth 12.00 USD" in html
