@@ -16,7 +16,7 @@ from rich.console import Console
 from domain.account import Account
 from domain.effects import Effects
 from domain.intake import adopt_memory, receive
-from domain.messages import PaymentSucceeded, SignedUp, SubscriptionCancelled
+from domain.messages import ActivityReported, PaymentSucceeded, SignedUp, SubscriptionCancelled
 from domain.program import parse_program
 from domain.rules import AccountRules
 from domain.summary import Summary, Timeline, recent_timeline, summarize
@@ -130,3 +130,50 @@ async def test_the_member_page_says_the_balance_is_frozen_and_until_when(tmp_pat
     rules, _ = paying_member()
     async with member_page(rules, T0, tmp_path) as html:
         assert "frozen" not in html and "worth 12.00 USD" in html
+
+
+# ---- what happens next: the expiry warnings as the journey will send them ---------------------------
+
+
+def warned_as_the_journey_does(rules: AccountRules, outbox: Effects, until: datetime) -> list[tuple[datetime, str]]:
+    """Play the journey's clock forward (each wake-up at its next deadline) and return its warnings."""
+    seen = len(rules.a.timeline)
+    for _ in range(200):
+        at = rules.next_deadline()
+        if at is None or at > until:
+            break
+        rules.advance(outbox, at)
+    return [(i.at, i.text) for i in rules.a.timeline[seen:] if i.text.startswith("warned:")]
+
+
+def test_what_happens_next_lists_the_expiry_warnings_the_member_will_get():
+    """Lots earned close together are warned in one email: for two lots earned a second apart the member
+    page listed 'expiry warning: 1200 points expire soon' and 'expiry warning: 55 points expire soon' at
+    the same minute, for each warning, where the member gets one email covering both."""
+    rules, outbox = paying_member()  # 1,200 points at T0
+    receive(rules, outbox, T0 + timedelta(seconds=1), ActivityReported(event_id="s1", kind="survey_answered"))
+    for n, day in enumerate((3, 20), start=2):  # within the grouping span of the first lots, and beyond it
+        at = T0 + timedelta(days=day)
+        receive(
+            rules,
+            outbox,
+            at,
+            PaymentSucceeded(event_id=f"p{n}", invoice_id=f"in_{n}", amount_minor=4900, currency="USD"),
+        )
+    now = T0 + timedelta(days=21)
+    listed = [u for u in upcoming(rules, now, limit=50, as_sent=True) if "warning" in u.what]
+    # the journey's timer label (recorded in histories) keeps its per-moment wording
+    assert "expiry warning: 1200 points expire soon" in [u.what for u in upcoming(rules, now, limit=50)]
+
+    sent = warned_as_the_journey_does(rules, outbox, T0 + timedelta(days=400))
+    assert [u.at for u in listed] == [at for at, _ in sent]
+    for u, (_, note) in zip(listed, sent, strict=True):  # "warned: 1350 points expire between A and B (30 days)"
+        points, days = re.match(r"warned: (\d+) points .*\((\d+) days\)", note).groups()
+        assert f"({days} days): {points} points expire" in u.what, (u.what, note)
+    assert [u.what.split(":")[0] for u in listed] == [
+        "expiry warning email (30 days)",
+        "expiry warning email (30 days)",
+        "last-chance warning email (7 days)",
+        "last-chance warning email (7 days)",
+    ]
+    assert "1365 points expire between 2027-03-02 and 2027-03-05" in listed[0].what  # silver earns ×1.1
