@@ -8,39 +8,20 @@ from __future__ import annotations
 
 import re
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 
-from domain.account import Account
 from domain.effects import Effects
-from domain.intake import adopt_memory, receive
-from domain.messages import ActivityReported, PaymentSucceeded, SignedUp, SubscriptionCancelled
-from domain.program import parse_program
+from domain.intake import receive
+from domain.messages import ActivityReported, PaymentSucceeded, SubscriptionCancelled
 from domain.rules import AccountRules
-from domain.summary import Summary, Timeline, recent_timeline, summarize
-from domain.upcoming import UpcomingView, upcoming
+from domain.summary import summarize
+from domain.upcoming import upcoming
 from starter.cli.render import summary_view
 from tests.api_kit import recording_app
-
-PROGRAM = parse_program((Path(__file__).resolve().parent.parent / "program.toml").read_text())
-T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
-
-
-def paying_member() -> tuple[AccountRules, Effects]:
-    account = Account.open("cus_support", PROGRAM, T0)
-    adopt_memory(account, T0)
-    rules = AccountRules(account, lifecycle=True, version=4)
-    outbox = Effects()
-    receive(rules, outbox, T0, SignedUp(event_id="su", email="x@example.com", timezone="UTC"))
-    receive(
-        rules,
-        outbox,
-        T0,
-        PaymentSucceeded(event_id="p1", invoice_id="in_1", amount_minor=49000, currency="USD", cadence="annual"),
-    )
-    return rules, outbox
+from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 
 
 def shown(summary) -> str:
@@ -87,22 +68,6 @@ def test_the_balance_is_no_longer_frozen_once_forfeited_or_once_the_member_pays_
 
 
 # ---- the console's member page, its journey answered from the same state (no Temporal) -------------
-
-
-class Journeys:
-    """Stands in for TenureClient on the member page: the journey's queries answered from `rules`."""
-
-    def __init__(self, rules: AccountRules, now: datetime):
-        self.rules, self.now = rules, now
-
-    async def summary(self, customer_id: str) -> Summary:
-        return summarize(self.rules.a, self.now)
-
-    async def timeline(self, customer_id: str, limit: int) -> Timeline:
-        return recent_timeline(self.rules.a, limit)
-
-    async def upcoming(self, customer_id: str) -> UpcomingView:
-        return UpcomingView(items=upcoming(self.rules, self.now))
 
 
 @asynccontextmanager
