@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 from rich.console import Console
 
@@ -142,3 +143,39 @@ def test_what_happens_next_lists_the_expiry_warnings_the_member_will_get():
         "last-chance warning email (7 days)",
     ]
     assert "1365 points expire between 2027-03-02 and 2027-03-05" in listed[0].what  # silver earns ×1.1
+
+
+# ---- the actions: what a support person types, and what they are told ------------------------------
+
+
+async def test_the_console_says_what_to_type_when_points_or_a_date_are_not_what_it_takes(tmp_path):
+    rules, _ = paying_member()
+    async with recording_app(PROGRAM, tmp_path, api_keys="support-secret-key:support:maria") as http:
+        http.app.state.services._tenure = Journeys(rules, T0)  # it has no `adjust`: nothing may reach it
+        page = await http.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        await http.post("/console/login", data={"csrf": token, "key": "support-secret-key"})
+        page = await http.get("/console/members/cus_support")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+        async def notice(action: str, **form: str) -> str:
+            answer = await http.post(f"/console/members/cus_support/{action}", data={"csrf": csrf, **form})
+            assert answer.status_code == 303
+            return unquote(answer.headers["location"].split("notice=")[1].split("#")[0])
+
+        for typed in ("abc", "1e3", "1.5", "12 points"):  # a browser's number field lets the first three through
+            said = await notice("adjust", request_id=f"r-{typed}", points=typed, reason="goodwill")
+            assert said == f"Not adjusted: points: give a whole number, 250 to add or -250 to remove, not {typed!r}"
+            assert "int()" not in said
+        said = await notice("minimum-tier", request_id="t-1", tier="gold", until="2027-02-30", reason="key account")
+        assert said == "Tier not set: until: give the last day as YYYY-MM-DD, not '2027-02-30'"
+
+
+def test_the_cli_keeps_a_minimum_tier_through_the_day_it_names_as_the_console_does():
+    """`--until 2027-06-30` is the minimum's last day ("Last day of the minimum", says --help): it ended at
+    00:00 that day, a day before the console's form with the same date."""
+    from starter.cli.members import _parse_until
+
+    assert _parse_until("2027-06-30") == datetime(2027, 6, 30, 23, 59, 59, tzinfo=UTC)
+    assert _parse_until("2027-06-30T08:00:00+02:00") == datetime(2027, 6, 30, 6, tzinfo=UTC)
+    assert _parse_until("2027-06-30T08:00") == datetime(2027, 6, 30, 8, tzinfo=UTC)
