@@ -54,6 +54,15 @@ class Summary(BaseModel):
     rejections: list[Rejection] = Field(default_factory=list, description="The latest of them, oldest first.")
     engagement: EngagementView | None = Field(None, description="How the member uses the product, and why.")
     churn_risk: ChurnRiskView | None = Field(None, description="How likely the member is to leave (0-100), and why.")
+    tier_threshold: int = Field(0, description="The qualifying total that keeps the tier when the tier year ends.")
+    qualifying_at_year_end: int = Field(
+        0, description="The qualifying total when the tier year ends if nothing more is earned (older points age out)."
+    )
+    tier_at_year_end: str | None = Field(
+        None,
+        description="The tier the member has after the tier year ends if nothing more is earned: kept at its "
+        "threshold, else one level down (never below a minimum tier still running then).",
+    )
     frozen_since: datetime | None = Field(
         None, description="When the member cancelled and the balance was frozen (None: it is not frozen)."
     )
@@ -72,6 +81,8 @@ def summarize(account: Account, now: datetime) -> Summary:
     total = T.rolling_total(account.qualifying, p.tiers, now)
     nxt, needed = T.next_tier(account.tier, total, p.tiers)
     tier = p.tiers.get(account.tier.name)
+    year_end = account.tier.year_end
+    total_then = T.rolling_total(account.qualifying, p.tiers, year_end)
     return Summary(
         customer_id=account.customer_id,
         status=account.status,
@@ -98,6 +109,9 @@ def summarize(account: Account, now: datetime) -> Summary:
         rejections=account.rejections,
         engagement=engagement_level(account, now),
         churn_risk=churn_risk(account, now),
+        tier_threshold=tier.threshold,
+        qualifying_at_year_end=total_then,
+        tier_at_year_end=T.year_end_target(account.tier, total_then, p.tiers, year_end),
         frozen_since=frozen.at if frozen else None,
         frozen_until=frozen.grace_until if frozen else None,
     )

@@ -24,11 +24,10 @@ old row versions until vacuum reclaims them (README, Export and erasure).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 import logging
 import time
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine

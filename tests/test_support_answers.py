@@ -179,3 +179,53 @@ def test_the_cli_keeps_a_minimum_tier_through_the_day_it_names_as_the_console_do
     assert _parse_until("2027-06-30") == datetime(2027, 6, 30, 23, 59, 59, tzinfo=UTC)
     assert _parse_until("2027-06-30T08:00:00+02:00") == datetime(2027, 6, 30, 6, tzinfo=UTC)
     assert _parse_until("2027-06-30T08:00") == datetime(2027, 6, 30, 8, tzinfo=UTC)
+
+
+# ---- "why did I drop to silver?": the tier year's end, said before it comes ------------------------
+
+
+async def test_support_sees_what_the_tier_year_end_will_do_to_the_tier(tmp_path):
+    """A member upgraded to gold on their second annual payment keeps gold only with 2,500 qualifying points
+    when the tier year ends; by then both payments are 12 months old and count no more, so with nothing more
+    earned (a renewal) they go down to silver, one level. Support read only 'tier year ends 2027-03-12'."""
+    rules, outbox = paying_member()  # 1,200 points: silver
+    second = T0 + timedelta(days=10)
+    receive(
+        rules,
+        outbox,
+        second,
+        PaymentSucceeded(event_id="p2", invoice_id="in_2", amount_minor=49000, currency="USD", cadence="annual"),
+    )
+    s = summarize(rules.a, second)
+    assert (s.tier, s.tier_threshold, s.qualifying_points) == ("gold", 2500, 2520)  # 1,200 + 1,320 (silver ×1.1)
+    assert s.tier_year_end == second + timedelta(days=365)
+    assert (s.qualifying_at_year_end, s.tier_at_year_end) == (0, "silver")
+    text = shown(s)
+    assert "gold is kept with 2,500 qualifying; with nothing more earned: 0, so down to silver" in text
+
+    async with member_page(rules, second, tmp_path) as html:
+        said = re.search(r'data-testid="year-end">([^<]*)<', html).group(1)
+        assert "gold is kept with 2,500 qualifying points" in said
+        assert "the member will have 0 then, so down to silver (one level at most" in said
+
+    monthly, outbox = paying_member("cus_monthly")  # silver on an annual payment, then pays monthly all year
+    for month in range(1, 11):
+        at = T0 + timedelta(days=30 * month)
+        receive(
+            monthly,
+            outbox,
+            at,
+            PaymentSucceeded(event_id=f"m{month}", invoice_id=f"in_m{month}", amount_minor=4900, currency="USD"),
+        )
+    s = summarize(monthly.a, at)
+    assert (s.tier, s.qualifying_at_year_end, s.tier_at_year_end) == ("silver", 1100, "silver")
+    assert "with nothing more earned: 1,100, so silver is kept" in shown(s)
+
+    keep, _ = paying_member()
+    s = summarize(keep.a, T0)
+    assert (s.tier, s.qualifying_at_year_end, s.tier_at_year_end) == ("silver", 0, "member")
+    assert "with nothing more earned: 0, so down to member" in shown(s)
+
+    member, _ = paying_member("cus_small")
+    member.a.tier = member.a.tier.model_copy(update={"name": "member"})
+    assert not re.search(r"│ then ", shown(summarize(member.a, T0))), "the lowest tier is never lost"

@@ -61,6 +61,15 @@ def points(n: int) -> str:
     return f"{n:,}"
 
 
+def year_end_text(s: Summary) -> str:
+    """What the tier year's end does to the tier, if nothing more is earned (the console says the same)."""
+    kept = f"{s.tier} is kept with {points(s.tier_threshold)} qualifying"
+    then = f"with nothing more earned: {points(s.qualifying_at_year_end)}"
+    if s.tier_at_year_end == s.tier:
+        return f"{kept}; {then}, so {s.tier} is kept"
+    return f"{kept}; {then}, so down to {s.tier_at_year_end} (one level at most)"
+
+
 def frozen_text(s: Summary) -> str:
     """Why a cancelled member's balance cannot be redeemed, and what ends it (the console says the same)."""
     return (
@@ -90,6 +99,8 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
     head.add_row("tier", Text(s.tier, style="bold magenta") + Text(f"  ({', '.join(perks)})"))
     head.add_row("why", s.tier_because or "—")
     head.add_row("tier year ends", f"{when(s.tier_year_end)} ({days_left(s.tier_year_end, now)})")
+    if s.tier_at_year_end and s.tier_threshold:  # the lowest tier is never lost
+        head.add_row("then", year_end_text(s))
     if s.minimum_tier:
         m = s.minimum_tier
         head.add_row("minimum tier", f"{m.tier} until {when(m.until)}, set by {m.actor}: {m.reason}")
