@@ -226,6 +226,12 @@ async def test_support_sees_what_the_tier_year_end_will_do_to_the_tier(tmp_path)
     assert (s.tier, s.qualifying_at_year_end, s.tier_at_year_end) == ("silver", 0, "member")
     assert "with nothing more earned: 0, so down to member" in shown(s)
 
+    held, outbox = paying_member("cus_held")  # silver, with a minimum of silver past the year's end
+    held.set_minimum_tier(outbox, T0, "silver", "key account", "support:maria", T0 + timedelta(days=400))
+    assert "with nothing more earned: 0, so silver is kept by the minimum tier" in shown(summarize(held.a, T0))
+    async with member_page(held, T0, tmp_path) as html:
+        assert "will have 0 then, so silver is kept by the minimum tier." in html
+
     member, _ = paying_member("cus_small")
     member.a.tier = member.a.tier.model_copy(update={"name": "member"})
     assert not re.search(r"│ then ", shown(summarize(member.a, T0))), "the lowest tier is never lost"

@@ -66,7 +66,8 @@ def year_end_text(s: Summary) -> str:
     kept = f"{s.tier} is kept with {points(s.tier_threshold)} qualifying"
     then = f"with nothing more earned: {points(s.qualifying_at_year_end)}"
     if s.tier_at_year_end == s.tier:
-        return f"{kept}; {then}, so {s.tier} is kept"
+        held = " by the minimum tier" if s.qualifying_at_year_end < s.tier_threshold else ""
+        return f"{kept}; {then}, so {s.tier} is kept{held}"
     return f"{kept}; {then}, so down to {s.tier_at_year_end} (one level at most)"
 
 
