@@ -235,3 +235,21 @@ async def test_support_sees_what_the_tier_year_end_will_do_to_the_tier(tmp_path)
     member, _ = paying_member("cus_small")
     member.a.tier = member.a.tier.model_copy(update={"name": "member"})
     assert not re.search(r"│ then ", shown(summarize(member.a, T0))), "the lowest tier is never lost"
+
+
+def test_an_erasure_declined_at_the_prompt_says_nothing_was_erased(tmp_path):
+    from typer.testing import CliRunner
+
+    from settings import Settings
+    from starter import cli
+
+    settings = Settings(environment="development", data_dir=tmp_path, temporal_address="127.0.0.1:1")
+    result = CliRunner().invoke(
+        cli.app,
+        ["member", "erase", "cus_x", "--actor", "admin:olga"],
+        obj=settings,
+        input="n\n",
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 1
+    assert "not erased: nothing of cus_x changed" in result.stdout + result.stderr

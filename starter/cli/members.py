@@ -231,6 +231,7 @@ def erase_cmd(
     """Erase the member's personal data everywhere Tenure wrote it (GDPR art. 17); the ledger keeps amounts."""
     env = env_of(ctx)
     if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
+        say(f"not erased: nothing of {customer_id} changed (--yes erases without asking)", stderr=True)
         raise typer.Exit(1)
     request = run(lambda: _erasure_request(request_id, actor, reason))  # wrong fields named before anything
     engine = run(env.engine)
