@@ -63,6 +63,12 @@ class Summary(BaseModel):
         description="The tier the member has after the tier year ends if nothing more is earned: kept at its "
         "threshold, else one level down (never below a minimum tier still running then).",
     )
+    erased_at: datetime | None = Field(
+        None,
+        description="When the member's personal data was erased (None: it was not, or a new sign-up reopened the "
+        "account): every event is refused until a new sign-up.",
+    )
+    erased_by: str | None = Field(None, description="Who asked for the erasure (the actor).")
     frozen_since: datetime | None = Field(
         None, description="When the member cancelled and the balance was frozen (None: it is not frozen)."
     )
@@ -112,6 +118,8 @@ def summarize(account: Account, now: datetime) -> Summary:
         tier_threshold=tier.threshold,
         qualifying_at_year_end=total_then,
         tier_at_year_end=T.year_end_target(account.tier, total_then, p.tiers, year_end),
+        erased_at=account.erasure.at if account.erasure else None,
+        erased_by=account.erasure.actor if account.erasure else None,
         frozen_since=frozen.at if frozen else None,
         frozen_until=frozen.grace_until if frozen else None,
     )

@@ -253,3 +253,28 @@ def test_an_erasure_declined_at_the_prompt_says_nothing_was_erased(tmp_path):
     )
     assert result.exit_code == 1
     assert "not erased: nothing of cus_x changed" in result.stdout + result.stderr
+
+
+async def test_an_erased_member_is_shown_as_erased_and_a_resent_event_is_not_promised(tmp_path):
+    """After an erasure the member page looked like any member's, and its set-aside box said 'an event sent
+    again once fixed is applied', where a resent payment is refused again until a new sign-up."""
+    from domain.erasure import ErasureRequest, erase, refuse, refused
+
+    rules, outbox = paying_member("cus_gone")
+    at = T0 + timedelta(days=1)
+    erase(rules, outbox, at, ErasureRequest(request_id="er-1", actor="api:olga", reason="ticket 4711"))
+    payment = PaymentSucceeded(event_id="p9", invoice_id="in_9", amount_minor=4900, currency="USD", cadence="monthly")
+    assert refused(rules.a, payment)
+    refuse(rules, outbox, at, payment)  # as the journey does with every event after an erasure
+    s = summarize(rules.a, at)
+    assert (s.erased_at, s.erased_by, s.rejected_events) == (at, "api:olga", 1)
+    assert "personal data erased 2026-03-03 12:00 by api:olga" in shown(s)
+    async with member_page(rules, at, tmp_path) as html:
+        assert "Personal data erased on 2026-03-03 by api:olga." in html
+        assert "once fixed is applied" not in html
+        assert "sending one again changes nothing until a new sign-up opens the account" in html
+
+    rules, _ = paying_member()
+    assert summarize(rules.a, T0).erased_at is None
+    async with member_page(rules, T0, tmp_path) as html:
+        assert "erased" not in html.lower()

@@ -110,6 +110,11 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
         "next tier", f"{s.next_tier}: {points(s.points_to_next_tier)} points to go" if s.next_tier else "— (top tier)"
     )
     head.add_row("status", s.status)
+    if s.erased_at:
+        head.add_row(
+            "erased",
+            Text(f"personal data erased {when(s.erased_at)} by {s.erased_by}: events refused until a new sign-up"),
+        )
     head.add_row("lifetime", f"{points(s.lifetime_points)} points earned, {s.ledger_seq} ledger entries")
     head.add_row("program", s.program_version)
     if s.engagement:
