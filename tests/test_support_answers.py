@@ -278,3 +278,29 @@ async def test_an_erased_member_is_shown_as_erased_and_a_resent_event_is_not_pro
     assert summarize(rules.a, T0).erased_at is None
     async with member_page(rules, T0, tmp_path) as html:
         assert "erased" not in html.lower()
+
+
+async def test_the_ledger_says_the_member_redeemed_not_that_the_journey_took_points(tmp_path):
+    """A redemption's row read 'By: journey' as every automatic entry does, so a -100 looked like points the
+    system had taken; the member spent them, through the app."""
+    import sqlalchemy as sa
+
+    from domain.messages import RedeemRequest
+    from storage.schema import ledger_entries
+
+    rules, outbox = paying_member("cus_spender")
+    rules.redeem(outbox, T0, RedeemRequest(request_id="order-1", points=100))
+    async with recording_app(PROGRAM, tmp_path, api_keys="support-secret-key:support:maria") as http:
+        with http.app.state.services.engine.begin() as conn:
+            conn.execute(sa.insert(ledger_entries), [{**e.model_dump(), "recorded_at": T0} for e in outbox.entries])
+        http.app.state.services._tenure = Journeys(rules, T0)
+        page = await http.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        await http.post("/console/login", data={"csrf": token, "key": "support-secret-key"})
+        html = (await http.get("/console/members/cus_spender")).text
+    rows = re.findall(r"<tr>\s*<td data-label=\"#\".*?</tr>", html, re.S)
+    by = {
+        re.search(r'data-label="What">([^<]*)<', r).group(1): re.search(r'data-label="By">([^<]*)<', r).group(1)
+        for r in rows
+    }
+    assert by == {"spend": "the member (redemption)", "earn": "journey"}
