@@ -21,6 +21,7 @@ from domain.rules import AccountRules
 from domain.summary import summarize
 from domain.upcoming import upcoming
 from starter.cli.render import summary_view
+from starter.client import NoJourney
 from tests.api_kit import recording_app
 from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 
@@ -304,3 +305,33 @@ async def test_the_ledger_says_the_member_redeemed_not_that_the_journey_took_poi
         for r in rows
     }
     assert by == {"spend": "the member (redemption)", "earn": "journey"}
+
+
+class Nobody:
+    """A Temporal that has no journey and no runs for anyone."""
+
+    async def account(self, customer_id):
+        raise NoJourney(customer_id)
+
+    async def erase(self, customer_id, request):
+        raise NoJourney(customer_id)
+
+    async def runs(self, customer_id):
+        return []
+
+
+async def test_a_data_protection_request_for_an_unknown_customer_says_there_is_nothing_to_export_or_erase(tmp_path):
+    """The 404 told the data-protection officer 'a journey starts with the customer's first event (a webhook or
+    POST /events)', the members API's hint to the app."""
+    async with recording_app(PROGRAM, tmp_path, api_keys="admin-secret-key:admin:olga") as http:
+        http.app.state.services._tenure = Nobody()
+        headers = {"X-Api-Key": "admin-secret-key"}
+        answer = await http.get("/members/cus_unknown/export", headers=headers)
+        assert answer.status_code == 404
+        assert answer.json() == {
+            "error": "Tenure holds nothing about customer 'cus_unknown'",
+            "detail": "no journey and no rows in the ledger database: nothing to export",
+        }
+        answer = await http.post("/members/cus_unknown/erasure", headers=headers, json={"reason": "ticket 9"})
+        assert answer.status_code == 404
+        assert answer.json()["detail"] == "no journey and no rows in the ledger database: nothing to erase"
