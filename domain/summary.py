@@ -54,13 +54,41 @@ class Summary(BaseModel):
     rejections: list[Rejection] = Field(default_factory=list, description="The latest of them, oldest first.")
     engagement: EngagementView | None = Field(None, description="How the member uses the product, and why.")
     churn_risk: ChurnRiskView | None = Field(None, description="How likely the member is to leave (0-100), and why.")
+    tier_threshold: int = Field(0, description="The qualifying total that keeps the tier when the tier year ends.")
+    qualifying_at_year_end: int = Field(
+        0, description="The qualifying total when the tier year ends if nothing more is earned (older points age out)."
+    )
+    tier_at_year_end: str | None = Field(
+        None,
+        description="The tier the member has after the tier year ends if nothing more is earned: kept at its "
+        "threshold, else one level down (never below a minimum tier still running then).",
+    )
+    erased_at: datetime | None = Field(
+        None,
+        description="When the member's personal data was erased (None: it was not, or a new sign-up reopened the "
+        "account): every event is refused until a new sign-up.",
+    )
+    erased_by: str | None = Field(None, description="Who asked for the erasure (the actor).")
+    frozen_since: datetime | None = Field(
+        None, description="When the member cancelled and the balance was frozen (None: it is not frozen)."
+    )
+    frozen_until: datetime | None = Field(
+        None,
+        description="End of the grace period: until then the balance cannot be redeemed and its lots do not expire; "
+        "a payment before it restores the points (their expiry dates move by the time frozen), after it they are "
+        "forfeited.",
+    )
 
 
 def summarize(account: Account, now: datetime) -> Summary:
     p = account.program
+    churn = account.lifecycle.churn
+    frozen = churn if churn is not None and not churn.forfeited else None  # cancelled, within the grace period
     total = T.rolling_total(account.qualifying, p.tiers, now)
     nxt, needed = T.next_tier(account.tier, total, p.tiers)
     tier = p.tiers.get(account.tier.name)
+    year_end = account.tier.year_end
+    total_then = T.rolling_total(account.qualifying, p.tiers, year_end)
     return Summary(
         customer_id=account.customer_id,
         status=account.status,
@@ -87,6 +115,13 @@ def summarize(account: Account, now: datetime) -> Summary:
         rejections=account.rejections,
         engagement=engagement_level(account, now),
         churn_risk=churn_risk(account, now),
+        tier_threshold=tier.threshold,
+        qualifying_at_year_end=total_then,
+        tier_at_year_end=T.year_end_target(account.tier, total_then, p.tiers, year_end),
+        erased_at=account.erasure.at if account.erasure else None,
+        erased_by=account.erasure.actor if account.erasure else None,
+        frozen_since=frozen.at if frozen else None,
+        frozen_until=frozen.grace_until if frozen else None,
     )
 
 

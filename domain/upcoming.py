@@ -47,20 +47,29 @@ def _warning(at: datetime, points: int) -> _Item:
     return _Item(at=at, what=f"expiry warning: {points} points expire soon", kind="expiry")
 
 
-def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
-    """The next moments anything comes due, nearest first (at most `limit`)."""
+def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN, as_sent: bool = False) -> list[Upcoming]:
+    """The next moments anything comes due, nearest first (at most `limit`).
+
+    `as_sent` (the `upcoming` query: what support reads) lists the expiry warnings as the journey will
+    send them: with grouped warnings (domain/expiry.py) one email covers every lot expiring within
+    `expiry_warning_group_days` of the first, so two lots earned a second apart get one warning of 52
+    points, not one of 2 and one of 50. Without it each warning moment is listed with its lots' points,
+    as the journey's timer label has always said (that label is recorded in histories)."""
     items: list[_Item] = []
     a = r.a
     frozen = r.lifecycle and churn.frozen(r)
     by_day: dict[datetime, int] = defaultdict(int)
     warnings: dict[datetime, int] = defaultdict(int)
+    grouped = as_sent and r.grouped_warnings
     if not frozen:
         for lot in a.lots:
             if lot.remaining > 0:
                 by_day[lot.expires_at] += lot.remaining
-                for d in r.p.points.expiry_warning_days:
+                for d in [] if grouped else r.p.points.expiry_warning_days:
                     if d not in lot.warned:
                         warnings[lot.expires_at - timedelta(days=d)] += lot.remaining
+        if grouped:
+            items += _warnings_as_sent(r, now, limit)
     for at, points in by_day.items():
         items.append(_expiry(at, points))
     for at, points in warnings.items():
@@ -68,6 +77,44 @@ def upcoming(r: RulesPort, now: datetime, limit: int = SHOWN) -> list[Upcoming]:
     items += _others(r)
     items = [i for i in items if i.at >= now - timedelta(seconds=1)]
     return [Upcoming(at=i.at, what=i.what, kind=i.kind) for i in sorted(items, key=lambda i: i.at)[:limit]]
+
+
+def _warnings_as_sent(r: RulesPort, now: datetime, limit: int) -> list[_Item]:
+    """The grouped expiry warnings still to come (at most `limit`), by playing domain/expiry.py's
+    `_warn_grouped` forward on a copy of the lots: the journey wakes at the earliest warning not yet
+    sent (expiry.deadlines), and each wake-up warns, most urgent first, every lot expiring up to
+    `expiry_warning_group_days` after the lots that came due, marking them warned for that warning and
+    the earlier ones. Nothing is earned or spent meanwhile, as in every upcoming moment."""
+    warn_days = sorted(r.p.points.expiry_warning_days)
+    if not warn_days:
+        return []
+    span = timedelta(days=r.p.points.expiry_warning_group_days)
+    lots = [(lot.expires_at, lot.remaining, set(lot.warned)) for lot in r.a.lots if lot.remaining > 0]
+    items: list[_Item] = []
+    while len(items) < limit:
+        wakes = [
+            expires - timedelta(days=max(d for d in warn_days if d not in warned))
+            for expires, _, warned in lots
+            if any(d not in warned for d in warn_days)
+        ]
+        if not wakes:
+            break
+        at = max(min(wakes), now)  # one already due is sent at the next wake-up
+        lots = [lot for lot in lots if lot[0] > at]  # a lot expired by then is warned no more
+        for d in warn_days:
+            due = [lot for lot in lots if lot[0] <= at + timedelta(days=d) and d not in lot[2]]
+            if not due:
+                continue
+            horizon = max(lot[0] for lot in due) + span
+            group = [lot for lot in lots if d not in lot[2] and lot[0] <= horizon]
+            for _, _, warned in group:
+                warned.update(x for x in warn_days if x >= d)
+            first, last = min(lot[0] for lot in group).date(), max(lot[0] for lot in group).date()
+            when = f"on {first}" if first == last else f"between {first} and {last}"
+            kind = "last-chance warning" if d == warn_days[0] and len(warn_days) > 1 else "expiry warning"
+            points = sum(lot[1] for lot in group)
+            items.append(_Item(at=at, what=f"{kind} email ({d} days): {points} points expire {when}", kind="expiry"))
+    return items
 
 
 def nearest(r: RulesPort, now: datetime) -> _Item | None:

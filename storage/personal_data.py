@@ -14,10 +14,18 @@ Personal data in SQL, by table (an erasure's scrub, `scrub_member`):
   actor stay, so the books still balance;
 - `billing_credits`, `billing_discounts`, `campaign_members`, `personal_data_requests`: no personal
   data (amounts, codes, ids): kept.
+
+An UPDATE leaves the old values behind the new ones until the space is reused. On SQLite (`make run`'s
+ledger) the scrub zeroes the space it frees (`PRAGMA secure_delete`, whatever the build's default) and
+then checkpoints the write-ahead log, which otherwise holds the pages as they were (the address and the
+name in plain text) until SQLite checkpoints on its own, after a thousand more pages. PostgreSQL keeps
+old row versions until vacuum reclaims them (README, Export and erasure).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +42,8 @@ from .schema import (
     quarantine,
     utcnow,
 )
+
+log = logging.getLogger("tenure.personal_data")
 
 CAMPAIGN_MEMBERS = "campaign_members"
 SCRUBBED_REASON = "[erased]"
@@ -72,7 +82,10 @@ def has_records(records: dict[str, Any]) -> bool:
 def scrub_member(engine: Engine, customer_id: str) -> dict[str, int]:
     """Remove the member's personal data from every table (see the module docstring), in one
     transaction; returns how many rows each table had scrubbed. Running it again changes nothing."""
+    sqlite = engine.dialect.name == "sqlite"
     with engine.begin() as conn:
+        if sqlite:  # the old values' space is zeroed, not only freed (Debian builds it on; others do not)
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")
         counts = {
             "customers": conn.execute(
                 sa.update(customers)
@@ -99,7 +112,24 @@ def scrub_member(engine: Engine, customer_id: str) -> dict[str, int]:
                 .values(reason=None)
             ).rowcount,
         }
+    if sqlite:
+        checkpoint_wal(engine)
     return counts
+
+
+def checkpoint_wal(engine: Engine, attempts: int = 20) -> bool:
+    """Copy SQLite's write-ahead log into the database file and empty it: the log holds every page as it was
+    before the scrub until then. A reader in the middle of a transaction holds the checkpoint up; it is
+    retried for about two seconds, then left to SQLite (said in the log). True when the log is empty."""
+    for attempt in range(attempts):
+        with engine.connect() as conn:
+            busy, _frames, _copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if not busy:
+            return True
+        if attempt < attempts - 1:
+            time.sleep(0.1)
+    log.warning("the write-ahead log was busy: pages from before the erasure stay in it until SQLite checkpoints")
+    return False
 
 
 def record_request(

@@ -66,8 +66,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(settings: Any, client: Any, program: Any, engine: Any):
-    """The whole app (API and console) on http://127.0.0.1:<free port>, in this event loop."""
+async def serving(settings: Any, client: Any, program: Any, engine: Any, journeys: Any = None):
+    """The whole app (API and console) on http://127.0.0.1:<free port>, in this event loop; `journeys`
+    stands in for its TenureClient when given (journeys answered without Temporal)."""
     app = create_app(settings, client=client, program=program, engine=engine)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
@@ -78,6 +79,8 @@ async def serving(settings: Any, client: Any, program: Any, engine: Any):
         if task.done():
             task.result()
         await asyncio.sleep(0.05)
+    if journeys is not None:
+        app.state.services._tenure = journeys
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -604,8 +604,8 @@ class CustomerJourney:
 
     @workflow.query(name=UPCOMING_QUERY)
     def upcoming(self) -> UpcomingView:
-        """What happens next and when, nearest first."""
-        return UpcomingView(items=upcoming(self.rules, workflow.now()))
+        """What happens next and when, nearest first; expiry warnings as they will be sent (a query: no command)."""
+        return UpcomingView(items=upcoming(self.rules, workflow.now(), as_sent=True))
 
     @workflow.query(name=RECONCILE_QUERY)
     def reconcile_view(self) -> ReconcileView:

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict
 
 from domain.messages import MAX_ID_LENGTH, SINGLE_LINE, Text
+from starter.client import NoJourney
 from starter.ingress import CustomerId
 from starter.personal_data import ErasureReport, erase_member, export_member
 
 from .dependencies import ServicesDep, require_role
-from .errors import answers
+from .errors import ApiError, answers
 from .roles import ApiKey
 
 router = APIRouter(tags=["personal data"])
@@ -25,6 +26,16 @@ router = APIRouter(tags=["personal data"])
 DELETION_WAIT = timedelta(seconds=5)  # an HTTP answer should not wait for Temporal's background deletion
 
 Admin = Annotated[ApiKey, Depends(require_role())]
+
+
+def unknown(customer_id: str, nothing_to: str) -> ApiError:
+    """404 for a customer Tenure holds nothing about, said for a data-protection request (the members API's
+    404 tells the app how a journey starts, which is no answer to 'export this person's data')."""
+    return ApiError(
+        404,
+        f"Tenure holds nothing about customer {customer_id!r}",
+        f"no journey and no rows in the ledger database: nothing to {nothing_to}",
+    )
 
 
 class ErasureIn(BaseModel):
@@ -38,7 +49,10 @@ async def export(customer_id: CustomerId, svc: ServicesDep, caller: Admin) -> di
     """Everything Tenure holds about the member, as one JSON document: profile, ledger, emails,
     redemptions, campaign memberships, timeline and the journey's state. Recorded with the caller."""
     tenure = await svc.tenure()
-    return await export_member(tenure, svc.engine, customer_id, caller.actor)
+    try:
+        return await export_member(tenure, svc.engine, customer_id, caller.actor)
+    except NoJourney:
+        raise unknown(customer_id, "export") from None
 
 
 @router.post(
@@ -69,6 +83,9 @@ async def erase(
     the same request again reports them until they are."""
     tenure = await svc.tenure()
     reason = body.reason if body else None
-    return await erase_member(
-        tenure, svc.engine, customer_id, caller.actor, idempotency_key, reason, deletion_wait=DELETION_WAIT
-    )
+    try:
+        return await erase_member(
+            tenure, svc.engine, customer_id, caller.actor, idempotency_key, reason, deletion_wait=DELETION_WAIT
+        )
+    except NoJourney:
+        raise unknown(customer_id, "erase") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
 
@@ -98,6 +98,14 @@ def _validation(e: ValidationError) -> str:
 
 
 def _parse_until(value: str) -> datetime:
+    """A date is the minimum's last day: it lasts to the end of that day (UTC), as in the console; an ISO
+    time is taken as it is (UTC when it names no zone)."""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
@@ -223,6 +231,7 @@ def erase_cmd(
     """Erase the member's personal data everywhere Tenure wrote it (GDPR art. 17); the ledger keeps amounts."""
     env = env_of(ctx)
     if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
+        say(f"not erased: nothing of {customer_id} changed (--yes erases without asking)", stderr=True)
         raise typer.Exit(1)
     request = run(lambda: _erasure_request(request_id, actor, reason))  # wrong fields named before anything
     engine = run(env.engine)

@@ -62,12 +62,32 @@ def points(n: int) -> str:
     return f"{n:,}"
 
 
+def year_end_text(s: Summary) -> str:
+    """What the tier year's end does to the tier, if nothing more is earned (the console says the same)."""
+    kept = f"{s.tier} is kept with {points(s.tier_threshold)} qualifying"
+    then = f"with nothing more earned: {points(s.qualifying_at_year_end)}"
+    if s.tier_at_year_end == s.tier:
+        held = " by the minimum tier" if s.qualifying_at_year_end < s.tier_threshold else ""
+        return f"{kept}; {then}, so {s.tier} is kept{held}"
+    return f"{kept}; {then}, so down to {s.tier_at_year_end} (one level at most)"
+
+
+def frozen_text(s: Summary) -> str:
+    """Why a cancelled member's balance cannot be redeemed, and what ends it (the console says the same)."""
+    return (
+        f"since the cancellation on {when(s.frozen_since)}: not redeemable, lots do not expire; "
+        f"restored if they pay by {when(s.frozen_until)}, forfeited then"
+    )
+
+
 def summary_view(s: Summary, now: datetime | None = None) -> Group:
     now = now or datetime.now(UTC)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
     head.add_row("balance", Text(points(s.balance) + " points", style="bold green"))
+    if s.frozen_until:
+        head.add_row("frozen", Text(frozen_text(s), style="yellow"))
     head.add_row(
         "pending", points(s.pending) + " points" + (f" ({len(s.pending_lots)} on hold)" if s.pending_lots else "")
     )
@@ -81,6 +101,8 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
     head.add_row("tier", Text(s.tier, style="bold magenta") + Text(f"  ({', '.join(perks)})"))
     head.add_row("why", s.tier_because or "—")
     head.add_row("tier year ends", f"{when(s.tier_year_end)} ({days_left(s.tier_year_end, now)})")
+    if s.tier_at_year_end and s.tier_threshold:  # the lowest tier is never lost
+        head.add_row("then", year_end_text(s))
     if s.minimum_tier:
         m = s.minimum_tier
         head.add_row("minimum tier", f"{m.tier} until {when(m.until)}, set by {m.actor}: {m.reason}")
@@ -89,6 +111,11 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
         "next tier", f"{s.next_tier}: {points(s.points_to_next_tier)} points to go" if s.next_tier else "— (top tier)"
     )
     head.add_row("status", s.status)
+    if s.erased_at:
+        head.add_row(
+            "erased",
+            Text(f"personal data erased {when(s.erased_at)} by {s.erased_by}: events refused until a new sign-up"),
+        )
     head.add_row("lifetime", f"{points(s.lifetime_points)} points earned, {s.ledger_seq} ledger entries")
     head.add_row("program", s.program_version)
     if s.engagement:

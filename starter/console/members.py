@@ -10,6 +10,7 @@ record who did it.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from datetime import UTC, date, datetime, time
 from typing import Annotated
@@ -117,10 +118,14 @@ async def ledger(
 @router.post("/{customer_id}/adjust")
 async def adjust(request: Request, customer_id: CustomerId, svc: ServicesDep, staff: Changer) -> Response:
     form = await checked_form(request, staff)
+    typed = str(form.get("points") or "").replace(",", "").strip()
+    if not re.fullmatch(r"[-+−]?[0-9]+", typed):  # the form's number field lets "1e3" and "1.5" through
+        given = f", not {typed!r}" if typed else ""
+        return _back(customer_id, f"Not adjusted: points: give a whole number, 250 to add or -250 to remove{given}")
     try:
         req = AdjustRequest(
             request_id=str(form.get("request_id") or ""),
-            points=int(str(form.get("points") or "0").replace(",", "").strip() or "0"),
+            points=int(typed.replace("−", "-")),
             reason=str(form.get("reason") or "").strip(),
             actor=staff.actor,
         )
@@ -138,8 +143,13 @@ async def adjust(request: Request, customer_id: CustomerId, svc: ServicesDep, st
 @router.post("/{customer_id}/minimum-tier")
 async def minimum_tier(request: Request, customer_id: CustomerId, svc: ServicesDep, staff: Changer) -> Response:
     form = await checked_form(request, staff)
+    typed = str(form.get("until") or "").strip()
     try:
-        until_day = date.fromisoformat(str(form.get("until") or ""))
+        until_day = date.fromisoformat(typed)
+    except ValueError:
+        given = f", not {typed!r}" if typed else ""
+        return _back(customer_id, f"Tier not set: until: give the last day as YYYY-MM-DD{given}")
+    try:
         req = MinimumTierRequest(
             request_id=str(form.get("request_id") or ""),
             tier=str(form.get("tier") or ""),
