@@ -273,6 +273,10 @@ def check_shape(f: SegmentFilter) -> None:
 LISTED_VALUE_FIELDS = frozenset({"tier", "timezone", "country"})
 ZONE_EXAMPLE = "Europe/Paris"
 COUNTRY_EXAMPLE = "US"
+# The faults named at most: a filter may hold 200 lists of 1,000 values, and guessing the zone a typo
+# means costs milliseconds a value (a 1 MB preview of mistyped zones would keep a worker thread busy
+# for minutes); the first ten say what to fix.
+MAX_VALUE_FAULTS = 10
 
 
 @dataclass(frozen=True)
@@ -324,6 +328,7 @@ def value_faults(
     """Every value a filter compares `tier`, `timezone` or `country` with that is not in the list given
     for it: `tiers` the program in force's names (in its order), `zones` the IANA zone names, `countries`
     the ISO 3166-1 alpha-2 codes in capitals, as the projection keeps them. A list left None is not checked.
+    The first `MAX_VALUE_FAULTS` in the filter's order are named.
 
     Checked where a segment or a campaign is created or a filter previewed, not where a saved one is
     read: one saved before (or under another program) still loads, lists, previews and runs.
@@ -337,7 +342,7 @@ def value_faults(
             for i, part in enumerate(node.all if isinstance(node, AllOf) else node.any):
                 walk(part, (*loc, key, key, i))
             return
-        if node.field not in LISTED_VALUE_FIELDS or node.value is None:
+        if node.field not in LISTED_VALUE_FIELDS or node.value is None or len(faults) >= MAX_VALUE_FAULTS:
             return
         here: tuple[str | int, ...] = (*loc, "condition", "value")
         if isinstance(node.value, list):
@@ -345,7 +350,7 @@ def value_faults(
         else:
             values = [(here, node.value)]
         for where, v in values:
-            if isinstance(v, str):
+            if isinstance(v, str) and len(faults) < MAX_VALUE_FAULTS:
                 message = _fault(node.field, v, known_tiers, zones, countries)
                 if message is not None:
                     faults.append(FilterFault(where, message))
