@@ -95,7 +95,7 @@ def check_filter(f: SegmentFilter, tiers: Sequence[str] | None) -> None:
     `filter_value_faults`), each at its path under `filter` as a definition's other faults."""
     faults = filter_value_faults(f, tiers)
     if faults:
-        raise InvalidCampaign([(".".join(str(p) for p in ("filter", *f.loc)), f.message) for f in faults])
+        raise InvalidCampaign([(".".join(str(p) for p in ("filter", *x.loc)), x.message) for x in faults])
 
 
 class CampaignClient:
