@@ -9,8 +9,9 @@ no value for (never active, not churned, not yet projected) is false, except `ne
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
@@ -69,8 +70,9 @@ OPERATORS_BY_KIND: dict[str, frozenset[str]] = {
     "time": frozenset({"lt", "le", "gt", "ge", "between"}),
 }
 
-# Values a text field can take, where the product fixes them. Tiers are the program's: a pure filter
-# cannot know them, so `program_value_faults` checks them against the tier names its caller passes.
+# Values a text field can take, where the product fixes them. Tiers are the program's, zones and
+# countries those of lists that change: a pure filter cannot know them, so `value_faults` checks them
+# against the lists its caller passes.
 KNOWN_VALUES: dict[str, frozenset[str]] = {
     "status": frozenset({"active", "past_due", "cancelled"}),
     "plan_cadence": frozenset({"monthly", "annual"}),
@@ -260,15 +262,26 @@ def check_shape(f: SegmentFilter) -> None:
     walk(f, 1)
 
 
-# Fields whose values only the program knows. A member's tier is the name of one of the program's
-# tiers (domain/segment_projection.py), compared as written: `matches` with ==, the SQL with = (both
-# databases compare text case by case), so "Gold" finds nobody when the tier is "gold".
-PROGRAM_VALUE_FIELDS = frozenset({"tier"})
+# Fields whose values come from lists a pure filter cannot hold: the program's tiers (its caller's
+# program), the IANA time zone names and the ISO 3166-1 alpha-2 codes (lists that change with each
+# release of the zone database and of ISO 3166; the edge reads them, starter/ingress/bounds.py).
+# `value_faults` checks a filter against the lists its caller passes. Each field compares as written:
+# `matches` with ==, the SQL with = (both databases compare text case by case). A member's tier is the
+# name of one of the program's tiers (domain/segment_projection.py), so "Gold" finds nobody when the
+# tier is "gold"; a country is kept in capitals (messages.CountryCode), so "fr" finds nobody; a zone
+# as the member's events gave it, and only a name the zone database has is a zone (else UTC).
+LISTED_VALUE_FIELDS = frozenset({"tier", "timezone", "country"})
+ZONE_EXAMPLE = "Europe/Paris"
+COUNTRY_EXAMPLE = "US"
+# The faults named at most: a filter may hold 200 lists of 1,000 values, and guessing the zone a typo
+# means costs milliseconds a value (a 1 MB preview of mistyped zones would keep a worker thread busy
+# for minutes); the first ten say what to fix.
+MAX_VALUE_FAULTS = 10
 
 
 @dataclass(frozen=True)
 class FilterFault:
-    """A value a filter compares with that the program does not have.
+    """A value a filter compares with that its field does not have (a tier, a zone, a country).
 
     `loc` is where, as pydantic spells the filter's other faults (the union's tags included:
     `("all", "all", 1, "condition", "value")`), so each caller names it as it names those
@@ -279,13 +292,48 @@ class FilterFault:
     message: str
 
 
-def program_value_faults(f: SegmentFilter, tiers: Sequence[str]) -> list[FilterFault]:
-    """Every tier a filter names that is not one of `tiers` (the program in force's names, in its order).
+def _zone_like(value: str, zones: Collection[str]) -> str:
+    """The zone a mistyped one most likely means (`europe/paris`, `Europe/Pariss`: Europe/Paris)."""
+    folded = [z for z in zones if z.lower() == value.lower()]
+    if folded:
+        return min(folded)
+    close = difflib.get_close_matches(value, zones, n=1, cutoff=0.8)
+    return close[0] if close else ZONE_EXAMPLE
 
-    Checked where a segment or a campaign is created, not where a saved one is read: one saved
-    before (or under another program) still loads, lists, previews and runs.
+
+def _fault(
+    field: str,
+    value: str,
+    tiers: Sequence[str] | None,
+    zones: Collection[str] | None,
+    countries: Collection[str] | None,
+) -> str | None:
+    """What is wrong with `value` for `field`, given the lists (None: that field is not checked)."""
+    if field == "tier" and tiers is not None and value not in tiers:
+        return f"tier has no value {value!r}: use one of {', '.join(tiers)}"
+    if field == "timezone" and zones is not None and value not in zones:
+        return f"timezone has no value {value!r}: an IANA time zone such as {_zone_like(value, zones)}"
+    if field == "country" and countries is not None and value not in countries:
+        like = value.upper() if value.upper() in countries else COUNTRY_EXAMPLE
+        return f"country has no value {value!r}: an ISO 3166 two-letter code such as {like}"
+    return None
+
+
+def value_faults(
+    f: SegmentFilter,
+    tiers: Sequence[str] | None = None,
+    zones: Collection[str] | None = None,
+    countries: Collection[str] | None = None,
+) -> list[FilterFault]:
+    """Every value a filter compares `tier`, `timezone` or `country` with that is not in the list given
+    for it: `tiers` the program in force's names (in its order), `zones` the IANA zone names, `countries`
+    the ISO 3166-1 alpha-2 codes in capitals, as the projection keeps them. A list left None is not checked.
+    The first `MAX_VALUE_FAULTS` in the filter's order are named.
+
+    Checked where a segment or a campaign is created or a filter previewed, not where a saved one is
+    read: one saved before (or under another program) still loads, lists, previews and runs.
     """
-    known = list(tiers)
+    known_tiers = None if tiers is None else list(tiers)
     faults: list[FilterFault] = []
 
     def walk(node: SegmentFilter, loc: tuple[str | int, ...]) -> None:
@@ -294,7 +342,7 @@ def program_value_faults(f: SegmentFilter, tiers: Sequence[str]) -> list[FilterF
             for i, part in enumerate(node.all if isinstance(node, AllOf) else node.any):
                 walk(part, (*loc, key, key, i))
             return
-        if node.field not in PROGRAM_VALUE_FIELDS or node.value is None:
+        if node.field not in LISTED_VALUE_FIELDS or node.value is None or len(faults) >= MAX_VALUE_FAULTS:
             return
         here: tuple[str | int, ...] = (*loc, "condition", "value")
         if isinstance(node.value, list):
@@ -302,11 +350,18 @@ def program_value_faults(f: SegmentFilter, tiers: Sequence[str]) -> list[FilterF
         else:
             values = [(here, node.value)]
         for where, v in values:
-            if isinstance(v, str) and v not in known:
-                faults.append(FilterFault(where, f"{node.field} has no value {v!r}: use one of {', '.join(known)}"))
+            if isinstance(v, str) and len(faults) < MAX_VALUE_FAULTS:
+                message = _fault(node.field, v, known_tiers, zones, countries)
+                if message is not None:
+                    faults.append(FilterFault(where, message))
 
     walk(f, ())
     return faults
+
+
+def program_value_faults(f: SegmentFilter, tiers: Sequence[str]) -> list[FilterFault]:
+    """Every tier a filter names that is not one of `tiers` (the program in force's names, in its order)."""
+    return value_faults(f, tiers=tiers)
 
 
 class Segment(BaseModel):

@@ -93,3 +93,51 @@ async def test_post_campaigns_refuses_an_inline_filter_on_a_tier_the_program_lac
         assert (await http.get("/campaigns", headers=MARKETER)).json() == []
         r = await http.post("/campaigns", json=bonus("gold"), headers=MARKETER)
         assert r.status_code == 201 and r.json()["campaign_id"] == "tier-bonus", r.text
+
+
+def placed(condition: dict, campaign_id: str = "place-bonus") -> dict:
+    return bonus("gold", campaign_id) | {
+        "filter": {"all": [{"field": "status", "op": "eq", "value": "active"}, condition]}
+    }
+
+
+async def test_post_campaigns_refuses_an_inline_filter_on_a_zone_or_a_country_that_is_none(program, tmp_path):
+    s = api_settings(data_dir=tmp_path, api_keys="k-mkt:marketer:maria")
+    async with app_client(s, client=object(), program=program) as http:
+        for condition, message in [
+            (
+                {"field": "timezone", "op": "in", "value": ["Europe/Pariss"]},
+                "timezone has no value 'Europe/Pariss': an IANA time zone such as Europe/Paris",
+            ),
+            (
+                {"field": "country", "op": "in", "value": ["usa"]},
+                "country has no value 'usa': an ISO 3166 two-letter code such as US",
+            ),
+        ]:
+            r = await http.post("/campaigns", json=placed(condition), headers=MARKETER)
+            assert r.status_code == 422, r.text
+            assert r.json()["detail"] == [{"field": "filter.all.all.1.condition.value.0", "message": message}]
+        assert (await http.get("/campaigns", headers=MARKETER)).json() == []
+        r = await http.post(
+            "/campaigns", json=placed({"field": "country", "op": "eq", "value": "US"}), headers=MARKETER
+        )
+        assert r.status_code == 201, r.text
+
+
+def test_the_cli_refuses_a_campaign_file_on_a_country_that_is_none_and_takes_a_saved_segment_as_saved(tmp_path):
+    s = migrated(tmp_path)
+    file = tmp_path / "xx.json"
+    file.write_text(json.dumps(placed({"field": "country", "op": "eq", "value": "XX"})))
+    r = invoke(s, "campaign", "create", str(file))
+    assert r.exit_code == 2, out(r)
+    assert "filter.all.all.1.condition.value: country has no value 'XX': an ISO 3166 two-letter code" in out(r)
+    engine = create_engine_for(s.db_url())
+    made = datetime(2026, 1, 1, tzinfo=UTC)
+    old = {"field": "timezone", "op": "eq", "value": "Europe/Pariss"}
+    save_segment(engine, Segment(segment_id="pariss", name="Pariss", filter=old, created_at=made, created_by="x"))
+    engine.dispose()
+    file.write_text(json.dumps({k: v for k, v in bonus("gold").items() if k != "filter"} | {"segment": "pariss"}))
+    r = invoke(s, "campaign", "create", str(file))
+    assert r.exit_code == 0, out(r)
+    r = invoke(s, "campaign", "preview", "tier-bonus", "--json")
+    assert r.exit_code == 0, out(r)

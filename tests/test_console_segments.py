@@ -5,11 +5,17 @@ filter: tests/test_console_campaign_form.py.)"""
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
+from domain.segments import Segment, SegmentProjection
+from storage.segments import save_segment
 from tests.api_kit import recording_app
 from tests.test_console_session import sign_in
+from tests.test_segments import insert_members
 
 KEYS = "mkt-secret-key:marketer:maria"
 TIERS = "use one of member, silver, gold, platinum"
@@ -21,6 +27,21 @@ async def marketer(http) -> str:
     page = await http.get("/console/campaigns")
     assert page.status_code == 200, page.text
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def campaign_form(csrf: str) -> dict[str, str]:
+    """A bonus campaign's form, as the page sends it for the live preview."""
+    return {
+        "csrf": csrf,
+        "id": "typo-bonus",
+        "name": "Typo bonus",
+        "kind": "bonus",
+        "when": "now",
+        "holdout_percent": "0",
+        "rate": "100",
+        "segment": "",
+        "bonus_points": "20",
+    }
 
 
 def notice(r) -> str:
@@ -50,3 +71,77 @@ async def test_the_segment_form_refuses_a_tier_the_program_lacks(program, tmp_pa
             "Segment not saved: a segment with id 'typo' exists already"
         )
         assert http.rec.sent == []
+
+
+async def test_the_live_count_and_the_campaign_preview_refuse_what_saving_refuses(program, tmp_path):
+    """The count under the segment form and the campaign form's live preview showed 0 members for a
+    tier the program lacks, a zone or a country that is none: they show the form's refusal instead,
+    escaped (it repeats what was typed), never a 500."""
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        csrf = await marketer(http)
+        engine = http.app.state.services.engine
+        insert_members(engine, {"cus_paris": SegmentProjection(tier="gold", timezone="Europe/Paris", country="FR")})
+        zone = "an IANA time zone such as"
+        for condition, shown in [
+            ('{"field": "tier", "op": "eq", "value": "bronze"}', f"tier has no value &#39;bronze&#39;: {TIERS}"),
+            (
+                '{"field": "timezone", "op": "eq", "value": "Europe/Pariss"}',
+                f"timezone has no value &#39;Europe/Pariss&#39;: {zone} Europe/Paris",
+            ),
+            (
+                '{"field": "timezone", "op": "eq", "value": "<b>Paris</b>"}',
+                f"timezone has no value &#39;&lt;b&gt;Paris&lt;/b&gt;&#39;: {zone} Europe/Paris",
+            ),
+            (
+                '{"field": "country", "op": "in", "value": ["FR", "usa"]}',
+                "country has no value &#39;usa&#39;: an ISO 3166 two-letter code such as US",
+            ),
+        ]:
+            r = await http.post("/console/segments/count", data={"csrf": csrf, "filter": condition})
+            assert r.status_code == 200 and "Not a filter yet: " + shown in r.text, r.text
+            assert 'data-testid="live-count"' not in r.text and "<b>Paris" not in r.text
+            form = {
+                **campaign_form(csrf),
+                "filter": f'{{"all": [{{"field": "at_risk", "op": "is_false"}}, {condition}]}}',
+            }
+            r = await http.post("/console/campaigns/preview", data=form)
+            assert r.status_code == 200 and "Cannot preview yet: " in r.text, r.text
+            assert "Filter (filter.all.all.1.condition.value" in r.text and shown in r.text, r.text
+            assert 'data-testid="campaign-preview"' not in r.text and "<b>Paris" not in r.text
+            r = await http.post("/console/segments", data={"csrf": csrf, "name": "Typo", "filter": condition})
+            assert notice(r) == "Segment not saved: " + html.unescape(shown)
+        paris = json.dumps(
+            {
+                "all": [
+                    {"field": "timezone", "op": "eq", "value": "Europe/Paris"},
+                    {"field": "country", "op": "eq", "value": "FR"},
+                ]
+            }
+        )
+        r = await http.post("/console/segments/count", data={"csrf": csrf, "filter": paris})
+        assert r.status_code == 200 and re.search(r'data-testid="live-count">1<', r.text), r.text
+        r = await http.post("/console/campaigns/preview", data={**campaign_form(csrf), "filter": paris})
+        assert r.status_code == 200 and 'data-testid="campaign-preview"><b>1</b> in the segment' in r.text, r.text
+        assert (await http.get("/segments", headers={"X-Api-Key": "mkt-secret-key"})).json() == []
+        assert http.rec.sent == []
+
+
+async def test_a_campaign_previews_a_segment_saved_with_such_values_as_saved(program, tmp_path):
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        csrf = await marketer(http)
+        engine = http.app.state.services.engine
+        insert_members(engine, {"cus_typo": SegmentProjection(tier="gold", timezone="Europe/Pariss")})
+        made = datetime(2026, 1, 1, tzinfo=UTC)
+        old = {
+            "any": [
+                {"field": "timezone", "op": "eq", "value": "Europe/Pariss"},
+                {"field": "tier", "op": "eq", "value": "bronze"},
+            ]
+        }
+        save_segment(engine, Segment(segment_id="typos", name="Typos", filter=old, created_at=made, created_by="x"))
+        page = await http.get("/console/campaigns")
+        assert page.status_code == 200 and "Typos" in page.text
+        r = await http.post(
+            "/console/campaigns/preview", data={**campaign_form(csrf), "segment": "typos", "filter": ""}
+        )
+        assert r.status_code == 200 and 'data-testid="campaign-preview"><b>1</b> in the segment' in r.text, r.text

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pydantic
 import pytest
 
-from domain.segments import SegmentProjection
+from domain.segments import Segment, SegmentProjection
 from starter.ingress import generic_billing, stripe_events
+from storage.segments import save_segment
 from tests.api_kit import api_settings, app_client, customer_created
 from tests.test_segments import insert_members
 
@@ -171,3 +172,71 @@ async def test_the_tiers_are_those_of_the_program_in_force(program, tmp_path):
         platinum = {"field": "tier", "op": "eq", "value": "platinum"}
         r = await http.post("/segments", json={"name": "Platinum", "filter": platinum}, headers=MKT)
         assert r.status_code == 422 and "tier has no value 'platinum': use one of bronze, gold" in r.text, r.text
+
+
+async def test_a_preview_refuses_what_creating_refuses_in_the_same_shape(program, tmp_path):
+    """`POST /segments/preview` answered 200 with a count of 0 for a tier the program lacks, a zone or
+    a country that is none: it is now the 422 of `POST /segments`, field for field."""
+    tiers = "use one of member, silver, gold, platinum"
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        insert_members(http.app.state.services.engine, members())
+        for condition, message in [
+            ({"field": "tier", "op": "eq", "value": "bronze"}, f"tier has no value 'bronze': {tiers}"),
+            (
+                {"field": "timezone", "op": "eq", "value": "Europe/Pariss"},
+                "timezone has no value 'Europe/Pariss': an IANA time zone such as Europe/Paris",
+            ),
+            (
+                {"field": "country", "op": "eq", "value": "XX"},
+                "country has no value 'XX': an ISO 3166 two-letter code such as US",
+            ),
+            (
+                {"field": "country", "op": "eq", "value": "usa"},
+                "country has no value 'usa': an ISO 3166 two-letter code such as US",
+            ),
+        ]:
+            nested = {"all": [{"field": "at_risk", "op": "is_true"}, condition]}
+            preview = await http.post("/segments/preview", json={"filter": nested}, headers=MKT)
+            created = await http.post("/segments", json={"name": "typo", "filter": nested}, headers=MKT)
+            assert preview.status_code == created.status_code == 422, (preview.text, created.text)
+            assert (
+                preview.json()
+                == created.json()
+                == {
+                    "error": "invalid request: filter.all.all[1].condition.value",
+                    "detail": [
+                        {"field": "filter.all.all[1].condition.value", "message": message, "type": "value_error"}
+                    ],
+                }
+            )
+        r = await http.post(
+            "/segments/preview",
+            json={"filter": {"field": "country", "op": "in", "value": ["US", "de"]}},
+            headers={"X-Api-Key": "k-view"},
+        )
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "filter.condition.value[1]", r.text
+        assert "such as DE" in r.json()["detail"][0]["message"]
+        assert (await http.get("/segments", headers=MKT)).json() == []
+        tokyo = {"field": "timezone", "op": "in", "value": ["Asia/Tokyo", "Europe/Paris"]}
+        r = await http.post("/segments/preview", json={"filter": tokyo}, headers=MKT)
+        assert r.status_code == 200 and r.json()["count"] == 1, r.text
+
+
+async def test_a_saved_segment_with_such_values_previews_as_saved(program, tmp_path):
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        engine = http.app.state.services.engine
+        insert_members(engine, {"cus_typo": SegmentProjection(tier="gold", timezone="Europe/Pariss")})
+        raw = {
+            "any": [
+                {"field": "tier", "op": "eq", "value": "bronze"},
+                {"field": "timezone", "op": "eq", "value": "Europe/Pariss"},
+                {"field": "country", "op": "eq", "value": "XX"},
+            ]
+        }
+        made = datetime(2026, 1, 1, tzinfo=UTC)
+        save_segment(engine, Segment(segment_id="typos", name="Typos", filter=raw, created_at=made, created_by="x"))
+        shown = await http.get("/segments/typos", headers=MKT)
+        assert shown.status_code == 200 and shown.json()["count"] == 1, shown.text
+        r = await http.post("/segments/typos/preview", headers=MKT)
+        assert r.status_code == 200 and [m["customer_id"] for m in r.json()["sample"]] == ["cus_typo"], r.text
+        assert [s["segment_id"] for s in (await http.get("/segments", headers=MKT)).json()] == ["typos"]

@@ -151,3 +151,62 @@ def test_a_segment_saved_before_the_check_still_lists_shows_and_previews(tmp_pat
     assert r.exit_code == 0 and json.loads(r.stdout)["count"] == 0, out(r)
     r = invoke(s, "segment", "preview", "bronze", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["count"] == 0, out(r)
+
+
+def test_a_preview_refuses_what_create_refuses_and_the_quick_listing_a_tier_the_program_lacks(tmp_path):
+    """`preview --where/--filter` and `segment --tier` answered 0 members for `bronze`, `Europe/Pariss`,
+    `XX`: they exit 2 with create's message now."""
+    s = settings_with_members(tmp_path)
+    tiers = "use one of member, silver, gold, platinum"
+    zone = "timezone has no value 'Europe/Pariss': an IANA time zone such as Europe/Paris"
+    for args, says in [
+        (["-w", "tier eq bronze"], f"filter.all.0.value: tier has no value 'bronze': {tiers}"),
+        (["-w", "at_risk is_true", "-w", "timezone eq Europe/Pariss"], f"filter.all.1.value: {zone}"),
+        (
+            ["--filter", '{"field": "country", "op": "in", "value": ["US", "usa"]}'],
+            "filter.value.1: country has no value 'usa': an ISO 3166 two-letter code such as US",
+        ),
+        (
+            ["-w", "country eq fr"],
+            "filter.all.0.value: country has no value 'fr': an ISO 3166 two-letter code such as FR",
+        ),
+    ]:
+        r = invoke(s, "segment", "preview", *args)
+        assert r.exit_code == 2 and f"not a valid segment filter:\n  {says}" in out(r), out(r)
+        r = invoke(s, "segment", "create", "--name", "typo", *args)
+        assert r.exit_code == 2 and f"not a valid segment filter:\n  {says}" in out(r), out(r)
+    r = invoke(s, "segment", "create", "--name", "Zoned", "-w", "timezone eq Europe/Pariss", "-w", "country eq XX")
+    assert r.exit_code == 2 and "filter.all.0.value: timezone" in out(r) and "filter.all.1.value: country" in out(r)
+    r = invoke(s, "segment", "--tier", "bronze")
+    assert r.exit_code == 2 and f"--tier: tier has no value 'bronze': {tiers}" in out(r), out(r)
+    r = invoke(s, "segment", "--tier", "Gold")
+    assert r.exit_code == 2 and "tier has no value 'Gold'" in out(r), out(r)
+    r = invoke(
+        s, "segment", "preview", "-w", "timezone in America/New_York,Etc/GMT+5", "-w", "country eq null", "--json"
+    )
+    assert r.exit_code == 0 and json.loads(r.stdout)["count"] == 1, out(r)
+    r = invoke(s, "segment", "list", "--json")
+    assert json.loads(r.stdout) == []
+
+
+def test_a_segment_saved_with_a_zone_or_a_country_that_is_none_shows_and_previews_as_saved(tmp_path):
+    s = settings_with_members(tmp_path)
+    engine = create_engine_for(s.db_url())
+    filter = {
+        "any": [
+            {"field": "timezone", "op": "eq", "value": "America/New_Yrok"},
+            {"field": "country", "op": "in", "value": ["XX", "usa"]},
+            {"field": "tier", "op": "eq", "value": "silver"},
+        ]
+    }
+    made = datetime(2026, 1, 1, tzinfo=UTC)
+    save_segment(engine, Segment(segment_id="typos", name="Typos", filter=filter, created_at=made, created_by="x"))
+    engine.dispose()
+    r = invoke(s, "segment", "show", "typos", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["count"] == 1, out(r)
+    r = invoke(s, "segment", "show", "typos")
+    assert r.exit_code == 0 and "America/New_Yrok" in r.stdout, out(r)
+    r = invoke(s, "segment", "preview", "typos", "--json")
+    assert r.exit_code == 0 and [m["customer_id"] for m in json.loads(r.stdout)["sample"]] == ["cus_c"], out(r)
+    r = invoke(s, "segment", "preview", "nope")
+    assert r.exit_code == 1 and "no segment 'nope'" in out(r)

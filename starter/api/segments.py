@@ -2,7 +2,8 @@
 
 Segments are read from the customers projection the journeys keep current (storage/segments.py);
 nothing here reaches Temporal. A filter that is wrong is 422 with the field named in `detail`; so is
-a new segment's filter naming a tier the program in force does not have (a saved one is read as is).
+a new or previewed filter naming a tier the program in force does not have, or a time zone or a
+country that is none (a saved segment is read as is).
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ async def _call(fn: Callable[..., T], *args: Any) -> T:
 
 
 def filter_value_error(e: UnknownFilterValue, prefix: str = "filter") -> ApiError:
-    """A tier the program lacks, as the 422 of any other filter fault: each named by its path."""
+    """A value the filter's field cannot have (a tier the program lacks, a zone or a country that is
+    none), as the 422 of any other filter fault: each named by its path."""
     errors = field_errors([{"loc": (prefix, *f.loc), "msg": f.message, "type": "value_error"} for f in e.faults])
     return ApiError(422, f"invalid request: {', '.join(dict.fromkeys(x['field'] for x in errors))}", errors)
 
@@ -98,7 +100,7 @@ def filter_value_error(e: UnknownFilterValue, prefix: str = "filter") -> ApiErro
 @router.post("/segments", status_code=201, response_model=Segment, responses=answers(400, 401, 403, 409, 413, 422))
 async def create_segment(body: SegmentIn, svc: ServicesDep, segments: Segments, caller: SegmentWriter) -> Segment:
     """Save a named filter; 409 when its id or its name is taken, 422 when it names a tier the program
-    in force does not have."""
+    in force does not have, or a time zone or a country that is none."""
     tiers = svc.program.tiers.names()
     return await _call(segments.create, body.name, body.filter, caller.actor, body.segment_id, tiers)
 
@@ -127,7 +129,7 @@ async def preview_segment(
 
 @router.post("/segments/preview", response_model=SegmentPreview, responses=answers(400, 401, 403, 413, 422))
 async def preview_filter(
-    body: FilterIn, segments: Segments, _caller: SegmentReader, sample: SampleSize = 10
+    body: FilterIn, svc: ServicesDep, segments: Segments, _caller: SegmentReader, sample: SampleSize = 10
 ) -> SegmentPreview:
-    """Preview a filter before saving it."""
-    return await _call(segments.preview, body.filter, sample)
+    """Preview a filter before saving it; 422 as `POST /segments` for a value it would refuse."""
+    return await _call(segments.preview, body.filter, sample, svc.program.tiers.names())

@@ -6,8 +6,9 @@
     tenure segment preview ID | --where ... | --filter JSON  [--sample N] [--json]
     tenure segment [--at-risk] [--status STATUS] [--tier TIER]   (the quick listing of before)
 
-FILE is TOML or JSON: `segment_id` (optional: made from the name), `name`, `filter`; a new filter may
-name only the tiers of the program in force (TENURE_PROGRAM_PATH), exit 2 otherwise. A `--where`
+FILE is TOML or JSON: `segment_id` (optional: made from the name), `name`, `filter`; a new or
+previewed filter (and `--tier`) may name only the tiers of the program in force (TENURE_PROGRAM_PATH),
+IANA time zones and ISO 3166 two-letter countries in capitals, exit 2 otherwise. A `--where`
 is `FIELD OP VALUE`: `tier in gold,platinum`, `balance between 100,500`, `at_risk is_true`,
 `last_activity_at lt 2026-11-01T00:00:00Z`; several are combined with AND (`--any`: OR).
 """
@@ -27,11 +28,13 @@ from pydantic import TypeAdapter, ValidationError
 from domain.segments import (
     BOOL_FIELDS,
     NUMBER_FIELDS,
+    Condition,
     Segment,
     SegmentFilter,
     SegmentPreview,
     check_shape,
     error_path,
+    value_faults,
 )
 from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, UnknownFilterValue
 from storage.members import segment
@@ -74,6 +77,12 @@ def segment_cmd(
     def work() -> list[dict[str, Any]]:
         if status and status not in STATUSES:
             raise CliError(f"unknown status {status!r}: use active, past_due or cancelled", code=2)
+        if tier is not None:  # as a filter's tier: one of the program in force's, or it lists nobody
+            faults = value_faults(
+                Condition.model_construct(field="tier", op="eq", value=tier), env.program().tiers.names()
+            )
+            if faults:
+                raise CliError(f"--tier: {faults[0].message}", code=2)
         return segment(env.engine(), at_risk=True if at_risk else None, status=status, tier=tier, limit=limit)
 
     console().print(segment_view(run(work)))
@@ -135,7 +144,8 @@ def _problems(e: ValidationError, prefix: str) -> str:
 
 
 def _value_problems(e: UnknownFilterValue, prefix: str) -> str:
-    """A tier the program lacks, named by its path as `_problems` names the filter's other faults."""
+    """A value a field cannot have (a tier the program lacks, a zone or a country that is none), named by
+    its path as `_problems` names the filter's other faults."""
     return "\n".join(
         f"  {'.'.join(str(p) for p in (prefix, *error_path(f.loc)) if p != '')}: {f.message}" for f in e.faults
     )
@@ -260,7 +270,7 @@ def show_cmd(
     """A saved segment, its filter and how many members it holds now."""
     env = env_of(ctx)
     seg = _saved(ctx, segment_id)
-    shown = run(lambda: SegmentClient(env.engine()).preview(seg.filter, 0))
+    shown = run(lambda: SegmentClient(env.engine()).preview(seg.segment_id, 0))  # as saved, not checked again
     if as_json:
         typer.echo(json.dumps({**seg.model_dump(mode="json"), "count": shown.count}, indent=2))
         return
@@ -283,8 +293,20 @@ def preview_cmd(
     if segment_id is not None and (where or filter_json):
         say("[bold red]error:[/] give a segment id or a filter, not both", stderr=True)
         raise typer.Exit(2)
-    f = _saved(ctx, segment_id).filter if segment_id is not None else run(lambda: filter_of(where, any_of, filter_json))
-    shown: SegmentPreview = run(lambda: SegmentClient(env.engine()).preview(f, sample))
+
+    def work() -> SegmentPreview:
+        if segment_id is not None:  # a saved segment, read as saved
+            try:
+                return SegmentClient(env.engine()).preview(segment_id, sample)
+            except NoSegment as e:
+                raise CliError(str(e)) from None
+        f = filter_of(where, any_of, filter_json)
+        try:  # a filter as `create` would take it: the program in force's tiers, real zones and countries
+            return SegmentClient(env.engine()).preview(f, sample, env.program().tiers.names())
+        except UnknownFilterValue as e:
+            raise CliError(f"not a valid segment filter:\n{_value_problems(e, 'filter')}", code=2) from None
+
+    shown = run(work)
     if as_json:
         typer.echo(shown.model_dump_json(indent=2))
     else:

@@ -40,7 +40,8 @@ from domain.campaigns import (
     schedule_id,
     workflow_id,
 )
-from domain.segments import program_value_faults
+from domain.segments import SegmentFilter
+from starter.client.segments import filter_value_faults
 from storage import campaigns as records
 from storage import segments as segment_store
 from storage.campaign_preview import preview_campaign
@@ -79,14 +80,22 @@ class UnknownSegment(CampaignError):
 
 
 class InvalidCampaign(CampaignError):
-    """The definition is well formed but names what the program in force does not have (an inline
-    filter's tier). `faults` are (dotted path, message); `problems` the `path: message` lines a
-    definition's other faults are (starter/campaign_file.py)."""
+    """The definition is well formed but its inline filter names what cannot be: a tier the program in
+    force does not have, a time zone or a country that is none. `faults` are (dotted path, message);
+    `problems` the `path: message` lines a definition's other faults are (starter/campaign_file.py)."""
 
     def __init__(self, faults: list[tuple[str, str]]):
         self.faults = faults
         self.problems = [f"{path}: {message}" for path, message in faults]
         super().__init__("; ".join(self.problems))
+
+
+def check_filter(f: SegmentFilter, tiers: Sequence[str] | None) -> None:
+    """`InvalidCampaign` naming each value of an inline filter that cannot be (starter/client/segments.py's
+    `filter_value_faults`), each at its path under `filter` as a definition's other faults."""
+    faults = filter_value_faults(f, tiers)
+    if faults:
+        raise InvalidCampaign([(".".join(str(p) for p in ("filter", *x.loc)), x.message) for x in faults])
 
 
 class CampaignClient:
@@ -116,11 +125,10 @@ class CampaignClient:
     ) -> records.CampaignRecord:
         """Record a draft; `CampaignStateError` when the id is taken, `UnknownSegment` for a missing segment,
         `InvalidCampaign` when an inline filter names a tier not in `tiers` (the program in force's tier
-        names; None: not checked, for a tool that has no program). A saved segment is taken as saved."""
-        if definition.filter is not None and tiers is not None:
-            faults = program_value_faults(definition.filter, tiers)
-            if faults:
-                raise InvalidCampaign([(".".join(str(p) for p in ("filter", *f.loc)), f.message) for f in faults])
+        names; None: tiers not checked, for a tool that has no program), a time zone or a country that is
+        none (`check_filter`). A saved segment is taken as saved."""
+        if definition.filter is not None:
+            check_filter(definition.filter, tiers)
         if definition.segment is not None:
             found = await asyncio.to_thread(segment_store.get_segment, self.engine, definition.segment)
             if found is None:

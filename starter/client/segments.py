@@ -20,9 +20,10 @@ from domain.segments import (
     SegmentFilter,
     SegmentPreview,
     check_shape,
-    program_value_faults,
     segment_id_for,
+    value_faults,
 )
+from starter.ingress.bounds import iana_zones, iso_countries
 from storage.segments import SegmentNameTaken, get_segment, list_segments, preview, save_segment
 
 FILTER: TypeAdapter[Any] = TypeAdapter(SegmentFilter)
@@ -49,19 +50,26 @@ class NoSegmentId(ValueError):
 
 
 class UnknownFilterValue(ValueError):
-    """The filter compares a field with a value the program in force does not have (a tier not among
-    its tiers); `faults` say where in the filter (pydantic's path) and what."""
+    """The filter compares a field with a value it cannot have: a tier not among the program in force's
+    tiers, a time zone the IANA database does not name, a country ISO 3166-1 does not (in capitals, as
+    the projection keeps it); `faults` say where in the filter (pydantic's path) and what."""
 
     def __init__(self, faults: list[FilterFault]) -> None:
         super().__init__("; ".join(f.message for f in faults))
         self.faults = faults
 
 
-def check_program_values(f: SegmentFilter, tiers: Sequence[str] | None) -> None:
-    """`UnknownFilterValue` when the filter names a tier not in `tiers` (None: not checked)."""
-    if tiers is None:
-        return
-    faults = program_value_faults(f, tiers)
+def filter_value_faults(f: SegmentFilter, tiers: Sequence[str] | None) -> list[FilterFault]:
+    """The filter's tiers not in `tiers` (None: not checked), its zones and countries that are none.
+
+    The lists are read here, not in domain/: the zone names are the zone database's (`zoneinfo`), the
+    country codes pycountry's, as the edge checks an event's country (starter/ingress/bounds.py)."""
+    return value_faults(f, tiers=tiers, zones=iana_zones(), countries=iso_countries())
+
+
+def check_filter_values(f: SegmentFilter, tiers: Sequence[str] | None) -> None:
+    """`UnknownFilterValue` when `filter_value_faults` finds any."""
+    faults = filter_value_faults(f, tiers)
     if faults:
         raise UnknownFilterValue(faults)
 
@@ -85,10 +93,11 @@ class SegmentClient:
         """Save a new segment (its id made from the name when none is given); never replaces one.
 
         `tiers`: the names of the program in force's tiers; a filter naming another tier is
-        `UnknownFilterValue` (None: not checked, for a tool that has no program)."""
+        `UnknownFilterValue` (None: tiers not checked, for a tool that has no program), and so is one
+        naming a time zone or a country that is none."""
         f = FILTER.validate_python(filter) if isinstance(filter, dict) else filter
         check_shape(f)
-        check_program_values(f, tiers)
+        check_filter_values(f, tiers)
         try:
             new_id = segment_id or segment_id_for(name)
         except ValueError as e:
@@ -122,7 +131,12 @@ class SegmentClient:
         found = self.get(segment_id)
         return SegmentWithCount(**found.model_dump(), count=preview(self.engine, found.filter, 0).count)
 
-    def preview(self, segment: str | SegmentFilter, sample: int = 10) -> SegmentPreview:
-        """The count and first members of a saved segment (by id) or of a filter."""
-        f = self.get(segment).filter if isinstance(segment, str) else segment
-        return preview(self.engine, f, sample)
+    def preview(
+        self, segment: str | SegmentFilter, sample: int = 10, tiers: Sequence[str] | None = None
+    ) -> SegmentPreview:
+        """The count and first members of a saved segment (by id: read as saved) or of a filter, which
+        is refused as `create` refuses it (`UnknownFilterValue`), `tiers` as there."""
+        if isinstance(segment, str):
+            return preview(self.engine, self.get(segment).filter, sample)
+        check_filter_values(segment, tiers)
+        return preview(self.engine, segment, sample)

@@ -109,7 +109,7 @@ def problems(error: Exception) -> list[Problem]:
     """The faults of a refused form, each naming its field: `Factor (multiplier.factor): Field required`."""
     if isinstance(error, FormProblem):
         return [Problem(error.field, f"{_label(error.field)} ({error.field}): {error.message}")]
-    if isinstance(error, InvalidCampaign):  # what the program in force lacks: an inline filter's tier
+    if isinstance(error, InvalidCampaign):  # an inline filter's value that cannot be: tier, zone, country
         return [Problem(path, f"{_label(path)} ({path}): {message}") for path, message in error.faults]
     if isinstance(error, ValidationError):
         found = []

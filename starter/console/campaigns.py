@@ -30,8 +30,9 @@ from starter.client.campaigns import (
     CampaignStateError,
     InvalidCampaign,
     UnknownSegment,
+    check_filter,
 )
-from starter.client.segments import SegmentClient, SegmentTaken
+from starter.client.segments import SegmentClient, SegmentTaken, check_filter_values
 from storage.campaign_preview import preview_campaign
 from storage.segments import count_members, get_segment, list_segments
 
@@ -112,13 +113,20 @@ def _filter_of(text: str) -> SegmentFilter:
     return TypeAdapter(SegmentFilter).validate_python(json.loads(text))
 
 
+def _checked_count(svc: Services, f: SegmentFilter) -> int:
+    """The members of a filter the segment form would save (the segments' client's check), else its fault."""
+    check_filter_values(f, svc.program.tiers.names())
+    return count_members(svc.engine, f)
+
+
 @router.post("/segments/count", response_class=HTMLResponse)
 async def segment_count(request: Request, svc: ServicesDep, staff: Reader) -> Response:
-    """The live count of the filter being written (htmx, as the marketer types)."""
+    """The live count of the filter being written (htmx, as the marketer types); a filter the form would
+    refuse (a tier the program lacks, a zone or a country that is none) shows why instead of a count."""
     form = await checked_form(request, staff)
     try:
-        n = await asyncio.to_thread(count_members, svc.engine, _filter_of(str(form.get("filter") or "")))
-    except (ValueError, ValidationError) as e:
+        n = await asyncio.to_thread(_checked_count, svc, _filter_of(str(form.get("filter") or "")))
+    except (ValueError, ValidationError) as e:  # UnknownFilterValue among them
         return HTMLResponse(f'<span class="neg">Not a filter yet: {escape(_short(e))}</span>')
     return render(request, "count.html", staff, n=n)
 
@@ -126,7 +134,8 @@ async def segment_count(request: Request, svc: ServicesDep, staff: Reader) -> Re
 @router.post("/segments")
 async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) -> Response:
     """A new segment through the segments' one client (as `POST /segments` and `tenure segment create`):
-    the same id from the name, the same refusals, a tier only of the program in force."""
+    the same id from the name, the same refusals: a tier only of the program in force, real zones and
+    countries."""
     form = await checked_form(request, staff)
     name = str(form.get("name") or "").strip()
     segment_id = str(form.get("segment_id") or "").strip() or None
@@ -166,8 +175,10 @@ async def campaign_preview(request: Request, svc: ServicesDep, staff: Reader) ->
     form = await checked_form(request, staff)
     try:
         definition = _definition(form, svc, draft=True)
+        if definition.filter is not None:  # as creating it would: a saved segment is taken as saved
+            check_filter(definition.filter, svc.program.tiers.names())
         found = await asyncio.to_thread(preview_campaign, svc.engine, definition, await _filter_for(svc, definition))
-    except (ValueError, ValidationError) as e:
+    except (ValueError, ValidationError, InvalidCampaign) as e:
         return render(request, "campaign_preview.html", staff, p=None, faults=problems(e))
     return render(request, "campaign_preview.html", staff, p=found, d=definition, terms=terms(definition), faults=[])
 

@@ -6,6 +6,9 @@ a list that changes, so it can be checked when a fact arrives but never when a j
   currency") and XTS ("for testing"). Given in capitals or in lower case (Stripe's), passed on in
   capitals.
 - Shapes: an address is local@domain, a zone name looks like one (Europe/Berlin, UTC, Etc/GMT+5).
+  An event's zone is not held to the zone database (an unknown one counts as UTC), but a segment
+  filter's is: `iana_zones()`, the names `zoneinfo` finds (the tzdata package, a dependency, when
+  the system has none); and a filter's country to `iso_countries()` (starter/client/segments.py).
 - Times: a fact happened after 2000, at most a day ahead of this clock (clocks drift, zones get
   confused; further ahead is a wrong field), and within `DEDUPLICATION_HORIZON_DAYS`: a journey
   cannot tell an older fact from one it already applied, so it is refused rather than risk
@@ -17,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
@@ -47,6 +51,12 @@ def iso_currency(code: str) -> str:
 @lru_cache(maxsize=1)
 def iso_countries() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+@lru_cache(maxsize=1)
+def iana_zones() -> frozenset[str]:
+    """The time zone names `zoneinfo.ZoneInfo` resolves here (Europe/Paris, UTC, Etc/GMT+5)."""
+    return frozenset(available_timezones())
 
 
 def iso_country(code: str) -> str:
