@@ -3,10 +3,14 @@ a value they typed that Tenure cannot take, and where the codec's sign-in sends 
 
 from __future__ import annotations
 
+import re
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+import pytest
 from typer.testing import CliRunner
 
 from settings import Settings
@@ -15,6 +19,8 @@ from starter.cli import doctor as doctor_module
 from starter.cli import reconcile as reconcile_module
 from starter.cli.context import Env
 from starter.doctor import Diagnosis
+from tests.api_kit import recording_app
+from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 
 # ---- the CLI: nothing to report is one line, not an empty table -------------------------------------
 
@@ -71,3 +77,69 @@ def test_reconcile_with_nothing_in_the_ledger_says_so_without_an_empty_table(mon
     r = invoke("reconcile")
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == "✔ nothing to reconcile: the ledger has no entries yet", r.stdout
+
+
+# ---- what to type, in the product's words (not pydantic's) -------------------------------------------
+
+
+def test_the_cli_says_what_to_type_for_a_short_reason_or_an_empty_actor():
+    r = invoke("member", "adjust", "cus_1", "-5", "--reason", "ab", "--actor", "support:maria")
+    assert r.exit_code == 1
+    assert "error: --reason: write at least 3 characters" in r.stderr, r.stderr
+    r = invoke("member", "set-tier", "cus_1", "gold", "--reason", "ok", "--actor", "", "--until", "2027-01-31")
+    assert r.exit_code == 1
+    assert "--reason: write at least 3 characters; --actor: must not be empty" in r.stderr, r.stderr
+    assert "String should" not in r.stderr
+
+
+async def signed_in(http) -> str:
+    """Sign the console in as support; answers the member page's CSRF token."""
+    page = await http.get("/console/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    await http.post("/console/login", data={"csrf": token, "key": "support-secret-key"})
+    page = await http.get("/console/members/cus_support")
+    assert page.status_code == 200, page.text
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+@asynccontextmanager
+async def console(tmp_path: Path):
+    rules, _ = paying_member()
+    async with recording_app(PROGRAM, tmp_path, api_keys="support-secret-key:support:maria") as http:
+        http.app.state.services._tenure = Journeys(rules, T0)  # no update method: nothing may reach the journey
+        http.csrf = await signed_in(http)
+        yield http
+
+
+async def notice(http, action: str, **form: str) -> str:
+    answer = await http.post(f"/console/members/cus_support/{action}", data={"csrf": http.csrf, **form})
+    assert answer.status_code == 303, answer.text
+    return unquote(answer.headers["location"].split("notice=")[1].split("#")[0])
+
+
+async def test_the_console_says_what_to_type_for_a_short_reason(tmp_path):
+    async with console(tmp_path) as http:
+        said = await notice(http, "adjust", request_id="r-1", points="250", reason="ab")
+        assert said == "Not adjusted: reason: write at least 3 characters"
+        said = await notice(http, "adjust", request_id="r-2", points="250", reason="x" * 501)
+        assert said == "Not adjusted: reason: write at most 500 characters, not 501"
+        said = await notice(http, "minimum-tier", request_id="t-1", tier="gold", until="2027-01-31", reason="ok")
+        assert said == "Tier not set: reason: write at least 3 characters"
+
+
+def test_validation_words_say_what_to_type():
+    from pydantic import ValidationError
+
+    from domain.messages import AdjustRequest
+    from starter.validation_words import in_words
+
+    def said(**fields: Any) -> str:
+        with pytest.raises(ValidationError) as e:
+            AdjustRequest(**{"request_id": "r", "points": 5, "reason": "goodwill", "actor": "a", **fields})
+        return in_words(e.value)
+
+    assert said(points="12") == "points: give a whole number, like 250 or -250"
+    assert said(points=1.5) == "points: give a whole number, like 250 or -250"
+    assert said(points=10**13) == "points: give a number at most 1,000,000,000,000"
+    assert said(actor="a\nb") == "actor: write it on one line, without tabs or other control characters"
+    assert said(request_id="") == "request id: must not be empty"

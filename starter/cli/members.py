@@ -23,6 +23,7 @@ from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
 from starter.client import TenureClient, start_input
 from starter.personal_data import erase_member, export_member
+from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
 
 from .context import CliError, env_of, run
@@ -93,8 +94,19 @@ def _request_id() -> str:
     return f"cli-{uuid.uuid4().hex[:12]}"
 
 
+# The request's fields as the commands name them, so an error says what to type where.
+OPTION_NAMES = {
+    "request_id": "--request-id",
+    "reason": "--reason",
+    "actor": "--actor",
+    "until": "--until",
+    "points": "POINTS",
+    "tier": "TIER",
+}
+
+
 def _validation(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+    return in_words(e, OPTION_NAMES)
 
 
 def _parse_until(value: str) -> datetime:

@@ -25,6 +25,7 @@ from domain.messages import AdjustRequest, MinimumTierRequest
 from starter.api.dependencies import ServicesDep
 from starter.client import JourneyError, JourneyRefused, NoJourney
 from starter.ingress import CustomerId
+from starter.validation_words import in_words
 from storage.console_reads import emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
@@ -176,7 +177,7 @@ def _back(customer_id: str, notice: str) -> Response:
 
 def _why(e: Exception) -> str:
     if isinstance(e, ValidationError):
-        return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+        return in_words(e)
     if "isoformat" in str(e) or "Invalid isoformat" in str(e):
         return "give the date as YYYY-MM-DD"
     return str(e) or type(e).__name__
