@@ -15,10 +15,11 @@ from pydantic import ValidationError
 from domain.messages import FREE_TEXT, SINGLE_LINE
 from starter.ingress.customer_ids import CUSTOMER_ID_PATTERN
 
+CUSTOMER_ID_WORDS = "a customer id is 1 to 200 letters, digits or _ . : @ + - (starting with a letter or digit)"
 _PATTERNS = {
     SINGLE_LINE: "write it on one line, without tabs or other control characters",
     FREE_TEXT: "remove the control characters (tabs and line breaks are fine)",
-    CUSTOMER_ID_PATTERN: "a customer id is 1 to 200 letters, digits or _ . : @ + - (starting with a letter or digit)",
+    CUSTOMER_ID_PATTERN: CUSTOMER_ID_WORDS,
 }
 _WHOLE = {"int_parsing", "int_from_float", "int_type", "float_parsing", "float_type"}
 _NUMBER_BOUNDS = {
@@ -58,7 +59,7 @@ def one_error(err: Mapping[str, Any], names: Mapping[str, str]) -> str:
         bound = ctx.get(key)
         return f"{name}: give a number {words} {bound:,}" if isinstance(bound, int) else f"{name}: {words} {bound}"
     if kind in _WHOLE or (kind == "value_error" and "must be an integer" in str(err.get("msg", ""))):
-        return f"{name}: give a whole number, like 250 or -250"
+        return f"{name}: give a whole number"
     if kind.startswith(("date", "datetime")):
         return f"{name}: give a date as YYYY-MM-DD"
     message = str(err.get("msg", "not valid"))

@@ -138,8 +138,67 @@ def test_validation_words_say_what_to_type():
             AdjustRequest(**{"request_id": "r", "points": 5, "reason": "goodwill", "actor": "a", **fields})
         return in_words(e.value)
 
-    assert said(points="12") == "points: give a whole number, like 250 or -250"
-    assert said(points=1.5) == "points: give a whole number, like 250 or -250"
+    assert said(points="12") == "points: give a whole number"
+    assert said(points=1.5) == "points: give a whole number"
     assert said(points=10**13) == "points: give a number at most 1,000,000,000,000"
     assert said(actor="a\nb") == "actor: write it on one line, without tabs or other control characters"
     assert said(request_id="") == "request id: must not be empty"
+
+
+# ---- a console address with a value FastAPI refuses: a console page, never the API's JSON ---------
+
+
+def a_console_page(answer) -> str:
+    assert answer.headers["content-type"].startswith("text/html"), answer.text
+    assert '<header class="top">' in answer.text and "Tenure console" in answer.text
+    assert '{"error"' not in answer.text and "Input should" not in answer.text and "String should" not in answer.text
+    return answer.text
+
+
+async def test_a_search_too_long_answers_the_search_page_with_what_to_type(tmp_path):
+    async with console(tmp_path) as http:
+        answer = await http.get("/console/members", params={"q": "a" * 201})
+        assert answer.status_code == 422
+        html = a_console_page(answer)
+        assert "Search: type at most 200 characters (a customer id, an email or the start of one), not 201." in html
+        assert 'name="q"' in html, "the search form is there to try again"
+        answer = await http.get("/console/members", params={"q": "a" * 201}, headers={"HX-Request": "true"})
+        assert answer.status_code == 422 and "type at most 200 characters" in answer.text
+        assert (await http.get("/console/members", params={"q": "a" * 200})).status_code == 200
+
+
+async def test_every_console_address_refused_by_its_parameters_is_a_console_page(tmp_path):
+    async with console(tmp_path) as http:
+        for path in ("/console/members/bad%20id!", "/console/members/bad%20id!/ledger", "/console/members/-x"):
+            answer = await http.get(path)
+            assert answer.status_code == 404, (path, answer.status_code)
+            html = a_console_page(answer)
+            assert "No member can have the id" in html and "a customer id is 1 to 200 letters" in html
+            assert 'href="/console/members"' in html
+        for action in ("adjust", "minimum-tier"):
+            answer = await http.post(f"/console/members/bad%20id!/{action}", data={"csrf": http.csrf})
+            assert answer.status_code == 404 and "No member can have the id" in a_console_page(answer)
+
+        answer = await http.get("/console/members/cus_support/ledger", params={"offset": "abc"})
+        assert answer.status_code == 422
+        assert "offset: give a whole number." in a_console_page(answer)
+        answer = await http.get("/console/members/cus_support/ledger", params={"offset": "-1"})
+        assert answer.status_code == 422 and "offset: give a number at least 0." in a_console_page(answer)
+        answer = await http.get("/console/program/diff", params={"old": "x" * 201})
+        assert answer.status_code == 422 and "old: write at most 200 characters, not 201." in a_console_page(answer)
+
+        # the API keeps its documented JSON answer
+        answer = await http.get("/members/bad%20id!", headers={"X-Api-Key": "support-secret-key"})
+        assert answer.status_code == 422 and answer.json()["error"] == "invalid request: path.customer_id"
+        assert http.rec.sent == []
+
+
+async def test_a_console_address_that_is_no_page_is_a_console_page(tmp_path):
+    async with console(tmp_path) as http:
+        answer = await http.get("/console/memberz")
+        assert answer.status_code == 404 and "The console has no such page." in a_console_page(answer)
+        answer = await http.get("/console/members/cus_support/adjust")
+        assert answer.status_code == 405 and "takes a form" in a_console_page(answer)
+        assert answer.headers["Allow"] == "POST"
+        assert (await http.get("/console/static/nothing.css")).status_code == 404
+        assert (await http.get("/nothing")).json() == {"error": "Not Found"}

@@ -36,16 +36,21 @@ router = APIRouter(prefix="/console/members", include_in_schema=False)
 Reader = Annotated[Staff, allowed("members")]
 Changer = Annotated[Staff, allowed("member_actions")]
 LEDGER_PAGE = 20
+MAX_SEARCH = 200  # the longest customer id; an email address is looked up by its start
 
 
 @router.get("", response_class=HTMLResponse)
-async def search(
-    request: Request, svc: ServicesDep, staff: Reader, q: Annotated[str, Query(max_length=200)] = ""
-) -> Response:
+async def search(request: Request, svc: ServicesDep, staff: Reader, q: str = "") -> Response:
+    template = "members_results.html" if request.headers.get("HX-Request") else "members.html"
+    if len(q) > MAX_SEARCH:  # no id or address is this long: said on the search page, nothing looked up
+        problem = (
+            f"Search: type at most {MAX_SEARCH} characters (a customer id, an email or the start of one), "
+            f"not {len(q):,}."
+        )
+        return render(request, template, staff, 422, q=q[:MAX_SEARCH], found=[], problem=problem)
     found = await asyncio.to_thread(find_members, svc.engine, q) if q.strip() else []
     if len(found) == 1 and q.strip() and request.headers.get("HX-Request") is None:
         return RedirectResponse(f"/console/members/{quote(found[0]['customer_id'], safe='')}", status_code=303)
-    template = "members_results.html" if request.headers.get("HX-Request") else "members.html"
     return render(request, template, staff, q=q, found=found)
 
 
