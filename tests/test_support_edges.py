@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -13,11 +14,13 @@ from urllib.parse import unquote
 import pytest
 from typer.testing import CliRunner
 
+from domain.messages import MinimumTierRequest
 from settings import Settings
 from starter import cli
 from starter.cli import doctor as doctor_module
 from starter.cli import reconcile as reconcile_module
 from starter.cli.context import Env
+from starter.client import JourneyRefused, TenureClient
 from starter.doctor import Diagnosis
 from tests.api_kit import recording_app
 from tests.support_kit import PROGRAM, T0, Journeys, paying_member
@@ -202,3 +205,61 @@ async def test_a_console_address_that_is_no_page_is_a_console_page(tmp_path):
         assert answer.headers["Allow"] == "POST"
         assert (await http.get("/console/static/nothing.css")).status_code == 404
         assert (await http.get("/nothing")).json() == {"error": "Not Found"}
+
+
+# ---- a minimum tier ends today at the earliest, five years ahead at the latest ----------------------
+
+
+def test_the_minimum_tier_bound_is_today_to_five_years_ahead():
+    from starter.client.tier_bounds import until_problem, until_range
+
+    now = datetime(2026, 12, 7, 15, tzinfo=UTC)
+    assert until_range(now) == (date(2026, 12, 7), date(2031, 12, 7))
+    assert until_range(datetime(2028, 2, 29, tzinfo=UTC))[1] == date(2033, 2, 28)
+    assert until_problem(datetime(2026, 12, 7, 23, 59, 59, tzinfo=UTC), now) is None
+    assert until_problem(datetime(2031, 12, 7, 23, 59, 59, tzinfo=UTC), now) is None
+    beyond = until_problem(datetime(2031, 12, 8, 23, 59, 59, tzinfo=UTC), now)
+    assert (
+        beyond == "until: give a last day from 2026-12-07 (today) to 2031-12-07 (at most 5 years ahead), not 2031-12-08"
+    )
+    past = until_problem(datetime(2026, 12, 7, 8, tzinfo=UTC), now, "--until")
+    assert past == (
+        "--until: give a last day from 2026-12-07 (today) to 2031-12-07 (at most 5 years ahead), "
+        "not 2026-12-07 08:00 UTC"
+    )
+
+
+def _tier_request(until: datetime) -> MinimumTierRequest:
+    return MinimumTierRequest(request_id="t-1", tier="gold", reason="key account", actor="support:maria", until=until)
+
+
+async def test_the_client_refuses_a_minimum_tier_beyond_five_years_before_asking_temporal():
+    tenure = TenureClient(object())  # type: ignore[arg-type] - nothing may reach Temporal
+    for until in (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC)):
+        with pytest.raises(JourneyRefused) as refused:
+            await tenure.set_minimum_tier("cus_1", _tier_request(until))
+        assert refused.value.invalid and "until: give a last day from" in refused.value.message
+    assert refused.value.code == "until_not_future"
+
+
+def test_the_cli_refuses_a_minimum_tier_until_9999():
+    from starter.client.tier_bounds import until_range
+
+    first, last = until_range(datetime.now(UTC))
+    r = invoke("member", "set-tier", "cus_1", "gold", "--reason", "key account", "--actor", "support:maria",
+               "--until", "9999-12-31")  # fmt: skip
+    assert r.exit_code == 1
+    assert f"--until: give a last day from {first} (today) to {last}" in r.stderr and "not 9999-12-31" in r.stderr
+
+
+async def test_the_console_refuses_a_minimum_tier_until_9999_or_yesterday(tmp_path):
+    from starter.client.tier_bounds import until_range
+
+    today, last = until_range(datetime.now(UTC))
+    async with console(tmp_path) as http:
+        page = (await http.get("/console/members/cus_support")).text
+        assert f'min="{today}" max="{last}"' in page
+        for until in ("9999-12-31", (today - timedelta(days=1)).isoformat()):
+            said = await notice(http, "minimum-tier", request_id="t-1", tier="gold", until=until, reason="key account")
+            assert said.startswith(f"Tier not set: until: give a last day from {today} (today) to "), said
+            assert said.endswith(f"(at most 5 years ahead), not {until}"), said

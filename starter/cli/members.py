@@ -22,6 +22,7 @@ from domain.erasure import ErasureRequest
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
 from starter.client import TenureClient, start_input
+from starter.client.tier_bounds import until_problem
 from starter.personal_data import erase_member, export_member
 from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
@@ -79,6 +80,9 @@ async def member_set_tier(
         )
     except ValidationError as e:
         raise CliError(_validation(e)) from None
+    problem = until_problem(until, datetime.now(UTC), "--until")
+    if problem is not None:
+        raise CliError(problem)
     await require_journey(tenure, customer_id)
     return await tenure.set_minimum_tier(customer_id, req)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -24,6 +24,7 @@ from domain.journey import workflow_id
 from domain.messages import AdjustRequest, MinimumTierRequest
 from starter.api.dependencies import ServicesDep
 from starter.client import JourneyError, JourneyRefused, NoJourney
+from starter.client.tier_bounds import END_OF_DAY, until_problem, until_range
 from starter.ingress import CustomerId
 from starter.validation_words import in_words
 from storage.console_reads import emails_of, find_members, ledger_newest
@@ -95,7 +96,7 @@ async def member(
         f"{quote(workflow_id(customer_id), safe='')}",
         request_id=f"console-{secrets.token_hex(8)}",
         notice=notice,
-        today=datetime.now(UTC).date(),
+        until_range=until_range(datetime.now(UTC)),
     )
 
 
@@ -155,13 +156,17 @@ async def minimum_tier(request: Request, customer_id: CustomerId, svc: ServicesD
     except ValueError:
         given = f", not {typed!r}" if typed else ""
         return _back(customer_id, f"Tier not set: until: give the last day as YYYY-MM-DD{given}")
+    until = datetime.combine(until_day, END_OF_DAY, tzinfo=UTC)
+    problem = until_problem(until, datetime.now(UTC))
+    if problem is not None:
+        return _back(customer_id, f"Tier not set: {problem}")
     try:
         req = MinimumTierRequest(
             request_id=str(form.get("request_id") or ""),
             tier=str(form.get("tier") or ""),
             reason=str(form.get("reason") or "").strip(),
             actor=staff.actor,
-            until=datetime.combine(until_day, time(23, 59, 59), tzinfo=UTC),
+            until=until,
         )
     except (ValidationError, ValueError) as e:
         return _back(customer_id, f"Tier not set: {_why(e)}")
