@@ -263,3 +263,22 @@ async def test_the_console_refuses_a_minimum_tier_until_9999_or_yesterday(tmp_pa
             said = await notice(http, "minimum-tier", request_id="t-1", tier="gold", until=until, reason="key account")
             assert said.startswith(f"Tier not set: until: give a last day from {today} (today) to "), said
             assert said.endswith(f"(at most 5 years ahead), not {until}"), said
+
+
+# ---- the codec's sign-in page says what to paste into the Temporal UI, and where -----------------------
+
+
+async def test_the_codec_sign_in_page_shows_the_endpoint_to_paste_into_the_temporal_ui(tmp_path):
+    async with recording_app(PROGRAM, tmp_path, api_keys="support-secret-key:support:maria") as http:
+        endpoint = str(http.base_url).rstrip("/") + "/codec"
+        for answer in (
+            await http.get("/codec/login"),
+            await http.post("/codec/login", headers={"X-Api-Key": "support-secret-key"}),
+        ):
+            assert answer.status_code == 200
+            page = answer.text
+            assert f"<code id=endpoint class=endpoint>{endpoint}</code>" in page, page
+            assert "open <i>Codec Server</i> settings" in page and "<i>Include cross-origin credentials</i>" in page
+            assert 'href="http://127.0.0.1:8233"' in page
+            assert 'name="viewport"' in page
+            assert f"Open the UI at the host of this page ({http.base_url.host})" in page, "not 127.0.0.1: said"
