@@ -30,6 +30,7 @@ from tests.journey_kit import eventually, ledger_rows, payment, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+NEXT_YEAR = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()  # a minimum tier's last day
 
 
 def invoke(settings: Settings, *args: str):
@@ -218,7 +219,7 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
             "--actor",
             "support:maria",
             "--until",
-            "2099-01-01",
+            NEXT_YEAR,
         )
         assert r.exit_code == 0, out(r)
         assert "tier now gold" in r.stdout
@@ -226,7 +227,7 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
         assert "gold" in r.stdout and "minimum tier" in r.stdout and "key account" in r.stdout
 
         r = await ainvoke(
-            settings, "member", "set-tier", cid, "diamond", "--reason", "vip", "--actor", "s", "--until", "2099-01-01"
+            settings, "member", "set-tier", cid, "diamond", "--reason", "vip", "--actor", "s", "--until", NEXT_YEAR
         )
         assert r.exit_code == 1 and "unknown tier 'diamond'" in r.stderr
         r = await ainvoke(
@@ -254,7 +255,7 @@ async def test_unknown_customer_and_temporal_down(dev_env, program, tmp_path):
             ("member", "timeline", nobody),
             ("reconcile", nobody),
             ("member", "adjust", nobody, "10", "--reason", "hello", "--actor", "s"),
-            ("member", "set-tier", nobody, "gold", "--reason", "hello", "--actor", "s", "--until", "2099-01-01"),
+            ("member", "set-tier", nobody, "gold", "--reason", "hello", "--actor", "s", "--until", NEXT_YEAR),
         ):
             r = await ainvoke(settings, *args)
             assert r.exit_code == 1, (args, out(r))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import HTMLResponse
@@ -115,19 +116,20 @@ async def _apply(request: Request, svc: ServicesDep, caller: ApiKey, namespace: 
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-async def login_page() -> HTMLResponse:
-    return _page("Sign in to decode Temporal payloads", _FORM)
+async def login_page(request: Request, svc: ServicesDep) -> HTMLResponse:
+    return _page("Sign in to decode Temporal payloads", _FORM + _how_to(request, svc.settings.temporal_ui_url))
 
 
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
-async def login(request: Request, caller: Staff) -> HTMLResponse:
+async def login(request: Request, svc: ServicesDep, caller: Staff) -> HTMLResponse:
     """The form posts the key as `X-Api-Key` (its script): the same check as every route. The key is
     then kept in a cookie only `/codec` receives, out of reach of any page's scripts."""
     response = _page(
         "Signed in",
         f"<p>The Temporal UI may now decode payloads as <b>{html.escape(caller.actor)}</b> for 8 hours, once its "
         "codec server settings have <i>Include cross-origin credentials</i> on.</p>"
-        '<form method="post" action="logout"><button>Sign out</button></form>',
+        + _how_to(request, svc.settings.temporal_ui_url)
+        + '<form method="post" action="logout"><button>Sign out</button></form>',
     )
     response.set_cookie(
         COOKIE,
@@ -152,13 +154,59 @@ def _bearer(request: Request) -> str:
     return request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
 
 
+def endpoint_of(request: Request) -> str:
+    """This server's codec endpoint as the browser reached it: what the Temporal UI's setting takes."""
+    return str(request.base_url).rstrip("/") + PREFIX
+
+
+def _how_to(request: Request, ui_url: str) -> str:
+    """The endpoint to paste into the Temporal UI, and where: a browser sends the cookie only to it."""
+    endpoint = html.escape(endpoint_of(request))
+    ui = html.escape(ui_url.rstrip("/"))
+    same_host = urlsplit(ui_url).hostname == request.url.hostname
+    host_note = (
+        ""
+        if same_host
+        else f"<p><b>Open the UI at the host of this page ({html.escape(request.url.hostname or '')})</b>: "
+        "the browser sends the cookie only to the same site.</p>"
+    )
+    return (
+        "<h2>Codec endpoint</h2>"
+        f"<p><code id=endpoint class=endpoint>{endpoint}</code> <button type=button id=copy>Copy</button></p>"
+        f'<p>In the Temporal UI (<a href="{ui}">{ui}</a>), open <i>Codec Server</i> settings, choose '
+        "<i>Use my browser setting and ignore Cluster-level setting</i>, paste this endpoint and tick "
+        "<i>Include cross-origin credentials</i>.</p>" + host_note + _COPY
+    )
+
+
 def _page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
-        f"<!doctype html><html><head><meta charset=utf-8><title>Tenure: {html.escape(title)}</title></head>"
-        f"<body style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>{html.escape(title)}</h1>"
-        f"{body}</body></html>",
+        "<!doctype html><html><head><meta charset=utf-8>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Tenure: {html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>",
         headers={"Cache-Control": "no-store"},
     )
+
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:40em;margin:3em auto;padding:0 1em;line-height:1.4}"
+    "h1{font-size:1.5em}h2{font-size:1.1em;margin-top:2em}"
+    ".endpoint{display:inline-block;padding:.3em .5em;background:#f3f3f3;border:1px solid #ccc;"
+    "border-radius:4px;word-break:break-all;font-size:1.05em}"
+    "input{max-width:100%;box-sizing:border-box}"
+)
+
+# Copy to the clipboard where the browser allows it (a secure context); else select it for Ctrl-C.
+_COPY = """
+<script>
+document.getElementById('copy').onclick = async () => {
+  const text = document.getElementById('endpoint').textContent;
+  try { await navigator.clipboard.writeText(text); document.getElementById('copy').textContent = 'Copied'; }
+  catch (e) { getSelection().selectAllChildren(document.getElementById('endpoint')); }
+};
+</script>
+"""
 
 
 # The key goes in a header, as for every route, rather than in a form field.

@@ -62,7 +62,8 @@ def doctor_cmd(
     if as_json:
         typer.echo(json.dumps({"journeys": [d.as_json() for d in found], "quarantined": rows}, default=str, indent=2))
     else:
-        out.print(doctor_view(found))
+        if troubled:  # the journeys that are fine are counted in the line below, not listed
+            out.print(doctor_view(troubled))
         if customer_id is not None and rows:
             out.print(quarantine_view(customer_id, rows))
         stuck = sum(1 for d in found if d.stuck)

@@ -22,7 +22,9 @@ from domain.erasure import ErasureRequest
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
 from starter.client import TenureClient, start_input
+from starter.client.tier_bounds import until_problem
 from starter.personal_data import erase_member, export_member
+from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
 
 from .context import CliError, env_of, run
@@ -78,6 +80,9 @@ async def member_set_tier(
         )
     except ValidationError as e:
         raise CliError(_validation(e)) from None
+    problem = until_problem(until, datetime.now(UTC), "--until")
+    if problem is not None:
+        raise CliError(problem)
     await require_journey(tenure, customer_id)
     return await tenure.set_minimum_tier(customer_id, req)
 
@@ -93,8 +98,19 @@ def _request_id() -> str:
     return f"cli-{uuid.uuid4().hex[:12]}"
 
 
+# The request's fields as the commands name them, so an error says what to type where.
+OPTION_NAMES = {
+    "request_id": "--request-id",
+    "reason": "--reason",
+    "actor": "--actor",
+    "until": "--until",
+    "points": "POINTS",
+    "tier": "TIER",
+}
+
+
 def _validation(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+    return in_words(e, OPTION_NAMES)
 
 
 def _parse_until(value: str) -> datetime:

@@ -38,6 +38,9 @@ def reconcile_cmd(
             engine.dispose()
 
     rows = run(work())
+    if not rows:
+        say("[green]✔ nothing to reconcile: the ledger has no entries yet[/]")
+        return
     out.print(reconcile_view(rows))
     bad = [r for r in rows if not r.ok]
     if bad:

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -64,9 +64,10 @@ from domain.upcoming import UpcomingView
 from storage.programs import store_program
 
 from .campaigns import CampaignClient
-from .errors import JourneyUnavailable, NoJourney
+from .errors import JourneyRefused, JourneyUnavailable, NoJourney
 from .health import JourneyHealth, describe_health
 from .temporal_errors import journey_error
+from .tier_bounds import until_problem
 
 T = TypeVar("T")
 log = logging.getLogger("tenure.client")
@@ -230,6 +231,12 @@ class TenureClient:
         return await self._update(customer_id, ADJUST_UPDATE, request, AdjustResult)
 
     async def set_minimum_tier(self, customer_id: str, request: MinimumTierRequest) -> Summary:
+        """Refused here (JourneyRefused, invalid) when `until` is past or more than five years ahead
+        (tier_bounds.py): the journey's own check stays as its histories recorded it."""
+        now = datetime.now(UTC)
+        problem = until_problem(request.until, now)
+        if problem is not None:
+            raise JourneyRefused("until_not_future" if request.until <= now else None, problem, invalid=True)
         return await self._update(customer_id, SET_MINIMUM_TIER_UPDATE, request, Summary)
 
     async def adopt_program(self, customer_id: str, program: Program) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -24,7 +24,9 @@ from domain.journey import workflow_id
 from domain.messages import AdjustRequest, MinimumTierRequest
 from starter.api.dependencies import ServicesDep
 from starter.client import JourneyError, JourneyRefused, NoJourney
+from starter.client.tier_bounds import END_OF_DAY, until_problem, until_range
 from starter.ingress import CustomerId
+from starter.validation_words import in_words
 from storage.console_reads import emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
@@ -35,16 +37,21 @@ router = APIRouter(prefix="/console/members", include_in_schema=False)
 Reader = Annotated[Staff, allowed("members")]
 Changer = Annotated[Staff, allowed("member_actions")]
 LEDGER_PAGE = 20
+MAX_SEARCH = 200  # the longest customer id; an email address is looked up by its start
 
 
 @router.get("", response_class=HTMLResponse)
-async def search(
-    request: Request, svc: ServicesDep, staff: Reader, q: Annotated[str, Query(max_length=200)] = ""
-) -> Response:
+async def search(request: Request, svc: ServicesDep, staff: Reader, q: str = "") -> Response:
+    template = "members_results.html" if request.headers.get("HX-Request") else "members.html"
+    if len(q) > MAX_SEARCH:  # no id or address is this long: said on the search page, nothing looked up
+        problem = (
+            f"Search: type at most {MAX_SEARCH} characters (a customer id, an email or the start of one), "
+            f"not {len(q):,}."
+        )
+        return render(request, template, staff, 422, q=q[:MAX_SEARCH], found=[], problem=problem)
     found = await asyncio.to_thread(find_members, svc.engine, q) if q.strip() else []
     if len(found) == 1 and q.strip() and request.headers.get("HX-Request") is None:
         return RedirectResponse(f"/console/members/{quote(found[0]['customer_id'], safe='')}", status_code=303)
-    template = "members_results.html" if request.headers.get("HX-Request") else "members.html"
     return render(request, template, staff, q=q, found=found)
 
 
@@ -89,7 +96,7 @@ async def member(
         f"{quote(workflow_id(customer_id), safe='')}",
         request_id=f"console-{secrets.token_hex(8)}",
         notice=notice,
-        today=datetime.now(UTC).date(),
+        until_range=until_range(datetime.now(UTC)),
     )
 
 
@@ -149,13 +156,17 @@ async def minimum_tier(request: Request, customer_id: CustomerId, svc: ServicesD
     except ValueError:
         given = f", not {typed!r}" if typed else ""
         return _back(customer_id, f"Tier not set: until: give the last day as YYYY-MM-DD{given}")
+    until = datetime.combine(until_day, END_OF_DAY, tzinfo=UTC)
+    problem = until_problem(until, datetime.now(UTC))
+    if problem is not None:
+        return _back(customer_id, f"Tier not set: {problem}")
     try:
         req = MinimumTierRequest(
             request_id=str(form.get("request_id") or ""),
             tier=str(form.get("tier") or ""),
             reason=str(form.get("reason") or "").strip(),
             actor=staff.actor,
-            until=datetime.combine(until_day, time(23, 59, 59), tzinfo=UTC),
+            until=until,
         )
     except (ValidationError, ValueError) as e:
         return _back(customer_id, f"Tier not set: {_why(e)}")
@@ -176,7 +187,7 @@ def _back(customer_id: str, notice: str) -> Response:
 
 def _why(e: Exception) -> str:
     if isinstance(e, ValidationError):
-        return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+        return in_words(e)
     if "isoformat" in str(e) or "Invalid isoformat" in str(e):
         return "give the date as YYYY-MM-DD"
     return str(e) or type(e).__name__

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from starter.api.dependencies import services
 from starter.api.services import Services
+from starter.validation_words import CUSTOMER_ID_WORDS, in_words
 
 from .access import NAVIGATION, Area, may
 from .formatting import install_filters
@@ -82,3 +83,18 @@ def render(
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def refused_page(request: Request, errors: list[Any]) -> HTMLResponse:
+    """A console address FastAPI refused (its path or query), as a page in the product's words: 404
+    when the path names nothing that can exist (a malformed customer id), 422 for a query value."""
+    svc: Services = services(request)
+    staff = staff_of(request, svc.settings)
+    in_path = [err for err in errors if tuple(err.get("loc", ()))[:1] == ("path",)]
+    if in_path and all(tuple(err["loc"]) == ("path", "customer_id") for err in in_path):
+        given = str(in_path[0].get("input", ""))
+        shown = given if len(given) <= 60 else given[:60] + "…"
+        why = f"No member can have the id “{shown}”: {CUSTOMER_ID_WORDS}."
+        return render(request, "refused.html", staff, 404, why=why, back=("/console/members", "Find a member"))
+    status = 404 if in_path else 422
+    return render(request, "refused.html", staff, status, title="Cannot show this page", why=in_words(errors) + ".")
