@@ -27,7 +27,7 @@ from domain.segments import (
     value_faults,
 )
 from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, UnknownFilterValue
-from starter.ingress.bounds import iana_zones, iso_countries
+from starter.reference_lists import iana_zones, iso_countries
 from storage.schema import customers
 from storage.segments import (
     SegmentNameTaken,

@@ -7,7 +7,9 @@ oversized bodies, bugs), and the error responses the OpenAPI document lists.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Match
 
 from domain.messages import FREE_TEXT, SINGLE_LINE
 from domain.refusals import REFUSED_ERROR_TYPE
@@ -191,12 +193,37 @@ def _unavailable(e: JourneyUnavailable) -> ApiError:
 # ---- rendering ----------------------------------------------------------------------------------
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@functools.lru_cache(maxsize=256)
+def _template_regex(template: str) -> re.Pattern[str]:
+    """`/segments/{segment_id}/preview` as a pattern of the paths it names."""
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the app answers on the request's path (a path may have several routes)."""
+    """The methods of the resource the request's path names, as the OpenAPI document lists them.
+
+    The most specific documented path wins (`/segments/preview` over `/segments/{segment_id}`), as a
+    client reads the document; a path the document does not list (the console's pages) is asked of
+    the routes as routing asks them (`matches` with each method: routes of an included router sit
+    inside it in FastAPI 0.165, not in `app.routes`)."""
     path = request.url.path
-    return sorted(
-        {m for r in request.app.routes if isinstance(r, Route) and r.path_regex.match(path) for m in r.methods or ()}
-    )
+    documented = [
+        (template.count("{"), template, operations)
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if _template_regex(template).fullmatch(path)
+    ]
+    if documented:
+        _, _, operations = min(documented, key=lambda d: d[0])
+        return sorted(m.upper() for m in operations if m.upper() in METHODS)
+    allowed = set()
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.routes):
+            allowed.add(method)
+    return sorted(allowed)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -23,7 +23,7 @@ from domain.segments import (
     segment_id_for,
     value_faults,
 )
-from starter.ingress.bounds import iana_zones, iso_countries
+from starter.reference_lists import iana_zones, iso_countries
 from storage.segments import SegmentNameTaken, get_segment, list_segments, preview, save_segment
 
 FILTER: TypeAdapter[Any] = TypeAdapter(SegmentFilter)

@@ -20,13 +20,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from domain.journey import DEDUPLICATION_HORIZON_DAYS
 from domain.messages import EARLIEST_FACT, MAX_EMAIL_LENGTH, whole_number
+from starter.reference_lists import iso_countries
 
 MAX_AHEAD = timedelta(days=1)
 NOT_MONEY = frozenset({"XXX", "XTS"})
@@ -46,17 +46,6 @@ def iso_currency(code: str) -> str:
             f"{code!r} is not a currency code of ISO 4217 (e.g. USD, EUR, JPY; or usd as Stripe writes it)"
         )
     return upper
-
-
-@lru_cache(maxsize=1)
-def iso_countries() -> frozenset[str]:
-    return frozenset(c.alpha_2 for c in pycountry.countries)
-
-
-@lru_cache(maxsize=1)
-def iana_zones() -> frozenset[str]:
-    """The time zone names `zoneinfo.ZoneInfo` resolves here (Europe/Paris, UTC, Etc/GMT+5)."""
-    return frozenset(available_timezones())
 
 
 def iso_country(code: str) -> str:
