@@ -39,31 +39,40 @@ def field_name(loc: Iterable[Any], names: Mapping[str, str]) -> str:
 
 def one_error(err: Mapping[str, Any], names: Mapping[str, str]) -> str:
     """One pydantic error as 'name: what to type'."""
-    name = field_name(err.get("loc", ()), names)
+    return f"{field_name(err.get('loc', ()), names)}: {what_to_type(err)}"
+
+
+def what_to_type(err: Mapping[str, Any]) -> str:
+    """What one pydantic error asks the person to type instead ('write at least 3 characters')."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     given = err.get("input")
     if kind == "missing":
-        return f"{name}: required"
+        return "required"
     if kind == "string_too_short":
         n = ctx.get("min_length", 1)
-        return f"{name}: must not be empty" if n == 1 else f"{name}: write at least {n} characters"
+        return "must not be empty" if n == 1 else f"write at least {n} characters"
     if kind == "string_too_long":
         n = ctx.get("max_length")
         now = f", not {len(given):,}" if isinstance(given, str) else ""
-        return f"{name}: write at most {n:,} characters{now}"
+        return f"write at most {n:,} characters{now}"
     if kind == "string_pattern_mismatch":
-        return f"{name}: {_PATTERNS.get(str(ctx.get('pattern')), 'not in the expected form')}"
+        return _PATTERNS.get(str(ctx.get("pattern")), "not in the expected form")
     if kind in _NUMBER_BOUNDS:
         key, words = _NUMBER_BOUNDS[kind]
         bound = ctx.get(key)
-        return f"{name}: give a number {words} {bound:,}" if isinstance(bound, int) else f"{name}: {words} {bound}"
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            return f"give a number {words} {bound:,}" if isinstance(bound, int) else f"give a number {words} {bound:g}"
+        return f"{words} {bound}"
     if kind in _WHOLE or (kind == "value_error" and "must be an integer" in str(err.get("msg", ""))):
-        return f"{name}: give a whole number"
-    if kind.startswith(("date", "datetime")):
-        return f"{name}: give a date as YYYY-MM-DD"
-    message = str(err.get("msg", "not valid"))
-    return f"{name}: {message.removeprefix('Value error, ')}"
+        return "give a whole number"
+    if kind.startswith("datetime"):
+        return "give a date and time, YYYY-MM-DD HH:MM"
+    if kind.startswith("date"):
+        return "give a date as YYYY-MM-DD"
+    if kind in ("literal_error", "enum") and ctx.get("expected"):
+        return f"choose {ctx['expected']}"
+    return str(err.get("msg", "not valid")).removeprefix("Value error, ")
 
 
 def in_words(errors: ValidationError | Iterable[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:

@@ -24,6 +24,7 @@ from domain.campaigns import CampaignDefinition
 from domain.messages import ActivityKind
 from domain.program import Program
 from starter.client.campaigns import InvalidCampaign
+from starter.validation_words import what_to_type
 
 EXAMPLE_FILTER = '{"all": [{"field": "status", "op": "eq", "value": "active"}]}'
 
@@ -115,7 +116,7 @@ def problems(error: Exception) -> list[Problem]:
         found = []
         for err in error.errors()[:6]:
             path = ".".join(str(x) for x in err["loc"])
-            message = str(err["msg"]).removeprefix("Value error, ")
+            message = what_to_type(err)  # the product's words, not pydantic's ("give a number more than 1")
             found.append(Problem(path, f"{_label(path)} ({path}): {message}" if path else message))
         return found
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
