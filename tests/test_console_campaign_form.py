@@ -55,6 +55,14 @@ GOLD_WEEKEND = {
 }
 
 
+def save_at_risk(engine) -> None:
+    """The saved segment `at-risk` (members at risk) the offers and the words tests reach."""
+    save_segment(
+        engine,
+        Segment(segment_id="at-risk", name="At risk", filter=AT_RISK, created_at=datetime.now(UTC), created_by="t"),
+    )
+
+
 def saved(http, campaign_id: str):
     return records.get_campaign(http.app.state.services.engine, campaign_id)
 
@@ -63,10 +71,7 @@ async def test_an_offer_to_members_at_risk_is_created_as_a_draft(program, tmp_pa
     async with recording_app(program, tmp_path, api_keys=KEYS) as http:
         csrf = await signed_in(http)
         engine = http.app.state.services.engine
-        save_segment(
-            engine,
-            Segment(segment_id="at-risk", name="At risk", filter=AT_RISK, created_at=datetime.now(UTC), created_by="t"),
-        )
+        save_at_risk(engine)
         form = common(
             "win-back-20",
             "offer",
@@ -317,10 +322,7 @@ async def test_segments_and_a_campaigns_filter_read_in_words(program, tmp_path):
     async with recording_app(program, tmp_path, api_keys=KEYS) as http:
         csrf = await signed_in(http)
         engine = http.app.state.services.engine
-        save_segment(
-            engine,
-            Segment(segment_id="at-risk", name="At risk", filter=AT_RISK, created_at=datetime.now(UTC), created_by="t"),
-        )
+        save_at_risk(engine)
         page = await http.get("/console/campaigns")
         assert re.search(r'data-testid="filter-words">at risk<', page.text)
         form = common("gold-bonus", "bonus", csrf=csrf, bonus_points="20")
