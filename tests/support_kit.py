@@ -1,10 +1,14 @@
-"""A member's journey without a server, for support's views: the domain's rules on one account, and a
-stand-in for TenureClient that answers the member page's queries (summary, timeline, upcoming) from it."""
+"""A member's journey without a server, for support's views: the domain's rules on one account, a
+stand-in for TenureClient that answers the member page's queries (summary, timeline, upcoming) from it,
+and the console that reads it in a real browser (`support_console`)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from domain.account import Account
 from domain.effects import Effects
@@ -14,9 +18,14 @@ from domain.program import parse_program
 from domain.rules import AccountRules
 from domain.summary import Summary, Timeline, recent_timeline, summarize
 from domain.upcoming import UpcomingView, upcoming
+from storage.engine import create_engine_for
+from storage.migrate import upgrade
+from tests.api_kit import api_settings
+from tests.console_kit import CHROMIUM_ARGS, chromium_or_skip, serving
 
 PROGRAM = parse_program((Path(__file__).resolve().parent.parent / "program.toml").read_text())
 T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
+SUPPORT_KEY = "support-secret-key"
 
 
 def paying_member(customer_id: str = "cus_support") -> tuple[AccountRules, Effects]:
@@ -48,3 +57,34 @@ class Journeys:
 
     async def upcoming(self, customer_id: str) -> UpcomingView:
         return UpcomingView(items=upcoming(self.rules, self.now, as_sent=True))
+
+
+@asynccontextmanager
+async def support_console(tmp_path: Path, rules: AccountRules, now: datetime) -> AsyncIterator[tuple[str, Any]]:
+    """The app (API and console) on a free port, support's key its only one, a fresh SQLite database,
+    the journey answered from `rules` at `now`; and Debian's chromium driven by Playwright. Yields the
+    base URL and the browser; the test is skipped, saying why, without chromium or playwright."""
+    path = chromium_or_skip()
+    from playwright.async_api import async_playwright  # the test extra: only browser tests need it
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'console.db'}")
+    upgrade(engine)
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{SUPPORT_KEY}:support:maria")
+    try:
+        async with serving(settings, object(), PROGRAM, engine, journeys=Journeys(rules, now)) as base:
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+                try:
+                    yield base, browser
+                finally:
+                    await browser.close()
+    finally:
+        engine.dispose()
+
+
+async def sign_in_as_support(page: Any) -> None:
+    """Sign the page's browser context in at the console's login page with support's key."""
+    await page.goto("/console/login")
+    await page.fill("input[name=key]", SUPPORT_KEY)
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_load_state()

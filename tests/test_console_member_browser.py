@@ -11,34 +11,25 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import async_playwright
 
 from domain.intake import receive
 from domain.messages import ActivityReported, RefundIssued, SubscriptionCancelled
-from storage.engine import create_engine_for
-from storage.migrate import upgrade
-from tests.api_kit import api_settings
-from tests.console_kit import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_or_skip, serving, shoot
-from tests.support_kit import PROGRAM, T0, Journeys, paying_member
+from tests.console_kit import DESKTOP, PHONE, shoot
+from tests.support_kit import PROGRAM, T0, paying_member, sign_in_as_support, support_console
 
 pytestmark = pytest.mark.timeout(120)
-KEY = "support-secret-key"
 
 
 async def open_member(browser, base: str, customer_id: str, viewport):
     context = await browser.new_context(viewport=viewport, base_url=base)
     page = await context.new_page()
-    await page.goto("/console/login")
-    await page.fill("input[name=key]", KEY)
-    await page.click("button:has-text('Sign in')")
-    await page.wait_for_load_state()
+    await sign_in_as_support(page)
     response = await page.goto(f"/console/members/{customer_id}")
     assert response is not None and response.status == 200
     return page
 
 
 async def test_a_long_timeline_opens_at_its_latest_line_and_a_frozen_balance_says_so(tmp_path):
-    path = chromium_or_skip()
     rules, outbox = paying_member("cus_busy")
     for day in range(40):  # a daily login for weeks: more lines than the timeline's box shows
         at = T0 + timedelta(days=day, hours=1)
@@ -48,37 +39,24 @@ async def test_a_long_timeline_opens_at_its_latest_line_and_a_frozen_balance_say
     receive(rules, outbox, late, SubscriptionCancelled(event_id="c1", reason="too_expensive"))
     latest = rules.a.timeline[-1].text
 
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'console.db'}")
-    upgrade(engine)
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:support:maria")
-    try:
-        async with serving(settings, object(), PROGRAM, engine, journeys=Journeys(rules, late)) as base:
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-                try:
-                    for viewport, name in ((DESKTOP, "member-support-desktop"), (PHONE, "member-support-phone")):
-                        page = await open_member(browser, base, "cus_busy", viewport)
-                        timeline = page.locator("[data-testid=timeline]")
-                        box = await timeline.evaluate(
-                            "el => ({top: el.scrollTop, height: el.clientHeight, full: el.scrollHeight})"
-                        )
-                        assert box["full"] > box["height"], "the timeline overflows its box"
-                        assert box["top"] + box["height"] >= box["full"] - 2, f"{name}: opened at the top: {box}"
-                        last = timeline.locator("li").last
-                        assert latest in await last.inner_text()
-                        assert await last.is_visible()
-                        await last.scroll_into_view_if_needed()
-                        lots = await page.locator("[data-testid=lots-box]").evaluate(
-                            "el => ({height: el.clientHeight, full: el.scrollHeight})"
-                        )
-                        assert lots["full"] > lots["height"] <= 28 * 16, f"{name}: 41 lots fill the page: {lots}"
-                        assert await page.locator("text=41 lots with points left").count() == 1
-                        assert await page.locator("[data-testid=frozen]").inner_text() == (
-                            f"frozen until {late + timedelta(days=PROGRAM.winback.grace_days):%Y-%m-%d}"
-                        )
-                        await shoot(page, name)
-                        await page.context.close()
-                finally:
-                    await browser.close()
-    finally:
-        engine.dispose()
+    async with support_console(tmp_path, rules, late) as (base, browser):
+        for viewport, name in ((DESKTOP, "member-support-desktop"), (PHONE, "member-support-phone")):
+            page = await open_member(browser, base, "cus_busy", viewport)
+            timeline = page.locator("[data-testid=timeline]")
+            box = await timeline.evaluate("el => ({top: el.scrollTop, height: el.clientHeight, full: el.scrollHeight})")
+            assert box["full"] > box["height"], "the timeline overflows its box"
+            assert box["top"] + box["height"] >= box["full"] - 2, f"{name}: opened at the top: {box}"
+            last = timeline.locator("li").last
+            assert latest in await last.inner_text()
+            assert await last.is_visible()
+            await last.scroll_into_view_if_needed()
+            lots = await page.locator("[data-testid=lots-box]").evaluate(
+                "el => ({height: el.clientHeight, full: el.scrollHeight})"
+            )
+            assert lots["full"] > lots["height"] <= 28 * 16, f"{name}: 41 lots fill the page: {lots}"
+            assert await page.locator("text=41 lots with points left").count() == 1
+            assert await page.locator("[data-testid=frozen]").inner_text() == (
+                f"frozen until {late + timedelta(days=PROGRAM.winback.grace_days):%Y-%m-%d}"
+            )
+            await shoot(page, name)
+            await page.context.close()

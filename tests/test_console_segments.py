@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
+from markupsafe import escape
+
 from domain.segments import Segment, SegmentProjection
 from storage.segments import save_segment
 from tests.api_kit import recording_app
@@ -54,13 +56,13 @@ async def test_the_segment_form_refuses_a_tier_the_program_lacks(program, tmp_pa
         csrf = await marketer(http)
         form = {"csrf": csrf, "name": "Typo", "filter": '{"field": "tier", "op": "eq", "value": "bronze"}'}
         r = await http.post("/console/segments", data=form)
-        assert notice(r) == f"Segment not saved: tier has no value 'bronze': {TIERS}"
+        assert notice(r) == f"Segment not saved: Filter (filter.condition.value): tier has no value 'bronze': {TIERS}"
         page = await http.get(r.headers["location"])
         assert page.status_code == 200 and "tier has no value &#39;bronze&#39;" in page.text
         assert (await http.get("/segments", headers={"X-Api-Key": "mkt-secret-key"})).json() == []
         form["filter"] = '{"field": "tier", "op": "in", "value": ["Gold"]}'
         assert notice(await http.post("/console/segments", data=form)).startswith(
-            "Segment not saved: tier has no value 'Gold'"
+            "Segment not saved: Filter (filter.condition.value.0): tier has no value 'Gold'"
         )
         form["filter"] = '{"field": "tier", "op": "in", "value": ["gold", "platinum"]}'
         assert notice(await http.post("/console/segments", data=form)) == "Segment Typo saved."
@@ -82,23 +84,31 @@ async def test_the_live_count_and_the_campaign_preview_refuse_what_saving_refuse
         engine = http.app.state.services.engine
         insert_members(engine, {"cus_paris": SegmentProjection(tier="gold", timezone="Europe/Paris", country="FR")})
         zone = "an IANA time zone such as"
-        for condition, shown in [
-            ('{"field": "tier", "op": "eq", "value": "bronze"}', f"tier has no value &#39;bronze&#39;: {TIERS}"),
+        for condition, at, shown in [
+            (
+                '{"field": "tier", "op": "eq", "value": "bronze"}',
+                "value",
+                f"tier has no value &#39;bronze&#39;: {TIERS}",
+            ),
             (
                 '{"field": "timezone", "op": "eq", "value": "Europe/Pariss"}',
+                "value",
                 f"timezone has no value &#39;Europe/Pariss&#39;: {zone} Europe/Paris",
             ),
             (
                 '{"field": "timezone", "op": "eq", "value": "<b>Paris</b>"}',
+                "value",
                 f"timezone has no value &#39;&lt;b&gt;Paris&lt;/b&gt;&#39;: {zone} Europe/Paris",
             ),
             (
                 '{"field": "country", "op": "in", "value": ["FR", "usa"]}',
+                "value.1",
                 "country has no value &#39;usa&#39;: an ISO 3166 two-letter code such as US",
             ),
         ]:
+            named = f"Filter (filter.condition.{at}): {shown}"  # as the campaign form names it, nested below
             r = await http.post("/console/segments/count", data={"csrf": csrf, "filter": condition})
-            assert r.status_code == 200 and "Not a filter yet: " + shown in r.text, r.text
+            assert r.status_code == 200 and "Not a filter yet: " + named in r.text, r.text
             assert 'data-testid="live-count"' not in r.text and "<b>Paris" not in r.text
             form = {
                 **campaign_form(csrf),
@@ -106,10 +116,10 @@ async def test_the_live_count_and_the_campaign_preview_refuse_what_saving_refuse
             }
             r = await http.post("/console/campaigns/preview", data=form)
             assert r.status_code == 200 and "Cannot preview yet: " in r.text, r.text
-            assert "Filter (filter.all.all.1.condition.value" in r.text and shown in r.text, r.text
+            assert f"Filter (filter.all.all.1.condition.{at}): {shown}" in r.text, r.text
             assert 'data-testid="campaign-preview"' not in r.text and "<b>Paris" not in r.text
             r = await http.post("/console/segments", data={"csrf": csrf, "name": "Typo", "filter": condition})
-            assert notice(r) == "Segment not saved: " + html.unescape(shown)
+            assert notice(r) == "Segment not saved: " + html.unescape(named)
         paris = json.dumps(
             {
                 "all": [
@@ -145,3 +155,34 @@ async def test_a_campaign_previews_a_segment_saved_with_such_values_as_saved(pro
             "/console/campaigns/preview", data={**campaign_form(csrf), "segment": "typos", "filter": ""}
         )
         assert r.status_code == 200 and 'data-testid="campaign-preview"><b>1</b> in the segment' in r.text, r.text
+
+
+async def test_a_refused_segment_reads_in_the_campaign_forms_words(program, tmp_path):
+    """The segment form and its live count named a fault as pydantic does (`condition.op: Input should
+    be …`, `name: String should have at least 1 character`); they name it as the campaign form does, by
+    its label and path, then what to type, the same words for the same filter, escaped where shown."""
+    ops = "'eq', 'ne', 'in', 'lt', 'le', 'gt', 'ge', 'between', 'is_true' or 'is_false'"
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        csrf = await marketer(http)
+        for typed, words in [
+            ('{"field": "tier", "op": "eqq", "value": "gold"}', f"Filter (filter.condition.op): choose {ops}"),
+            (
+                '{"field": "balance", "op": "gt", "value": "<b>lots</b>"}',
+                "Filter (filter.condition): balance compares with an integer, not '<b>lots</b>'",
+            ),
+            ("at risk", "Filter (filter): not JSON (Expecting value: line 1 column 1 (char 0))"),
+        ]:
+            shown = str(escape(words))  # as the pages escape it (markupsafe's, as Jinja's)
+            r = await http.post("/console/segments", data={"csrf": csrf, "name": "Typo", "filter": typed})
+            assert notice(r) == "Segment not saved: " + words
+            page = await http.get(r.headers["location"])
+            assert page.status_code == 200 and shown in page.text and "<b>lots" not in page.text
+            r = await http.post("/console/segments/count", data={"csrf": csrf, "filter": typed})
+            assert r.status_code == 200 and f"Not a filter yet: {shown}</span>" in r.text, r.text
+            r = await http.post("/console/campaigns/preview", data={**campaign_form(csrf), "filter": typed})
+            assert r.status_code == 200 and f"Cannot preview yet: {shown}</span>" in r.text, r.text
+        form = {"csrf": csrf, "name": "At\trisk", "filter": '{"field": "at_risk", "op": "is_true"}'}
+        assert notice(await http.post("/console/segments", data=form)) == (
+            "Segment not saved: Name (name): write it on one line, without tabs or other control characters"
+        )
+        assert (await http.get("/segments", headers={"X-Api-Key": "mkt-secret-key"})).json() == []

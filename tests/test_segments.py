@@ -44,6 +44,23 @@ TIERS = ["member", "silver", "gold", "platinum"]
 ZONES = ["UTC", "America/New_York", "Asia/Tokyo"]
 COUNTRIES = [None, "US", "JP", "FR"]
 
+# A condition on a zone or a country that is none, and what the segments' client says of it: the one
+# table of these cases, for the client here and for the API (tests/test_segments_api.py).
+PLACE_FAULTS = [
+    (
+        {"field": "timezone", "op": "eq", "value": "Europe/Pariss"},
+        "timezone has no value 'Europe/Pariss': an IANA time zone such as Europe/Paris",
+    ),
+    (
+        {"field": "country", "op": "eq", "value": "XX"},
+        "country has no value 'XX': an ISO 3166 two-letter code such as US",
+    ),
+    (
+        {"field": "country", "op": "ne", "value": "usa"},
+        "country has no value 'usa': an ISO 3166 two-letter code such as US",
+    ),
+]
+
 
 def member(i: int, rng: random.Random) -> SegmentProjection:
     return SegmentProjection(
@@ -464,18 +481,7 @@ def test_the_client_refuses_a_tier_the_program_lacks_and_still_reads_a_segment_s
 @pytest.mark.parametrize(
     "raw, says",
     [
-        (
-            {"field": "timezone", "op": "eq", "value": "Europe/Pariss"},
-            "timezone has no value 'Europe/Pariss': an IANA time zone such as Europe/Paris",
-        ),
-        (
-            {"field": "country", "op": "eq", "value": "XX"},
-            "country has no value 'XX': an ISO 3166 two-letter code such as US",
-        ),
-        (
-            {"field": "country", "op": "ne", "value": "usa"},
-            "country has no value 'usa': an ISO 3166 two-letter code such as US",
-        ),
+        *PLACE_FAULTS,
         (
             {"field": "country", "op": "in", "value": ["US", "fr"]},
             "country has no value 'fr': an ISO 3166 two-letter code such as FR",

@@ -24,6 +24,7 @@ from domain.campaigns import CampaignDefinition
 from domain.messages import ActivityKind
 from domain.program import Program
 from starter.client.campaigns import InvalidCampaign
+from starter.client.segments import UnknownFilterValue
 from starter.validation_words import what_to_type
 
 EXAMPLE_FILTER = '{"all": [{"field": "status", "op": "eq", "value": "active"}]}'
@@ -107,11 +108,16 @@ def _label(path: str) -> str:
 
 
 def problems(error: Exception) -> list[Problem]:
-    """The faults of a refused form, each naming its field: `Factor (multiplier.factor): Field required`."""
+    """The faults of a refused form, each naming its field: `Factor (multiplier.factor): required`."""
     if isinstance(error, FormProblem):
         return [Problem(error.field, f"{_label(error.field)} ({error.field}): {error.message}")]
-    if isinstance(error, InvalidCampaign):  # an inline filter's value that cannot be: tier, zone, country
-        return [Problem(path, f"{_label(path)} ({path}): {message}") for path, message in error.faults]
+    if isinstance(error, InvalidCampaign | UnknownFilterValue):  # a filter's value that cannot be: tier, zone…
+        faults = (  # an inline filter's, or a segment's (the segment form's `filter`)
+            error.faults
+            if isinstance(error, InvalidCampaign)
+            else [(".".join(str(p) for p in ("filter", *f.loc)), f.message) for f in error.faults]
+        )
+        return [Problem(path, f"{_label(path)} ({path}): {message}") for path, message in faults]
     if isinstance(error, ValidationError):
         found = []
         for err in error.errors()[:6]:

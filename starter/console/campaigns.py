@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from domain.campaigns import FINAL_STATES, CampaignDefinition
 from domain.segments import SegmentFilter
 from starter.api.dependencies import ServicesDep
+from starter.api.segments import FilterIn
 from starter.api.services import Services
 from starter.client import JourneyError
 from starter.client.campaigns import (
@@ -41,6 +42,7 @@ from .campaign_form import (
     EXAMPLE_FILTER,
     KINDS,
     LABELS,
+    FormProblem,
     Problem,
     Values,
     defaults,
@@ -108,9 +110,19 @@ async def _page(
 
 
 def _filter_of(text: str) -> SegmentFilter:
-    from pydantic import TypeAdapter
+    """The segment form's filter, validated as `POST /segments/preview` validates one: its faults are
+    located under `filter`, for `_in_words` to name as the campaign form names them."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FormProblem("filter", f"not JSON ({e})") from None
+    return FilterIn.model_validate({"filter": raw}).filter
 
-    return TypeAdapter(SegmentFilter).validate_python(json.loads(text))
+
+def _in_words(e: Exception) -> str:
+    """A refused filter or segment in the campaign form's words: each fault naming its field by its
+    label and path, then what to type (`Filter (filter.condition.op): choose 'eq', …`)."""
+    return "; ".join(p.text for p in problems(e))
 
 
 def _checked_count(svc: Services, f: SegmentFilter) -> int:
@@ -127,7 +139,7 @@ async def segment_count(request: Request, svc: ServicesDep, staff: Reader) -> Re
     try:
         n = await asyncio.to_thread(_checked_count, svc, _filter_of(str(form.get("filter") or "")))
     except (ValueError, ValidationError) as e:  # UnknownFilterValue among them
-        return HTMLResponse(f'<span class="neg">Not a filter yet: {escape(_short(e))}</span>')
+        return HTMLResponse(f'<span class="neg">Not a filter yet: {escape(_in_words(e))}</span>')
     return render(request, "count.html", staff, n=n)
 
 
@@ -146,7 +158,7 @@ async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) ->
     except SegmentTaken as e:
         return _back(f"Segment not saved: {e}")
     except (ValueError, ValidationError) as e:  # UnknownFilterValue, NoSegmentId, JSON and filter faults
-        return _back(f"Segment not saved: {_short(e)}")
+        return _back(f"Segment not saved: {_in_words(e)}")
     return _back(f"Segment {segment.name} saved.")
 
 
@@ -286,12 +298,6 @@ async def control(request: Request, campaign_id: str, action: str, svc: Services
 
 def _back(notice: str) -> Response:
     return RedirectResponse(f"/console/campaigns?notice={quote(notice)}", status_code=303)
-
-
-def _short(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        return "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'value'}: {err['msg']}" for err in e.errors()[:4])
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
 def _pct(value: float | None) -> float | None:
