@@ -39,7 +39,8 @@ def install_console(app: FastAPI) -> None:
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
         target = "/console/login"
         if request.method == "GET" and request.url.path != "/console":
-            target += "?next=" + quote(request.url.path)
+            asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?next=" + quote(asked, safe="/")
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
