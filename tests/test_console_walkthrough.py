@@ -1,7 +1,7 @@
 """What support and marketers trip on in the console, without a browser (the app on a recorder, no
 Temporal): times say their zone, signing in goes back to the page that was asked for (and never off
 the console), counts are grouped in thousands, a draft campaign shows no table of dashes and its
-Cancel asks first, and empty pages say what to do. (The same pages in a browser at phone width:
+Cancel asks first, empty pages say what to do, and a refused segment comes back as it was typed. (The same pages in a browser at phone width:
 tests/test_console_phone_browser.py.)"""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from markupsafe import escape
 
 from starter.client.campaigns import CampaignClient
 from starter.client.segments import SegmentClient
@@ -151,3 +152,26 @@ def test_a_ledger_page_and_a_campaign_progress_count_in_thousands():
     )
     for shown in ("250,000", "120,000", "25,000", "1,500"):
         assert shown in progress
+
+
+async def test_a_refused_segment_comes_back_as_it_was_typed(program, tmp_path):
+    """The segment form sent back to an empty page of defaults on a refusal: a filter written by hand
+    was lost to one typo, or to a name already taken."""
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        text = await marketer_page(http, "/console/campaigns")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', text).group(1)
+        typed = (
+            '{"all": [{"field": "tier", "op": "eq", "value": "gold"}, {"field": "balance", "op": "gt", "value": 5OO}]}'
+        )
+        r = await http.post("/console/segments", data={"csrf": csrf, "name": "Rich gold", "filter": typed})
+        assert r.status_code == 422
+        assert 'data-testid="segment-fault">Segment not saved: ' in r.text
+        assert 'value="Rich gold"' in r.text and str(escape(typed)) in r.text
+        assert re.search(r'<textarea name="filter"[^>]* aria-invalid="true">', r.text)
+
+        fine = '{"field": "tier", "op": "eq", "value": "gold"}'
+        r = await http.post("/console/segments", data={"csrf": csrf, "name": "Rich gold", "filter": fine})
+        assert r.status_code == 303
+        r = await http.post("/console/segments", data={"csrf": csrf, "name": "Rich gold", "filter": fine})
+        assert r.status_code == 422 and "exists already" in r.text and str(escape(fine)) in r.text
+        assert re.search(r'<input name="name"[^>]* aria-invalid="true">', r.text)
