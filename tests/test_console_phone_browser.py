@@ -144,3 +144,37 @@ async def test_a_keyboard_user_stays_on_start_while_the_draft_polls_and_cancel_a
                 await context.close()
             finally:
                 await browser.close()
+
+
+async def test_an_actions_answer_is_in_view_where_the_page_opens(engine, tmp_path):
+    """After adjusting points the page opens at the actions (#actions); the answer was at the top of the
+    page, out of view at 1280×800 and far above on a phone: support could not tell whether it worked."""
+    path = chromium_or_skip()
+    rules, _ = paying_member("cus_short_00000")
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
+    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                for viewport, size in ((DESKTOP, "desktop"), (PHONE, "phone")):
+                    context = await browser.new_context(viewport=viewport, base_url=base)
+                    page = await context.new_page()
+                    await page.goto("/console/login?next=/console/members/cus_short_00000")
+                    await page.fill("input[name=key]", KEY)
+                    await page.click("button:has-text('Sign in')")
+                    await page.wait_for_url("**/console/members/cus_short_00000")
+                    form = page.locator("[data-testid=adjust-form]")
+                    await form.locator("input[name=points]").fill("1e3")  # a number field takes it; Tenure does not
+                    await form.locator("input[name=reason]").fill("goodwill")
+                    await form.locator("button").click()
+                    await page.wait_for_url("**#actions")
+                    notice = page.locator("[data-testid=notice]")
+                    assert (await notice.inner_text()).startswith("Not adjusted: points: give a whole number")
+                    top, bottom = await notice.evaluate(
+                        "(el) => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]"
+                    )
+                    assert 0 <= top and bottom <= viewport["height"], (size, top, bottom)
+                    await shoot(page, f"walk-adjust-refused-{size}")
+                    await context.close()
+            finally:
+                await browser.close()
