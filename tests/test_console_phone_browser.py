@@ -178,3 +178,36 @@ async def test_an_actions_answer_is_in_view_where_the_page_opens(engine, tmp_pat
                     await context.close()
             finally:
                 await browser.close()
+
+
+async def test_a_refused_segment_is_in_view_as_it_was_typed(engine, tmp_path):
+    path = chromium_or_skip()
+    rules, _ = paying_member("cus_short_00000")
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
+    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(viewport=PHONE, base_url=base)
+                page = await context.new_page()
+                await page.goto("/console/login?next=/console/campaigns")
+                await page.fill("input[name=key]", KEY)
+                await page.click("button:has-text('Sign in')")
+                await page.wait_for_url("**/console/campaigns")
+                form = page.locator("[data-testid=segment-form]")
+                typed = '{"field": "tier", "op": "eq", "value": "bronze"}'
+                await form.locator("input[name=name]").fill("Bronze")
+                await form.locator("textarea").fill(typed)
+                await form.locator("button").click()
+                await page.wait_for_load_state()
+                fault = page.locator("[data-testid=segment-fault]")
+                assert "tier has no value 'bronze'" in await fault.inner_text()
+                assert await form.locator("textarea").input_value() == typed
+                top, bottom = await fault.evaluate(
+                    "(el) => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]"
+                )
+                assert 0 <= top and bottom <= PHONE["height"], (top, bottom)
+                await shoot(page, "walk-segment-refused-phone")
+                await context.close()
+            finally:
+                await browser.close()
