@@ -211,3 +211,30 @@ async def test_a_refused_segment_is_in_view_as_it_was_typed(engine, tmp_path):
                 await context.close()
             finally:
                 await browser.close()
+
+
+async def test_a_part_the_server_cannot_answer_says_so(engine, tmp_path):
+    """The attention page loads its findings after the page: when that request failed (a 500: here a
+    journey stand-in that cannot list running journeys) the page said "Examining the running
+    journeys…" for ever."""
+    path = chromium_or_skip()
+    rules, _ = paying_member("cus_short_00000")
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
+    async with serving(settings, object(), PROGRAM, engine, journeys=Journeys(rules, T0)) as base:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(viewport=DESKTOP, base_url=base)
+                page = await context.new_page()
+                await page.goto("/console/login?next=/console/attention")
+                await page.fill("input[name=key]", KEY)
+                await page.click("button:has-text('Sign in')")
+                await page.wait_for_url("**/console/attention")
+                failed = page.locator("#findings [data-testid=load-failed]")
+                await failed.wait_for(timeout=10_000)
+                assert await failed.inner_text() == (
+                    "Could not load this part: the console answered 500. Reload the page to try again."
+                )
+                await context.close()
+            finally:
+                await browser.close()
