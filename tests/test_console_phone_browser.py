@@ -238,3 +238,48 @@ async def test_a_part_the_server_cannot_answer_says_so(engine, tmp_path):
                 await context.close()
             finally:
                 await browser.close()
+
+
+async def test_a_keyboard_user_pages_through_the_ledger_without_losing_their_place(engine, tmp_path):
+    import sqlalchemy as sa
+
+    from domain.intake import receive
+    from domain.messages import PaymentSucceeded
+    from storage.schema import ledger_entries
+
+    path = chromium_or_skip()
+    rules, outbox = paying_member("cus_short_00000")
+    for n in range(2, 45):  # a long-standing member: a page of 20 entries and more
+        payment = PaymentSucceeded(
+            event_id=f"p{n}", invoice_id=f"in_{n}", amount_minor=4900, currency="USD", cadence="monthly"
+        )
+        receive(rules, outbox, T0, payment)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(ledger_entries), [{**e.model_dump(), "recorded_at": T0} for e in outbox.entries])
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
+    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(viewport=DESKTOP, base_url=base)
+                page = await context.new_page()
+                await page.goto("/console/login?next=/console/members/cus_short_00000")
+                await page.fill("input[name=key]", KEY)
+                await page.click("button:has-text('Sign in')")
+                await page.wait_for_url("**/console/members/cus_short_00000")
+                pager = page.locator("#ledger-page .pager")
+                assert "showing 1–20" in await pager.inner_text()
+                await page.focus("#ledger-page :text-is('Older')")
+                await page.keyboard.press("Enter")
+                await page.wait_for_function(
+                    "document.querySelector('#ledger-page .pager').textContent.includes('21–40')"
+                )
+                focused = await page.evaluate("document.activeElement.textContent")
+                assert focused == "Older"  # and Enter again goes on
+                await page.keyboard.press("Enter")
+                await page.wait_for_function(
+                    "document.querySelector('#ledger-page .pager').textContent.includes('41–')"
+                )
+                await context.close()
+            finally:
+                await browser.close()
