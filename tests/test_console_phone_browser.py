@@ -283,3 +283,34 @@ async def test_a_keyboard_user_pages_through_the_ledger_without_losing_their_pla
                 await context.close()
             finally:
                 await browser.close()
+
+
+async def test_the_first_tab_skips_the_navigation(engine, tmp_path):
+    """Eight links and a button stood between a keyboard user and every page's content."""
+    path = chromium_or_skip()
+    rules, _ = paying_member("cus_short_00000")
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
+    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(viewport=PHONE, base_url=base)
+                page = await context.new_page()
+                await page.goto("/console/login?next=/console/members/cus_short_00000")
+                await page.fill("input[name=key]", KEY)
+                await page.click("button:has-text('Sign in')")
+                await page.wait_for_url("**/console/members/cus_short_00000")
+                assert await page.locator("header nav a[aria-current=page]").inner_text() == "Members"
+                await page.keyboard.press("Tab")
+                skip = page.locator("a.skip")
+                assert await skip.evaluate("(el) => el === document.activeElement")
+                box = await skip.bounding_box()
+                assert box is not None and box["y"] >= 0  # in sight while focused
+                await shoot(page, "walk-skip-link-phone")
+                await page.keyboard.press("Enter")
+                await page.keyboard.press("Tab")
+                focused = await page.evaluate("document.activeElement.textContent")
+                assert focused == "← Members"  # the page's first link, past the navigation
+                await context.close()
+            finally:
+                await browser.close()
