@@ -1,8 +1,8 @@
 """What support and marketers trip on in the console, without a browser (the app on a recorder, no
 Temporal): times say their zone, signing in goes back to the page that was asked for (and never off
 the console), counts are grouped in thousands, a draft campaign shows no table of dashes and its
-Cancel asks first, empty pages say what to do, and a refused segment comes back as it was typed. (The same pages in a browser at phone width:
-tests/test_console_phone_browser.py.)"""
+Cancel asks first, empty pages say what to do, and a refused segment comes back as it was typed.
+(The same pages in a browser at phone width: tests/test_console_phone_browser.py.)"""
 
 from __future__ import annotations
 
