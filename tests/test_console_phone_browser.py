@@ -314,3 +314,28 @@ async def test_the_first_tab_skips_the_navigation(engine, tmp_path):
                 await context.close()
             finally:
                 await browser.close()
+
+
+async def test_charts_of_counts_have_whole_ticks(engine, tmp_path):
+    """Weekly active members and referrals are counted: their axes read 0, 0.2, 0.4 … 1 for one member."""
+    path = chromium_or_skip()
+    rules, _ = paying_member("cus_short_00000")
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
+    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(viewport=PHONE, base_url=base)
+                page = await context.new_page()
+                await page.goto("/console/login?next=/console/metrics")
+                await page.fill("input[name=key]", KEY)
+                await page.click("button:has-text('Sign in')")
+                await page.wait_for_url("**/console/metrics")
+                await page.wait_for_function("window.tenureCharts !== undefined")
+                ticks = await page.evaluate(
+                    "() => window.tenureCharts.slice(1, 3).map((c) => c.scales.y.ticks.map((t) => t.value))"
+                )
+                assert all(ticks) and all(v == int(v) for axis in ticks for v in axis), ticks
+                await context.close()
+            finally:
+                await browser.close()
