@@ -175,3 +175,26 @@ async def test_a_refused_segment_comes_back_as_it_was_typed(program, tmp_path):
         r = await http.post("/console/segments", data={"csrf": csrf, "name": "Rich gold", "filter": fine})
         assert r.status_code == 422 and "exists already" in r.text and str(escape(fine)) in r.text
         assert re.search(r'<input name="name"[^>]* aria-invalid="true">', r.text)
+
+
+async def test_an_unknown_member_or_campaign_says_so_and_where_to_look(program, tmp_path):
+    from starter.client import NoJourney
+
+    class Nobody:
+        async def summary(self, customer_id, *_):
+            raise NoJourney(customer_id)
+
+        timeline = upcoming = summary
+
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        http.app.state.services._tenure = Nobody()
+        await sign_in(http, "sup-secret-key")
+        r = await http.get("/console/members/cus_nobody")
+        assert r.status_code == 404
+        assert "No member has the id “cus_nobody” (no journey by that id). Search by email" in r.text
+        assert '<a href="/console/members">Find a member</a>' in r.text
+        http.cookies.clear()
+        text = await marketer_page(http, "/console/campaigns")  # signs the marketer in
+        r = await http.get("/console/campaigns/nope")
+        assert r.status_code == 404 and "No campaign has the id “nope”" in r.text
+        assert '<a href="/console/campaigns">All campaigns</a>' in r.text and text

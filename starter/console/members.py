@@ -65,7 +65,11 @@ async def member(
             tenure.summary(customer_id), tenure.timeline(customer_id, 200), tenure.upcoming(customer_id)
         )
     except NoJourney:
-        return render(request, "refused.html", staff, 404, why=f"No journey for customer {customer_id}.")
+        why = (
+            f"No member has the id “{customer_id}” (no journey by that id). "
+            "Search by email, or by the start of the id."
+        )
+        return render(request, "refused.html", staff, 404, why=why, back=("/console/members", "Find a member"))
     except JourneyError as e:
         return render(request, "refused.html", staff, 503, why=f"The journey cannot answer now: {e}")
     total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, 0, LEDGER_PAGE)
