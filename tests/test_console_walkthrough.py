@@ -198,3 +198,24 @@ async def test_an_unknown_member_or_campaign_says_so_and_where_to_look(program, 
         r = await http.get("/console/campaigns/nope")
         assert r.status_code == 404 and "No campaign has the id “nope”" in r.text
         assert '<a href="/console/campaigns">All campaigns</a>' in r.text and text
+
+
+async def test_a_member_page_says_where_email_goes_and_in_which_zone(program, tmp_path):
+    """'Why didn't they get that email?': the page showed the emails and the ones held back for 'quiet
+    hours in Asia/Tokyo', but not the address mail goes to, whether marketing mail may reach it, nor the
+    member's zone that the UTC times are read against."""
+    from tests.support_kit import T0, Journeys, paying_member
+
+    rules, _ = paying_member("cus_tokyo")
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        engine = http.app.state.services.engine
+        add_members(engine, ["cus_tokyo"], email="kenji@example.jp", timezone="Asia/Tokyo", country="JP")
+        add_members(engine, ["cus_gone"], email="gone@example.com", email_reachable=False)
+        http.app.state.services._tenure = Journeys(rules, T0)
+        await sign_in(http, "sup-secret-key")
+        text = (await http.get("/console/members/cus_tokyo")).text
+        contact = re.search(r'data-testid="contact">(.*?)</p>', text, re.S).group(1)
+        assert "kenji@example.jp" in contact and "time zone Asia/Tokyo · JP" in contact
+        assert "marketing email reachable" in contact
+        text = (await http.get("/console/members/cus_gone")).text
+        assert "marketing email not reachable" in text

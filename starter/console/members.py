@@ -27,7 +27,7 @@ from starter.client import JourneyError, JourneyRefused, NoJourney
 from starter.client.tier_bounds import END_OF_DAY, until_problem, until_range
 from starter.ingress import CustomerId
 from starter.validation_words import in_words
-from storage.console_reads import emails_of, find_members, ledger_newest
+from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
 from .session import Staff
@@ -66,14 +66,14 @@ async def member(
         )
     except NoJourney:
         why = (
-            f"No member has the id “{customer_id}” (no journey by that id). "
-            "Search by email, or by the start of the id."
+            f"No member has the id “{customer_id}” (no journey by that id). Search by email, or by the start of the id."
         )
         return render(request, "refused.html", staff, 404, why=why, back=("/console/members", "Find a member"))
     except JourneyError as e:
         return render(request, "refused.html", staff, 503, why=f"The journey cannot answer now: {e}")
     total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, 0, LEDGER_PAGE)
     mail = await asyncio.to_thread(emails_of, svc.engine, customer_id)
+    contact = await asyncio.to_thread(contact_of, svc.engine, customer_id)
     set_aside = await asyncio.to_thread(quarantined, svc.engine, customer_id, 20)
     held = ("deferred", "suppressed", "dropped")  # the policy's decisions; sent mail is in the emails table
     decisions = [i for i in timeline.items if i.kind == "email" and any(w in i.text for w in held)]
@@ -91,6 +91,7 @@ async def member(
         ledger_offset=0,
         page_size=LEDGER_PAGE,
         emails=mail,
+        contact=contact,
         email_decisions=decisions,
         set_aside=set_aside,
         tiers=[t.name for t in program.tiers.levels],
