@@ -219,3 +219,16 @@ async def test_a_member_page_says_where_email_goes_and_in_which_zone(program, tm
         assert "marketing email reachable" in contact
         text = (await http.get("/console/members/cus_gone")).text
         assert "marketing email not reachable" in text
+
+
+async def test_a_part_of_a_page_asks_to_sign_in_for_the_page_itself(program, tmp_path):
+    """A campaign's progress poll after the session ended: the sign-in must lead back to the campaign's
+    page, not to the bare progress fragment the poll asked for."""
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        r = await http.get(
+            "/console/campaigns/spring/progress?shown=running",
+            headers={"HX-Request": "true", "HX-Current-URL": "http://tenure.test/console/campaigns/spring"},
+        )
+        assert r.status_code == 401 and r.headers["HX-Redirect"] == "/console/login?next=/console/campaigns/spring"
+        r = await http.get("/console/members?q=ada", headers={"HX-Request": "true"})  # no page named: none
+        assert r.headers["HX-Redirect"] == "/console/login"
