@@ -232,3 +232,17 @@ async def test_a_part_of_a_page_asks_to_sign_in_for_the_page_itself(program, tmp
         assert r.status_code == 401 and r.headers["HX-Redirect"] == "/console/login?next=/console/campaigns/spring"
         r = await http.get("/console/members?q=ada", headers={"HX-Request": "true"})  # no page named: none
         assert r.headers["HX-Redirect"] == "/console/login"
+
+
+async def test_a_search_with_more_matches_than_shown_says_so(program, tmp_path):
+    """Twenty matches were listed and nothing said there were more: the member support looked for could
+    be the twenty-first."""
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        engine = http.app.state.services.engine
+        add_members(engine, member_ids(25, "cus_many_"))
+        await sign_in(http, "sup-secret-key")
+        text = (await http.get("/console/members", params={"q": "cus_many"})).text
+        assert text.count('<td data-label="Customer">') == 20
+        assert "The first 20 matches, by id: more members match “cus_many”. Type more" in text
+        text = (await http.get("/console/members", params={"q": "cus_many_0001"})).text
+        assert text.count('<td data-label="Customer">') == 10 and "more members match" not in text

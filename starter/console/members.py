@@ -38,6 +38,7 @@ Reader = Annotated[Staff, allowed("members")]
 Changer = Annotated[Staff, allowed("member_actions")]
 LEDGER_PAGE = 20
 MAX_SEARCH = 200  # the longest customer id; an email address is looked up by its start
+SHOWN = 20  # matches listed; more: the page says to type more
 
 
 @router.get("", response_class=HTMLResponse)
@@ -49,10 +50,11 @@ async def search(request: Request, svc: ServicesDep, staff: Reader, q: str = "")
             f"not {len(q):,}."
         )
         return render(request, template, staff, 422, q=q[:MAX_SEARCH], found=[], problem=problem)
-    found = await asyncio.to_thread(find_members, svc.engine, q) if q.strip() else []
+    found = await asyncio.to_thread(find_members, svc.engine, q, SHOWN + 1) if q.strip() else []
+    more = len(found) > SHOWN
     if len(found) == 1 and q.strip() and request.headers.get("HX-Request") is None:
         return RedirectResponse(f"/console/members/{quote(found[0]['customer_id'], safe='')}", status_code=303)
-    return render(request, template, staff, q=q, found=found)
+    return render(request, template, staff, q=q, found=found[:SHOWN], more=more)
 
 
 @router.get("/{customer_id}", response_class=HTMLResponse)
