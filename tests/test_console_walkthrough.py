@@ -246,3 +246,19 @@ async def test_a_search_with_more_matches_than_shown_says_so(program, tmp_path):
         assert "The first 20 matches, by id: more members match “cus_many”. Type more" in text
         text = (await http.get("/console/members", params={"q": "cus_many_0001"})).text
         assert text.count('<td data-label="Customer">') == 10 and "more members match" not in text
+
+
+async def test_a_full_timeline_says_where_the_earlier_lines_are(program, tmp_path):
+    from domain.intake import receive
+    from domain.messages import ActivityReported
+    from tests.support_kit import T0, Journeys, paying_member
+
+    rules, outbox = paying_member("cus_busy")
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        http.app.state.services._tenure = Journeys(rules, T0)
+        await sign_in(http, "sup-secret-key")
+        assert 'data-testid="timeline-cut"' not in (await http.get("/console/members/cus_busy")).text
+        for n in range(250):  # a busy member: a line per login
+            receive(rules, outbox, T0, ActivityReported(event_id=f"login-{n}", kind="login"))
+        text = (await http.get("/console/members/cus_busy")).text
+        assert "The latest 200 lines only: the ledger below has every entry" in text

@@ -39,6 +39,7 @@ Changer = Annotated[Staff, allowed("member_actions")]
 LEDGER_PAGE = 20
 MAX_SEARCH = 200  # the longest customer id; an email address is looked up by its start
 SHOWN = 20  # matches listed; more: the page says to type more
+TIMELINE = 200  # timeline lines shown (a journey keeps its latest 300); a full box says where the rest is
 
 
 @router.get("", response_class=HTMLResponse)
@@ -64,7 +65,7 @@ async def member(
     try:
         tenure = await svc.tenure()
         summary, timeline, upcoming = await asyncio.gather(
-            tenure.summary(customer_id), tenure.timeline(customer_id, 200), tenure.upcoming(customer_id)
+            tenure.summary(customer_id), tenure.timeline(customer_id, TIMELINE), tenure.upcoming(customer_id)
         )
     except NoJourney:
         why = (
@@ -87,6 +88,7 @@ async def member(
         staff,
         s=summary,
         timeline=timeline.items,
+        timeline_limit=TIMELINE,
         upcoming=upcoming.items,
         ledger_total=total,
         entries=entries,
