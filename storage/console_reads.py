@@ -62,3 +62,15 @@ def emails_of(engine: Engine, customer_id: str, limit: int = 50) -> list[dict]:
     )
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def contact_of(engine: Engine, customer_id: str) -> dict | None:
+    """Where the member's email goes and in which zone their quiet hours fall (the customers table the
+    journey keeps): support's first questions about an email that did not arrive. None: no row yet."""
+    c = customers
+    stmt = sa.select(c.c.email, c.c.name, c.c.timezone, c.c.country, c.c.email_reachable).where(
+        c.c.customer_id == customer_id
+    )
+    with engine.connect() as conn:
+        row = conn.execute(stmt).first()
+    return None if row is None else dict(row._mapping)

@@ -9,7 +9,7 @@ access.py, web.py.
 from __future__ import annotations
 
 import inspect
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,8 +38,13 @@ def install_console(app: FastAPI) -> None:
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
         target = "/console/login"
-        if request.method == "GET" and request.url.path != "/console":
-            target += "?next=" + quote(request.url.path)
+        asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("HX-Request"):
+            # a part of a page (a poll, the live search): back to the page itself, not to the part
+            page = urlsplit(request.headers.get("HX-Current-URL", ""))
+            asked = page.path + (f"?{page.query}" if page.query else "")
+        if request.method == "GET" and asked not in ("", "/console"):
+            target += "?next=" + quote(asked, safe="/")
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)

@@ -30,6 +30,7 @@ from starter.client.campaigns import (
     CampaignError,
     CampaignStateError,
     InvalidCampaign,
+    NoCampaign,
     UnknownSegment,
     check_filter,
 )
@@ -84,8 +85,10 @@ async def _page(
     notice: str | None = None,
     faults: list[Problem] | None = None,
     status_code: int = 200,
+    segment_typed: dict[str, str] | None = None,
 ) -> Response:
-    """The page with its forms: filled with the defaults, or with a refused campaign's values and why."""
+    """The page with its forms: filled with the defaults, or with a refused campaign's values and why
+    (`segment_typed`: a refused segment's name and filter, as typed, with `fault`: why)."""
     campaigns = await _offline(svc).list()
     segments = await asyncio.to_thread(list_segments, svc.engine)
     counts = await asyncio.gather(*(asyncio.to_thread(count_members, svc.engine, s.filter) for s in segments))
@@ -103,6 +106,7 @@ async def _page(
         example_filter=EXAMPLE_FILTER,
         notice=notice,
         faults=faults or [],
+        segment_typed=segment_typed,
     )
 
 
@@ -151,15 +155,25 @@ async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) ->
     form = await checked_form(request, staff)
     name = str(form.get("name") or "").strip()
     segment_id = str(form.get("segment_id") or "").strip() or None
+    text = str(form.get("filter") or "")
     tiers = svc.program.tiers.names()
     try:
-        f = _filter_of(str(form.get("filter") or ""))
+        f = _filter_of(text)
         segment = await asyncio.to_thread(SegmentClient(svc.engine).create, name, f, staff.actor, segment_id, tiers)
     except SegmentTaken as e:
-        return _back(f"Segment not saved: {e}")
+        return await _segment_refused(request, svc, staff, name, text, f"Segment not saved: {e}", "name")
     except (ValueError, ValidationError) as e:  # UnknownFilterValue, NoSegmentId, JSON and filter faults
-        return _back(f"Segment not saved: {_in_words(e)}")
+        return await _segment_refused(request, svc, staff, name, text, f"Segment not saved: {_in_words(e)}", "filter")
     return _back(f"Segment {segment.name} saved.")
+
+
+async def _segment_refused(
+    request: Request, svc: Services, staff: Staff, name: str, text: str, why: str, field: str
+) -> Response:
+    """The page again (422) with the segment form as it was typed and why it was refused (`field`: the
+    one at fault): a filter written by hand is not lost to one typo or a name already taken."""
+    typed = {"name": name, "filter": text, "fault": why, "field": field}
+    return await _page(request, svc, staff, Values(defaults("bonus")), notice=why, status_code=422, segment_typed=typed)
 
 
 # ---- campaigns -----------------------------------------------------------------------------------
@@ -233,8 +247,11 @@ async def campaign(
     try:
         record = await campaigns.get(campaign_id)
         results = await campaigns.results(campaign_id)
+    except NoCampaign:
+        why = f"No campaign has the id “{campaign_id}”: it was never created (the campaigns page lists them all)."
+        return render(request, "refused.html", staff, 404, why=why, back=("/console/campaigns", "All campaigns"))
     except CampaignError as e:
-        return render(request, "refused.html", staff, 404, why=str(e))
+        return render(request, "refused.html", staff, 404, why=str(e), back=("/console/campaigns", "All campaigns"))
     lift = {
         "labels": [
             f"{c.metric} ({c.period.replace('_', ' ')})" for c in results.comparisons if c.treated.rate is not None

@@ -1,4 +1,5 @@
-"""Jinja filters: dates, points and money the same way on every page."""
+"""Jinja filters: dates, points and money the same way on every page. Times are UTC and say so
+(support compares them with what a customer saw in their own zone); days are UTC days."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from domain.segment_words import in_words
 
 
 def when(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def day(value: datetime | None) -> str:
@@ -18,6 +19,11 @@ def day(value: datetime | None) -> str:
 
 
 def points(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def number(value: int | None) -> str:
+    """A count (members, entries), grouped in thousands as points are."""
     return "" if value is None else f"{value:,}"
 
 
@@ -35,5 +41,5 @@ def percent(value: float | None) -> str:
 
 def install_filters(env: Environment) -> None:
     env.filters.update(
-        when=when, day=day, points=points, signed=signed, money=money, percent=percent, in_words=in_words
+        when=when, day=day, points=points, number=number, signed=signed, money=money, percent=percent, in_words=in_words
     )

@@ -27,7 +27,7 @@ from starter.client import JourneyError, JourneyRefused, NoJourney
 from starter.client.tier_bounds import END_OF_DAY, until_problem, until_range
 from starter.ingress import CustomerId
 from starter.validation_words import in_words
-from storage.console_reads import emails_of, find_members, ledger_newest
+from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
 from .session import Staff
@@ -38,6 +38,8 @@ Reader = Annotated[Staff, allowed("members")]
 Changer = Annotated[Staff, allowed("member_actions")]
 LEDGER_PAGE = 20
 MAX_SEARCH = 200  # the longest customer id; an email address is looked up by its start
+SHOWN = 20  # matches listed; more: the page says to type more
+TIMELINE = 200  # timeline lines shown (a journey keeps its latest 300); a full box says where the rest is
 
 
 @router.get("", response_class=HTMLResponse)
@@ -49,10 +51,11 @@ async def search(request: Request, svc: ServicesDep, staff: Reader, q: str = "")
             f"not {len(q):,}."
         )
         return render(request, template, staff, 422, q=q[:MAX_SEARCH], found=[], problem=problem)
-    found = await asyncio.to_thread(find_members, svc.engine, q) if q.strip() else []
+    found = await asyncio.to_thread(find_members, svc.engine, q, SHOWN + 1) if q.strip() else []
+    more = len(found) > SHOWN
     if len(found) == 1 and q.strip() and request.headers.get("HX-Request") is None:
         return RedirectResponse(f"/console/members/{quote(found[0]['customer_id'], safe='')}", status_code=303)
-    return render(request, template, staff, q=q, found=found)
+    return render(request, template, staff, q=q, found=found[:SHOWN], more=more)
 
 
 @router.get("/{customer_id}", response_class=HTMLResponse)
@@ -62,14 +65,18 @@ async def member(
     try:
         tenure = await svc.tenure()
         summary, timeline, upcoming = await asyncio.gather(
-            tenure.summary(customer_id), tenure.timeline(customer_id, 200), tenure.upcoming(customer_id)
+            tenure.summary(customer_id), tenure.timeline(customer_id, TIMELINE), tenure.upcoming(customer_id)
         )
     except NoJourney:
-        return render(request, "refused.html", staff, 404, why=f"No journey for customer {customer_id}.")
+        why = (
+            f"No member has the id “{customer_id}” (no journey by that id). Search by email, or by the start of the id."
+        )
+        return render(request, "refused.html", staff, 404, why=why, back=("/console/members", "Find a member"))
     except JourneyError as e:
         return render(request, "refused.html", staff, 503, why=f"The journey cannot answer now: {e}")
     total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, 0, LEDGER_PAGE)
     mail = await asyncio.to_thread(emails_of, svc.engine, customer_id)
+    contact = await asyncio.to_thread(contact_of, svc.engine, customer_id)
     set_aside = await asyncio.to_thread(quarantined, svc.engine, customer_id, 20)
     held = ("deferred", "suppressed", "dropped")  # the policy's decisions; sent mail is in the emails table
     decisions = [i for i in timeline.items if i.kind == "email" and any(w in i.text for w in held)]
@@ -81,12 +88,14 @@ async def member(
         staff,
         s=summary,
         timeline=timeline.items,
+        timeline_limit=TIMELINE,
         upcoming=upcoming.items,
         ledger_total=total,
         entries=entries,
         ledger_offset=0,
         page_size=LEDGER_PAGE,
         emails=mail,
+        contact=contact,
         email_decisions=decisions,
         set_aside=set_aside,
         tiers=[t.name for t in program.tiers.levels],

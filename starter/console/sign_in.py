@@ -4,7 +4,9 @@ short-lived cookie), so another site cannot sign a browser in under its own key.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +20,22 @@ from .web import SignedIn, checked_form, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_COOKIE = "tenure_console_login"
+# Where a signed-out visit is sent back after signing in: a console page of this site, never elsewhere
+# (no scheme, no host, no `//`, no backslash), and never the sign-in page itself.
+_RETURN = re.compile(r"/console(/[^\s\\]*)?(\?[^\s\\]*)?")
+
+
+def return_to(target: object) -> str | None:
+    """`target` when it is a console page to go back to after signing in, else None."""
+    if not isinstance(target, str) or len(target) > 2000 or not _RETURN.fullmatch(target):
+        return None
+    if (
+        "//" in target
+        or "/.." in target
+        or target.startswith(("/console/login", "/console/logout", "/console/static/"))
+    ):
+        return None
+    return target
 
 
 @router.get("", response_class=HTMLResponse)
@@ -33,12 +51,13 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, error: str | None = None) -> Response:
+async def login_page(request: Request, error: str | None = None, next: str | None = None) -> Response:
     token = secrets.token_urlsafe(24)
     settings = services(request).settings
     # `make run` with no keys: say which key works, as its panel does (production refuses to start so).
     dev_key = DEV_API_KEY if settings.environment == "development" and not settings.api_keys.strip() else None
-    response = render(request, "login.html", None, login_csrf=token, error=error, dev_key=dev_key)
+    back = return_to(next)
+    response = render(request, "login.html", None, login_csrf=token, error=error, dev_key=dev_key, next=back)
     response.set_cookie(
         LOGIN_COOKIE,
         token,
@@ -61,12 +80,15 @@ async def login(request: Request) -> Response:
     settings = services(request).settings
     secret = form.get("key")
     key = find_key(settings, secret) if isinstance(secret, str) and secret else None
+    back = return_to(form.get("next"))
+    again = f"&next={quote(back, safe='/')}" if back else ""
     if key is None:
-        return RedirectResponse("/console/login?error=wrong+key", status_code=303)
+        return RedirectResponse(f"/console/login?error=wrong+key{again}", status_code=303)
     if key.role not in CONSOLE_ROLES:
-        return RedirectResponse(f"/console/login?error=the+{key.role}+role+cannot+sign+in+here", status_code=303)
+        return RedirectResponse(f"/console/login?error=the+{key.role}+role+cannot+sign+in+here{again}", status_code=303)
     value, _csrf = session_cookie(settings, key)
-    response = RedirectResponse("/console", status_code=303)
+    # back to the page that asked for a session (a link to a member, opened after the session ended)
+    response = RedirectResponse(back or "/console", status_code=303)
     response.set_cookie(
         COOKIE, value, max_age=MAX_AGE, path="/", httponly=True, samesite="lax", secure=_secure(request)
     )

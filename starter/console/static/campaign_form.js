@@ -21,6 +21,7 @@
     el.addEventListener("change", update);
   }
   update();
-  const faults = form.querySelector("[data-testid=form-faults]");
+  // A refused campaign or segment: its form, as typed, and why, in view (the lists come first).
+  const faults = document.querySelector("[data-testid=form-faults], [data-testid=segment-fault]");
   if (faults) faults.scrollIntoView({ block: "center" });
 })();
