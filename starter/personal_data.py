@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 from domain.account import Account
 from domain.erasure import ErasureRequest
 from starter.client import NoJourney, TenureClient
-from storage.personal_data import has_records, member_records, record_request, scrub_member
+from storage.personal_data import has_records, member_records, pending_deletions, record_request, scrub_member
 
 HANDOVER_TIMEOUT = timedelta(seconds=60)
 # Temporal deletes a run in the background (about 30 s on the dev server): the CLI waits to say it is
@@ -49,7 +49,11 @@ class ErasureReport(BaseModel):
     actor: str
     erased_at: datetime
     journey: str = Field(description="scrubbed (a running journey continued as new with the scrubbed state) or none")
-    runs_deleted: list[str] = Field(description="Closed runs deleted from Temporal, with their histories.")
+    reason: str | None = Field(None, description="Why, as the request gave it (a ticket number); no personal data.")
+    runs_deleted: list[str] = Field(
+        description="Closed runs deleted from Temporal, with their histories: by this request, or by an earlier "
+        "erasure of the member that listed them in `runs_not_yet_deleted` and that Temporal has finished since."
+    )
     runs_not_yet_deleted: list[str] = Field(
         default_factory=list,
         description="Runs Temporal had not deleted yet when the erasure answered: it finishes in the background.",
@@ -85,6 +89,7 @@ async def export_member(tenure: TenureClient, engine: Engine, customer_id: str, 
             "billing_discounts": records["billing_discounts"],
         },
         "campaign_memberships": records["campaign_memberships"],
+        "consent": _consent(account),
         "timeline": [t.model_dump(mode="json") for t in account.timeline] if account else [],
         "set_aside": records["set_aside"],
         "personal_data_requests": records["personal_data_requests"],
@@ -92,6 +97,34 @@ async def export_member(tenure: TenureClient, engine: Engine, customer_id: str, 
     counts = {k: len(v) for k, v in document.items() if isinstance(v, list)}
     await asyncio.to_thread(record_request, engine, customer_id, "export", actor, new_request_id("export"), counts, now)
     return document
+
+
+CONSENT_BASIS = (
+    "marketing email goes unless the member unsubscribed (SendGrid unsubscribe or group unsubscribe); "
+    "transactional email (receipts, dunning) goes unless the address bounced, was dropped or reported spam"
+)
+# the journey's notes of domain/membership.py on_email_suppressed
+_CONSENT_NOTES = ("unsubscribed (", "address blocked (")
+
+
+def _consent(account: Account | None) -> dict[str, Any] | None:
+    """What the member allowed or stopped, in one place (the journey keeps it in its communication state):
+    whether marketing email may go, why not, and when it changed."""
+    if account is None:
+        return None
+    comms = account.lifecycle.comms
+    marketing = "blocked" if comms.blocked else "unsubscribed" if comms.unsubscribed else "allowed"
+    return {
+        "marketing_email": marketing,
+        "unsubscribed": comms.unsubscribed,
+        "address_blocked": comms.blocked,
+        "basis": CONSENT_BASIS,
+        "changes": [
+            t.model_dump(mode="json")
+            for t in account.timeline
+            if t.kind == "email" and t.text.startswith(_CONSENT_NOTES)
+        ],
+    }
 
 
 def _journey(account: Account | None) -> dict[str, Any] | None:
@@ -129,8 +162,11 @@ async def erase_member(
     closed = [r.run_id for r in runs if not r.running]
     if result is None and not closed and not has_records(await asyncio.to_thread(member_records, engine, customer_id)):
         raise NoJourney(customer_id)
-    await tenure.delete_runs(customer_id, closed)
-    left = await _wait_deleted(tenure, customer_id, closed, deletion_wait)
+    # runs an earlier erasure left Temporal deleting: asked again (a deletion lost in a restart) and, once gone,
+    # reported deleted by this record, so that the requests' records prove every deletion that was asked
+    earlier = [r for r in await asyncio.to_thread(pending_deletions, engine, customer_id) if r not in closed]
+    await tenure.delete_runs(customer_id, closed + earlier)
+    left = await _wait_deleted(tenure, customer_id, closed + earlier, deletion_wait)
     scrubbed = await asyncio.to_thread(scrub_member, engine, customer_id)
     report = ErasureReport(
         customer_id=customer_id,
@@ -138,12 +174,13 @@ async def erase_member(
         actor=actor,
         erased_at=erased_at,
         journey=journey,
-        runs_deleted=[r for r in closed if r not in left],
+        reason=request.reason,
+        runs_deleted=[r for r in closed + earlier if r not in left],
         runs_not_yet_deleted=left,
         rows_scrubbed=scrubbed,
     )
     outcome = report.model_dump(
-        mode="json", include={"journey", "runs_deleted", "runs_not_yet_deleted", "rows_scrubbed"}
+        mode="json", include={"reason", "journey", "runs_deleted", "runs_not_yet_deleted", "rows_scrubbed"}
     )
     await asyncio.to_thread(
         record_request, engine, customer_id, "erasure", actor, request.request_id, outcome, datetime.now(UTC)

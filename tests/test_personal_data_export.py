@@ -1,0 +1,233 @@
+"""The export and the register of requests as an auditor reads them, without a Temporal server: a SQLite
+ledger, and a journey's state made by the domain's rules and handed over by a stand-in client.
+
+- the export says what the member allowed (consent) in one place, and every time in it is UTC;
+- the CLI writes the export private from the start, in the API's JSON (ISO 8601 times);
+- a member Tenure holds nothing about is said so in the API's words, by the CLI too;
+- the register of exports and erasures (`GET /personal-data-requests`, `tenure member requests`): admins
+  only, filtered by member, action and time, with who asked, when, why and what was done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from domain.account import Account
+from domain.effects import Effects
+from domain.intake import adopt_memory, receive
+from domain.messages import EmailSuppressed, SignedUp
+from domain.program import parse_program
+from domain.rules import AccountRules
+from settings import Settings
+from starter import cli
+from starter.cli.context import Env
+from starter.client import NoJourney
+from starter.personal_data import export_member
+from storage.engine import create_engine_for
+from storage.migrate import upgrade
+from storage.personal_data import record_request
+from storage.schema import campaign_members, customers
+from tests.api_kit import api_settings, app_client
+
+PROGRAM = parse_program((Path(__file__).resolve().parent.parent / "program.toml").read_text())
+EMAIL, NAME = "ines.okonkwo@example.com", "Ines Okonkwo"
+T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def unsubscribed_account(customer_id: str) -> Account:
+    account = Account.open(customer_id, PROGRAM, T0)
+    adopt_memory(account, T0)
+    rules, outbox = AccountRules(account, lifecycle=True, version=4), Effects()
+    receive(rules, outbox, T0, SignedUp(event_id="su", email=EMAIL, name=NAME))
+    receive(rules, outbox, T0 + timedelta(days=2), EmailSuppressed(event_id="sg-1", reason="unsubscribe"))
+    return account
+
+
+class Journeys:
+    """Stands in for TenureClient: the journeys it knows by customer id."""
+
+    def __init__(self, accounts: dict[str, Account]):
+        self.accounts = accounts
+
+    async def account(self, customer_id: str) -> Account:
+        if customer_id not in self.accounts:
+            raise NoJourney(customer_id)
+        return self.accounts[customer_id]
+
+    async def erase(self, customer_id: str, request):
+        raise NoJourney(customer_id)  # none of these tests erases a journey: the dev server's tests do
+
+    async def runs(self, customer_id: str) -> list:
+        return []
+
+
+@pytest.fixture
+def ledger(tmp_path) -> tuple[str, sa.Engine]:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = create_engine_for(url)
+    upgrade(engine)
+    return url, engine
+
+
+def add_member_rows(engine: sa.Engine, customer_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(customers).values(
+                customer_id=customer_id, email=EMAIL, name=NAME, program_version="v1", created_at=T0, updated_at=T0
+            )
+        )
+        conn.execute(
+            sa.insert(campaign_members).values(
+                campaign_id="spring", customer_id=customer_id, group="treated", outcome="applied", at=T0
+            )
+        )
+
+
+async def test_the_export_says_what_the_member_allowed_and_every_time_is_utc(ledger):
+    _, engine = ledger
+    add_member_rows(engine, "cus_ines")
+    doc = await export_member(Journeys({"cus_ines": unsubscribed_account("cus_ines")}), engine, "cus_ines", "a:b")
+
+    consent = doc["consent"]
+    assert (consent["marketing_email"], consent["unsubscribed"], consent["address_blocked"]) == (
+        "unsubscribed",
+        True,
+        None,
+    )
+    assert [c["text"] for c in consent["changes"]] == ["unsubscribed (unsubscribe): no more marketing email"]
+    assert "transactional" in consent["basis"]
+    # campaign_members was read without the schema's UTC type: its times came back without a zone on SQLite
+    [membership] = doc["campaign_memberships"]
+    assert membership["at"] == T0 and membership["at"].tzinfo is not None, membership
+
+    sql_only = await export_member(Journeys({}), engine, "cus_ines", "a:b")
+    assert sql_only["consent"] is None and sql_only["journey"] is None  # no journey: nothing to say
+
+
+def run_cli(url: str, tmp_path: Path, journeys: Journeys, *args: str):
+    """`tenure ARGS` against the SQLite ledger, the journeys handed over by the stand-in."""
+
+    async def call(self, fn):
+        return await fn(journeys)
+
+    settings = Settings(data_dir=tmp_path, database_url=url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Env, "call", call)
+        return CliRunner().invoke(cli.app, list(args), obj=settings, env={"COLUMNS": "250", "NO_COLOR": "1"})
+
+
+def test_the_cli_writes_the_export_private_from_the_start_in_the_apis_json(ledger, tmp_path, monkeypatch):
+    url, engine = ledger
+    add_member_rows(engine, "cus_ines")
+    journeys = Journeys({"cus_ines": unsubscribed_account("cus_ines")})
+    out = tmp_path / "ines.json"
+    # the file must be created 0600, not created with the umask's 0644 and narrowed afterwards: with
+    # narrowing switched off, only a file created private stays private
+    monkeypatch.setattr(os, "fchmod", lambda fd, mode: None)
+    monkeypatch.setattr(pathlib.Path, "chmod", lambda self, mode: None)
+    old_umask = os.umask(0o022)
+    try:
+        r = run_cli(url, tmp_path, journeys, "member", "export", "cus_ines", "--actor", "admin:olga", "-o", str(out))
+    finally:
+        os.umask(old_umask)
+    assert r.exit_code == 0, r.output
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+    doc = json.loads(out.read_text())
+    assert doc["exported_at"].endswith("Z") and "T" in doc["exported_at"], doc["exported_at"]  # as the API says it
+    assert doc["campaign_memberships"][0]["at"] == "2026-03-02T12:00:00Z"
+    assert doc["consent"]["marketing_email"] == "unsubscribed" and doc["journey"]["email"] == EMAIL
+
+
+def test_the_cli_says_tenure_holds_nothing_about_an_unknown_member(ledger, tmp_path):
+    url, _ = ledger
+    for command in (["export", "cus_nobody", "--actor", "a:b"], ["erase", "cus_nobody", "--actor", "a:b", "--yes"]):
+        r = run_cli(url, tmp_path, Journeys({}), "member", *command)
+        assert r.exit_code == 1, r.output
+        nothing_to = "export" if command[0] == "export" else "erase"
+        said = " ".join(r.output.split())
+        expected = "Tenure holds nothing about customer cus_nobody: no journey and no rows in the ledger database"
+        assert f"{expected}, nothing to {nothing_to}" in said, r.output
+
+
+def erasure_outcome(reason: str | None, deleted: list[str], going: list[str]) -> dict:
+    rows = {"customers": 1, "emails": 2, "quarantine": 0, "ledger_entries": 3}
+    return {"reason": reason, "journey": "scrubbed", "runs_deleted": deleted, "runs_not_yet_deleted": going,
+            "rows_scrubbed": rows}  # fmt: skip
+
+
+def fill_register(engine: sa.Engine) -> None:
+    """Four records, a day apart from 2026-11-30 09:00 UTC: an export and an erasure of cus_a (repeated once
+    Temporal had deleted its run), an erasure of cus_b."""
+    at = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    for days, (cid, action, actor, request_id, outcome) in enumerate(
+        [
+            ("cus_a", "export", "api:erin", "export-1", {"ledger": 3, "emails": 2}),
+            ("cus_a", "erasure", "api:erin", "gdpr-9", erasure_outcome("ticket 9", [], ["run-1"])),
+            ("cus_a", "erasure", "api:erin", "gdpr-9", erasure_outcome(None, ["run-1"], [])),
+            ("cus_b", "erasure", "admin:olga", "cli-1", erasure_outcome("ticket 10", ["run-2"], [])),
+        ]
+    ):
+        record_request(engine, cid, action, actor, request_id, outcome, at + timedelta(days=days))
+
+
+async def test_the_register_of_requests_is_for_admins_and_filters(program, tmp_path):
+    keys = "k-adm:admin:erin,k-sup:support,k-view:viewer,k-mkt:marketer,k-app:app"
+    settings = api_settings(data_dir=tmp_path, api_keys=keys)
+    async with app_client(settings, client=object(), program=program) as http:
+        engine = create_engine_for(settings.db_url())
+        fill_register(engine)
+        admin = {"X-Api-Key": "k-adm"}
+
+        everything = await http.get("/personal-data-requests", headers=admin)
+        assert everything.status_code == 200, everything.text
+        body = everything.json()
+        assert body["total"] == 4
+        assert [r["request_id"] for r in body["requests"]] == ["export-1", "gdpr-9", "gdpr-9", "cli-1"]
+        erasure = body["requests"][1]
+        said = (erasure["outcome"]["reason"], erasure["at"], erasure["actor"])
+        assert said == ("ticket 9", "2026-12-01T09:00:00Z", "api:erin"), erasure
+
+        erasures_of_a = await http.get(
+            "/personal-data-requests", params={"customer_id": "cus_a", "action": "erasure"}, headers=admin
+        )
+        assert [r["outcome"]["runs_deleted"] for r in erasures_of_a.json()["requests"]] == [[], ["run-1"]]
+        between = {"since": "2026-12-02", "until": "2026-12-03T10:00:00+01:00"}  # a date, and a time with a zone
+        window = await http.get("/personal-data-requests", params=between, headers=admin)
+        assert [r["at"] for r in window.json()["requests"]] == ["2026-12-02T09:00:00Z"], window.text
+        first = await http.get("/personal-data-requests", params={"limit": 1}, headers=admin)
+        assert first.json()["total"] == 4 and len(first.json()["requests"]) == 1
+
+        for key in ("k-sup", "k-view", "k-mkt", "k-app"):
+            refused = await http.get("/personal-data-requests", headers={"X-Api-Key": key})
+            assert refused.status_code == 403 and refused.json()["detail"]["allowed"] == ["admin"], (key, refused.text)
+        assert (await http.get("/personal-data-requests")).status_code == 401
+        for bad in ({"since": "last week"}, {"action": "delete"}, {"limit": 0}, {"customer_id": "a b"}):
+            answer = await http.get("/personal-data-requests", params=bad, headers=admin)
+            assert answer.status_code == 422, (bad, answer.text)
+        engine.dispose()
+
+
+def test_the_cli_lists_the_register(ledger, tmp_path):
+    url, engine = ledger
+    fill_register(engine)
+    r = run_cli(url, tmp_path, Journeys({}), "member", "requests")
+    assert r.exit_code == 0, r.output
+    assert "personal data requests: 4 of 4" in r.output and "ticket 9" in r.output and "ticket 10" in r.output
+    assert "1 still deleting (erase again to confirm)" in r.output, r.output
+    r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "cus_b", "--json")
+    assert r.exit_code == 0, r.output
+    listed = json.loads(r.stdout)
+    assert listed["total"] == 1 and listed["requests"][0]["at"] == "2026-12-03T09:00:00Z", listed
+    r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--action", "export", "--since", "2026-11-30")
+    assert r.exit_code == 0 and "1 of 1" in r.output and "export-1" in r.output, r.output
+    r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "last week")
+    assert r.exit_code == 2 and "is not a date" in r.output, r.output
