@@ -25,6 +25,7 @@ erasure also in the member's timeline.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +36,14 @@ from sqlalchemy.engine import Engine
 from domain.account import Account
 from domain.erasure import ErasureRequest
 from starter.client import NoJourney, TenureClient
-from storage.personal_data import has_records, member_records, pending_deletions, record_request, scrub_member
+from storage.personal_data import (
+    customer_profile,
+    has_records,
+    member_records,
+    pending_deletions,
+    record_request,
+    scrub_member,
+)
 
 HANDOVER_TIMEOUT = timedelta(seconds=60)
 # Temporal deletes a run in the background (about 30 s on the dev server): the CLI waits to say it is
@@ -59,6 +67,31 @@ class ErasureReport(BaseModel):
         description="Runs Temporal had not deleted yet when the erasure answered: it finishes in the background.",
     )
     rows_scrubbed: dict[str, int] = Field(description="SQL rows scrubbed, by table.")
+
+
+class ReasonNamesTheMember(ValueError):
+    """An erasure's reason that quotes the member's address or name, or any email address: it is kept after
+    the erasure (the member's timeline, the register of requests), so it would keep what was erased."""
+
+
+_AN_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_NAME_PART = re.compile(r"\w{3,}")
+
+
+def reason_problem(reason: str | None, email: str | None, name: str | None) -> str | None:
+    """Why an erasure's reason may not be kept (it names the member, or holds an email address), or None."""
+    if not reason:
+        return None
+    text = reason.casefold()
+    quoted = bool(_AN_EMAIL.search(reason)) or bool(email and email.casefold() in text)
+    parts = {p.casefold() for p in _NAME_PART.findall(name or "")}
+    quoted = quoted or any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text) for p in parts)
+    if not quoted:
+        return None
+    return (
+        "the reason must not name the member or hold an email address: it is kept after the erasure "
+        "(the member's timeline, the register of requests); give a ticket or case number"
+    )
 
 
 def new_request_id(prefix: str) -> str:
@@ -146,7 +179,12 @@ async def erase_member(
     handover_timeout: timedelta = HANDOVER_TIMEOUT,
     deletion_wait: timedelta = DELETION_WAIT,
 ) -> ErasureReport:
-    """Erase the member's personal data everywhere Tenure wrote it (see the module docstring)."""
+    """Erase the member's personal data everywhere Tenure wrote it (see the module docstring).
+    `ReasonNamesTheMember` before anything is done when the reason quotes them (their profile in SQL says)."""
+    profile = await asyncio.to_thread(customer_profile, engine, customer_id)
+    problem = reason_problem(reason, profile.get("email"), profile.get("name"))
+    if problem is not None:
+        raise ReasonNamesTheMember(problem)
     request = ErasureRequest(request_id=request_id or new_request_id("erasure"), actor=actor, reason=reason)
     erased_at = datetime.now(UTC)
     journey = "none"

@@ -65,6 +65,13 @@ def member_records(engine: Engine, customer_id: str) -> dict[str, Any]:
         }
 
 
+def customer_profile(engine: Engine, customer_id: str) -> dict[str, Any]:
+    """The member's `customers` row (email, name, ...), or {} when there is none."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(customers).where(customers.c.customer_id == customer_id)).first()
+    return _plain(row._mapping) if row is not None else {}
+
+
 def campaign_memberships(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
     """The member's rows of `campaign_members`: every campaign that reached them (or held them out), oldest
     first, read through the schema's table so that times come back in UTC as every other table's."""

@@ -10,6 +10,7 @@ ledger, and a journey's state made by the domain's rules and handed over by a st
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pathlib
@@ -30,10 +31,10 @@ from settings import Settings
 from starter import cli
 from starter.cli.context import Env
 from starter.client import NoJourney
-from starter.personal_data import export_member
+from starter.personal_data import ReasonNamesTheMember, erase_member, export_member, reason_problem
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
-from storage.personal_data import record_request
+from storage.personal_data import record_request, requests_of
 from storage.schema import campaign_members, customers
 from tests.api_kit import api_settings, app_client
 
@@ -231,3 +232,58 @@ def test_the_cli_lists_the_register(ledger, tmp_path):
     assert r.exit_code == 0 and "1 of 1" in r.output and "export-1" in r.output, r.output
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "last week")
     assert r.exit_code == 2 and "is not a date" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    "reason, refused",
+    [
+        ("ticket 4711", False),
+        ("DSR-2026-118, asked by mail", False),
+        ("Ines Okonkwo asked by mail", True),  # the name
+        ("asked on the phone, okonkwo", True),  # a part of it, any case
+        ("case for ines", True),
+        ("ticket 12 from INES.OKONKWO@example.com", True),  # the address
+        ("forwarded by someone.else@example.org", True),  # any address: it names someone
+        ("inessential data only", False),  # a name part inside another word is not the name
+    ],
+)
+def test_an_erasure_reason_that_names_the_member_is_refused(reason, refused):
+    assert (reason_problem(reason, EMAIL, NAME) is not None) is refused
+
+
+class Refuses(Journeys):
+    """A stand-in that fails the test if the erasure reaches the journey."""
+
+    async def erase(self, customer_id: str, request):
+        raise AssertionError("the erasure went ahead")
+
+
+async def test_a_reason_naming_the_member_stops_the_erasure_before_anything(ledger):
+    _, engine = ledger
+    add_member_rows(engine, "cus_ines")
+    journeys = Refuses({"cus_ines": unsubscribed_account("cus_ines")})
+    with pytest.raises(ReasonNamesTheMember, match="must not name the member"):
+        await erase_member(journeys, engine, "cus_ines", "admin:olga", reason=f"request of {NAME}")
+    assert requests_of(engine, "cus_ines") == []  # nothing recorded: nothing was done
+
+
+def test_the_api_and_the_cli_refuse_a_reason_naming_the_member(ledger, tmp_path, program):
+    url, engine = ledger
+    add_member_rows(engine, "cus_ines")
+    journeys = Refuses({"cus_ines": unsubscribed_account("cus_ines")})
+    r = run_cli(
+        url, tmp_path, journeys, "member", "erase", "cus_ines", "--actor", "a:b", "--reason", "for Ines", "--yes"
+    )
+    assert r.exit_code == 2 and "--reason: the reason must not name the member" in " ".join(r.output.split()), r.output
+
+    async def through_the_api():
+        settings = api_settings(data_dir=tmp_path, api_keys="k-adm:admin", database_url=url)
+        async with app_client(settings, client=object(), program=program, engine=engine) as http:
+            answer = await http.post(
+                "/members/cus_ines/erasure", json={"reason": f"mail from {EMAIL}"}, headers={"X-Api-Key": "k-adm"}
+            )
+            assert answer.status_code == 422, answer.text
+            [fault] = answer.json()["detail"]
+            assert fault["field"] == "reason" and "must not name the member" in fault["message"], answer.text
+
+    asyncio.run(through_the_api())

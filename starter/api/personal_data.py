@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.messages import MAX_ID_LENGTH, SINGLE_LINE, Text
 from starter.client import NoJourney
 from starter.ingress import CustomerId
-from starter.personal_data import ErasureReport, erase_member, export_member
+from starter.personal_data import ErasureReport, ReasonNamesTheMember, erase_member, export_member
 from storage.personal_data import list_requests
 
 from .dependencies import ServicesDep, require_role
@@ -92,6 +92,12 @@ async def erase(
         )
     except NoJourney:
         raise unknown(customer_id, "erase") from None
+    except ReasonNamesTheMember as e:
+        raise ApiError(
+            422,
+            "invalid request: reason",
+            [{"field": "reason", "message": str(e), "type": "names_the_member"}],
+        ) from None
 
 
 MAX_REGISTER_PAGE = 1000

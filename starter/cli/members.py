@@ -27,7 +27,7 @@ from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
 from starter.client import NoJourney, TenureClient, start_input
 from starter.client.tier_bounds import until_problem
-from starter.personal_data import erase_member, export_member
+from starter.personal_data import ReasonNamesTheMember, erase_member, export_member
 from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
 from storage.personal_data import list_requests
@@ -113,6 +113,8 @@ async def _known(customer_id: str, nothing_to: str, work: Awaitable[T]) -> T:
             f"Tenure holds nothing about customer {customer_id}: no journey and no rows in the ledger database, "
             f"nothing to {nothing_to}"
         ) from None
+    except ReasonNamesTheMember as e:
+        raise CliError(f"--reason: {e}", code=2) from None
 
 
 def json_text(document: object) -> str:
