@@ -1,5 +1,5 @@
-"""The export and the register of requests as an auditor reads them, without a Temporal server: a SQLite
-ledger, and a journey's state made by the domain's rules and handed over by a stand-in client.
+"""The export and the register of requests as an auditor reads them, without a Temporal server: the ledger
+on SQLite and PostgreSQL, and a journey's state made by the domain's rules and handed over by a stand-in.
 
 - the export says what the member allowed (consent) in one place, and every time in it is UTC;
 - the CLI writes the export private from the start, in the API's JSON (ISO 8601 times);
@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import pathlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +34,6 @@ from starter.cli.context import Env
 from starter.client import NoJourney
 from starter.personal_data import ReasonNamesTheMember, erase_member, export_member, reason_problem
 from storage.engine import create_engine_for
-from storage.migrate import upgrade
 from storage.personal_data import record_request, requests_of
 from storage.schema import campaign_members, customers
 from tests.api_kit import api_settings, app_client
@@ -71,11 +71,11 @@ class Journeys:
 
 
 @pytest.fixture
-def ledger(tmp_path) -> tuple[str, sa.Engine]:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    engine = create_engine_for(url)
-    upgrade(engine)
-    return url, engine
+def ledger(db_url: str) -> Iterator[tuple[str, sa.Engine]]:
+    """The ledger database, SQLite and PostgreSQL (when TENURE_TEST_POSTGRES_URL is set)."""
+    engine = create_engine_for(db_url)
+    yield db_url, engine
+    engine.dispose()
 
 
 def add_member_rows(engine: sa.Engine, customer_id: str) -> None:
