@@ -28,7 +28,7 @@ import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
@@ -92,6 +92,47 @@ def reason_problem(reason: str | None, email: str | None, name: str | None) -> s
         "the reason must not name the member or hold an email address: it is kept after the erasure "
         "(the member's timeline, the register of requests); give a ticket or case number"
     )
+
+
+Row = dict[str, Any]
+
+
+class Consent(BaseModel):
+    marketing_email: Literal["allowed", "unsubscribed", "blocked"] = Field(
+        description="Whether marketing email may go to the member: `blocked` when the address bounced, was "
+        "dropped or reported spam (nothing goes), `unsubscribed` (transactional email still goes)."
+    )
+    unsubscribed: bool
+    address_blocked: str | None = Field(description="bounce, dropped or spamreport; null when it was not.")
+    basis: str = Field(description="What Tenure's sending rests on, in words.")
+    changes: list[Row] = Field(description="When it changed: the timeline's lines about it (at, kind, text).")
+
+
+class MemberExport(BaseModel):
+    """Everything Tenure holds about one member (GDPR art. 15 and 20); README "Export and erasure"."""
+
+    customer_id: str
+    exported_at: datetime
+    exported_by: str = Field(description="Who asked: the API key's actor or the CLI's --actor.")
+    profile: Row | None = Field(
+        description="The `customers` row: contact details (email, name, time zone, country) and the figures "
+        "segments read (status, tier, balance, spend, activity...); null when there is none."
+    )
+    journey: Row | None = Field(
+        description="The journey's whole state (its `account` query): contact details, lots, tier, payments, "
+        "lifecycle (onboarding, churn, referrals, communication), answers, rejections; its program by version "
+        "only; null without a journey."
+    )
+    ledger: list[Row] = Field(description="Every `ledger_entries` row, in order: the books.")
+    emails: list[Row] = Field(description="Every email composed for the member (`emails`): address, message, status.")
+    redemptions: dict[str, list[Row]] = Field(
+        description="`journey` (the journey's answers), `billing_credits` and `billing_discounts` rows."
+    )
+    campaign_memberships: list[Row] = Field(description="Every campaign that reached or held out the member.")
+    consent: Consent | None = Field(description="What the member allowed; null without a journey.")
+    timeline: list[Row] = Field(description="What happened, in plain words (at, kind, text).")
+    set_aside: list[Row] = Field(description="Events and ledger entries set aside (`quarantine` rows).")
+    personal_data_requests: list[Row] = Field(description="Earlier exports and erasures of the member.")
 
 
 def new_request_id(prefix: str) -> str:

@@ -287,3 +287,19 @@ def test_the_api_and_the_cli_refuse_a_reason_naming_the_member(ledger, tmp_path,
             assert fault["field"] == "reason" and "must not name the member" in fault["message"], answer.text
 
     asyncio.run(through_the_api())
+
+
+async def test_the_api_documents_the_export_document(program, tmp_path):
+    """/docs tells an auditor what each part of the export is (it said only 'object')."""
+    async with app_client(api_settings(data_dir=tmp_path), client=object(), program=program) as http:
+        spec = (await http.get("/openapi.json")).json()
+    ok = spec["paths"]["/members/{customer_id}/export"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"] == {"$ref": "#/components/schemas/MemberExport"}, ok
+    parts = spec["components"]["schemas"]["MemberExport"]["properties"]
+    documented = {"profile", "journey", "ledger", "emails", "redemptions", "campaign_memberships", "consent"}
+    assert documented <= set(parts) and all(parts[p].get("description") for p in documented), parts
+    assert spec["components"]["schemas"]["Consent"]["properties"]["marketing_email"]["enum"] == [
+        "allowed",
+        "unsubscribed",
+        "blocked",
+    ]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.messages import MAX_ID_LENGTH, SINGLE_LINE, Text
 from starter.client import NoJourney
 from starter.ingress import CustomerId
-from starter.personal_data import ErasureReport, ReasonNamesTheMember, erase_member, export_member
+from starter.personal_data import ErasureReport, MemberExport, ReasonNamesTheMember, erase_member, export_member
 from storage.personal_data import list_requests
 
 from .dependencies import ServicesDep, require_role
@@ -47,7 +47,7 @@ class ErasureIn(BaseModel):
     reason: Text | None = None
 
 
-@router.get("/members/{customer_id}/export", responses=answers(401, 403, 404, 422, 503))
+@router.get("/members/{customer_id}/export", response_model=MemberExport, responses=answers(401, 403, 404, 422, 503))
 async def export(customer_id: CustomerId, svc: ServicesDep, caller: Admin) -> dict[str, Any]:
     """Everything Tenure holds about the member, as one JSON document: profile, ledger, emails,
     redemptions, campaign memberships, timeline and the journey's state. Recorded with the caller."""
