@@ -232,6 +232,7 @@ async def test_export_and_erasure_leave_no_personal_data(program, tmp_path, capl
                     headers={**auth(ADMIN), "Idempotency-Key": "gdpr-7"},
                 )
                 assert erased.status_code == 200, erased.text
+                assert erased.headers["cache-control"] == "no-store"
                 report = erased.json()
                 assert report["journey"] == "scrubbed" and report["actor"] == "api:erin", report
                 deleting = set(report["runs_deleted"]) | set(report["runs_not_yet_deleted"])

@@ -303,3 +303,23 @@ async def test_the_api_documents_the_export_document(program, tmp_path):
         "unsubscribed",
         "blocked",
     ]
+
+
+async def test_the_api_exports_in_its_documented_shape_and_no_cache_keeps_it(program, tmp_path):
+    keys = "k-adm:admin:erin"
+    settings = api_settings(data_dir=tmp_path, api_keys=keys)
+    async with app_client(settings, client=object(), program=program) as http:
+        engine = create_engine_for(settings.db_url())
+        add_member_rows(engine, "cus_ines")
+        http.app.state.services._tenure = Journeys({"cus_ines": unsubscribed_account("cus_ines")})
+        admin = {"X-Api-Key": "k-adm"}
+        exported = await http.get("/members/cus_ines/export", headers=admin)
+        assert exported.status_code == 200, exported.text
+        assert exported.headers["cache-control"] == "no-store"
+        doc = exported.json()
+        assert doc["consent"]["marketing_email"] == "unsubscribed" and doc["journey"]["email"] == EMAIL
+        assert doc["exported_at"].endswith("Z") and doc["campaign_memberships"][0]["at"] == "2026-03-02T12:00:00Z"
+        register = await http.get("/personal-data-requests", headers=admin)
+        assert register.headers["cache-control"] == "no-store"
+        assert [(r["action"], r["actor"]) for r in register.json()["requests"]] == [("export", "api:erin")]
+        engine.dispose()

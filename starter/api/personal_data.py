@@ -11,7 +11,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.messages import MAX_ID_LENGTH, SINGLE_LINE, Text
@@ -26,6 +26,7 @@ from .roles import ApiKey
 
 router = APIRouter(tags=["personal data"])
 
+NO_STORE = "no-store"  # personal data and its register: no browser or proxy keeps a copy
 DELETION_WAIT = timedelta(seconds=5)  # an HTTP answer should not wait for Temporal's background deletion
 
 Admin = Annotated[ApiKey, Depends(require_role())]
@@ -48,9 +49,11 @@ class ErasureIn(BaseModel):
 
 
 @router.get("/members/{customer_id}/export", response_model=MemberExport, responses=answers(401, 403, 404, 422, 503))
-async def export(customer_id: CustomerId, svc: ServicesDep, caller: Admin) -> dict[str, Any]:
+async def export(customer_id: CustomerId, svc: ServicesDep, caller: Admin, response: Response) -> dict[str, Any]:
     """Everything Tenure holds about the member, as one JSON document: profile, ledger, emails,
-    redemptions, campaign memberships, timeline and the journey's state. Recorded with the caller."""
+    redemptions, campaign memberships, consent, timeline and the journey's state. Recorded with the caller.
+    Answered `Cache-Control: no-store`: no browser or proxy keeps a copy."""
+    response.headers["Cache-Control"] = NO_STORE
     tenure = await svc.tenure()
     try:
         return await export_member(tenure, svc.engine, customer_id, caller.actor)
@@ -67,6 +70,7 @@ async def erase(
     customer_id: CustomerId,
     svc: ServicesDep,
     caller: Admin,
+    response: Response,
     body: ErasureIn | None = None,
     idempotency_key: Annotated[
         str | None,
@@ -83,7 +87,8 @@ async def erase(
     as new), every closed run's history in Temporal, the SQL rows. Amounts and dates stay in the ledger.
     Later events for the member are refused until a new sign-up. Recorded with the caller.
     Temporal deletes runs in the background: those not gone yet are listed in `runs_not_yet_deleted`;
-    the same request again reports them until they are."""
+    the same request again reports them until they are, then lists them in `runs_deleted`."""
+    response.headers["Cache-Control"] = NO_STORE
     tenure = await svc.tenure()
     reason = body.reason if body else None
     try:
@@ -129,6 +134,7 @@ def _utc(value: datetime | None) -> datetime | None:
 async def register(
     svc: ServicesDep,
     _caller: Admin,
+    response: Response,
     customer_id: Annotated[CustomerId | None, Query(description="One member's records only.")] = None,
     action: Annotated[Literal["export", "erasure"] | None, Query()] = None,
     since: Annotated[
@@ -140,6 +146,7 @@ async def register(
     """Every export and erasure of personal data, oldest first: who asked (actor), when, the request id, and
     what came of it. Reading it records nothing and shows no personal data, so an auditor can be given it
     without exporting anyone."""
+    response.headers["Cache-Control"] = NO_STORE
     rows, total = await asyncio.to_thread(
         list_requests, svc.engine, customer_id, action, _utc(since), _utc(until), limit
     )
