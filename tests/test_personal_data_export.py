@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import pathlib
 from collections.abc import Iterator
@@ -323,3 +324,14 @@ async def test_the_api_exports_in_its_documented_shape_and_no_cache_keeps_it(pro
         assert register.headers["cache-control"] == "no-store"
         assert [(r["action"], r["actor"]) for r in register.json()["requests"]] == [("export", "api:erin")]
         engine.dispose()
+
+
+async def test_a_refused_attempt_is_logged_with_who_and_what(program, tmp_path, caplog):
+    """An access log line says only '403' and the path: the refusal names the key's actor and the route."""
+    caplog.set_level(logging.WARNING, logger="tenure.api")
+    settings = api_settings(data_dir=tmp_path, api_keys="k-adm:admin,k-sup:support:maria")
+    async with app_client(settings, client=object(), program=program) as http:
+        refused = await http.get("/members/cus_ines/export", headers={"X-Api-Key": "k-sup"})
+        assert refused.status_code == 403
+    [line] = [r.getMessage() for r in caplog.records if "refused (403)" in r.getMessage()]
+    assert line == "refused (403): api:maria, role support, may not GET /members/{customer_id}/export", line
