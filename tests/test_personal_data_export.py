@@ -335,3 +335,14 @@ async def test_a_refused_attempt_is_logged_with_who_and_what(program, tmp_path, 
         assert refused.status_code == 403
     [line] = [r.getMessage() for r in caplog.records if "refused (403)" in r.getMessage()]
     assert line == "refused (403): api:maria, role support, may not GET /members/{customer_id}/export", line
+
+
+def test_an_export_to_a_file_that_cannot_be_written_is_refused_before_it_is_made(ledger, tmp_path):
+    """Refused before the export is made and recorded: the register would say it was handed out."""
+    url, engine = ledger
+    add_member_rows(engine, "cus_ines")
+    journeys = Journeys({"cus_ines": unsubscribed_account("cus_ines")})
+    for target, fault in ((tmp_path / "missing" / "x.json", "there is no folder"), (tmp_path, "is a folder")):
+        r = run_cli(url, tmp_path, journeys, "member", "export", "cus_ines", "--actor", "a:b", "-o", str(target))
+        assert r.exit_code == 2 and fault in r.output, r.output
+    assert requests_of(engine, "cus_ines") == []

@@ -122,6 +122,18 @@ def json_text(document: object) -> str:
     return json.dumps(to_jsonable_python(document), indent=2, ensure_ascii=False)
 
 
+def writable(path: Path) -> None:
+    """Exit 2 naming the problem when `path` cannot be written: its folder is missing or not writable, or it
+    is a folder itself."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CliError(f"-o {path}: is a folder; give a file name", code=2)
+    if not folder.is_dir():
+        raise CliError(f"-o {path}: there is no folder {folder}", code=2)
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CliError(f"-o {path}: not writable by this user", code=2)
+
+
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path`, readable by its owner only from the moment it exists (an export is a person's
     data: created 0600, never first with the umask's 0644 and then narrowed); an existing file is narrowed
@@ -263,6 +275,8 @@ def export_cmd(
 ):
     """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20)."""
     env = env_of(ctx)
+    if output is not None:
+        run(lambda: writable(output))  # before the export is made and recorded: nobody would have it
     engine = run(env.engine)
     document = run(
         env.call(lambda tenure: _known(customer_id, "export", export_member(tenure, engine, customer_id, actor)))
