@@ -231,6 +231,8 @@ def test_the_cli_lists_the_register(ledger, tmp_path):
     assert listed["total"] == 1 and listed["requests"][0]["at"] == "2026-12-03T09:00:00Z", listed
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--action", "export", "--since", "2026-11-30")
     assert r.exit_code == 0 and "1 of 1" in r.output and "export-1" in r.output, r.output
+    r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "2026-12-01", "--until", "2026-12-03")
+    assert r.exit_code == 0 and "2 of 2" in r.output and "gdpr-9" in r.output, r.output
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "last week")
     assert r.exit_code == 2 and "is not a date" in r.output, r.output
 

@@ -355,15 +355,19 @@ def requests_cmd(
     since: Annotated[
         str | None, typer.Option("--since", help="From this day (YYYY-MM-DD, UTC) or ISO time on.")
     ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Before this day (its midnight, UTC) or ISO time.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Show the first N records.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ):
     """The register of exports and erasures: who asked, when, why and what was done (no personal data in it)."""
     env = env_of(ctx)
     start = _parse_since(since) if since is not None else None
+    end = _parse_since(until) if until is not None else None
     engine = run(env.engine)
     kind = action.value if action is not None else None
-    rows, total = run(lambda: list_requests(engine, customer_id, kind, start, None, limit))
+    rows, total = run(lambda: list_requests(engine, customer_id, kind, start, end, limit))
     if as_json:
         typer.echo(json_text({"total": total, "requests": rows}))
         return
