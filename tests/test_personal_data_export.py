@@ -31,9 +31,10 @@ from domain.program import parse_program
 from domain.rules import AccountRules
 from settings import Settings
 from starter import cli
+from starter.cli import members as cli_members
 from starter.cli.context import Env
 from starter.client import NoJourney
-from starter.personal_data import ReasonNamesTheMember, erase_member, export_member, reason_problem
+from starter.personal_data import ErasureReport, ReasonNamesTheMember, erase_member, export_member, reason_problem
 from storage.engine import create_engine_for
 from storage.personal_data import record_request, requests_of
 from storage.schema import campaign_members, customers
@@ -348,3 +349,21 @@ def test_an_export_to_a_file_that_cannot_be_written_is_refused_before_it_is_made
         r = run_cli(url, tmp_path, journeys, "member", "export", "cus_ines", "--actor", "a:b", "-o", str(target))
         assert r.exit_code == 2 and fault in r.output, r.output
     assert requests_of(engine, "cus_ines") == []
+
+
+def test_the_cli_says_how_to_record_the_deletions_temporal_has_not_finished(ledger, tmp_path, monkeypatch):
+    url, _ = ledger
+
+    async def erase_member(tenure, engine, customer_id, actor, request_id, reason):
+        return ErasureReport(
+            customer_id=customer_id, request_id=request_id, actor=actor, erased_at=T0, journey="scrubbed",
+            reason=reason, runs_deleted=[], runs_not_yet_deleted=["run-1"], rows_scrubbed={"customers": 1},
+        )  # fmt: skip
+
+    monkeypatch.setattr(cli_members, "erase_member", erase_member)
+    command = ["member", "erase", "cus_x", "--actor", "admin:olga", "--request-id", "g-1", "--yes"]
+    r = run_cli(url, tmp_path, Journeys({}), *command)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "Temporal still deletes 1 run(s) in the background" in said, said
+    assert "tenure member erase cus_x --actor admin:olga --request-id g-1 --yes` again in a minute" in said, said

@@ -322,7 +322,11 @@ def erase_cmd(
         f"{len(report.runs_deleted)} closed run(s) deleted from Temporal, SQL rows scrubbed: {scrubbed}"
     )
     if report.runs_not_yet_deleted:
-        say(f"[yellow]![/] Temporal still deletes {len(report.runs_not_yet_deleted)} run(s) in the background")
+        say(
+            f"[yellow]![/] Temporal still deletes {len(report.runs_not_yet_deleted)} run(s) in the background: "
+            f"run `tenure member erase {customer_id} --actor {actor} --request-id {report.request_id} --yes` "
+            "again in a minute to record their deletion in the register"
+        )
 
 
 class RequestAction(StrEnum):
