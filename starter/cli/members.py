@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time
@@ -324,7 +325,8 @@ def erase_cmd(
     if report.runs_not_yet_deleted:
         say(
             f"[yellow]![/] Temporal still deletes {len(report.runs_not_yet_deleted)} run(s) in the background: "
-            f"run `tenure member erase {customer_id} --actor {actor} --request-id {report.request_id} --yes` "
+            f"run `tenure member erase {shlex.quote(customer_id)} --actor {shlex.quote(actor)} "
+            f"--request-id {shlex.quote(report.request_id)} --yes` "
             "again in a minute to record their deletion in the register"
         )
 
