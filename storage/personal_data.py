@@ -174,9 +174,10 @@ def list_requests(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The register of exports and erasures, oldest first: the first `limit` rows that match, and how many
-    match in all. `since` is inclusive, `until` exclusive."""
+    """The register of exports and erasures, oldest first: `limit` rows that match after skipping `offset`,
+    and how many match in all. `since` is inclusive, `until` exclusive."""
     t = personal_data_requests
     where: list[sa.ColumnElement[bool]] = []
     if customer_id is not None:
@@ -189,7 +190,7 @@ def list_requests(
         where.append(t.c.at < until)
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
-        rows = conn.execute(sa.select(t).where(*where).order_by(t.c.at, t.c.id).limit(limit))
+        rows = conn.execute(sa.select(t).where(*where).order_by(t.c.at, t.c.id).limit(limit).offset(offset))
         return [_plain(r._mapping) for r in rows], total
 
 

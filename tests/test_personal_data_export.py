@@ -208,12 +208,15 @@ async def test_the_register_of_requests_is_for_admins_and_filters(program, tmp_p
         assert [r["at"] for r in window.json()["requests"]] == ["2026-12-02T09:00:00Z"], window.text
         first = await http.get("/personal-data-requests", params={"limit": 1}, headers=admin)
         assert first.json()["total"] == 4 and len(first.json()["requests"]) == 1
+        page = await http.get("/personal-data-requests", params={"limit": 2, "offset": 2}, headers=admin)
+        assert [r["at"] for r in page.json()["requests"]] == ["2026-12-02T09:00:00Z", "2026-12-03T09:00:00Z"]
+        assert page.json()["total"] == 4
 
         for key in ("k-sup", "k-view", "k-mkt", "k-app"):
             refused = await http.get("/personal-data-requests", headers={"X-Api-Key": key})
             assert refused.status_code == 403 and refused.json()["detail"]["allowed"] == ["admin"], (key, refused.text)
         assert (await http.get("/personal-data-requests")).status_code == 401
-        for bad in ({"since": "last week"}, {"action": "delete"}, {"limit": 0}, {"customer_id": "a b"}):
+        for bad in ({"since": "last week"}, {"action": "delete"}, {"limit": 0}, {"offset": -1}, {"customer_id": "a b"}):
             answer = await http.get("/personal-data-requests", params=bad, headers=admin)
             assert answer.status_code == 422, (bad, answer.text)
         engine.dispose()
@@ -234,6 +237,8 @@ def test_the_cli_lists_the_register(ledger, tmp_path):
     assert r.exit_code == 0 and "1 of 1" in r.output and "export-1" in r.output, r.output
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "2026-12-01", "--until", "2026-12-03")
     assert r.exit_code == 0 and "2 of 2" in r.output and "gdpr-9" in r.output, r.output
+    r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--offset", "3", "--json")
+    assert [x["request_id"] for x in json.loads(r.stdout)["requests"]] == ["cli-1"], r.output
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "last week")
     assert r.exit_code == 2 and "is not a date" in r.output, r.output
 

@@ -22,6 +22,7 @@ from storage.personal_data import list_requests
 
 from .dependencies import ServicesDep, require_role
 from .errors import ApiError, answers
+from .members import MAX_OFFSET
 from .roles import ApiKey
 
 router = APIRouter(tags=["personal data"])
@@ -122,7 +123,7 @@ class PersonalDataRequest(BaseModel):
 
 
 class PersonalDataRegister(BaseModel):
-    total: int = Field(description="How many records match, in all (`requests` holds the first `limit`).")
+    total: int = Field(description="How many records match, in all (`requests` holds `limit` of them after `offset`).")
     requests: list[PersonalDataRequest]
 
 
@@ -142,12 +143,13 @@ async def register(
     ] = None,
     until: Annotated[datetime | None, Query(description="Before this time (same form as `since`).")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_REGISTER_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many records first.")] = 0,
 ) -> PersonalDataRegister:
     """Every export and erasure of personal data, oldest first: who asked (actor), when, the request id, and
     what came of it. Reading it records nothing and shows no personal data, so an auditor can be given it
     without exporting anyone."""
     response.headers["Cache-Control"] = NO_STORE
     rows, total = await asyncio.to_thread(
-        list_requests, svc.engine, customer_id, action, _utc(since), _utc(until), limit
+        list_requests, svc.engine, customer_id, action, _utc(since), _utc(until), limit, offset
     )
     return PersonalDataRegister(total=total, requests=[PersonalDataRequest.model_validate(r) for r in rows])

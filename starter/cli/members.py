@@ -364,7 +364,8 @@ def requests_cmd(
     until: Annotated[
         str | None, typer.Option("--until", help="Before this day (its midnight, UTC) or ISO time.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Show the first N records.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Show N records.")] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many records first.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ):
     """The register of exports and erasures: who asked, when, why and what was done (no personal data in it)."""
@@ -373,7 +374,7 @@ def requests_cmd(
     end = _parse_since(until) if until is not None else None
     engine = run(env.engine)
     kind = action.value if action is not None else None
-    rows, total = run(lambda: list_requests(engine, customer_id, kind, start, end, limit))
+    rows, total = run(lambda: list_requests(engine, customer_id, kind, start, end, limit, offset))
     if as_json:
         typer.echo(json_text({"total": total, "requests": rows}))
         return
