@@ -2,10 +2,10 @@
 
 `PersonalDataFilter` rewrites a log record's message (and its traceback text) with every email
 address replaced by `[email]` and the value of every name-like field (`name='Ada'`, `"to_name": "Ada"`,
-pydantic's `input_value=...`) by `[masked]`. `install_log_masking()` applies it to every record the
-process creates, whatever logger or handler (ours, uvicorn's, the Temporal SDK's): the worker and the
-API call it at start-up. It is a safety net: log statements still must not format personal data
-(they name the customer id instead).
+pydantic's `input_value=...`) and of a URL's search words (`?q=...`) by `[masked]`.
+`install_log_masking()` applies it to every record the process creates, whatever logger or handler
+(ours, uvicorn's, the Temporal SDK's): the worker and the API call it at start-up. It is a safety
+net: log statements still must not format personal data (they name the customer id instead).
 """
 
 from __future__ import annotations
@@ -28,11 +28,16 @@ NAMED_VALUE = re.compile(
 )
 # Pydantic's validation errors quote the offending input: `input_value='Ada', input_type=str`.
 INPUT_VALUE = re.compile(r"(?P<key>input_value=).*?(?=, input_type=|\]|$)", re.MULTILINE)
+# A search's words in a URL (the console's `/console/members?q=…`, in uvicorn's access log): what support
+# types, an address or a name, and, as the search runs while they type, every start of one
+# (`q=ada.lovelace%40exa`), which the address pattern cannot recognise.
+SEARCH_QUERY = re.compile(r"(?P<key>[?&]q=)[^&#\s\"']+")
 
 
 def mask_personal_data(text: str) -> str:
-    if "@" not in text and "%40" not in text and "name" not in text and "input_value=" not in text:
+    if "@" not in text and "%40" not in text and "name" not in text and "input_value=" not in text and "q=" not in text:
         return text  # what every pattern needs is absent (most lines: uvicorn's access log, one per request)
+    text = SEARCH_QUERY.sub(lambda m: f"{m['key']}{VALUE_MASK}", text)
     text = EMAIL.sub(EMAIL_MASK, text)
     text = NAMED_VALUE.sub(lambda m: f"{m['key']}{m['quote']}{VALUE_MASK}{m['quote']}", text)
     return INPUT_VALUE.sub(lambda m: f"{m['key']}{VALUE_MASK}", text)

@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from temporalio.client import Interceptor
 
 from settings import Settings
+from starter.log_masking import mask_personal_data
 
 
 def tracer_provider(settings: Settings, service: str) -> TracerProvider | None:
@@ -76,9 +77,32 @@ def instrument_engine(engine: sa.Engine, provider: TracerProvider | None) -> Non
     sa.event.listen(engine, "handle_error", failed)
 
 
+# The request span's attributes that carry the URL as it came (the query string decoded): the old and the
+# new HTTP semantic conventions' names, whichever the instrumentation writes.
+URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
+
+
+def mask_request_span(span: Any, scope: dict[str, Any]) -> None:
+    """The request span's URL with personal data masked as logs mask it (starter/log_masking.py): the
+    console's member search sends what support types (`?q=ada.lovelace@example.org`), and a span's
+    attributes leave the process for the trace backend as they are."""
+    attributes = getattr(span, "attributes", None)
+    if attributes is None or not span.is_recording():
+        return
+    for key in URL_ATTRIBUTES:
+        value = attributes.get(key)
+        if isinstance(value, str):
+            masked = mask_personal_data(value)
+            if masked != value:
+                span.set_attribute(key, masked)
+
+
 def instrument_app(app: Any, provider: TracerProvider | None) -> None:
-    """A server span for every request, with its route template as name (the customer id stays out)."""
+    """A server span for every request, with its route template as name (the customer id stays out) and its
+    URL masked (`mask_request_span`)."""
     if provider is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,metrics")
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=provider, excluded_urls="healthz,metrics", server_request_hook=mask_request_span
+        )

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from .schema import (
     billing_credits,
     billing_discounts,
+    campaign_members,
     customers,
     emails,
     ledger_entries,
@@ -45,7 +46,6 @@ from .schema import (
 
 log = logging.getLogger("tenure.personal_data")
 
-CAMPAIGN_MEMBERS = "campaign_members"
 SCRUBBED_REASON = "[erased]"
 
 
@@ -65,13 +65,17 @@ def member_records(engine: Engine, customer_id: str) -> dict[str, Any]:
         }
 
 
+def customer_profile(engine: Engine, customer_id: str) -> dict[str, Any]:
+    """The member's `customers` row (email, name, ...), or {} when there is none."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(customers).where(customers.c.customer_id == customer_id)).first()
+    return _plain(row._mapping) if row is not None else {}
+
+
 def campaign_memberships(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The member's rows of `campaign_members` (campaigns, issue 10), or none before that table exists."""
-    if not sa.inspect(conn).has_table(CAMPAIGN_MEMBERS):
-        return []
-    table = sa.Table(CAMPAIGN_MEMBERS, sa.MetaData(), autoload_with=conn)
-    stmt = sa.select(table).where(table.c.customer_id == customer_id)
-    return [_plain(r._mapping) for r in conn.execute(stmt)]
+    """The member's rows of `campaign_members`: every campaign that reached them (or held them out), oldest
+    first, read through the schema's table so that times come back in UTC as every other table's."""
+    return _rows(conn, campaign_members, customer_id, campaign_members.c.id)
 
 
 def has_records(records: dict[str, Any]) -> bool:
@@ -144,9 +148,50 @@ def record_request(
         )
 
 
+def pending_deletions(engine: Engine, customer_id: str) -> list[str]:
+    """The runs earlier erasures of the member left Temporal deleting (`runs_not_yet_deleted` of their record)
+    and no later record reported deleted, oldest first."""
+    pending: list[str] = []
+    for row in requests_of(engine, customer_id):
+        outcome = row["outcome"] or {}
+        if row["action"] != "erasure":
+            continue
+        done = set(outcome.get("runs_deleted") or [])
+        pending = [r for r in pending if r not in done]
+        pending += [r for r in outcome.get("runs_not_yet_deleted") or [] if r not in pending]
+    return pending
+
+
 def requests_of(engine: Engine, customer_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return _rows(conn, personal_data_requests, customer_id, personal_data_requests.c.id)
+
+
+def list_requests(
+    engine: Engine,
+    customer_id: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """The register of exports and erasures, oldest first: `limit` rows that match after skipping `offset`,
+    and how many match in all. `since` is inclusive, `until` exclusive."""
+    t = personal_data_requests
+    where: list[sa.ColumnElement[bool]] = []
+    if customer_id is not None:
+        where.append(t.c.customer_id == customer_id)
+    if action is not None:
+        where.append(t.c.action == action)
+    if since is not None:
+        where.append(t.c.at >= since)
+    if until is not None:
+        where.append(t.c.at < until)
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
+        rows = conn.execute(sa.select(t).where(*where).order_by(t.c.at, t.c.id).limit(limit).offset(offset))
+        return [_plain(r._mapping) for r in rows], total
 
 
 def _rows(conn: Connection, table: sa.Table, customer_id: str, order: sa.ColumnElement[Any]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.messages import SignedUp
@@ -105,6 +105,13 @@ async def test_bad_requests(settings, program):
             assert answer.status_code == 400 and answer.json()["error"] == "malformed payloads", garbled
         empty = await http.post("/codec/decode", json={"payloads": []}, headers=staff)
         assert empty.status_code == 200 and empty.json() == {}
+        # cut short (shorter than its nonce and tag) under a key this server holds: refused, not a 500
+        [whole] = await encrypted_signup()
+        for cut in (3, 12, 27):
+            truncated = Payload(metadata=dict(whole.metadata), data=whole.data[:cut])
+            answer = await http.post("/codec/decode", json=body([truncated]), headers=staff)
+            assert answer.status_code == 422, (cut, answer.text)
+            assert f"a payload under key id '{TEST_ONLY_KEY_ID}' is {cut} bytes" in answer.json()["detail"], answer.text
 
 
 async def test_the_temporal_ui_may_call_from_its_origin_with_credentials(settings, program):

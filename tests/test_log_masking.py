@@ -25,6 +25,12 @@ from starter.log_masking import PersonalDataFilter, install_log_masking, mask_pe
             "Input should be a valid string [type=string_type, input_value={'n': 'Ada'}, input_type=dict]",
             "Input should be a valid string [type=string_type, input_value=[masked], input_type=dict]",
         ),
+        # the console's member search, in uvicorn's access log: what support types, while they type it
+        ("GET /console/members?q=ada.lovelace%40exa HTTP/1.1", "GET /console/members?q=[masked] HTTP/1.1"),
+        ("/console/members?q=ada.lovelace", "/console/members?q=[masked]"),
+        ("/console/members?q=Ada%20Lovelace&page=2", "/console/members?q=[masked]&page=2"),
+        ("/console/members?q=", None),
+        ("/segments?faq=1 seq=4", None),
         ("worker on 127.0.0.1:7233, task queue 'tenure', program 2026-11-default", None),
         ("rename='x' username='y'", None),
     ],

@@ -17,7 +17,7 @@ from starter.api import create_app
 from starter.ingress.generic_billing import sign
 from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
 from storage.engine import create_engine_for
-from storage.migrate import upgrade
+from storage.migrate import db_upgrade, upgrade
 from tests.api_kit import BILLING_SECRET, api_settings
 from tests.journey_kit import eventually, ledger_rows
 from worker import build_worker
@@ -36,6 +36,27 @@ def test_tracing_is_off_unless_configured():
     assert tracer_provider(Settings(), "tenure-api") is None
     assert temporal_interceptors(None) == []
     assert isinstance(tracer_provider(Settings(tracing="console"), "tenure-api"), TracerProvider)
+
+
+async def test_a_request_span_carries_no_address_typed_into_the_console_search(program, tmp_path):
+    """The URL attributes leave for the trace backend as they are: masked as logs are (`?q=` and addresses)."""
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    settings = api_settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    app = create_app(settings, client=object(), program=program, tracer_provider=provider)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tenure.test") as http:
+            await http.get("/console/members", params={"q": "ada.lovelace@example.org"})
+            await http.get("/console/members", params={"q": "ada.love"})  # as support types it
+            await http.get("/members/cus_1/ledger", params={"limit": 2})
+    requests = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert len(requests) == 3, [s.name for s in requests]
+    shown = json.dumps([dict(s.attributes or {}) for s in requests])
+    assert "http://tenure.test/console/members?q=[masked]" in shown, shown  # the search is still there
+    assert "ada" not in shown and "lovelace" not in shown, shown
+    assert "/members/cus_1/ledger?limit=2" in shown, shown  # nothing else changes
 
 
 async def test_one_trace_from_webhook_to_ledger_write(dev_env, program, task_queue, tmp_path):

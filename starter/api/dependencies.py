@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -12,6 +13,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from .errors import ApiError
 from .roles import ApiKey, Role, allows
 from .services import Services
+
+log = logging.getLogger("tenure.api")
 
 
 def services(request: Request) -> Services:
@@ -54,10 +57,20 @@ async def _caller(
 
 
 def require_role(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
-    """A dependency that admits keys of these roles (and admin), 403 for any other key."""
+    """A dependency that admits keys of these roles (and admin), 403 for any other key. A refusal is logged
+    with the key's actor and the route's template (never the customer id in the path): who tried what they
+    may not do, e.g. export a member's personal data, is for the operators to see."""
 
-    async def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+    async def check(request: Request, key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
         if not allows(key, roles):
+            route = request.scope.get("route")
+            log.warning(
+                "refused (403): %s, role %s, may not %s %s",
+                key.actor,
+                key.role,
+                request.method,
+                getattr(route, "path", "this route"),
+            )
             raise ApiError(
                 403,
                 f"the {key.role} role may not do this",

@@ -1,6 +1,7 @@
 """The root of `tenure`: connection options, and the command groups.
 
-    tenure member show|ledger|timeline|adjust|set-tier|start-input CUSTOMER_ID ...   (members.py)
+    tenure member show|ledger|timeline|adjust|set-tier|start-input|export|erase CUSTOMER_ID ...  (members.py)
+    tenure member requests [CUSTOMER_ID]   the register of exports and erasures                     (members.py)
     tenure reconcile [CUSTOMER_ID]                                                   (reconcile.py)
     tenure doctor [CUSTOMER_ID] [--json]                                             (doctor.py)
     tenure segment create|list|show|preview ... ; tenure segment [--at-risk] [--tier T] (segment.py)

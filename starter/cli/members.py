@@ -1,5 +1,5 @@
 """`tenure member ...`: one member's journey — balance, lots, tier, ledger, timeline; adjust points or tier;
-export or erase their personal data.
+export or erase their personal data, and the register of those requests.
 
 Support commands never open a journey: an unknown id answers "no journey for customer X". The work
 under each command (`member_adjust`, ...) takes a `TenureClient`, so it is callable from Python too.
@@ -8,31 +8,41 @@ under each command (`member_adjust`, ...) takes a `TenureClient`, so it is calla
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 
 from domain.effects import LedgerEntry
 from domain.erasure import ErasureRequest
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
-from starter.client import TenureClient, start_input
+from starter.client import NoJourney, TenureClient, start_input
 from starter.client.tier_bounds import until_problem
-from starter.personal_data import erase_member, export_member
+from starter.personal_data import ReasonNamesTheMember, erase_member, export_member
 from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
+from storage.personal_data import list_requests
 
 from .context import CliError, env_of, run
-from .render import console, ledger_view, say, summary_view, timeline_view, when
+from .render import console, ledger_view, requests_view, say, summary_view, timeline_view, when
 
 member_app = typer.Typer(
-    help="One member's journey: balance, lots, tier, ledger, timeline; adjust points or tier.", no_args_is_help=True
+    help="One member's journey: balance, lots, tier, ledger, timeline; adjust points or tier; export or erase "
+    "their personal data, and list those requests.",
+    no_args_is_help=True,
 )
+
+T = TypeVar("T")
 
 NEGATIVE_OK = {"ignore_unknown_options": True}  # `adjust cus_1 -250 …`: a negative number is not an option
 
@@ -92,6 +102,50 @@ def _erasure_request(request_id: str | None, actor: str, reason: str | None) -> 
         return ErasureRequest(request_id=request_id or _request_id(), actor=actor, reason=reason)
     except ValidationError as e:
         raise CliError(_validation(e), code=2) from None
+
+
+async def _known(customer_id: str, nothing_to: str, work: Awaitable[T]) -> T:
+    """The work of a data-protection request; a member Tenure holds nothing about is said so, in the API's
+    words ('no journey' alone would leave open whether the ledger database holds something)."""
+    try:
+        return await work
+    except NoJourney:
+        raise CliError(
+            f"Tenure holds nothing about customer {customer_id}: no journey and no rows in the ledger database, "
+            f"nothing to {nothing_to}"
+        ) from None
+    except ReasonNamesTheMember as e:
+        raise CliError(f"--reason: {e}", code=2) from None
+
+
+def json_text(document: object) -> str:
+    """The JSON the API answers for the same document (ISO 8601 times, `Z` for UTC), indented."""
+    return json.dumps(to_jsonable_python(document), indent=2, ensure_ascii=False)
+
+
+def writable(path: Path) -> None:
+    """Exit 2 naming the problem when `path` cannot be written: its folder is missing or not writable, or it
+    is a folder itself."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CliError(f"-o {path}: is a folder; give a file name", code=2)
+    if not folder.is_dir():
+        raise CliError(f"-o {path}: there is no folder {folder}", code=2)
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CliError(f"-o {path}: not writable by this user", code=2)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only from the moment it exists (an export is a person's
+    data: created 0600, never first with the umask's 0644 and then narrowed); an existing file is narrowed
+    to 0600 before it is overwritten."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as e:
+        raise CliError(f"cannot write {path}: {e.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(fd, 0o600)
+        f.write(text)
 
 
 def _request_id() -> str:
@@ -222,14 +276,17 @@ def export_cmd(
 ):
     """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20)."""
     env = env_of(ctx)
+    if output is not None:
+        run(lambda: writable(output))  # before the export is made and recorded: nobody would have it
     engine = run(env.engine)
-    document = run(env.call(lambda tenure: export_member(tenure, engine, customer_id, actor)))
-    text = json.dumps(document, indent=2, default=str, ensure_ascii=False)
+    document = run(
+        env.call(lambda tenure: _known(customer_id, "export", export_member(tenure, engine, customer_id, actor)))
+    )
+    text = json_text(document)
     if output is None:
         typer.echo(text)
         return
-    output.write_text(text + "\n")
-    output.chmod(0o600)  # it is the member's personal data
+    run(lambda: write_private(output, text + "\n"))
     say(f"[green]✔[/] exported {customer_id} to {output}")
 
 
@@ -252,7 +309,13 @@ def erase_cmd(
     request = run(lambda: _erasure_request(request_id, actor, reason))  # wrong fields named before anything
     engine = run(env.engine)
     report = run(
-        env.call(lambda tenure: erase_member(tenure, engine, customer_id, actor, request.request_id, request.reason))
+        env.call(
+            lambda tenure: _known(
+                customer_id,
+                "erase",
+                erase_member(tenure, engine, customer_id, actor, request.request_id, request.reason),
+            )
+        )
     )
     scrubbed = ", ".join(f"{table} {n}" for table, n in report.rows_scrubbed.items())
     say(
@@ -260,4 +323,59 @@ def erase_cmd(
         f"{len(report.runs_deleted)} closed run(s) deleted from Temporal, SQL rows scrubbed: {scrubbed}"
     )
     if report.runs_not_yet_deleted:
-        say(f"[yellow]![/] Temporal still deletes {len(report.runs_not_yet_deleted)} run(s) in the background")
+        say(
+            f"[yellow]![/] Temporal still deletes {len(report.runs_not_yet_deleted)} run(s) in the background: "
+            f"run `tenure member erase {shlex.quote(customer_id)} --actor {shlex.quote(actor)} "
+            f"--request-id {shlex.quote(report.request_id)} --yes` "
+            "again in a minute to record their deletion in the register"
+        )
+
+
+class RequestAction(StrEnum):
+    export = "export"
+    erasure = "erasure"
+
+
+def _parse_since(value: str) -> datetime:
+    """A date is its first moment (UTC); an ISO time is taken as it is (UTC when it names no zone)."""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day, time(0, 0), tzinfo=UTC)
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+@member_app.command("requests")
+def requests_cmd(
+    ctx: typer.Context,
+    customer_id: Annotated[
+        str | None, typer.Argument(help="One member's records only (default: every member's).")
+    ] = None,
+    action: Annotated[RequestAction | None, typer.Option("--action", help="Exports or erasures only.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day (YYYY-MM-DD, UTC) or ISO time on.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Before this day (its midnight, UTC) or ISO time.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Show N records.")] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many records first.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+):
+    """The register of exports and erasures: who asked, when, why and what was done (no personal data in it)."""
+    env = env_of(ctx)
+    start = _parse_since(since) if since is not None else None
+    end = _parse_since(until) if until is not None else None
+    engine = run(env.engine)
+    kind = action.value if action is not None else None
+    rows, total = run(lambda: list_requests(engine, customer_id, kind, start, end, limit, offset))
+    if as_json:
+        typer.echo(json_text({"total": total, "requests": rows}))
+        return
+    console().print(requests_view(rows, total))

@@ -204,6 +204,40 @@ def timeline_view(customer_id: str, timeline: Timeline) -> Table:
     return t
 
 
+def request_outcome(action: str, outcome: dict[str, Any] | None) -> str:
+    """What an export or an erasure did, in one line (the `outcome` of its `personal_data_requests` row)."""
+    o = outcome or {}
+    if action == "export":
+        return "exported: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in o.items())
+    rows = ", ".join(f"{table} {n}" for table, n in (o.get("rows_scrubbed") or {}).items())
+    deleted, going = o.get("runs_deleted") or [], o.get("runs_not_yet_deleted") or []
+    line = f"journey {o.get('journey', '?')}; runs deleted {len(deleted)}"
+    if going:
+        line += f", {len(going)} still deleting (erase again to confirm)"
+    return f"{line}; SQL rows scrubbed: {rows or 'none'}"
+
+
+def requests_view(rows: list[dict[str, Any]], total: int) -> Table:
+    """The register of exports and erasures, oldest first."""
+    t = Table(title=f"personal data requests: {len(rows)} of {total}", title_justify="left")
+    for name in ("at (UTC)", "customer", "action", "actor", "request id", "reason", "what was done"):
+        t.add_column(name)
+    for r in rows:
+        outcome = r.get("outcome") or {}
+        t.add_row(
+            r["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            r["customer_id"],
+            r["action"],
+            r["actor"],
+            r["request_id"],
+            outcome.get("reason") or "",
+            request_outcome(r["action"], outcome),
+        )
+    if not rows:
+        t.add_row("—", "", "", "", "", "", "no export or erasure recorded")
+    return t
+
+
 def reconcile_view(rows: list[ReconcileRow]) -> Table:
     t = Table(title="ledger vs journeys", title_justify="left")
     add_columns(t, ("", "center"))

@@ -22,6 +22,7 @@ from .keys import PayloadKeys
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
+TAG_BYTES = 16  # AES-GCM's authentication tag, after the ciphertext
 
 
 class PayloadDecryptionError(ValueError):
@@ -58,6 +59,11 @@ class EncryptionCodec(PayloadCodec):
             raise PayloadDecryptionError(
                 f"a payload is encrypted under key id {key_id!r}, which is not configured "
                 f"(configured: {', '.join(self.keys.key_ids)}): add that key to TENURE_PAYLOAD_KEYS, after the newest"
+            )
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:  # AES-GCM would raise a bare ValueError on a short nonce
+            raise PayloadDecryptionError(
+                f"a payload under key id {key_id!r} is {len(payload.data)} bytes, shorter than any this codec "
+                f"writes ({NONCE_BYTES + TAG_BYTES} at least): it was cut short or altered"
             )
         try:
             plain = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], None)
