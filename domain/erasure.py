@@ -1,7 +1,7 @@
 """Erasure of a member's personal data (GDPR art. 17) inside their journey: the `erase_personal_data` update.
 
-What a journey holds that identifies a person is replaced: the email address, the name and the time
-zone, the customer's own words (a cancellation comment, in the churn state and in the timeline), the
+What a journey holds that identifies a person is replaced: the email address, the name, the time
+zone and the country, the customer's own words (a cancellation comment, in the churn state and in the timeline), the
 emails composed but not sent (the outbox and the deferred ones carry the address, the name and template
 data), and every free text where the address or the name may be quoted (timeline notes, the reasons of
 rejections, of ledger entries and of entries not yet written). Amounts, dates, points, tiers and the
@@ -61,6 +61,10 @@ def erase(r: RulesPort, outbox: Effects, now: datetime, req: ErasureRequest) -> 
     a.email = None
     a.name = None
     a.timezone = "UTC"
+    a.country = None
+    if a.tier.minimum is not None:  # support's words, which may name the member
+        a.tier.minimum = a.tier.minimum.model_copy(update={"reason": _scrub(a.tier.minimum.reason, known)})
+    a.tier.because = _scrub(a.tier.because, known)
     lc = a.lifecycle
     lc.comms.deferred = []
     if lc.churn is not None:

@@ -4,7 +4,7 @@ Plain blocking functions (call them through `asyncio.to_thread`); starter/person
 them together with the journey's side.
 
 Personal data in SQL, by table (an erasure's scrub, `scrub_member`):
-- `customers`: email, name, time zone → NULL, NULL, UTC (the row stays: segments count it);
+- `customers`: email, name, time zone, country → NULL, NULL, UTC, NULL (the row stays: segments count it);
 - `emails`: the address, the message as built (it names the member in its template data) and the
   delivery detail (a provider's error may quote the address) → NULL; purpose, template, status and
   time stay (they are what was sent when, to nobody anymore);
@@ -94,7 +94,7 @@ def scrub_member(engine: Engine, customer_id: str) -> dict[str, int]:
             "customers": conn.execute(
                 sa.update(customers)
                 .where(customers.c.customer_id == customer_id)
-                .values(email=None, name=None, timezone="UTC", updated_at=utcnow())
+                .values(email=None, name=None, timezone="UTC", country=None, updated_at=utcnow())
             ).rowcount,
             "emails": conn.execute(
                 sa.update(emails)

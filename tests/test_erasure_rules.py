@@ -94,3 +94,19 @@ def test_an_erased_account_refuses_events_but_a_new_sign_up():
     reopen(rules, T0)
     assert rules.a.erasure is None and rules.a.email == "new@example.com"
     assert not refused(rules.a, payment)
+
+
+def test_the_country_and_a_minimum_tiers_reason_are_erased_too():
+    """Support's reason for a minimum tier is kept in the tier (`minimum.reason`, `because`), not only in
+    the timeline; the country is contact data like the time zone."""
+    rules, outbox = journey()
+    a = rules.a
+    a.country = "FR"
+    until = T0 + timedelta(days=60)
+    rules.set_minimum_tier(outbox, T0, "gold", f"{NAME} is a key account ({EMAIL})", "support:m", until)
+    assert NAME in (a.tier.minimum.reason if a.tier.minimum else "") and NAME in a.tier.because
+    erase(rules, outbox, T0, ErasureRequest(request_id="er-1", actor="api:admin"))
+    assert a.country is None
+    assert a.tier.minimum is not None and (a.tier.minimum.tier, a.tier.minimum.until) == ("gold", until)
+    state = a.model_dump_json()
+    assert NAME not in state and EMAIL not in state, (a.tier.minimum.reason, a.tier.because)
