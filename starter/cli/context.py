@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import typer
 
 from domain.program import Program, ProgramError
-from settings import Settings
+from settings import Settings, settings_from_environment
 from starter import program_file
 from starter.client import (
     JourneyError,
@@ -128,7 +128,7 @@ def env_of(ctx: typer.Context) -> Env:
     obj = ctx.obj
     if isinstance(obj, Env):
         return obj
-    return Env(obj if isinstance(obj, Settings) else Settings())
+    return Env(obj if isinstance(obj, Settings) else settings_from_environment(Settings))
 
 
 def run(work: Coroutine[Any, Any, T] | Callable[[], T]) -> T:

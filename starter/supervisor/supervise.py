@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from domain.program import ProgramError
 from settings import Settings, get_settings
 from starter.api.roles import DEV_API_KEY
+from starter.api.settings import api_settings
 from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
 from starter.search_attributes import dev_server_flags
@@ -186,6 +187,7 @@ def cli_hint(env: dict[str, str], shell: Mapping[str, str]) -> str:
 
 def main() -> int:
     s = get_settings()
+    api_settings(s)  # the API's own settings too, before anything starts (SettingsError names each wrong one)
     fault = program_fault(s)
     if fault is not None:
         console.print(f"[red]{fault}[/]", soft_wrap=True)
