@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, FilePath, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_tls: bool = False
-    temporal_tls_cert: Path | None = Field(None, description="Client certificate (PEM) for mTLS.")
-    temporal_tls_key: Path | None = Field(None, description="Client private key (PEM) for mTLS.")
+    temporal_tls_cert: FilePath | None = Field(None, description="Client certificate (PEM) for mTLS.")
+    temporal_tls_key: FilePath | None = Field(None, description="Client private key (PEM) for mTLS.")
     temporal_api_key: str | None = None
     task_queue: str = "tenure"
 
@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
 
+    @model_validator(mode="after")
+    def _mtls_in_pairs(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TENURE_TEMPORAL_TLS_CERT and TENURE_TEMPORAL_TLS_KEY go together: mTLS needs both files")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _a_ledger_database(cls, url: str) -> str:
@@ -156,12 +162,15 @@ def settings_problems(error: ValidationError) -> list[str]:
     """One line per wrong variable: its TENURE_ name, its value unless secret, and what it must be."""
     lines = []
     for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a check across settings: its message names them
+            lines.append(message)
+            continue
+        field = str(problem["loc"][0])
         variable = field.upper() if field.upper().startswith(("TENURE_", "STRIPE_")) else f"TENURE_{field.upper()}"
         secret = any(word in field.lower() for word in SECRET_WORDS)
         value = problem.get("input")
-        shown = "" if secret or not isinstance(value, str) else f"={value[:60]!r}"
-        message = problem["msg"].removeprefix("Value error, ")
+        shown = "" if secret or not isinstance(value, str) else f"={value[:200]!r}"
         lines.append(f"{variable}{shown}: {message}")
     return lines
 

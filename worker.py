@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,7 +20,7 @@ from activities import build_activities
 from activities.metrics import use_meter
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
-from starter.connect import connect, load_program
+from starter.connect import connect, load_program, unreachable
 from starter.deployment import become_current, deployment_config, deployment_version
 from starter.gc_tuning import tune_collector
 from starter.heartbeat import beating
@@ -123,7 +124,10 @@ async def main() -> None:
     except ValueError as e:  # the address is taken or malformed
         raise SystemExit(f"TENURE_WORKER_METRICS_ADDRESS={settings.worker_metrics_address}: {e}") from None
     provider = tracer_provider(settings, "tenure-worker")
-    client = await connect(settings, keys, runtime=runtime, interceptors=temporal_interceptors(provider))
+    try:
+        client = await connect(settings, keys, runtime=runtime, interceptors=temporal_interceptors(provider))
+    except RuntimeError as e:  # the SDK's bridge: refused, no such host, TLS
+        raise SystemExit(unreachable(settings, e)) from None
     try:  # journeys set them from rules version 3 on: a namespace without them would fail their tasks
         added = await ensure_search_attributes(client, settings.temporal_namespace)
     except SearchAttributesMissing as e:
@@ -166,9 +170,24 @@ async def main() -> None:
         provider.shutdown()  # flushes the spans still batched
 
 
+def exit_status(stop: SystemExit) -> int:
+    """What the interpreter would make of `stop`: its message on stderr and status 1, or its number."""
+    if stop.code is None or isinstance(stop.code, int):
+        return stop.code or 0
+    print(stop.code, file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
-    # The SDK's Rust runtime can abort the interpreter's own shutdown (temporalio/sdk-python#300);
-    # everything is already stopped and flushed here, so leave without it.
+    status = 0
+    try:
+        asyncio.run(main())
+    except SystemExit as stop:  # a refusal: leave with its message, the same way as a clean stop
+        status = exit_status(stop)
+    # The SDK's Rust runtime can abort the interpreter's own shutdown (temporalio/sdk-python#300), a
+    # refusal after connecting too ("Fatal Python error: PyGILState_Release", status 134); everything is
+    # already stopped and flushed here, so leave without it.
     logging.shutdown()
-    os._exit(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -121,3 +121,17 @@ def test_the_cli_refuses_a_wrong_db_option(tmp_path: Path):
     assert proc.returncode == 2, proc.stderr
     assert "error: --db: postgresql+psycopg2:// is not a driver Tenure has" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and "hunter2" not in proc.stderr
+
+
+def test_mtls_files_must_exist_and_come_in_pairs(monkeypatch, tmp_path: Path):
+    _only(monkeypatch, TENURE_TEMPORAL_TLS_CERT=str(tmp_path / "client.pem"), TENURE_TEMPORAL_TLS_KEY="/nope.key")
+    with pytest.raises(SettingsError) as stopped:
+        settings_from_environment(Settings)
+    message = str(stopped.value)
+    assert f"TENURE_TEMPORAL_TLS_CERT='{tmp_path / 'client.pem'}': Path does not point to a file" in message, message
+    assert "TENURE_TEMPORAL_TLS_KEY: Path does not point to a file" in message, message
+
+    (tmp_path / "client.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    _only(monkeypatch, TENURE_TEMPORAL_TLS_CERT=str(tmp_path / "client.pem"))
+    with pytest.raises(SettingsError, match="TENURE_TEMPORAL_TLS_CERT and TENURE_TEMPORAL_TLS_KEY go together"):
+        settings_from_environment(Settings)
