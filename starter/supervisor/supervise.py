@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 import sqlalchemy as sa
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -22,6 +23,7 @@ from domain.program import ProgramError
 from settings import Settings, get_settings
 from starter.api.roles import DEV_API_KEY
 from starter.api.settings import api_settings
+from starter.startup_checks import require_safe_start
 from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
 from starter.search_attributes import dev_server_flags
@@ -195,6 +197,15 @@ def main() -> int:
             "[red]Nothing was started: fix the program file (`tenure program check`) and run again.[/]", soft_wrap=True
         )
         return 2
+    # `make run` is development unless told otherwise; told production, it checks production's secrets here,
+    # all at once, before it starts anything or says Tenure is running (the worker and the API check again).
+    environment = os.environ.get("TENURE_ENVIRONMENT") or "development"
+    try:
+        require_safe_start(api_settings(s).model_copy(update={"environment": environment}), "worker and the API")
+    except SystemExit as refused:
+        console.print(f"[red]{escape(str(refused))}[/]", soft_wrap=True)
+        console.print("[red]Nothing was started.[/]")
+        return 1
     address = s.temporal_address
     host, grpc_port = split_address(address)
     local = is_local(host)
