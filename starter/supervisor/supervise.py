@@ -23,10 +23,10 @@ from domain.program import ProgramError
 from settings import Settings, get_settings
 from starter.api.roles import DEV_API_KEY
 from starter.api.settings import api_settings
-from starter.startup_checks import require_safe_start
 from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
 from starter.search_attributes import dev_server_flags
+from starter.startup_checks import require_safe_start
 from storage.migrate import db_status, db_upgrade
 
 from .children import ROOT, Child, console, stop_all
