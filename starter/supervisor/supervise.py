@@ -251,6 +251,15 @@ def main() -> int:
     server: Child | None = None
 
     try:
+        # 0. the API's port, before anything starts (a second `make run` used to join the first's server and
+        # start a worker there before it found the port taken)
+        if port_open("127.0.0.1", api_port):
+            console.print(
+                f"[red]Port {api_port} (HTTP API) is already in use: is `make run` already running? Stop it, "
+                "or set TENURE_API_PORT (and TENURE_TEMPORAL_ADDRESS) for a second one. Nothing was started.[/]",
+                soft_wrap=True,
+            )
+            return 1
         # 1. Temporal
         if local and port_open(host, grpc_port):
             console.print(
@@ -296,9 +305,6 @@ def main() -> int:
         worker = Child("worker", [sys.executable, str(ROOT / "worker.py")], stop_signal=signal.SIGINT)
         worker.start(worker_env(env))
         children.append(worker)
-        if port_open("127.0.0.1", api_port):
-            console.print(f"[red]Port {api_port} (HTTP API) is already in use; set TENURE_API_PORT.[/]")
-            return 1
         api = Child(
             "api",
             api_argv(API_APP, "127.0.0.1", api_port),
