@@ -42,10 +42,12 @@ class SchemaNotCurrent(RuntimeError):
             state = f"is at revision {current}, which this Tenure does not know (a newer Tenure upgraded it?)"
         else:
             state = f"is at revision {current}"
-        super().__init__(
-            f"the ledger database {url} {state}, this Tenure needs {required}: run `{UPGRADE_COMMAND}`"
-            + ("" if known else " with that newer Tenure, or run it")
+        advice = (
+            f"run `{UPGRADE_COMMAND}`"
+            if known
+            else "run the newer Tenure that upgraded it (this one cannot use its schema, and has no downgrade)"
         )
+        super().__init__(f"the ledger database {url} {state}, this Tenure needs {required}: {advice}")
 
 
 def masked_url(url: str | sa.URL) -> str:
@@ -150,26 +152,35 @@ class DatabaseStatus:
     url: str  # password masked
     current: str | None
     head: str
+    known: bool = True  # False: a revision this Tenure has no script for (a newer Tenure upgraded it)
 
     @property
     def is_current(self) -> bool:
         return self.current == self.head
+
+    def refusal(self) -> SchemaNotCurrent:
+        """Why this Tenure cannot use the database as it stands (when it is not current)."""
+        return SchemaNotCurrent(self.url, self.current, self.head, known=self.known)
 
 
 def db_status(settings: Settings) -> DatabaseStatus:
     """The revision of the configured database and the one this Tenure needs (prints nothing)."""
     engine = create_engine_for(settings.db_url())
     try:
-        return DatabaseStatus(masked_url(engine.url), current_revision(engine), head_revision())
+        current = current_revision(engine)
+        return DatabaseStatus(masked_url(engine.url), current, head_revision(), known=_is_known(current))
     finally:
         engine.dispose()
 
 
 def db_upgrade(settings: Settings) -> tuple[str | None, str]:
-    """Upgrade the configured database to head; returns (revision before, revision after). Prints nothing."""
+    """Upgrade the configured database to head; returns (revision before, revision after). Prints nothing.
+    SchemaNotCurrent when a newer Tenure upgraded it (a revision this one has no script for)."""
     engine = create_engine_for(settings.db_url())
     try:
         before = current_revision(engine)
+        if not _is_known(before):
+            raise SchemaNotCurrent(masked_url(engine.url), before, head_revision(), known=False)
         upgrade(engine)
         after = current_revision(engine)
         assert after is not None

@@ -26,3 +26,41 @@ def test_db_current_then_upgrade(tmp_path: Path):
 
     current = runner.invoke(app, ["--db", url, "db", "current"])
     assert current.exit_code == 0 and "current" in current.output
+
+
+def _ahead(path: Path) -> str:
+    """A ledger a newer Tenure upgraded: at a revision this one has no script for."""
+    import sqlite3
+
+    url = f"sqlite:///{path}"
+    assert CliRunner().invoke(app, ["--db", url, "db", "upgrade"]).exit_code == 0
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE alembic_version SET version_num = 'ffff00000000'")
+    return url
+
+
+def test_a_database_from_a_newer_tenure_is_named_so_not_behind(tmp_path: Path):
+    url = _ahead(tmp_path / "ledger.db")
+    runner = CliRunner()
+    current = runner.invoke(app, ["--db", url, "db", "current"])
+    assert current.exit_code == 1, current.output
+    assert "from a newer Tenure: run that one" in current.output and "behind" not in current.output
+
+    upgrade = runner.invoke(app, ["--db", url, "db", "upgrade"])
+    assert upgrade.exit_code == 1 and not isinstance(upgrade.exception, Exception), upgrade.exception
+    assert "error: the ledger database" in upgrade.output, upgrade.output
+    assert "which this Tenure does not know" in upgrade.output and "run the newer Tenure" in upgrade.output
+
+
+def test_make_run_names_an_embedded_database_from_a_newer_tenure(tmp_path: Path):
+    from settings import Settings
+    from starter.supervisor.supervise import upgrade_local_database
+
+    _ahead(tmp_path / "tenure.db")
+    fault = upgrade_local_database(Settings(data_dir=tmp_path, database_url=""))
+    assert fault is not None and "which this Tenure does not know" in fault, fault
+    assert "run the newer Tenure that upgraded it" in fault
+    fault = upgrade_local_database(
+        Settings(data_dir=tmp_path / "x", database_url=f"sqlite:///{tmp_path / 'tenure.db'}")
+    )
+    assert fault is not None and "run the newer Tenure" in fault and "run `tenure db upgrade`" not in fault, fault

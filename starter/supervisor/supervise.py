@@ -27,7 +27,7 @@ from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_developme
 from starter.program_file import read_program
 from starter.search_attributes import dev_server_flags
 from starter.startup_checks import require_safe_start
-from storage.migrate import db_status, db_upgrade
+from storage.migrate import SchemaNotCurrent, db_status, db_upgrade
 
 from .children import ROOT, Child, console, stop_all
 from .temporal import find_binary, is_local, port_open, split_address, wait_for_temporal
@@ -97,11 +97,10 @@ def upgrade_local_database(s: Settings) -> str | None:
         status = db_status(s)
     except sa.exc.OperationalError as e:
         return f"cannot open the ledger database {masked_db_url(s.db_url())}: {e.orig}"
+    except SchemaNotCurrent as e:  # the embedded database of a newer Tenure (an older checkout, say)
+        return str(e)
     if not status.is_current:
-        return (
-            f"the ledger database {status.url} is at revision {status.current or '(none)'}, this Tenure needs "
-            f"{status.head}: run `tenure db upgrade`"
-        )
+        return str(status.refusal())
     return None
 
 
