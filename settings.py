@@ -100,7 +100,9 @@ class Settings(BaseSettings):
     sendgrid_api_key: str | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
 
-    billing: str = Field("local", description="'local' records credits in the database; 'stripe' calls Stripe.")
+    billing: Literal["local", "stripe"] = Field(
+        "local", description="'local' records credits in the database; 'stripe' calls Stripe."
+    )
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
 

@@ -16,7 +16,7 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
-from activities import build_activities
+from activities import BillingMisconfigured, build_activities
 from activities.metrics import use_meter
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
@@ -138,7 +138,7 @@ async def main() -> None:
     instrument_engine(engine, provider)
     try:
         worker = build_worker(client, settings, program, engine)
-    except SchemaNotCurrent as e:
+    except (SchemaNotCurrent, BillingMisconfigured) as e:  # e.g. TENURE_BILLING=stripe without its key (development)
         raise SystemExit(str(e)) from None
     tune_collector()  # everything imported and built: freeze it, collect less often (starter/gc_tuning.py)
     stop = asyncio.Event()

@@ -135,3 +135,9 @@ def test_mtls_files_must_exist_and_come_in_pairs(monkeypatch, tmp_path: Path):
     _only(monkeypatch, TENURE_TEMPORAL_TLS_CERT=str(tmp_path / "client.pem"))
     with pytest.raises(SettingsError, match="TENURE_TEMPORAL_TLS_CERT and TENURE_TEMPORAL_TLS_KEY go together"):
         settings_from_environment(Settings)
+
+
+def test_a_misspelt_billing_mode_is_named(monkeypatch):
+    _only(monkeypatch, TENURE_BILLING="strpe")
+    with pytest.raises(SettingsError, match=r"TENURE_BILLING='strpe': Input should be 'local' or 'stripe'"):
+        settings_from_environment(Settings)

@@ -70,3 +70,17 @@ async def test_healthz_is_503_while_the_namespace_does_not_exist(dev_env, progra
             if status == 503:
                 assert r.json()["status"] == "degraded" and "no-such-namespace" in r.json()["detail"], r.text
                 assert int(r.headers["retry-after"]) > 0
+
+
+def test_stripe_billing_without_its_key_is_one_line_in_development(dev_env, tmp_path: Path):
+    """Production's checks name it with the other secrets; in development the worker says it as it builds
+    the billing gateway (it was a ValueError traceback)."""
+    from settings import Settings
+    from storage.migrate import db_upgrade
+
+    db_upgrade(Settings(data_dir=tmp_path, database_url=""))
+    address = dev_env.client.service_client.config.target_host
+    proc = _worker(tmp_path, TENURE_TEMPORAL_ADDRESS=address, TENURE_BILLING="stripe", TENURE_STRIPE_API_KEY="")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "TENURE_BILLING=stripe needs TENURE_STRIPE_API_KEY" in out and "Traceback" not in out, out
