@@ -35,7 +35,7 @@ from starter.startup_checks import require_safe_start
 from starter.telemetry import worker_runtime
 from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
 from storage.engine import engine_for
-from storage.migrate import SchemaNotCurrent, require_current
+from storage.migrate import LedgerUnreachable, SchemaNotCurrent, require_current
 from storage.programs import store_program, stored_programs
 from workflows.campaign import CampaignWorkflow
 from workflows.customer import CustomerJourney
@@ -138,7 +138,7 @@ async def main() -> None:
     instrument_engine(engine, provider)
     try:
         worker = build_worker(client, settings, program, engine)
-    except (SchemaNotCurrent, BillingMisconfigured) as e:  # e.g. TENURE_BILLING=stripe without its key (development)
+    except (SchemaNotCurrent, LedgerUnreachable, BillingMisconfigured) as e:  # e.g. TENURE_BILLING=stripe without its key (development)
         raise SystemExit(str(e)) from None
     tune_collector()  # everything imported and built: freeze it, collect less often (starter/gc_tuning.py)
     stop = asyncio.Event()

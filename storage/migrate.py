@@ -128,9 +128,21 @@ def _run(engine: Engine, migrate: Any) -> None:
         migrate(alembic_config(connection))
 
 
+class LedgerUnreachable(RuntimeError):
+    """The ledger database does not answer (refused, unknown host, wrong password): the message names it,
+    password masked, and what the driver said."""
+
+
 def require_current(engine: Engine) -> None:
-    """Raise SchemaNotCurrent unless the database is exactly at this Tenure's head revision."""
-    current, head = current_revision(engine), head_revision()
+    """Raise SchemaNotCurrent unless the database is exactly at this Tenure's head revision;
+    LedgerUnreachable when it cannot be opened."""
+    try:
+        current = current_revision(engine)
+    except sa.exc.OperationalError as e:
+        raise LedgerUnreachable(
+            f"cannot open the ledger database {masked_url(engine.url)} (TENURE_DATABASE_URL): {e.orig}"
+        ) from None
+    head = head_revision()
     if current != head:
         raise SchemaNotCurrent(masked_url(engine.url), current, head, known=_is_known(current))
 

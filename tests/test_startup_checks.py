@@ -177,6 +177,7 @@ def test_the_api_process_refuses_production_without_secrets(tmp_path: Path):
     assert MISSING_API_KEYS in out and MISSING_PAYLOAD in out, out
     assert MISSING_BILLING not in out, "the generic billing secret is a billing source"
     assert "Application startup failed" in out, out
+    assert "Traceback" not in out, "uvicorn shows the refusal, not starlette's traceback of the lifespan"
     assert not (tmp_path / "tenure.db").exists()
 
 

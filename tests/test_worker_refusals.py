@@ -84,3 +84,34 @@ def test_stripe_billing_without_its_key_is_one_line_in_development(dev_env, tmp_
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "TENURE_BILLING=stripe needs TENURE_STRIPE_API_KEY" in out and "Traceback" not in out, out
+
+
+def _unreachable_ledger() -> str:
+    return f"postgresql+psycopg://tenure:sekrit@127.0.0.1:{_closed_port()}/tenure"
+
+
+def test_an_unreachable_ledger_is_one_line_from_the_worker(dev_env, tmp_path: Path):
+    url = _unreachable_ledger()
+    address = dev_env.client.service_client.config.target_host
+    proc = _worker(tmp_path, TENURE_TEMPORAL_ADDRESS=address, TENURE_DATABASE_URL=url)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "cannot open the ledger database postgresql+psycopg://tenure:***@127.0.0.1:" in out, out
+    assert "(TENURE_DATABASE_URL): connection failed" in out and "Connection refused" in out, out
+    assert "Traceback" not in out and "sekrit" not in out, out
+
+
+def test_an_unreachable_ledger_is_the_apis_one_refusal(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k != "TENURE_DATABASE_URL"}
+    env.update(
+        TENURE_ENVIRONMENT="development",
+        TENURE_DATA_DIR=str(tmp_path),
+        TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{_closed_port()}",
+        TENURE_DATABASE_URL=_unreachable_ledger(),
+    )
+    argv = [sys.executable, "-m", "uvicorn", "starter.api:app", "--host", "127.0.0.1", "--port", str(_closed_port())]
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "ERROR:    cannot open the ledger database postgresql+psycopg://tenure:***@127.0.0.1:" in out, out
+    assert "Application startup failed" in out and "Traceback" not in out and "sekrit" not in out, out
