@@ -138,7 +138,7 @@ async def main() -> None:
     instrument_engine(engine, provider)
     try:
         worker = build_worker(client, settings, program, engine)
-    except (SchemaNotCurrent, LedgerUnreachable, BillingMisconfigured) as e:  # e.g. TENURE_BILLING=stripe without its key (development)
+    except (SchemaNotCurrent, LedgerUnreachable, BillingMisconfigured) as e:  # stripe without its key, say
         raise SystemExit(str(e)) from None
     tune_collector()  # everything imported and built: freeze it, collect less often (starter/gc_tuning.py)
     stop = asyncio.Event()
