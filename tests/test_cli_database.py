@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from starter.cli import app
@@ -64,3 +66,17 @@ def test_make_run_names_an_embedded_database_from_a_newer_tenure(tmp_path: Path)
         Settings(data_dir=tmp_path / "x", database_url=f"sqlite:///{tmp_path / 'tenure.db'}")
     )
     assert fault is not None and "run the newer Tenure" in fault and "run `tenure db upgrade`" not in fault, fault
+
+
+@pytest.mark.parametrize(
+    "command", [["member", "ledger", "cus_1"], ["segment", "list"], ["campaign", "list"], ["metrics"]]
+)
+def test_an_unreachable_ledger_is_one_line_from_every_command(command: list[str]):
+    """PostgreSQL down or the password wrong: `error:` and what the driver said, never a traceback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    result = CliRunner().invoke(app, ["--db", f"postgresql+psycopg://tenure:x@127.0.0.1:{closed}/tenure", *command])
+    assert result.exit_code == 1, result.output
+    assert not isinstance(result.exception, Exception), result.exception
+    assert "error: cannot use the ledger database (TENURE_DATABASE_URL or --db): connection failed" in result.output

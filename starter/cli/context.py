@@ -140,3 +140,6 @@ def run(work: Coroutine[Any, Any, T] | Callable[[], T]) -> T:
     except CliError as e:
         say(f"[bold red]error:[/] {e}", stderr=True)
         raise typer.Exit(e.code) from None
+    except sa.exc.OperationalError as e:  # the database down, refusing, or the password wrong: one line
+        say(f"[bold red]error:[/] cannot use the ledger database (TENURE_DATABASE_URL or --db): {e.orig}", stderr=True)
+        raise typer.Exit(1) from None
