@@ -88,6 +88,16 @@ def test_the_panel_says_how_to_sign_in_without_keys_and_how_to_use_the_cli():
     # `make run` set development for its children only: the shell the CLI runs in needs it too
     assert "export TENURE_ENVIRONMENT=development" in cli_hint({"TENURE_ENVIRONMENT": "development"}, {})
     assert "export" not in cli_hint({"TENURE_ENVIRONMENT": "development"}, {"TENURE_ENVIRONMENT": "development"})
+    # make run told where Temporal and its data are: the CLI in another terminal must be told too (it looked
+    # for Temporal on 127.0.0.1:7233 and said "is `make run` up?" while it was)
+    moved = {"TENURE_TEMPORAL_ADDRESS": "127.0.0.1:27233", "TENURE_DATA_DIR": "/srv/my data"}
+    assert cli_hint({"TENURE_ENVIRONMENT": "development"}, moved) == (
+        "export TENURE_ENVIRONMENT=development TENURE_TEMPORAL_ADDRESS=127.0.0.1:27233 TENURE_DATA_DIR='/srv/my data'"
+        ", then .venv/bin/tenure --help"
+    )
+    secret = {"TENURE_ENVIRONMENT": "development", "TENURE_DATABASE_URL": "postgresql://tenure:sekrit@db/tenure"}
+    hint = cli_hint({"TENURE_ENVIRONMENT": "development"}, secret)
+    assert hint == "set the same TENURE_DATABASE_URL as here, then .venv/bin/tenure --help" and "sekrit" not in hint
 
 
 def test_a_second_make_run_starts_nothing_when_the_api_port_is_taken(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -178,12 +179,28 @@ def sign_in_hint(env: dict[str, str]) -> str:
     return f"sign in with {DEV_API_KEY}: an admin key while TENURE_API_KEYS is unset"
 
 
+CLI_SETTINGS = ("TENURE_TEMPORAL_ADDRESS", "TENURE_TEMPORAL_NAMESPACE", "TENURE_TASK_QUEUE", "TENURE_DATA_DIR")
+"""What the CLI must be told in another terminal when `make run` was started with it: where Temporal is,
+and the data folder (the embedded ledger and the development payload key)."""
+CLI_SECRETS = ("TENURE_DATABASE_URL", "TENURE_PAYLOAD_KEYS", "TENURE_PAYLOAD_KEYS_FILE")
+"""The same, named but never printed (a password, keys)."""
+
+
 def cli_hint(env: dict[str, str], shell: Mapping[str, str]) -> str:
     """How to reach this product with the `tenure` CLI from another terminal: it reads the same settings,
-    and needs `development` to read the development payload key `make run` keeps in its data folder."""
+    needs `development` to read the development payload key `make run` keeps in its data folder, and
+    the address and data folder `make run` was given (else it looks for Temporal on 127.0.0.1:7233)."""
+    exports = []
     if env.get("TENURE_ENVIRONMENT") == "development" and shell.get("TENURE_ENVIRONMENT") != "development":
-        return "export TENURE_ENVIRONMENT=development, then .venv/bin/tenure --help"
-    return ".venv/bin/tenure --help"
+        exports.append("TENURE_ENVIRONMENT=development")
+    exports += [f"{name}={shlex.quote(shell[name])}" for name in CLI_SETTINGS if shell.get(name)]
+    secrets = [name for name in CLI_SECRETS if shell.get(name)]
+    if not exports and not secrets:
+        return ".venv/bin/tenure --help"
+    told = f"export {' '.join(exports)}" if exports else ""
+    if secrets:
+        told += (" and " if told else "") + f"set the same {', '.join(secrets)} as here"
+    return f"{told}, then .venv/bin/tenure --help"
 
 
 def main() -> int:
