@@ -80,3 +80,25 @@ def test_an_unreachable_ledger_is_one_line_from_every_command(command: list[str]
     assert result.exit_code == 1, result.output
     assert not isinstance(result.exception, Exception), result.exception
     assert "error: cannot use the ledger database (TENURE_DATABASE_URL or --db): connection failed" in result.output
+
+
+def test_checking_the_revision_logs_nothing_but_an_upgrade_says_what_ran(tmp_path: Path, caplog):
+    """The worker and the API check the revision at every start: Alembic's set-up lines ("Context impl
+    SQLiteImpl.", "Will assume non-transactional DDL.") read as if a migration ran. An upgrade still logs
+    its steps."""
+    import logging
+
+    from storage.engine import create_engine_for
+    from storage.migrate import require_current, upgrade
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with caplog.at_level(logging.INFO, logger="alembic"):
+        upgrade(engine)
+        ran = [r.getMessage() for r in caplog.records]
+        caplog.clear()
+        require_current(engine)
+        checked = [r.getMessage() for r in caplog.records]
+    engine.dispose()
+    assert any(line.startswith("Running upgrade") for line in ran), ran
+    assert not any("Context impl" in line or "Will assume" in line for line in ran + checked), ran + checked
+    assert checked == [], checked
