@@ -186,6 +186,13 @@ def _unavailable(e: JourneyUnavailable) -> ApiError:
         )
     if e.kind == "timed_out":
         return ApiError(503, "the journey did not answer in time", "retry with the same Idempotency-Key", RETRY_SOON)
+    if e.kind == "stuck":
+        return ApiError(
+            503,
+            "the journey cannot answer: its workflow task keeps failing",
+            f"support: `tenure doctor {e.customer_id}` says why (Temporal: {e.reason})",
+            RETRY_LATER,
+        )
     if e.status is not None:
         return ApiError(503, "Temporal is unavailable", f"{e.status}: {e.reason}", RETRY_SOON)
     return ApiError(503, "Temporal is unreachable", e.reason, RETRY_SOON)

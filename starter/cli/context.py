@@ -105,6 +105,11 @@ def journey_message(e: JourneyError, address: str) -> str:
         if e.kind == "no_worker":
             within = f" within {e.timeout:g} s" if e.timeout is not None else ""
             return f"no worker answered for customer {e.customer_id}{within}: is the worker (`make run`) up?"
+        if e.kind == "stuck":
+            return (
+                f"the journey of customer {e.customer_id} cannot answer: its workflow task keeps failing "
+                f"(`tenure doctor {e.customer_id}` says why)"
+            )
         if e.kind == "timed_out":
             return f"the journey of customer {e.customer_id} did not answer in time: is the worker (`make run`) up?"
         return f"cannot reach Temporal at {address}: is `make run` up? ({e.reason})"
