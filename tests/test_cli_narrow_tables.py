@@ -68,3 +68,25 @@ def test_campaign_results_keep_metric_and_period_names_whole_at_80_columns() -> 
     text = rendered(results_table(results))
     assert "since_reached" in text
     assert "revenue_minor" in text
+
+
+def test_doctor_keeps_what_to_mend_whole_at_80_columns() -> None:
+    """Why a journey is stuck names what to mend (the key id to add, the setting): at 80 columns the
+    counts wrap their headers and the reason gets the room; an ellipsis cut the key id in half."""
+    from starter.cli.render import doctor_view
+    from starter.doctor import Diagnosis
+
+    why = (
+        "workflow task failing (9 attempts): PayloadDecryptionError: a payload is encrypted under key id "
+        "'local-dev-3d6186f3', which is not configured (configured: local-dev-c62e327c): add that key to "
+        "TENURE_PAYLOAD_KEYS, after the newest"
+    )
+    text = rendered(doctor_view([Diagnosis("cus_PkQwErTyUiOp12", stuck=[why])]))  # a Stripe id's length
+    assert "…" not in text, text
+    for word in ("'local-dev-3d6186f3',", "TENURE_PAYLOAD_KEYS,", "PayloadDecryptionError", "cus_PkQwErTyUiOp12"):
+        assert any(word in line for line in text.splitlines()), (word, text)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    # beside a journey with something set aside, nothing is cut either (a long word folds)
+    aside = Diagnosis("cus_walkthrough_002", rejected_events=1, latest_reason="amount_minor: too large", latest_at=AT)
+    text = rendered(doctor_view([Diagnosis("cus_PkQwErTyUiOp12", stuck=[why]), aside]))
+    assert "…" not in text and "latest" in text, text

@@ -239,24 +239,26 @@ def reconcile_view(rows: list[ReconcileRow]) -> Table:
 
 
 def doctor_view(found: list[Diagnosis]) -> Table:
-    t = Table(title="journeys that need support", title_justify="left")
+    t = Table(title="journeys that need support", title_justify="left", expand=True)
     add_columns(t, ("", "center"))
     whole_column(t, "customer", (d.customer_id for d in found))
-    add_columns(
-        t,
-        ("rejected events", "right"),
-        ("unwritable entries", "right"),
-        ("latest set aside", "left"),
-        ("stuck", "left"),
-    )
+    # on a narrow terminal the counts wrap their headers and the reasons get the room (a column nobody has
+    # anything in is left out): why a journey is stuck names what to mend (a key id, a setting), which an
+    # ellipsis used to cut in half; a word longer than its column folds, nothing is cut
+    t.add_column("rejected events", justify="right", max_width=10)
+    t.add_column("unwritable entries", justify="right", max_width=10)
+    any_latest = any(d.latest_at for d in found)
+    if any_latest:
+        t.add_column("latest set aside", ratio=1, overflow="fold")
+    t.add_column("stuck", ratio=2, overflow="fold")
     for d in found:
-        latest = f"{when(d.latest_at)}: {d.latest_reason}" if d.latest_at else ""
+        latest = [f"{when(d.latest_at)}: {d.latest_reason}" if d.latest_at else ""] if any_latest else []
         t.add_row(
             Text("✔", style="green") if d.ok else Text("✘" if d.stuck else "!", style="bold red"),
             d.customer_id,
             str(d.rejected_events),
             str(d.unwritable_entries),
-            latest,
+            *latest,
             Text("; ".join(d.stuck), style="red") if d.stuck else "",
         )
     return t
