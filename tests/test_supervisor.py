@@ -125,3 +125,22 @@ def test_a_second_make_run_starts_nothing_when_the_api_port_is_taken(tmp_path):
     assert "Nothing was started." in out, out
     assert "Starting the Temporal dev server" not in out and "Stopping worker" not in out, out
     assert not _port_open(grpc), "no dev server was started"
+
+
+def test_a_data_folder_that_cannot_be_made_is_named(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = dict(
+        os.environ,
+        TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{_free_port()}",
+        TENURE_API_PORT=str(_free_port()),
+        TENURE_DATA_DIR=str(blocker / "data"),
+        COLUMNS="200",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "starter.supervisor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert f"cannot use the data folder {blocker / 'data'} (TENURE_DATA_DIR): Not a directory" in out, out
+    assert "Traceback" not in out, out

@@ -228,7 +228,11 @@ def main() -> int:
     ui_port = env_port("TENURE_UI_PORT", grpc_port + 1000)
     api_port = env_port("TENURE_API_PORT", 8000)
     data_dir = Path(s.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file in the way, a read-only or missing mount
+        console.print(f"[red]cannot use the data folder {data_dir} (TENURE_DATA_DIR): {e.strerror}[/]", soft_wrap=True)
+        return 1
     schema_fault = upgrade_local_database(s)
     if schema_fault:
         console.print(f"[red]{schema_fault}[/]", soft_wrap=True)
