@@ -90,3 +90,31 @@ def test_doctor_keeps_what_to_mend_whole_at_80_columns() -> None:
     aside = Diagnosis("cus_walkthrough_002", rejected_events=1, latest_reason="amount_minor: too large", latest_at=AT)
     text = rendered(doctor_view([Diagnosis("cus_PkQwErTyUiOp12", stuck=[why]), aside]))
     assert "…" not in text and "latest" in text, text
+
+
+def _reconciled(customer_id: str, points: int, pending: int = 0, problems: tuple[str, ...] = ()):
+    from domain.summary import ReconcileView
+    from starter.reconcile import ReconcileRow
+    from storage.ledger_reads import Totals
+
+    totals = Totals(points_sum=points, pending_sum=pending, max_seq=3, count=3, last_balance_after=points,
+                    last_pending_after=pending)  # fmt: skip
+    view = ReconcileView(customer_id=customer_id, balance=points, pending=pending, seq=3, unwritten=[])
+    return ReconcileRow(customer_id, totals, view, expected_points=points, problems=list(problems))
+
+
+def test_reconcile_fits_80_columns_without_cutting_a_header() -> None:
+    """Eleven columns cut every header to `led…` at 80 columns; the columns with nothing in them (every
+    cell 0 or empty) are left out, and one with something in it comes back."""
+    from starter.cli.render import reconcile_view
+
+    healthy = rendered(reconcile_view([_reconciled("cus_PkQwErTyUiOp12", 1_250), _reconciled("cus_demo", 100)]))
+    assert "…" not in healthy and max(len(line) for line in healthy.splitlines()) <= 80, healthy
+    for header in ("ledger", "expected", "balance", "seq"):
+        assert header in healthy, healthy
+    assert "unwritten" not in healthy and "problem" not in healthy, healthy
+
+    wrong = rendered(
+        reconcile_view([_reconciled("cus_demo", 100, pending=200, problems=("balance 100 but ledger 90",))]), 120
+    )
+    assert "pending" in wrong and "200" in wrong and "problem" in wrong and "ledger 90" in wrong, wrong
