@@ -18,6 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help:
 	@echo "make run            start Temporal dev server + worker + API (Ctrl-C stops all)"
+	@echo "                    other ports: TENURE_TEMPORAL_ADDRESS=127.0.0.1:PORT TENURE_UI_PORT TENURE_API_PORT"
 	@echo "make test           run all the tests (PYTEST_ARGS='-k ledger' to select)"
 	@echo "make test-fast      run the unit tests only (seconds, no server)"
 	@echo "make test-faults    run only the fault tests: kill -9 of the worker, dev server, API mid-burst (~1 min)"

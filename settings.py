@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, FilePath, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from starter import worker_cache
 
@@ -29,8 +31,8 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_tls: bool = False
-    temporal_tls_cert: Path | None = Field(None, description="Client certificate (PEM) for mTLS.")
-    temporal_tls_key: Path | None = Field(None, description="Client private key (PEM) for mTLS.")
+    temporal_tls_cert: FilePath | None = Field(None, description="Client certificate (PEM) for mTLS.")
+    temporal_tls_key: FilePath | None = Field(None, description="Client private key (PEM) for mTLS.")
     temporal_api_key: str | None = None
     task_queue: str = "tenure"
 
@@ -98,14 +100,96 @@ class Settings(BaseSettings):
     sendgrid_api_key: str | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
 
-    billing: str = Field("local", description="'local' records credits in the database; 'stripe' calls Stripe.")
+    billing: Literal["local", "stripe"] = Field(
+        "local", description="'local' records credits in the database; 'stripe' calls Stripe."
+    )
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
+
+    @model_validator(mode="after")
+    def _mtls_in_pairs(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TENURE_TEMPORAL_TLS_CERT and TENURE_TEMPORAL_TLS_KEY go together: mTLS needs both files")
+        return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_ledger_database(cls, url: str) -> str:
+        fault = database_url_fault(url)
+        if fault:
+            raise ValueError(fault)
+        return url
 
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'tenure.db'}"
 
 
+LEDGER_DRIVERS = {"sqlite": {"", "pysqlite"}, "postgresql": {"", "psycopg"}, "postgres": {""}}
+"""The ledger's databases and the drivers installed for them (storage/engine.py reads `postgres://` and
+`postgresql://` as psycopg 3)."""
+LEDGER_SCHEMES = {"sqlite": "sqlite:///", "postgresql": "postgresql+psycopg://", "postgres": "postgresql+psycopg://"}
+URL_EXAMPLES = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE, or sqlite:////path/to/tenure.db"
+
+
+def database_url_fault(url: str) -> str | None:
+    """Why `url` cannot be the ledger database (never quoting it: it holds a password), or None. Empty is
+    the embedded default."""
+    if not url:
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"not a database URL; give {URL_EXAMPLES}"
+    backend, _, driver = parsed.drivername.partition("+")  # by name: the dialect itself may not be installed
+    if backend not in LEDGER_DRIVERS:
+        return f"{backend} is not a ledger database Tenure runs on; give {URL_EXAMPLES}"
+    if driver not in LEDGER_DRIVERS[backend]:
+        return f"{parsed.drivername}:// is not a driver Tenure has; write {LEDGER_SCHEMES[backend]}"
+    return None
+
+
+SECRET_WORDS = ("key", "secret", "password", "url")
+"""A setting whose name holds one of these is never quoted back (keys, secrets, a URL with its password)."""
+
+S = TypeVar("S", bound=Settings)
+
+
+class SettingsError(SystemExit):
+    """The environment sets something wrong. A SystemExit: whichever process reads the settings (worker,
+    API, `make run`, the CLI, a health probe) stops with the message, naming each variable and what it must
+    be, instead of a traceback that names pydantic's fields."""
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per wrong variable: its TENURE_ name, its value unless secret, and what it must be."""
+    lines = []
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a check across settings: its message names them
+            lines.append(message)
+            continue
+        field = str(problem["loc"][0])
+        variable = field.upper() if field.upper().startswith(("TENURE_", "STRIPE_")) else f"TENURE_{field.upper()}"
+        secret = any(word in field.lower() for word in SECRET_WORDS)
+        value = problem.get("input")
+        shown = "" if secret or not isinstance(value, str) else f"={value[:200]!r}"
+        lines.append(f"{variable}{shown}: {message}")
+    return lines
+
+
+def settings_error(error: ValidationError) -> SettingsError:
+    lines = "\n".join(f"  - {line}" for line in settings_problems(error))
+    return SettingsError(f"Tenure's settings are wrong (README 'Configuration' lists them):\n{lines}")
+
+
+def settings_from_environment(cls: type[S]) -> S:
+    """`cls()` from the environment; `SettingsError` naming every wrong variable at once."""
+    try:
+        return cls()
+    except ValidationError as e:
+        raise settings_error(e) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return settings_from_environment(Settings)

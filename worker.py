@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,11 +16,11 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
-from activities import build_activities
+from activities import BillingMisconfigured, build_activities
 from activities.metrics import use_meter
 from domain.program import Program, ProgramError
 from settings import Settings, get_settings
-from starter.connect import connect, load_program
+from starter.connect import connect, load_program, unreachable
 from starter.deployment import become_current, deployment_config, deployment_version
 from starter.gc_tuning import tune_collector
 from starter.heartbeat import beating
@@ -34,7 +35,7 @@ from starter.startup_checks import require_safe_start
 from starter.telemetry import worker_runtime
 from starter.tracing import instrument_engine, temporal_interceptors, tracer_provider
 from storage.engine import engine_for
-from storage.migrate import SchemaNotCurrent, require_current
+from storage.migrate import LedgerUnreachable, SchemaNotCurrent, require_current
 from storage.programs import store_program, stored_programs
 from workflows.campaign import CampaignWorkflow
 from workflows.customer import CustomerJourney
@@ -123,7 +124,10 @@ async def main() -> None:
     except ValueError as e:  # the address is taken or malformed
         raise SystemExit(f"TENURE_WORKER_METRICS_ADDRESS={settings.worker_metrics_address}: {e}") from None
     provider = tracer_provider(settings, "tenure-worker")
-    client = await connect(settings, keys, runtime=runtime, interceptors=temporal_interceptors(provider))
+    try:
+        client = await connect(settings, keys, runtime=runtime, interceptors=temporal_interceptors(provider))
+    except RuntimeError as e:  # the SDK's bridge: refused, no such host, TLS
+        raise SystemExit(unreachable(settings, e)) from None
     try:  # journeys set them from rules version 3 on: a namespace without them would fail their tasks
         added = await ensure_search_attributes(client, settings.temporal_namespace)
     except SearchAttributesMissing as e:
@@ -134,7 +138,7 @@ async def main() -> None:
     instrument_engine(engine, provider)
     try:
         worker = build_worker(client, settings, program, engine)
-    except SchemaNotCurrent as e:
+    except (SchemaNotCurrent, LedgerUnreachable, BillingMisconfigured) as e:  # stripe without its key, say
         raise SystemExit(str(e)) from None
     tune_collector()  # everything imported and built: freeze it, collect less often (starter/gc_tuning.py)
     stop = asyncio.Event()
@@ -166,9 +170,24 @@ async def main() -> None:
         provider.shutdown()  # flushes the spans still batched
 
 
+def exit_status(stop: SystemExit) -> int:
+    """What the interpreter would make of `stop`: its message on stderr and status 1, or its number."""
+    if stop.code is None or isinstance(stop.code, int):
+        return stop.code or 0
+    print(stop.code, file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
-    # The SDK's Rust runtime can abort the interpreter's own shutdown (temporalio/sdk-python#300);
-    # everything is already stopped and flushed here, so leave without it.
+    status = 0
+    try:
+        asyncio.run(main())
+    except SystemExit as stop:  # a refusal: leave with its message, the same way as a clean stop
+        status = exit_status(stop)
+    # The SDK's Rust runtime can abort the interpreter's own shutdown (temporalio/sdk-python#300), a
+    # refusal after connecting too ("Fatal Python error: PyGILState_Release", status 134); everything is
+    # already stopped and flushed here, so leave without it.
     logging.shutdown()
-    os._exit(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

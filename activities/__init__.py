@@ -18,14 +18,18 @@ from .email import EmailActivities
 from .ledger import LedgerActivities
 
 
+class BillingMisconfigured(ValueError):
+    """The billing settings cannot work; the worker stops with the message."""
+
+
 def billing_gateway(settings: Settings, engine: Engine) -> BillingGateway:
     if settings.billing == "local":
         return LocalBillingGateway(engine)
     if settings.billing == "stripe":
         if not settings.stripe_api_key:
-            raise ValueError("TENURE_BILLING=stripe needs TENURE_STRIPE_API_KEY")
+            raise BillingMisconfigured("TENURE_BILLING=stripe needs TENURE_STRIPE_API_KEY")
         return StripeBillingGateway(engine, settings.stripe_api_key, settings.stripe_api_base)
-    raise ValueError(f"TENURE_BILLING must be 'local' or 'stripe', not {settings.billing!r}")
+    raise BillingMisconfigured(f"TENURE_BILLING must be 'local' or 'stripe', not {settings.billing!r}")
 
 
 def build_activities(

@@ -6,6 +6,7 @@ with the configured keys before they leave the process.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from temporalio.client import Client, Interceptor, TLSConfig
@@ -46,6 +47,18 @@ async def connect(
         retry_config=retry_config,
         runtime=runtime,
         interceptors=interceptors,
+    )
+
+
+def unreachable(settings: Settings, error: BaseException) -> str:
+    """A failed connection in one line: where, which settings say so, and the network's own words (the SDK's
+    bridge wraps them in a Rust error chain: `message: "Connection refused"`, `error: "failed to lookup..."`)."""
+    text = str(error)
+    said = re.findall(r'(?:message|error): "([^"]+)"', text)
+    reason = said[-1] if said else (text if len(text) < 200 else text[:200] + "…")
+    return (
+        f"cannot reach Temporal at {settings.temporal_address} (TENURE_TEMPORAL_ADDRESS, namespace "
+        f"{settings.temporal_namespace!r}): {reason}"
     )
 
 

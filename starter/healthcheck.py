@@ -13,7 +13,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from settings import Settings
+from settings import Settings, settings_from_environment
 from starter.heartbeat import is_fresh
 
 API_TIMEOUT = 5.0
@@ -44,9 +44,13 @@ def main(argv: list[str]) -> int:
         print("usage: python -m starter.healthcheck worker|api", file=sys.stderr)
         return 2
     if argv == ["worker"]:
-        healthy, why = worker_healthy(Settings())
+        healthy, why = worker_healthy(settings_from_environment(Settings))
     else:
-        healthy, why = api_healthy(int(os.environ.get("TENURE_API_PORT", "8000")))
+        port = os.environ.get("TENURE_API_PORT") or "8000"
+        if not port.isdigit():
+            print(f"TENURE_API_PORT must be a port number, got {port!r}", file=sys.stderr)
+            return 2
+        healthy, why = api_healthy(int(port))
     print(why, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
 

@@ -26,6 +26,10 @@ class SearchAttributesMissing(RuntimeError):
     """The namespace lacks some of the journeys' search attributes and they cannot be added from here."""
 
 
+class NamespaceMissing(SearchAttributesMissing):
+    """The namespace itself does not exist: the message says to create it, or to name the right one."""
+
+
 def dev_server_flags() -> list[str]:
     """`temporal server start-dev` flags that register every attribute."""
     flags: list[str] = []
@@ -53,6 +57,12 @@ async def ensure(client: Client, namespace: str) -> list[str]:
         try:
             absent = await missing(client, namespace)
         except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:  # no such namespace: creating attributes in it cannot help
+                raise NamespaceMissing(
+                    f"namespace {namespace!r} does not exist on this Temporal ({e.message}): create it "
+                    f"(`temporal operator namespace create --namespace {namespace} --retention 7d`; on Temporal Cloud, "
+                    "in its console) or set TENURE_TEMPORAL_NAMESPACE to the namespace Tenure runs in"
+                ) from None
             if e.status != RPCStatusCode.UNIMPLEMENTED:
                 raise
             absent = dict(SEARCH_ATTRIBUTES)  # the time-skipping test server cannot list them: add them all
@@ -66,6 +76,8 @@ async def ensure(client: Client, namespace: str) -> list[str]:
             except RPCError as e:
                 if e.status != RPCStatusCode.ALREADY_EXISTS:  # another worker added them first
                     raise
+    except NamespaceMissing:
+        raise
     except Exception as e:  # permission, an old server, Temporal Cloud: the operator must do it
         commands = "\n  ".join(create_commands(namespace))
         raise SearchAttributesMissing(

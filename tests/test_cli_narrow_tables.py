@@ -68,3 +68,53 @@ def test_campaign_results_keep_metric_and_period_names_whole_at_80_columns() -> 
     text = rendered(results_table(results))
     assert "since_reached" in text
     assert "revenue_minor" in text
+
+
+def test_doctor_keeps_what_to_mend_whole_at_80_columns() -> None:
+    """Why a journey is stuck names what to mend (the key id to add, the setting): at 80 columns the
+    counts wrap their headers and the reason gets the room; an ellipsis cut the key id in half."""
+    from starter.cli.render import doctor_view
+    from starter.doctor import Diagnosis
+
+    why = (
+        "workflow task failing (9 attempts): PayloadDecryptionError: a payload is encrypted under key id "
+        "'local-dev-3d6186f3', which is not configured (configured: local-dev-c62e327c): add that key to "
+        "TENURE_PAYLOAD_KEYS, after the newest"
+    )
+    text = rendered(doctor_view([Diagnosis("cus_PkQwErTyUiOp12", stuck=[why])]))  # a Stripe id's length
+    assert "…" not in text, text
+    for word in ("'local-dev-3d6186f3',", "TENURE_PAYLOAD_KEYS,", "PayloadDecryptionError", "cus_PkQwErTyUiOp12"):
+        assert any(word in line for line in text.splitlines()), (word, text)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    # beside a journey with something set aside, nothing is cut either (a long word folds)
+    aside = Diagnosis("cus_walkthrough_002", rejected_events=1, latest_reason="amount_minor: too large", latest_at=AT)
+    text = rendered(doctor_view([Diagnosis("cus_PkQwErTyUiOp12", stuck=[why]), aside]))
+    assert "…" not in text and "latest" in text, text
+
+
+def _reconciled(customer_id: str, points: int, pending: int = 0, problems: tuple[str, ...] = ()):
+    from domain.summary import ReconcileView
+    from starter.reconcile import ReconcileRow
+    from storage.ledger_reads import Totals
+
+    totals = Totals(points_sum=points, pending_sum=pending, max_seq=3, count=3, last_balance_after=points,
+                    last_pending_after=pending)  # fmt: skip
+    view = ReconcileView(customer_id=customer_id, balance=points, pending=pending, seq=3, unwritten=[])
+    return ReconcileRow(customer_id, totals, view, expected_points=points, problems=list(problems))
+
+
+def test_reconcile_fits_80_columns_without_cutting_a_header() -> None:
+    """Eleven columns cut every header to `led…` at 80 columns; the columns with nothing in them (every
+    cell 0 or empty) are left out, and one with something in it comes back."""
+    from starter.cli.render import reconcile_view
+
+    healthy = rendered(reconcile_view([_reconciled("cus_PkQwErTyUiOp12", 1_250), _reconciled("cus_demo", 100)]))
+    assert "…" not in healthy and max(len(line) for line in healthy.splitlines()) <= 80, healthy
+    for header in ("ledger", "expected", "balance", "seq"):
+        assert header in healthy, healthy
+    assert "unwritten" not in healthy and "problem" not in healthy, healthy
+
+    wrong = rendered(
+        reconcile_view([_reconciled("cus_demo", 100, pending=200, problems=("balance 100 but ledger 90",))]), 120
+    )
+    assert "pending" in wrong and "200" in wrong and "problem" in wrong and "ledger 90" in wrong, wrong

@@ -78,6 +78,8 @@ def test_rpc_errors():
         assert isinstance(e, JourneyUnavailable) and (e.kind, e.timeout, e.customer_id) == ("no_worker", 10.0, "cus_1")
     down = rpc(RPCStatusCode.UNAVAILABLE, "connection refused")
     assert isinstance(down, JourneyUnavailable) and (down.kind, down.status) == ("unreachable", "UNAVAILABLE")
+    stuck = rpc(RPCStatusCode.FAILED_PRECONDITION, "Unable to query workflow due to Workflow Task in failed state.")
+    assert isinstance(stuck, JourneyUnavailable) and (stuck.kind, stuck.customer_id) == ("stuck", "cus_1")
     bad = rpc(RPCStatusCode.INVALID_ARGUMENT, "id too long")
     assert isinstance(bad, TemporalRejected) and (bad.status, bad.message) == ("INVALID_ARGUMENT", "id too long")
 
@@ -221,6 +223,14 @@ async def http(program, tmp_path):
             {"error": "Temporal is unavailable", "detail": "FAILED_PRECONDITION: no poller"},
         ),
         (
+            JourneyUnavailable("Workflow Task in failed state.", kind="stuck", customer_id="cus_Z"),
+            503,
+            {
+                "error": "the journey cannot answer: its workflow task keeps failing",
+                "detail": "support: `tenure doctor cus_Z` says why (Temporal: Workflow Task in failed state.)",
+            },
+        ),
+        (
             JourneyUnavailable("127.0.0.1:1: refused"),
             503,
             {"error": "Temporal is unreachable", "detail": "127.0.0.1:1: refused"},
@@ -282,6 +292,11 @@ async def test_an_empty_ledger_is_404_only_without_a_journey(http):
         (
             JourneyUnavailable("late", kind="timed_out", customer_id="cus_1"),
             "the journey of customer cus_1 did not answer in time: is the worker (`make run`) up?",
+        ),
+        (
+            JourneyUnavailable("Workflow Task in failed state.", kind="stuck", customer_id="cus_1"),
+            "the journey of customer cus_1 cannot answer: its workflow task keeps failing "
+            "(`tenure doctor cus_1` says why)",
         ),
         (TemporalRejected("INVALID_ARGUMENT", "id too long"), "Temporal refused: id too long"),
         (JourneyFailed("cus_1", "query raised"), "the journey of customer cus_1 could not answer: query raised"),

@@ -10,6 +10,7 @@ docker-compose's own schema.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tomllib
@@ -140,6 +141,99 @@ def test_tenure_variables_are_settings_tenure_knows():
     for name in ("tenure-migrate", "worker", "api"):
         unknown = {v for v in env_names(services()[name]) if v.startswith("TENURE_")} - known
         assert not unknown, f"{name}: {unknown}"
+
+
+def test_the_stacks_temporal_ui_decodes_through_the_apis_codec_endpoint():
+    """The UI container is given the API's codec endpoint with credentials, as `make run` gives its dev
+    server one (`--ui-codec-endpoint`): signed in at /codec/login, the browser's cookie goes along. The
+    endpoint is the API as the browser reaches it (its published port, on the UI's host, so the cookie is
+    same-site), and the API admits the UI's published origin by default."""
+    s = services()
+    ui = s["temporal-ui"]["environment"]
+    api_port = s["api"]["ports"][0].rsplit(":", 1)[-1]
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://127.0.0.1:{api_port}/codec", ui
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true", ui
+    ui_port = s["temporal-ui"]["ports"][0].split(":")[1]
+    cors = ApiSettings.model_fields["codec_cors_origins"].default.split(",")
+    assert f"http://127.0.0.1:{ui_port}" in cors, cors
+    assert "TENURE_CODEC_CORS_ORIGINS" not in env_names(s["api"]), "the default is the stack's UI"
+
+
+def example_values() -> tuple[dict[str, str], set[str]]:
+    """.env.example's values, and the variables its comments mark REQUIRED (the next one after the mark)."""
+    values: dict[str, str] = {}
+    required: set[str] = set()
+    marked = False
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("#"):
+            marked = marked or line.startswith("# REQUIRED")
+            continue
+        found = re.match(r"^([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if found:
+            values[found[1]] = found[2]
+            if marked:
+                required.add(found[1])
+            marked = False
+    return values, required
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?message}` (an empty value counts as unset)."""
+
+    def one(m: re.Match[str]) -> str:
+        name, how, rest = m[1], m[2], m[3]
+        if env.get(name):
+            return env[name]
+        if how == "?":
+            raise LookupError(rest)
+        return rest if how == "-" else ""
+
+    return re.sub(r"\$\{([A-Z][A-Z0-9_]*)(?::([-?])([^}]*))?\}", one, value)
+
+
+def test_the_env_example_filled_where_it_says_required_starts_in_production(monkeypatch):
+    """An operator who fills exactly what .env.example marks REQUIRED (with what its comments say to
+    generate) gets a worker and an API whose settings load and that production lets start; leave any of
+    them empty and Compose or production refuses, by name."""
+    from settings import settings_from_environment
+    from starter.startup_checks import production_faults
+
+    values, required = example_values()
+    assert required == {
+        "POSTGRES_PASSWORD",
+        "TEMPORAL_DB_PASSWORD",
+        "TENURE_DB_PASSWORD",
+        "TENURE_API_KEYS",
+        "TENURE_STRIPE_WEBHOOK_SECRET",
+        "TENURE_PAYLOAD_KEYS",
+    }, required
+    filled = dict(values)
+    for name in required:
+        filled[name] = "0123456789abcdef" * 4
+    filled["TENURE_API_KEYS"] = "0123456789abcdef" * 4 + ":app:billing"
+    filled["TENURE_PAYLOAD_KEYS"] = "2027-01:" + "A" * 43 + "="  # the shape `openssl rand -base64 32` gives
+    for service in ("worker", "api", "tenure-migrate"):
+        environment = {k: interpolate(str(v), filled) for k, v in services()[service]["environment"].items()}
+        for name in list(os.environ):
+            if name.startswith("TENURE_"):
+                monkeypatch.delenv(name)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        settings = settings_from_environment(ApiSettings)  # SettingsError would name a wrong value
+        assert settings.environment == "production" and settings.database_url.startswith("postgresql+psycopg://")
+        assert production_faults(settings) == [], (service, production_faults(settings))
+    for name in required:
+        without = filled | {name: ""}
+        try:
+            interpolate((ROOT / "docker-compose.yml").read_text(), without)
+        except LookupError as refused:
+            assert name in str(refused), refused  # Compose names it
+            continue
+        environment = {k: interpolate(str(v), without) for k, v in services()["api"]["environment"].items()}
+        for variable, value in environment.items():
+            monkeypatch.setenv(variable, value)
+        faults = production_faults(settings_from_environment(ApiSettings))
+        assert any(name in fault for fault in faults), (name, faults)
 
 
 def test_env_example_documents_every_variable_and_env_is_never_committed():

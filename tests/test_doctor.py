@@ -61,6 +61,7 @@ async def test_doctor_lists_stuck_journeys_and_rejections_and_reconcile_reports_
             assert "amount_minor" in reason or "could not be applied: OverflowError" in reason, reason
             (why,) = found[wedged]["stuck"]
             assert why.startswith("workflow task failing (") and "OverflowError" in why, why
+            assert "Encoded failure" not in why, "the message is decoded with the CLI's keys"
             assert found[wedged]["rejected_events"] == 0
             (why,) = found[clashing]["stuck"]
             assert why.startswith("ledger write retrying since") and "(1 entry waiting)" in why, why

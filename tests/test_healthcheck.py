@@ -102,3 +102,12 @@ def test_the_probe_command(tmp_path: Path):
     stale = probe("worker")
     assert stale.returncode == 1 and "missing or stale" in stale.stderr, stale
     assert probe("nonsense").returncode == 2
+
+
+def test_the_api_probe_names_a_port_that_is_not_a_number():
+    env = {**os.environ, "TENURE_API_PORT": "eight-thousand"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "starter.healthcheck", "api"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "TENURE_API_PORT must be a port number, got 'eight-thousand'", proc.stderr

@@ -115,3 +115,18 @@ def test_the_dashboard_shows_everything_tenure_exports():
     shown = {name for expr in dashboard_exprs() for name in metric_names(expr)}
     assert TENURE <= shown, f"not on the dashboard: {TENURE - shown}"
     assert worker_metrics.CAMPAIGN_MEMBERS in shown
+
+
+def test_every_worker_and_api_replica_is_a_target_of_its_own():
+    """`docker compose up --scale worker=3` (README): the service name resolves to every replica, so the
+    jobs discover them by DNS; a static `worker:9464` scraped one at random each time. No worker at all
+    (stopped containers leave DNS) is an alert of its own."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    jobs = {job["job_name"]: job for job in yaml.safe_load(SCRAPE.read_text())["scrape_configs"]}
+    worker_port = int(compose["worker"]["environment"]["TENURE_WORKER_METRICS_ADDRESS"].rsplit(":", 1)[1].rstrip("}"))
+    api_port = int(compose["api"]["command"][compose["api"]["command"].index("--port") + 1])
+    for job, service, port in (("tenure-worker", "worker", worker_port), ("tenure-api", "api", api_port)):
+        assert "static_configs" not in jobs[job], job
+        assert jobs[job]["dns_sd_configs"] == [{"names": [service], "type": "A", "port": port}], jobs[job]
+    rules = [rule for group in yaml.safe_load(ALERTS.read_text())["groups"] for rule in group["rules"]]
+    assert any(rule["expr"] == 'absent(up{job="tenure-worker"} == 1)' for rule in rules)

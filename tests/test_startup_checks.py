@@ -177,6 +177,7 @@ def test_the_api_process_refuses_production_without_secrets(tmp_path: Path):
     assert MISSING_API_KEYS in out and MISSING_PAYLOAD in out, out
     assert MISSING_BILLING not in out, "the generic billing secret is a billing source"
     assert "Application startup failed" in out, out
+    assert "Traceback" not in out, "uvicorn shows the refusal, not starlette's traceback of the lifespan"
     assert not (tmp_path / "tenure.db").exists()
 
 
@@ -187,3 +188,17 @@ async def test_the_api_starts_in_production_with_its_secrets(program, tmp_path: 
         assert r.status_code == 200, r.text
         r = await http.get("/rewards", headers={"X-Api-Key": "dev-key"})
         assert r.status_code == 401, "no development key in production"
+
+
+def test_make_run_told_production_names_every_missing_secret_before_it_starts_anything(tmp_path: Path):
+    """`make run` with TENURE_ENVIRONMENT=production: the same list at once, before a dev server starts or
+    the panel says "Tenure is running" (it used to start everything, offer `dev-key`, then lose the worker)."""
+    proc, seconds = _refused([sys.executable, "-m", "starter.supervisor"], _bare_production_env(tmp_path))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "Tenure refuses to start the worker and the API in production" in out, out
+    for fault in (MISSING_API_KEYS, MISSING_BILLING, MISSING_PAYLOAD):
+        assert fault in out, out
+    assert "Nothing was started." in out and "Tenure is running" not in out and "Traceback" not in out, out
+    assert not any(tmp_path.iterdir()), "no dev server, no database, no development key"
+    assert seconds < 30

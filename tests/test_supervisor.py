@@ -88,3 +88,59 @@ def test_the_panel_says_how_to_sign_in_without_keys_and_how_to_use_the_cli():
     # `make run` set development for its children only: the shell the CLI runs in needs it too
     assert "export TENURE_ENVIRONMENT=development" in cli_hint({"TENURE_ENVIRONMENT": "development"}, {})
     assert "export" not in cli_hint({"TENURE_ENVIRONMENT": "development"}, {"TENURE_ENVIRONMENT": "development"})
+    # make run told where Temporal and its data are: the CLI in another terminal must be told too (it looked
+    # for Temporal on 127.0.0.1:7233 and said "is `make run` up?" while it was)
+    moved = {"TENURE_TEMPORAL_ADDRESS": "127.0.0.1:27233", "TENURE_DATA_DIR": "/srv/my data"}
+    assert cli_hint({"TENURE_ENVIRONMENT": "development"}, moved) == (
+        "export TENURE_ENVIRONMENT=development TENURE_TEMPORAL_ADDRESS=127.0.0.1:27233 TENURE_DATA_DIR='/srv/my data'"
+        ", then .venv/bin/tenure --help"
+    )
+    secret = {"TENURE_ENVIRONMENT": "development", "TENURE_DATABASE_URL": "postgresql://tenure:sekrit@db/tenure"}
+    hint = cli_hint({"TENURE_ENVIRONMENT": "development"}, secret)
+    assert hint == "set the same TENURE_DATABASE_URL as here, then .venv/bin/tenure --help" and "sekrit" not in hint
+
+
+def test_a_second_make_run_starts_nothing_when_the_api_port_is_taken(tmp_path):
+    """The API's port taken (another `make run`, most likely): said at once, before a dev server starts or a
+    worker joins the other one's Temporal."""
+    grpc = _free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        api = taken.getsockname()[1]
+        env = dict(
+            os.environ,
+            TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{grpc}",
+            TENURE_UI_PORT=str(_free_port()),
+            TENURE_API_PORT=str(api),
+            TENURE_DATA_DIR=str(tmp_path / "data"),
+            COLUMNS="200",
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "starter.supervisor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert f"Port {api} (HTTP API) is already in use: is `make run` already running?" in out, out
+    assert "Nothing was started." in out, out
+    assert "Starting the Temporal dev server" not in out and "Stopping worker" not in out, out
+    assert not _port_open(grpc), "no dev server was started"
+
+
+def test_a_data_folder_that_cannot_be_made_is_named(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = dict(
+        os.environ,
+        TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{_free_port()}",
+        TENURE_API_PORT=str(_free_port()),
+        TENURE_DATA_DIR=str(blocker / "data"),
+        COLUMNS="200",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "starter.supervisor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert f"cannot use the data folder {blocker / 'data'} (TENURE_DATA_DIR): Not a directory" in out, out
+    assert "Traceback" not in out, out

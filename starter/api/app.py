@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import TypeAdapter
+from starlette.types import Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from domain.program import Program
@@ -35,7 +36,7 @@ from starter.log_masking import install_log_masking
 from starter.payload_codec import EncryptionCodec, PayloadKeyError, load_payload_keys
 from starter.startup_checks import require_safe_start
 from storage.engine import engine_for
-from storage.migrate import SchemaNotCurrent, require_current
+from storage.migrate import LedgerUnreachable, SchemaNotCurrent, require_current
 
 from . import activity, campaigns, codec, health, members, metrics, personal_data, program_metrics, segments, webhooks
 from .errors import install_error_handlers
@@ -52,6 +53,25 @@ DESCRIPTION = (
     'Errors are JSON: `{"error": ..., "detail": ...}`. A 503 means Temporal could not be reached: '
     "retry, it is safe (event ids and Idempotency-Keys make every retry land once)."
 )
+
+
+class TenureApp(DocumentedApp):
+    """The app, whose start-up refusals read as the message alone: a refusal (SystemExit: production's
+    secrets, settings, payload keys, a ledger behind or unreachable) is what uvicorn logs as the reason
+    startup failed, instead of starlette's traceback of the lifespan with the message at its end."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await super().__call__(scope, receive, send)
+            return
+
+        async def said(message: Message) -> None:
+            refusal = getattr(self.state, "refusal", None)
+            if message["type"] == "lifespan.startup.failed" and refusal:
+                message = {**message, "message": refusal}
+            await send(message)
+
+        await super().__call__(scope, receive, said)
 
 
 def create_app(
@@ -71,35 +91,39 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not logging.getLogger().handlers:  # under uvicorn: make tenure.api's lines visible
-            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-        install_log_masking()
-        s = api_settings(settings)
-        require_safe_start(s, "API")
-        try:  # the keys' content, and development's key (production has been checked for one)
-            app.state.payload_codec = EncryptionCodec(load_payload_keys(s))
-        except PayloadKeyError as e:
-            raise SystemExit(str(e)) from None
-        prog = program or load_program(s)
-        eng = engine or engine_for(s)
-        if engine is None:
-            tracing.instrument_engine(eng, provider)
-        try:  # a database behind this Tenure is refused, with the command that upgrades it
-            await asyncio.to_thread(require_current, eng)
-        except SchemaNotCurrent as e:
-            raise SystemExit(str(e)) from None
-        services = Services(s, prog, eng, client, interceptors=tracing.temporal_interceptors(provider))
-        app.state.services = services
-        if client is None:
-            try:
-                await services.tenure()
-            except JourneyError:
-                log.warning("starting without Temporal; requests that need it answer 503 until it is reachable")
-        if s.api_keys.strip() == "":
-            log.warning("TENURE_API_KEYS is not set: the API accepts the development key %r", DEV_API_KEY)
-        if freeze_heap:
-            gc.collect()
-            gc.freeze()
+        try:
+            if not logging.getLogger().handlers:  # under uvicorn: make tenure.api's lines visible
+                logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+            install_log_masking()
+            s = api_settings(settings)
+            require_safe_start(s, "API")
+            try:  # the keys' content, and development's key (production has been checked for one)
+                app.state.payload_codec = EncryptionCodec(load_payload_keys(s))
+            except PayloadKeyError as e:
+                raise SystemExit(str(e)) from None
+            prog = program or load_program(s)
+            eng = engine or engine_for(s)
+            if engine is None:
+                tracing.instrument_engine(eng, provider)
+            try:  # a database behind this Tenure is refused, with the command that upgrades it
+                await asyncio.to_thread(require_current, eng)
+            except (SchemaNotCurrent, LedgerUnreachable) as e:
+                raise SystemExit(str(e)) from None
+            services = Services(s, prog, eng, client, interceptors=tracing.temporal_interceptors(provider))
+            app.state.services = services
+            if client is None:
+                try:
+                    await services.tenure()
+                except JourneyError:
+                    log.warning("starting without Temporal; requests that need it answer 503 until it is reachable")
+            if s.api_keys.strip() == "":
+                log.warning("TENURE_API_KEYS is not set: the API accepts the development key %r", DEV_API_KEY)
+            if freeze_heap:
+                gc.collect()
+                gc.freeze()
+        except SystemExit as refused:  # a refusal: uvicorn shows this message, not starlette's traceback
+            app.state.refusal = str(refused.code)
+            raise
         try:
             yield
         finally:
@@ -108,7 +132,7 @@ def create_app(
             if provider is not None and tracer_provider is None:
                 provider.shutdown()  # flushes the spans still batched
 
-    app = DocumentedApp(
+    app = TenureApp(
         # Request spans are Tenure's own (TENURE_TRACING: FastAPIInstrumentor on an explicit provider, never
         # the global one). FastAPI's native telemetry would add a second set under a global provider, and
         # without one it still looked the three global providers up on every request (bench/RESULTS.md 14.10).

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -185,6 +186,13 @@ def _unavailable(e: JourneyUnavailable) -> ApiError:
         )
     if e.kind == "timed_out":
         return ApiError(503, "the journey did not answer in time", "retry with the same Idempotency-Key", RETRY_SOON)
+    if e.kind == "stuck":
+        return ApiError(
+            503,
+            "the journey cannot answer: its workflow task keeps failing",
+            f"support: `tenure doctor {e.customer_id}` says why (Temporal: {e.reason})",
+            RETRY_LATER,
+        )
     if e.status is not None:
         return ApiError(503, "Temporal is unavailable", f"{e.status}: {e.reason}", RETRY_SOON)
     return ApiError(503, "Temporal is unreachable", e.reason, RETRY_SOON)
@@ -262,6 +270,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if e.status_code == 405:  # Starlette names the methods of the first route on the path only
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return JSONResponse({"error": str(e.detail)}, status_code=e.status_code, headers=headers)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def _ledger_unavailable(_: Request, e: Exception) -> JSONResponse:
+        # the database down, refusing or out of connections: the request may be repeated, as for Temporal
+        reason = str(getattr(e, "orig", None) or e).splitlines()[0]
+        log.warning("the ledger database is unavailable: %s", reason)
+        return JSONResponse(  # its reason is logged, not answered: it names the database's host
+            {"error": "the ledger database is unavailable: retry later"}, status_code=503, headers=RETRY_SOON
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, e: Exception) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""`GET /healthz` for load balancers: 200 when Temporal answers, 503 (with Retry-After) otherwise."""
+"""`GET /healthz` for load balancers: 200 when Temporal answers for Tenure's namespace, 503 (with Retry-After)
+otherwise (Temporal unreachable, or the namespace missing: every webhook would answer 503 then too)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,15 @@ class Degraded(BaseModel):
     "/healthz",
     response_model=Healthy,
     responses={
-        503: {"model": Degraded, "description": "Temporal does not answer: retry later", "headers": RETRY_AFTER_HEADER}
+        503: {
+            "model": Degraded,
+            "description": "Temporal does not answer, or not for Tenure's namespace: retry later",
+            "headers": RETRY_AFTER_HEADER,
+        }
     },
 )
 async def health(svc: ServicesDep) -> Healthy | JSONResponse:
-    """200 when Temporal answers, 503 otherwise."""
+    """200 when Temporal answers for Tenure's namespace (TENURE_TEMPORAL_NAMESPACE), 503 otherwise."""
     try:
         tenure = await svc.tenure()
         await tenure.check_health()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import SettingsConfigDict
 
-from settings import Settings
+from settings import Settings, settings_error
 
 from .roles import ApiKey, parse_api_keys
 
@@ -61,9 +61,11 @@ class ApiSettings(Settings):
 
 
 def api_settings(settings: Settings | None) -> ApiSettings:
-    """The given settings as ApiSettings (the API's own fields from the environment), or all from it."""
-    if settings is None:
-        return ApiSettings()
+    """The given settings as ApiSettings (the API's own fields from the environment), or all from it;
+    `SettingsError` (settings.py) naming every wrong variable."""
     if isinstance(settings, ApiSettings):
         return settings
-    return ApiSettings(**settings.model_dump())
+    try:
+        return ApiSettings() if settings is None else ApiSettings(**settings.model_dump())
+    except ValidationError as e:
+        raise settings_error(e) from None

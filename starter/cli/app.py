@@ -18,6 +18,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+
+from settings import SettingsError, database_url_fault
 
 from .campaign import campaign_app
 from .context import Env, env_of
@@ -27,6 +30,7 @@ from .members import member_app
 from .metrics import metrics_cmd
 from .program import program_app
 from .reconcile import reconcile_cmd
+from .render import say
 from .segment import segment_app
 
 app = typer.Typer(
@@ -56,7 +60,14 @@ def main(
     task_queue: Annotated[str | None, typer.Option("--task-queue", help="The workers' task queue.")] = None,
     db: Annotated[str | None, typer.Option("--db", help="Ledger database URL (TENURE_DATABASE_URL).")] = None,
 ) -> None:
-    env = env_of(ctx)
+    try:
+        env = env_of(ctx)
+    except SettingsError as e:
+        say(f"[bold red]error:[/] {escape(str(e))}", stderr=True)
+        raise typer.Exit(2) from None
+    if db and (fault := database_url_fault(db)):
+        say(f"[bold red]error:[/] --db: {escape(fault)}", stderr=True)
+        raise typer.Exit(2)
     updates = {
         k: v
         for k, v in (

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import typer
 
 from domain.program import Program, ProgramError
-from settings import Settings
+from settings import Settings, settings_from_environment
 from starter import program_file
 from starter.client import (
     JourneyError,
@@ -105,6 +105,11 @@ def journey_message(e: JourneyError, address: str) -> str:
         if e.kind == "no_worker":
             within = f" within {e.timeout:g} s" if e.timeout is not None else ""
             return f"no worker answered for customer {e.customer_id}{within}: is the worker (`make run`) up?"
+        if e.kind == "stuck":
+            return (
+                f"the journey of customer {e.customer_id} cannot answer: its workflow task keeps failing "
+                f"(`tenure doctor {e.customer_id}` says why)"
+            )
         if e.kind == "timed_out":
             return f"the journey of customer {e.customer_id} did not answer in time: is the worker (`make run`) up?"
         return f"cannot reach Temporal at {address}: is `make run` up? ({e.reason})"
@@ -128,7 +133,7 @@ def env_of(ctx: typer.Context) -> Env:
     obj = ctx.obj
     if isinstance(obj, Env):
         return obj
-    return Env(obj if isinstance(obj, Settings) else Settings())
+    return Env(obj if isinstance(obj, Settings) else settings_from_environment(Settings))
 
 
 def run(work: Coroutine[Any, Any, T] | Callable[[], T]) -> T:
@@ -140,3 +145,6 @@ def run(work: Coroutine[Any, Any, T] | Callable[[], T]) -> T:
     except CliError as e:
         say(f"[bold red]error:[/] {e}", stderr=True)
         raise typer.Exit(e.code) from None
+    except sa.exc.OperationalError as e:  # the database down, refusing, or the password wrong: one line
+        say(f"[bold red]error:[/] cannot use the ledger database (TENURE_DATABASE_URL or --db): {e.orig}", stderr=True)
+        raise typer.Exit(1) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import typer
 
-from storage.migrate import db_status, db_upgrade
+from storage.migrate import SchemaNotCurrent, db_status, db_upgrade
 
 from .context import CliError, env_of, run
 from .render import say
@@ -27,7 +27,12 @@ def current_cmd(ctx: typer.Context) -> None:
             status = db_status(settings)
         except sa.exc.OperationalError as e:
             raise CliError(f"cannot open the ledger database: {e.orig}") from None
-        state = "[green]current[/]" if status.is_current else "[yellow]behind: run `tenure db upgrade`[/]"
+        if status.is_current:
+            state = "[green]current[/]"
+        elif status.known:
+            state = "[yellow]behind: run `tenure db upgrade`[/]"
+        else:
+            state = "[red]from a newer Tenure: run that one (this one cannot use its schema, and has no downgrade)[/]"
         say(f"{status.url}: revision {status.current or '(none)'}; this Tenure needs {status.head} — {state}")
         return status.is_current
 
@@ -45,6 +50,8 @@ def upgrade_cmd(ctx: typer.Context) -> None:
             before, after = db_upgrade(settings)
         except sa.exc.OperationalError as e:
             raise CliError(f"cannot open the ledger database: {e.orig}") from None
+        except SchemaNotCurrent as e:  # a newer Tenure's revision: nothing this one can upgrade
+            raise CliError(str(e)) from None
         if before == after:
             say(f"[green]✔[/] already at revision {after}")
         else:

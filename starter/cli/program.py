@@ -21,7 +21,7 @@ from rich.markup import escape
 from domain.program import Program, ProgramError, default_program
 from domain.program.diff import Difference, differences
 from domain.program.render import program_json, program_toml
-from settings import Settings
+from settings import Settings, settings_from_environment
 from starter.program_file import read_program
 
 INVALID = 2
@@ -38,7 +38,7 @@ def _settings(ctx: typer.Context) -> Settings:
     """The settings the app carries (as `obj`, or in an object's `settings`), else the environment's."""
     obj = ctx.obj
     found = getattr(obj, "settings", obj)
-    return found if isinstance(found, Settings) else Settings()
+    return found if isinstance(found, Settings) else settings_from_environment(Settings)
 
 
 def _fail(message: str) -> NoReturn:

@@ -239,58 +239,70 @@ def requests_view(rows: list[dict[str, Any]], total: int) -> Table:
 
 
 def reconcile_view(rows: list[ReconcileRow]) -> Table:
+    """One line per member. A column whose every cell is 0 or empty (unwritten, cannot write, pending, the
+    problem) is left out: eleven columns did not fit 80, and every header was cut to `led…`; what is
+    left out is nothing to look at, and any row with something there brings its column back."""
+    columns: list[tuple[str, JustifyMethod, bool]] = [  # (header, justify, shown even when all zero)
+        ("ledger points", "right", True),
+        ("expected", "right", True),
+        ("balance", "right", True),
+        ("unwritten", "right", False),
+        ("cannot write", "right", False),
+        ("ledger pending", "right", False),
+        ("pending", "right", False),
+        ("seq ledger/journey", "right", True),
+        ("problem", "left", False),
+    ]
+    cells: list[list[str | Text]] = []
+    for r in rows:
+        v = r.view
+        cells.append(
+            [
+                points(r.ledger.points_sum),
+                points(r.expected_points) if r.expected_points is not None else "—",
+                points(v.balance) if v else "—",
+                str(r.not_in_ledger) if v else "—",
+                str(r.cannot_write) if v else "—",
+                points(r.ledger.pending_sum),
+                points(v.pending) if v else "—",
+                f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
+                Text("; ".join(r.problems), style="red") if r.problems else "",
+            ]
+        )
+    shown = [i for i, (_, _, always) in enumerate(columns) if always or any(str(c[i]) not in ("0", "") for c in cells)]
     t = Table(title="ledger vs journeys", title_justify="left")
     add_columns(t, ("", "center"))
     whole_column(t, "customer", (r.customer_id for r in rows))
-    add_columns(
-        t,
-        ("ledger points", "right"),
-        ("expected", "right"),
-        ("balance", "right"),
-        ("unwritten", "right"),
-        ("cannot write", "right"),
-        ("ledger pending", "right"),
-        ("pending", "right"),
-        ("seq ledger/journey", "right"),
-        ("problem", "left"),
-    )
-    for r in rows:
-        v = r.view
-        t.add_row(
-            Text("✔", style="green") if r.ok else Text("✘", style="bold red"),
-            r.customer_id,
-            points(r.ledger.points_sum),
-            points(r.expected_points) if r.expected_points is not None else "—",
-            points(v.balance) if v else "—",
-            str(r.not_in_ledger) if v else "—",
-            str(r.cannot_write) if v else "—",
-            points(r.ledger.pending_sum),
-            points(v.pending) if v else "—",
-            f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
-            Text("; ".join(r.problems), style="red") if r.problems else "",
-        )
+    add_columns(t, *((columns[i][0], columns[i][1]) for i in shown))
+    if shown[-1] == len(columns) - 1:  # the problem: folded when narrow, never cut
+        t.columns[-1].overflow = "fold"
+    for r, row in zip(rows, cells, strict=True):
+        mark = Text("✔", style="green") if r.ok else Text("✘", style="bold red")
+        t.add_row(mark, r.customer_id, *(row[i] for i in shown))
     return t
 
 
 def doctor_view(found: list[Diagnosis]) -> Table:
-    t = Table(title="journeys that need support", title_justify="left")
+    t = Table(title="journeys that need support", title_justify="left", expand=True)
     add_columns(t, ("", "center"))
     whole_column(t, "customer", (d.customer_id for d in found))
-    add_columns(
-        t,
-        ("rejected events", "right"),
-        ("unwritable entries", "right"),
-        ("latest set aside", "left"),
-        ("stuck", "left"),
-    )
+    # on a narrow terminal the counts wrap their headers and the reasons get the room (a column nobody has
+    # anything in is left out): why a journey is stuck names what to mend (a key id, a setting), which an
+    # ellipsis used to cut in half; a word longer than its column folds, nothing is cut
+    t.add_column("rejected events", justify="right", max_width=10)
+    t.add_column("unwritable entries", justify="right", max_width=10)
+    any_latest = any(d.latest_at for d in found)
+    if any_latest:
+        t.add_column("latest set aside", ratio=1, overflow="fold")
+    t.add_column("stuck", ratio=2, overflow="fold")
     for d in found:
-        latest = f"{when(d.latest_at)}: {d.latest_reason}" if d.latest_at else ""
+        latest = [f"{when(d.latest_at)}: {d.latest_reason}" if d.latest_at else ""] if any_latest else []
         t.add_row(
             Text("✔", style="green") if d.ok else Text("✘" if d.stuck else "!", style="bold red"),
             d.customer_id,
             str(d.rejected_events),
             str(d.unwritable_entries),
-            latest,
+            *latest,
             Text("; ".join(d.stuck), style="red") if d.stuck else "",
         )
     return t

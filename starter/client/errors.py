@@ -11,7 +11,7 @@ from typing import Literal
 
 from domain.refusals import is_invalid
 
-UnavailableKind = Literal["unreachable", "no_worker", "timed_out"]
+UnavailableKind = Literal["unreachable", "no_worker", "timed_out", "stuck"]
 
 
 class JourneyError(Exception):

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
 from temporalio.client import Client, WorkflowExecutionDescription
+from temporalio.exceptions import FailureError
 
 HISTORY_LOOKBACK = 200  # events read back from the end for the latest workflow task failure
 
@@ -52,7 +54,9 @@ async def describe_health(client: Client, customer_id: str, description: Workflo
             what=a.activity_type.name,
             attempt=a.attempt,
             since=_time(a.last_started_time),
-            last_failure=a.last_failure.message if a.HasField("last_failure") else "",
+            last_failure=await failure_text(client, a.last_failure, with_type=False)
+            if a.HasField("last_failure")
+            else "",
         )
         for a in raw.pending_activities
         if a.attempt > 1
@@ -79,6 +83,24 @@ async def _last_task_failure(client: Client, workflow_id: str, run_id: str | Non
     )
     for event in response.history.events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            failure = event.workflow_task_failed_event_attributes.failure
-            return f"{failure.application_failure_info.type}: {failure.message}".lstrip(": ")
+            return await failure_text(client, event.workflow_task_failed_event_attributes.failure)
     return ""
+
+
+async def failure_text(client: Client, failure: Failure, with_type: bool = True) -> str:
+    """`type: message` of a failure, its message decoded: the payload codec encrypts failure messages
+    (`DefaultFailureConverterWithEncodedAttributes`), so as Temporal holds it every one reads "Encoded
+    failure". Decoded with this client's keys, the message says what happened (for a payload under a
+    key the worker lacks: which key to add); with none of them it stays as stored."""
+    message = failure.message
+    if failure.HasField("encoded_attributes"):
+        copy = Failure()
+        copy.CopyFrom(failure)
+        try:
+            decoded = await client.data_converter.decode_failure(copy)
+        except Exception:  # noqa: BLE001 - a key this process lacks too: what Temporal holds is all there is
+            pass
+        else:
+            message = decoded.message if isinstance(decoded, FailureError) else str(decoded)
+    kind = failure.application_failure_info.type if with_type else ""
+    return f"{kind}: {message}".lstrip(": ")

@@ -64,6 +64,10 @@ def _rpc_error(e: RPCError, customer_id: str | None, must_exist: bool, query_tim
         return JourneyUnavailable(
             message, kind="no_worker", customer_id=customer_id, status=name, timeout=query_timeout
         )
+    if status == RPCStatusCode.FAILED_PRECONDITION and "workflow task in failed state" in lowered:
+        # the journey's workflow task fails on every attempt (a payload under a key the worker lacks, a bug):
+        # it answers nothing until that is mended; `tenure doctor` says why
+        return JourneyUnavailable(message, kind="stuck", customer_id=customer_id, status=name)
     if status in UNREACHABLE:
         return JourneyUnavailable(message, customer_id=customer_id, status=name)
     return TemporalRejected(name, message)

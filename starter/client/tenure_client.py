@@ -21,7 +21,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from temporalio.api.common.v1 import Payload, WorkflowExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest
+from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    DescribeNamespaceRequest,
+    GetWorkflowExecutionHistoryRequest,
+)
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import RawValue
 from temporalio.service import RPCError, RPCStatusCode
@@ -414,8 +418,11 @@ class TenureClient:
         return True
 
     async def check_health(self) -> None:
-        """Returns when Temporal's frontend answers; `JourneyUnavailable` otherwise."""
-        check = self.client.service_client.check_health(timeout=HEALTH_CHECK_TIMEOUT)
+        """Returns when Temporal's frontend answers for this client's namespace; `JourneyUnavailable` when
+        it does not answer, `TemporalRejected` (NOT_FOUND) when the namespace does not exist: every journey
+        call would fail then too, so a load balancer should not count this API as ready."""
+        request = DescribeNamespaceRequest(namespace=self.client.namespace)
+        check = self.client.workflow_service.describe_namespace(request, timeout=HEALTH_CHECK_TIMEOUT)
         await self._call(None, check, self.call_timeout, must_exist=False)
 
     # ---- the one way through --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 import sqlalchemy as sa
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -21,10 +23,12 @@ from sqlalchemy.engine import make_url
 from domain.program import ProgramError
 from settings import Settings, get_settings
 from starter.api.roles import DEV_API_KEY
+from starter.api.settings import api_settings
 from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_development_key, load_payload_keys
 from starter.program_file import read_program
 from starter.search_attributes import dev_server_flags
-from storage.migrate import db_status, db_upgrade
+from starter.startup_checks import require_safe_start
+from storage.migrate import SchemaNotCurrent, db_status, db_upgrade
 
 from .children import ROOT, Child, console, stop_all
 from .temporal import find_binary, is_local, port_open, split_address, wait_for_temporal
@@ -94,11 +98,10 @@ def upgrade_local_database(s: Settings) -> str | None:
         status = db_status(s)
     except sa.exc.OperationalError as e:
         return f"cannot open the ledger database {masked_db_url(s.db_url())}: {e.orig}"
+    except SchemaNotCurrent as e:  # the embedded database of a newer Tenure (an older checkout, say)
+        return str(e)
     if not status.is_current:
-        return (
-            f"the ledger database {status.url} is at revision {status.current or '(none)'}, this Tenure needs "
-            f"{status.head}: run `tenure db upgrade`"
-        )
+        return str(status.refusal())
     return None
 
 
@@ -176,16 +179,33 @@ def sign_in_hint(env: dict[str, str]) -> str:
     return f"sign in with {DEV_API_KEY}: an admin key while TENURE_API_KEYS is unset"
 
 
+CLI_SETTINGS = ("TENURE_TEMPORAL_ADDRESS", "TENURE_TEMPORAL_NAMESPACE", "TENURE_TASK_QUEUE", "TENURE_DATA_DIR")
+"""What the CLI must be told in another terminal when `make run` was started with it: where Temporal is,
+and the data folder (the embedded ledger and the development payload key)."""
+CLI_SECRETS = ("TENURE_DATABASE_URL", "TENURE_PAYLOAD_KEYS", "TENURE_PAYLOAD_KEYS_FILE")
+"""The same, named but never printed (a password, keys)."""
+
+
 def cli_hint(env: dict[str, str], shell: Mapping[str, str]) -> str:
     """How to reach this product with the `tenure` CLI from another terminal: it reads the same settings,
-    and needs `development` to read the development payload key `make run` keeps in its data folder."""
+    needs `development` to read the development payload key `make run` keeps in its data folder, and
+    the address and data folder `make run` was given (else it looks for Temporal on 127.0.0.1:7233)."""
+    exports = []
     if env.get("TENURE_ENVIRONMENT") == "development" and shell.get("TENURE_ENVIRONMENT") != "development":
-        return "export TENURE_ENVIRONMENT=development, then .venv/bin/tenure --help"
-    return ".venv/bin/tenure --help"
+        exports.append("TENURE_ENVIRONMENT=development")
+    exports += [f"{name}={shlex.quote(shell[name])}" for name in CLI_SETTINGS if shell.get(name)]
+    secrets = [name for name in CLI_SECRETS if shell.get(name)]
+    if not exports and not secrets:
+        return ".venv/bin/tenure --help"
+    told = f"export {' '.join(exports)}" if exports else ""
+    if secrets:
+        told += (" and " if told else "") + f"set the same {', '.join(secrets)} as here"
+    return f"{told}, then .venv/bin/tenure --help"
 
 
 def main() -> int:
     s = get_settings()
+    api_settings(s)  # the API's own settings too, before anything starts (SettingsError names each wrong one)
     fault = program_fault(s)
     if fault is not None:
         console.print(f"[red]{fault}[/]", soft_wrap=True)
@@ -193,13 +213,26 @@ def main() -> int:
             "[red]Nothing was started: fix the program file (`tenure program check`) and run again.[/]", soft_wrap=True
         )
         return 2
+    # `make run` is development unless told otherwise; told production, it checks production's secrets here,
+    # all at once, before it starts anything or says Tenure is running (the worker and the API check again).
+    environment = os.environ.get("TENURE_ENVIRONMENT") or "development"
+    try:
+        require_safe_start(api_settings(s).model_copy(update={"environment": environment}), "worker and the API")
+    except SystemExit as refused:
+        console.print(f"[red]{escape(str(refused))}[/]", soft_wrap=True)
+        console.print("[red]Nothing was started.[/]")
+        return 1
     address = s.temporal_address
     host, grpc_port = split_address(address)
     local = is_local(host)
     ui_port = env_port("TENURE_UI_PORT", grpc_port + 1000)
     api_port = env_port("TENURE_API_PORT", 8000)
     data_dir = Path(s.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file in the way, a read-only or missing mount
+        console.print(f"[red]cannot use the data folder {data_dir} (TENURE_DATA_DIR): {e.strerror}[/]", soft_wrap=True)
+        return 1
     schema_fault = upgrade_local_database(s)
     if schema_fault:
         console.print(f"[red]{schema_fault}[/]", soft_wrap=True)
@@ -238,6 +271,15 @@ def main() -> int:
     server: Child | None = None
 
     try:
+        # 0. the API's port, before anything starts (a second `make run` used to join the first's server and
+        # start a worker there before it found the port taken)
+        if port_open("127.0.0.1", api_port):
+            console.print(
+                f"[red]Port {api_port} (HTTP API) is already in use: is `make run` already running? Stop it, "
+                "or set TENURE_API_PORT (and TENURE_TEMPORAL_ADDRESS) for a second one. Nothing was started.[/]",
+                soft_wrap=True,
+            )
+            return 1
         # 1. Temporal
         if local and port_open(host, grpc_port):
             console.print(
@@ -283,9 +325,6 @@ def main() -> int:
         worker = Child("worker", [sys.executable, str(ROOT / "worker.py")], stop_signal=signal.SIGINT)
         worker.start(worker_env(env))
         children.append(worker)
-        if port_open("127.0.0.1", api_port):
-            console.print(f"[red]Port {api_port} (HTTP API) is already in use; set TENURE_API_PORT.[/]")
-            return 1
         api = Child(
             "api",
             api_argv(API_APP, "127.0.0.1", api_port),
