@@ -121,7 +121,8 @@ async def test_empty_pages_say_what_to_do(program, tmp_path):
         text = (await http.get("/console/campaigns")).text
         assert "No campaign yet.</p>" in text and "Write one" not in text
         text = (await http.get("/console/members")).text
-        assert 'data-testid="search-hint"' in text and "customer id or email address" in text
+        assert 'data-testid="search-hint"' in text and "Type a customer id, or its start" in text
+        assert "Email addresses and names are hidden for your role (viewer)" in text  # not found by them
 
 
 def test_a_ledger_page_and_a_campaign_progress_count_in_thousands():
