@@ -60,3 +60,21 @@ async def test_a_long_timeline_opens_at_its_latest_line_and_a_frozen_balance_say
             )
             await shoot(page, name)
             await page.context.close()
+
+
+async def test_frozen_until_stays_on_one_line_in_its_box(tmp_path):
+    """At 1280 wide "frozen until 2026-07-10" wrapped inside the balance's small box."""
+    rules, outbox = paying_member("cus_frozen")
+    late = T0 + timedelta(days=3)
+    receive(rules, outbox, late, SubscriptionCancelled(event_id="c1", reason="too_expensive"))
+    async with support_console(tmp_path, rules, late) as (base, browser):
+        for viewport, name in ((DESKTOP, "member-frozen-desktop"), (PHONE, "member-frozen-phone")):
+            page = await open_member(browser, base, "cus_frozen", viewport)
+            frozen = page.locator("[data-testid=frozen]")
+            lines = await frozen.evaluate(
+                "el => { const r = document.createRange(); r.selectNodeContents(el);"
+                " return new Set([...r.getClientRects()].map((c) => Math.round(c.top))).size; }"
+            )
+            await shoot(page, name, page.locator("dl.facts"))  # before the check: to look at when it fails
+            assert lines == 1, f"{name}: “{await frozen.inner_text()}” takes {lines} lines"
+            await page.context.close()
