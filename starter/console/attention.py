@@ -18,7 +18,7 @@ from starter.client import JourneyError
 from starter.doctor import Diagnosis, diagnose
 from storage.console_reads import contacts_of
 
-from .personal import Mask, shows_personal_data
+from .personal import PersonalView, shows_personal_data, view_for
 from .session import Staff
 from .web import allowed, render
 
@@ -40,9 +40,9 @@ async def findings(request: Request, svc: ServicesDep, staff: Reader) -> Respons
         found, error = [], f"Temporal cannot be asked now: {e}"
     if found and not shows_personal_data(staff):
         known = await asyncio.to_thread(contacts_of, svc.engine, [d.customer_id for d in found])
-        found = [_masked(d, Mask(staff, known.get(d.customer_id, []))) for d in found]
+        found = [_masked(d, view_for(staff, known.get(d.customer_id, []))) for d in found]
     return render(request, "attention_findings.html", staff, found=found, error=error)
 
 
-def _masked(d: Diagnosis, mask: Mask) -> Diagnosis:
+def _masked(d: Diagnosis, mask: PersonalView) -> Diagnosis:
     return dataclasses.replace(d, stuck=[mask(r) or "" for r in d.stuck], latest_reason=mask(d.latest_reason) or "")

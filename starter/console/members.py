@@ -34,7 +34,7 @@ from starter.validation_words import in_words
 from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
-from .personal import HIDDEN, Mask, contact_for, known_by, shows_personal_data
+from .personal import HIDDEN, contact_for, known_by, shows_personal_data, view_for
 from .session import Staff
 from .web import allowed, checked_form, render
 
@@ -85,7 +85,7 @@ async def member(
     mail = await asyncio.to_thread(emails_of, svc.engine, customer_id)
     contact = await asyncio.to_thread(contact_of, svc.engine, customer_id)
     set_aside = await asyncio.to_thread(quarantined, svc.engine, customer_id, 20)
-    mask = Mask(staff, known_by(contact))
+    mask = view_for(staff, known_by(contact))
     lines = mask.items(timeline.items, "text")
     held = ("deferred", "suppressed", "dropped")  # the policy's decisions; sent mail is in the emails table
     decisions = [i for i in lines if i.kind == "email" and any(w in i.text for w in held)]
@@ -130,7 +130,7 @@ async def ledger(
     """One page of the ledger (htmx swaps it into the member page)."""
     total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, offset, LEDGER_PAGE)
     contact = None if shows_personal_data(staff) else await asyncio.to_thread(contact_of, svc.engine, customer_id)
-    mask = Mask(staff, known_by(contact))
+    mask = view_for(staff, known_by(contact))
     return render(
         request,
         "ledger_page.html",
