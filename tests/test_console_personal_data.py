@@ -169,3 +169,24 @@ async def test_no_other_page_a_viewer_reaches_shows_an_address(program, tmp_path
             r = await http.get(path)
             assert r.status_code == 200, path
             assert personal_bits(r.text) == [], path
+
+
+async def test_the_api_applies_the_same_rule_to_what_its_member_routes_quote(program, tmp_path):
+    """The member routes never carried the address or the name, but a rejection's reason, a ledger reason or
+    the tier's reason could quote them: app and viewer keys read them masked, as the console's viewer does."""
+    keys = f"{KEYS},app-secret-key:app:billing"
+    async with recording_app(program, tmp_path, api_keys=keys) as http:
+        ada_everywhere(http)
+        for key, shown in (("view-secret-key", False), ("app-secret-key", False), ("sup-secret-key", True)):
+            auth = {"Authorization": f"Bearer {key}"}
+            summary = await http.get(f"/members/{CID}", headers=auth)
+            ledger = await http.get(f"/members/{CID}/ledger", headers=auth)
+            assert summary.status_code == 200 and ledger.status_code == 200
+            reasons = [r["reason"] for r in summary.json()["rejections"]] + [
+                e["reason"] for e in ledger.json()["entries"] if e["reason"]
+            ]
+            if shown:
+                assert f"email {ADDRESS!r} was refused" in reasons and f"goodwill for {NAME}" in reasons
+            else:
+                assert "email '[hidden]' was refused" in reasons and "goodwill for [hidden]" in reasons, key
+                assert personal_bits(summary.text + ledger.text) == [], key
