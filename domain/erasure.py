@@ -119,7 +119,16 @@ def reopen(r: RulesPort, now: datetime) -> None:
 
 
 def _scrub(text: str, known: list[str]) -> str:
+    return masked(text, known, ERASED)
+
+
+def masked(text: str, known: list[str], mark: str, *, own_words: bool = False) -> str:
+    """`text` with the member's `known` address and name, any other email address and any input a
+    validation error repeats replaced by `mark`; with `own_words`, also a customer's quoted comment
+    (what an erasure removes, and what a role that is not shown personal data does not see)."""
+    if own_words:
+        text = _QUOTED_COMMENT.sub(f" — {mark}", text)
     for secret in known:
-        text = text.replace(secret, ERASED)
-    text = _ANY_EMAIL.sub(ERASED, text)
-    return _INPUT_VALUE.sub(f"input_value={ERASED}", text)
+        text = text.replace(secret, mark)
+    text = _ANY_EMAIL.sub(mark, text)
+    return _INPUT_VALUE.sub(f"input_value={mark}", text)

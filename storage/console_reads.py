@@ -13,21 +13,30 @@ from .schema import customers, emails, ledger_entries
 _ENTRY_COLUMNS = [c for c in ledger_entries.c if c.name in LedgerEntry.model_fields]
 
 
-def find_members(engine: Engine, query: str, limit: int = 20) -> list[dict]:
+def find_members(engine: Engine, query: str, limit: int = 20, *, by_contact: bool = True) -> list[dict]:
     """Members whose customer id or email is `query` (any case), then those whose id or email starts
-    with it: support types what the customer told them."""
+    with it: support types what the customer told them. Without `by_contact` (a role not shown
+    personal data), the customer id only: nobody is found by their address."""
     q = query.strip()
     if not q:
         return []
     c = customers
     low = q.lower()
     pattern = low.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    exact = sa.or_(c.c.customer_id == q, sa.func.lower(c.c.email) == low)
+    exact = sa.or_(c.c.customer_id == q, *([sa.func.lower(c.c.email) == low] if by_contact else []))
     starts = sa.or_(
-        sa.func.lower(c.c.customer_id).like(pattern, escape="\\"), sa.func.lower(c.c.email).like(pattern, escape="\\")
+        sa.func.lower(c.c.customer_id).like(pattern, escape="\\"),
+        *([sa.func.lower(c.c.email).like(pattern, escape="\\")] if by_contact else []),
     )
     stmt = (
-        sa.select(c.c.customer_id, c.c.email, c.c.name, c.c.status, c.c.tier, c.c.at_risk, c.c.program_version)
+        sa.select(
+            c.c.customer_id,
+            *((c.c.email, c.c.name) if by_contact else ()),
+            c.c.status,
+            c.c.tier,
+            c.c.at_risk,
+            c.c.program_version,
+        )
         .where(sa.or_(exact, starts))
         .order_by(sa.case((exact, 0), else_=1), c.c.customer_id)
         .limit(limit)
@@ -74,3 +83,13 @@ def contact_of(engine: Engine, customer_id: str) -> dict | None:
     with engine.connect() as conn:
         row = conn.execute(stmt).first()
     return None if row is None else dict(row._mapping)
+
+
+def contacts_of(engine: Engine, customer_ids: list[str]) -> dict[str, list[str]]:
+    """The address and name each of these members is known by (to mask them where they are quoted)."""
+    if not customer_ids:
+        return {}
+    c = customers
+    stmt = sa.select(c.c.customer_id, c.c.email, c.c.name).where(c.c.customer_id.in_(customer_ids))
+    with engine.connect() as conn:
+        return {r.customer_id: [t for t in (r.email, r.name) if t] for r in conn.execute(stmt)}

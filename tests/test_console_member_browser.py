@@ -60,3 +60,30 @@ async def test_a_long_timeline_opens_at_its_latest_line_and_a_frozen_balance_say
             )
             await shoot(page, name)
             await page.context.close()
+
+
+async def test_frozen_until_stays_on_one_line_in_its_box(tmp_path):
+    """At 1280 wide "frozen until 2026-07-10" wrapped inside the balance's small box."""
+    rules, outbox = paying_member("cus_frozen")
+    late = T0 + timedelta(days=3)
+    receive(rules, outbox, late, SubscriptionCancelled(event_id="c1", reason="too_expensive"))
+    async with support_console(tmp_path, rules, late) as (base, browser):
+        for viewport, name in ((DESKTOP, "member-frozen-desktop"), (PHONE, "member-frozen-phone")):
+            page = await open_member(browser, base, "cus_frozen", viewport)
+            frozen = page.locator("[data-testid=frozen]")
+            lines = await frozen.evaluate(
+                "el => { const r = document.createRange(); r.selectNodeContents(el);"
+                " return new Set([...r.getClientRects()].map((c) => Math.round(c.top))).size; }"
+            )
+            await shoot(page, name, page.locator("section[aria-labelledby=why]"))  # before the checks: to look at
+            assert lines == 1, f"{name}: “{await frozen.inner_text()}” takes {lines} lines"
+            # the sentence under it breaks between words, never inside a day ("2026-" / "06-03")
+            days = await page.locator("[data-testid=frozen-why]").evaluate(
+                "el => [...el.textContent.matchAll(/\\d{4}-\\d\\d-\\d\\d/g)].map((m) => {"
+                " const text = [...el.childNodes].flatMap((n) => n.nodeType === 3 ? [n] : [...n.childNodes])"
+                ".find((n) => n.textContent.includes(m[0])); const r = document.createRange();"
+                " const at = text.textContent.indexOf(m[0]); r.setStart(text, at); r.setEnd(text, at + 10);"
+                " return new Set([...r.getClientRects()].map((c) => Math.round(c.top))).size; })"
+            )
+            assert days == [1, 1], f"{name}: a day broken across lines in the sentence: {days}"
+            await page.context.close()

@@ -121,7 +121,8 @@ async def test_empty_pages_say_what_to_do(program, tmp_path):
         text = (await http.get("/console/campaigns")).text
         assert "No campaign yet.</p>" in text and "Write one" not in text
         text = (await http.get("/console/members")).text
-        assert 'data-testid="search-hint"' in text and "customer id or email address" in text
+        assert 'data-testid="search-hint"' in text and "Type a customer id, or its start" in text
+        assert "Email addresses and names are hidden for your role (viewer)" in text  # not found by them
 
 
 def test_a_ledger_page_and_a_campaign_progress_count_in_thousands():
@@ -262,3 +263,36 @@ async def test_a_full_timeline_says_where_the_earlier_lines_are(program, tmp_pat
             receive(rules, outbox, T0, ActivityReported(event_id=f"login-{n}", kind="login"))
         text = (await http.get("/console/members/cus_busy")).text
         assert "The latest 200 lines only: the ledger below has every entry" in text
+
+
+async def test_revenue_per_member_is_in_the_programs_currency(program, tmp_path, monkeypatch):
+    """The results table showed "Revenue per member 12.50" with no currency, where every other amount
+    (the metrics page, a balance's worth) says it: 12.50 USD."""
+    from storage.campaign_results import CampaignResults, Comparison, GroupFigures
+
+    async def results(self, campaign_id):
+        rate = GroupFigures(members=8, count=6, rate=0.75)
+        return CampaignResults(
+            campaign_id=campaign_id, run_id=campaign_id, window_start=None, window_end=None, follow_up_end=None,
+            follow_up_days=30, treated=8, holdout=2, applied=8, points_granted=800,
+            comparisons=[
+                Comparison(metric="retained", period="since_reached", treated=rate, holdout=rate,
+                           difference=0.0, ci_low=-0.1, ci_high=0.1),
+                Comparison(metric="revenue_minor", period="since_reached",
+                           treated=GroupFigures(members=8, total=10000.0, mean=1250.0),
+                           holdout=GroupFigures(members=2, total=2000.0, mean=1000.0),
+                           difference=250.0, ci_low=-75.0, ci_high=123456.0),
+            ],
+        )  # fmt: skip
+
+    monkeypatch.setattr(CampaignClient, "results", results)
+    async with recording_app(program, tmp_path, api_keys=KEYS) as http:
+        engine = http.app.state.services.engine
+        await CampaignClient(None, engine, "tenure").create(bonus_campaign("spring", name="Spring"), "test")
+        text = await marketer_page(http, "/console/campaigns/spring")
+        row = re.search(r"<tr><td data-label=\"Outcome\">revenue per member</td>.*?</tr>", text, re.S).group(0)
+        cells = re.findall(r'class="num">(.*?)</td>', row)
+        assert cells == ["12.50 USD", "10.00 USD", "+2.50 USD", "-0.75 … +1,234.56 USD"], cells
+        assert program.currency == "USD"
+        retained = re.search(r"<tr><td data-label=\"Outcome\">retained</td>.*?</tr>", text, re.S).group(0)
+        assert "USD" not in retained and "+0.0 pts" in retained  # rates stay rates

@@ -92,7 +92,7 @@ async def test_the_member_page_says_the_balance_is_frozen_and_until_when(tmp_pat
     async with member_page(rules, T0 + timedelta(days=1), tmp_path) as html:
         assert 'data-testid="frozen"' in html and f"frozen until {until:%Y-%m-%d}" in html
         assert "worth 12.00" not in html, "a frozen balance is not offered as billing credit"
-        assert f"a payment by {until:%Y-%m-%d} restores them" in html
+        assert f"a payment by {until:%Y-%m-%d} restores them" in re.sub(r"<[^>]+>", "", html)  # the day in a span
 
     rules, _ = paying_member()
     async with member_page(rules, T0, tmp_path) as html:

@@ -29,7 +29,7 @@ from starter.payload_codec import EncryptionCodec, PayloadDecryptionError
 from .codec_gate import COOKIE, PREFIX, CodecGate
 from .dependencies import ServicesDep, require_role
 from .errors import ERRORS, ApiError
-from .roles import ApiKey
+from .roles import PERSONAL_DATA_ROLES, ApiKey
 from .settings import api_settings, split_list
 
 log = logging.getLogger("tenure.api.codec")
@@ -38,7 +38,7 @@ COOKIE_MAX_AGE = 8 * 3600  # a working day
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Temporal refuses payloads over 2 MB; base64 and JSON add a third
 
 router = APIRouter(prefix=PREFIX, tags=["codec"], responses=ERRORS)
-Staff = Annotated[ApiKey, Depends(require_role("support"))]
+Staff = Annotated[ApiKey, Depends(require_role(*PERSONAL_DATA_ROLES))]  # a decoded history holds personal data
 Namespace = Annotated[str | None, Header(alias="X-Namespace", description="The Temporal namespace.")]
 
 _PAYLOADS_SCHEMA = {

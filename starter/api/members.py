@@ -6,6 +6,10 @@ Journeys answer through `TenureClient`; its typed errors become 404 / 409 / 422 
 The ledger is read from the database; a member without entries is asked of Temporal: no journey
 is 404, and when Temporal cannot be reached the truth is "cannot tell" (503, retry), never an
 empty ledger that may be a member's or nobody's.
+
+No member route carries the member's address or name; for a role that is not shown personal data
+(`roles.sees_personal_data`: app, viewer) the free texts they carry (reasons, lots' sources) have the
+member's address and name, and any email address, replaced by `[hidden]` (`starter.personal_view`).
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from domain.program import Reward
 from domain.summary import Summary
 from starter.client import JourneyError, JourneyRefused, JourneyUnavailable, NoJourney
 from starter.ingress import CustomerId
+from starter.personal_view import PersonalView, known_by
+from storage.console_reads import contact_of
 from storage.ledger_reads import ledger_page, ledger_totals
 
 from .dependencies import AppCaller, MemberReader, ServicesDep
 from .errors import RETRY_SOON, ApiError, answers
 from .metrics import count_redemption
+from .roles import ApiKey
 
 router = APIRouter(tags=["members"])
 
@@ -76,17 +83,27 @@ class RewardsOut(BaseModel):
 
 
 @router.get("/members/{customer_id}", response_model=Summary, responses=READ_ANSWERS)
-async def member(customer_id: CustomerId, svc: ServicesDep, _caller: MemberReader) -> Summary:
+async def member(customer_id: CustomerId, svc: ServicesDep, caller: MemberReader) -> Summary:
     """Balance, pending points, tier, next tier and the points still needed, lots with their expiry."""
     tenure = await svc.tenure()
-    return await tenure.summary(customer_id)
+    summary = await tenure.summary(customer_id)
+    view = await _view(svc, caller, customer_id)
+    return view.summary(summary)
+
+
+async def _view(svc: ServicesDep, caller: ApiKey, customer_id: str) -> PersonalView:
+    """How the caller's role is shown the member's free texts (looked up only when they are masked)."""
+    view = PersonalView(caller.role)
+    if view.off:
+        return view
+    return PersonalView(caller.role, known_by(await asyncio.to_thread(contact_of, svc.engine, customer_id)))
 
 
 @router.get("/members/{customer_id}/ledger", response_model=LedgerOut, responses=READ_ANSWERS)
 async def member_ledger(
     customer_id: CustomerId,
     svc: ServicesDep,
-    _caller: MemberReader,
+    caller: MemberReader,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerOut:
@@ -108,6 +125,7 @@ async def member_ledger(
         if not exists:
             raise NoJourney(customer_id)
     entries = await asyncio.to_thread(ledger_page, svc.engine, customer_id, offset, limit) if total > offset else []
+    entries = (await _view(svc, caller, customer_id)).entries(entries)
     return LedgerOut(customer_id=customer_id, total=total, offset=offset, limit=limit, entries=entries)
 
 

@@ -13,6 +13,11 @@ without real keys).
 | marketer | segments, campaigns, metrics |
 | viewer | read only |
 | admin | everything, including exporting and erasing personal data |
+
+A member's personal data (email address, name, time zone, country, the customer's own words) is seen
+by the roles of `PERSONAL_DATA_ROLES` and admin only (`sees_personal_data`): the member routes carry
+none of it for any role, decoding a history (the codec) is for those roles, and the console hides it
+from every other role.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ ROLES: tuple[str, ...] = get_args(Role)
 ALIASES = {"billing": "app"}  # the brief's "billing/app" is one role
 
 DEV_API_KEY = "dev-key"
+
+PERSONAL_DATA_ROLES: tuple[Role, ...] = ("support",)
+"""Besides admin, who sees a member's personal data: support, who answers the member. Not app (a
+machine), marketer (aggregates only) nor viewer (read only, but not people's details)."""
 
 
 @dataclass(frozen=True)
@@ -65,3 +74,8 @@ def parse_api_keys(value: str) -> list[ApiKey]:
 def allows(key: ApiKey, roles: tuple[Role, ...]) -> bool:
     """Admin may do everything; any other role only what the route names."""
     return key.role == "admin" or key.role in roles
+
+
+def sees_personal_data(role: Role) -> bool:
+    """Whether a key (or a console session) of this role is shown members' personal data."""
+    return role == "admin" or role in PERSONAL_DATA_ROLES

@@ -11,7 +11,8 @@
 | segments and campaigns: create, start, pause, resume, cancel | no | yes | no | yes |
 
 Marketers work with aggregates (metrics, the program) and never see a member's personal data;
-viewers read everything and change nothing.
+viewers read everything but that (the address, the name, the zone, the country: `personal.py`, by the
+API's rule `starter.api.roles.sees_personal_data`) and change nothing.
 """
 
 from __future__ import annotations

@@ -269,6 +269,7 @@ async def campaign(
         results=results,
         lift=lift,
         notice=notice,
+        currency=svc.program.currency,  # amounts (revenue per member) in the program's currency, as elsewhere
     )
 
 

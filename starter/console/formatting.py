@@ -35,11 +35,24 @@ def money(value_minor: float | None, currency: str = "") -> str:
     return "" if value_minor is None else f"{value_minor / 100:,.2f} {currency}".strip()
 
 
+def signed_money(value_minor: float | None, currency: str = "") -> str:
+    """A difference of amounts: +1,234.50 USD, -0.75 USD."""
+    return "" if value_minor is None else f"{value_minor / 100:+,.2f} {currency}".strip()
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def install_filters(env: Environment) -> None:
     env.filters.update(
-        when=when, day=day, points=points, number=number, signed=signed, money=money, percent=percent, in_words=in_words
+        when=when,
+        day=day,
+        points=points,
+        number=number,
+        signed=signed,
+        money=money,
+        signed_money=signed_money,
+        percent=percent,
+        in_words=in_words,
     )

@@ -1,5 +1,9 @@
 """Members: find one by customer id or email, and the page that answers "why this balance".
 
+A member's personal data (address, name, zone, country, their own words) is shown to the roles the API
+shows it to (support, admin) and hidden from the others, who find members by customer id only
+(`personal.py`).
+
 Everything a member page shows comes from the journey (balance, tier and why, lots, the timeline,
 what happens next, rejected events: Temporal queries) and from the database (the ledger with
 reason, reference and actor, the emails recorded). Changes (adjust points, set a minimum tier) are
@@ -30,6 +34,7 @@ from starter.validation_words import in_words
 from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
+from .personal import HIDDEN, contact_for, known_by, shows_personal_data, view_for
 from .session import Staff
 from .web import allowed, checked_form, render
 
@@ -45,17 +50,20 @@ TIMELINE = 200  # timeline lines shown (a journey keeps its latest 300); a full 
 @router.get("", response_class=HTMLResponse)
 async def search(request: Request, svc: ServicesDep, staff: Reader, q: str = "") -> Response:
     template = "members_results.html" if request.headers.get("HX-Request") else "members.html"
+    personal = shows_personal_data(staff)
     if len(q) > MAX_SEARCH:  # no id or address is this long: said on the search page, nothing looked up
         problem = (
             f"Search: type at most {MAX_SEARCH} characters (a customer id, an email or the start of one), "
             f"not {len(q):,}."
         )
-        return render(request, template, staff, 422, q=q[:MAX_SEARCH], found=[], problem=problem)
-    found = await asyncio.to_thread(find_members, svc.engine, q, SHOWN + 1) if q.strip() else []
+        return render(
+            request, template, staff, 422, q=q[:MAX_SEARCH], found=[], problem=problem, personal=personal, hidden=HIDDEN
+        )
+    found = await asyncio.to_thread(find_members, svc.engine, q, SHOWN + 1, by_contact=personal) if q.strip() else []
     more = len(found) > SHOWN
     if len(found) == 1 and q.strip() and request.headers.get("HX-Request") is None:
         return RedirectResponse(f"/console/members/{quote(found[0]['customer_id'], safe='')}", status_code=303)
-    return render(request, template, staff, q=q, found=found[:SHOWN], more=more)
+    return render(request, template, staff, q=q, found=found[:SHOWN], more=more, personal=personal, hidden=HIDDEN)
 
 
 @router.get("/{customer_id}", response_class=HTMLResponse)
@@ -68,9 +76,8 @@ async def member(
             tenure.summary(customer_id), tenure.timeline(customer_id, TIMELINE), tenure.upcoming(customer_id)
         )
     except NoJourney:
-        why = (
-            f"No member has the id “{customer_id}” (no journey by that id). Search by email, or by the start of the id."
-        )
+        by = "by email, or " if shows_personal_data(staff) else ""
+        why = f"No member has the id “{customer_id}” (no journey by that id). Search {by}by the start of the id."
         return render(request, "refused.html", staff, 404, why=why, back=("/console/members", "Find a member"))
     except JourneyError as e:
         return render(request, "refused.html", staff, 503, why=f"The journey cannot answer now: {e}")
@@ -78,24 +85,27 @@ async def member(
     mail = await asyncio.to_thread(emails_of, svc.engine, customer_id)
     contact = await asyncio.to_thread(contact_of, svc.engine, customer_id)
     set_aside = await asyncio.to_thread(quarantined, svc.engine, customer_id, 20)
+    mask = view_for(staff, known_by(contact))
+    lines = mask.items(timeline.items, "text")
     held = ("deferred", "suppressed", "dropped")  # the policy's decisions; sent mail is in the emails table
-    decisions = [i for i in timeline.items if i.kind == "email" and any(w in i.text for w in held)]
+    decisions = [i for i in lines if i.kind == "email" and any(w in i.text for w in held)]
     program = svc.program
     ui = svc.settings.temporal_ui_url.rstrip("/")
     return render(
         request,
         "member.html",
         staff,
-        s=summary,
-        timeline=timeline.items,
+        s=mask.summary(summary),
+        timeline=lines,
         timeline_limit=TIMELINE,
-        upcoming=upcoming.items,
+        upcoming=mask.items(upcoming.items, "what"),
         ledger_total=total,
-        entries=entries,
+        entries=mask.entries(entries),
         ledger_offset=0,
         page_size=LEDGER_PAGE,
-        emails=mail,
-        contact=contact,
+        emails=mask.rows(mail, "detail"),
+        contact=contact_for(staff, contact),
+        hidden=HIDDEN,
         email_decisions=decisions,
         set_aside=set_aside,
         tiers=[t.name for t in program.tiers.levels],
@@ -119,13 +129,15 @@ async def ledger(
 ) -> Response:
     """One page of the ledger (htmx swaps it into the member page)."""
     total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, offset, LEDGER_PAGE)
+    contact = None if shows_personal_data(staff) else await asyncio.to_thread(contact_of, svc.engine, customer_id)
+    mask = view_for(staff, known_by(contact))
     return render(
         request,
         "ledger_page.html",
         staff,
         customer_id=customer_id,
         ledger_total=total,
-        entries=entries,
+        entries=mask.entries(entries),
         ledger_offset=offset,
         page_size=LEDGER_PAGE,
     )

@@ -1,0 +1,82 @@
+"""What a member's reader is shown of their personal data, by role: the rule is
+`starter.api.roles.sees_personal_data` (support and admin see it); this is how it is applied to what a
+journey and the ledger say, for the HTTP API's member routes and the console alike.
+
+For a role that does not see personal data, every free text (a summary's tier reason, a minimum tier's
+reason, the reasons of rejections, lots' sources, ledger reasons, timeline lines, what happens next, an
+email's delivery detail) has the member's address and name, any other email address, any input a
+validation error repeats and the customer's own quoted words replaced by `MARK`, as an erasure replaces
+them (`domain.erasure.masked`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from domain.effects import LedgerEntry
+from domain.erasure import masked
+from domain.summary import Summary
+from starter.api.roles import Role, sees_personal_data
+
+MARK = "[hidden]"
+M = TypeVar("M")
+
+
+def known_by(contact: dict | None) -> list[str]:
+    """The address and name a member is known by (a row of the customers table), to mask where quoted."""
+    return [t for t in ((contact or {}).get("email"), (contact or {}).get("name")) if t]
+
+
+class PersonalView:
+    """Free texts as `role` is shown them: unchanged for a role that sees personal data."""
+
+    def __init__(self, role: Role, known: Iterable[str | None] = ()):
+        self.off = sees_personal_data(role)
+        self.known = sorted({k for k in known if k}, key=len, reverse=True)  # "Ann Lee" before "Ann"
+
+    def __call__(self, text: str | None) -> str | None:
+        if self.off or text is None:
+            return text
+        return masked(text, self.known, MARK, own_words=True)
+
+    def items(self, items: list[M], field: str) -> list[M]:
+        """Models (timeline lines, upcoming steps, lots) with `field` masked."""
+        if self.off:
+            return items
+        return [i.model_copy(update={field: self(getattr(i, field))}) for i in items]  # type: ignore[attr-defined]
+
+    def entries(self, entries: list[LedgerEntry]) -> list[LedgerEntry]:
+        return self.items(entries, "reason")
+
+    def rows(self, rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+        """Database rows (the emails recorded) with `field` masked."""
+        if self.off:
+            return rows
+        return [{**r, field: self(r.get(field))} for r in rows]
+
+    def summary(self, s: Summary) -> Summary:
+        if self.off:
+            return s
+        minimum = s.minimum_tier
+        if minimum is not None:
+            minimum = minimum.model_copy(update={"reason": self(minimum.reason)})
+        rejections = [
+            r.model_copy(
+                update={
+                    "reason": self(r.reason),
+                    "ref": self(r.ref),
+                    "entry": r.entry.model_copy(update={"reason": self(r.entry.reason)}) if r.entry else None,
+                }
+            )
+            for r in s.rejections
+        ]
+        return s.model_copy(
+            update={
+                "tier_because": self(s.tier_because),
+                "minimum_tier": minimum,
+                "rejections": rejections,
+                "pending_lots": self.items(s.pending_lots, "source"),
+                "lots": self.items(s.lots, "source"),
+            }
+        )
