@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Group
+from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from domain.campaigns import CampaignDefinition, Preview
 from domain.campaigns import Progress as CampaignProgress
@@ -134,6 +137,29 @@ def results_table(r: CampaignResults) -> Table:
             f"{c.p_value:.3f}" if c.p_value is not None else "—",
         )
     return table
+
+
+class Watch:
+    """The live view of a running campaign: a bar (state, reached of the segment, time) over a line of counts,
+    so that neither is cut on an 80-column terminal."""
+
+    def __init__(self, campaign_id: str):
+        self.campaign_id = campaign_id
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), auto_refresh=False
+        )
+        self.task = self.bar.add_task(campaign_id, total=None)
+        self.counts = Text()
+        self.view = Group(self.bar, self.counts)
+
+    def show(self, p: CampaignProgress) -> None:
+        c = p.counts
+        self.bar.update(
+            self.task, completed=c.targeted, total=p.segment_size, description=f"{self.campaign_id} {p.state}"
+        )
+        self.counts.plain = (
+            f"applied {c.applied} · held out {c.held_out} · skipped {sum(c.skipped.values())} · failed {c.failed}"
+        )
 
 
 @campaign_app.command("create")
@@ -262,35 +288,25 @@ def status_cmd(
         if once or p.state not in LIVE_STATES:
             say(progress_line(p))
             return
-        out = console()
-        bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=out,
-        )
-        with bar:
-            task = bar.add_task(f"{campaign_id} {p.state}", total=p.segment_size, detail="")
+        watching = Watch(campaign_id)
+        with Live(watching.view, console=console(), refresh_per_second=4):
             while True:
-                c = p.counts
-                skipped = sum(c.skipped.values())
-                detail = f"applied {c.applied} · held out {c.held_out} · skipped {skipped} · failed {c.failed}"
-                bar.update(
-                    task,
-                    completed=c.targeted,
-                    total=p.segment_size,
-                    description=f"{campaign_id} {p.state}",
-                    detail=detail,
-                )
+                watching.show(p)
                 if p.state not in LIVE_STATES:
                     break
                 await asyncio.sleep(REFRESH)
                 p = await campaigns.status(campaign_id)
         say(progress_line(p))
 
-    run(with_campaigns(env, work))
+    def watch() -> bool:
+        try:
+            asyncio.run(with_campaigns(env, work))
+        except KeyboardInterrupt:  # how one stops watching (the help says so): the campaign is not touched
+            return False
+        return True
+
+    if not run(watch):
+        say(f"stopped watching: campaign {campaign_id} goes on (`tenure campaign status {campaign_id}` to look again)")
 
 
 @campaign_app.command("results")

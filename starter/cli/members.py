@@ -8,6 +8,7 @@ under each command (`member_adjust`, ...) takes a `TenureClient`, so it is calla
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -222,15 +223,35 @@ def export_cmd(
 ):
     """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20)."""
     env = env_of(ctx)
+    if output is not None:  # before the export is made (and recorded): a file it can be written to
+        run(lambda: _writable(output))
     engine = run(env.engine)
     document = run(env.call(lambda tenure: export_member(tenure, engine, customer_id, actor)))
     text = json.dumps(document, indent=2, default=str, ensure_ascii=False)
     if output is None:
         typer.echo(text)
         return
-    output.write_text(text + "\n")
-    output.chmod(0o600)  # it is the member's personal data
+
+    def write() -> None:
+        try:
+            output.write_text(text + "\n")
+            output.chmod(0o600)  # it is the member's personal data
+        except OSError as e:
+            raise CliError(f"--output: cannot write {output}: {e.strerror or e}", code=2) from None
+
+    run(write)
     say(f"[green]✔[/] exported {customer_id} to {output}")
+
+
+def _writable(output: Path) -> None:
+    """`--output` names a file in a folder that exists and may be written: say so now, not after the export."""
+    folder = output.parent
+    if output.is_dir():
+        raise CliError(f"--output: {output} is a folder: name a file in it, e.g. {output / 'member.json'}", code=2)
+    if not folder.is_dir():
+        raise CliError(f"--output: no folder {folder}: create it, or name a file in an existing folder", code=2)
+    if not os.access(folder, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise CliError(f"--output: {output} cannot be written here (permission denied)", code=2)
 
 
 @member_app.command("erase")

@@ -1,0 +1,128 @@
+"""`tenure` under the mistakes real people make (a walk-through as support and as a marketer): each
+answer is one line that says what went wrong and what to do, with a non-zero exit status — never a
+Python traceback."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+
+import pytest
+from rich.console import Console
+
+from domain.campaigns import Counts, Progress
+from settings import Settings
+from starter.cli import campaign as cli_campaign
+from starter.cli import segment as cli_segment
+from starter.cli.campaign import Watch
+from storage.migrate import db_upgrade
+from tests.journey_kit import payment, running_worker
+from tests.test_cli import ainvoke, invoke, out
+
+NOWHERE = "127.0.0.1:1"  # no Temporal here: a command that reached for it would say so instead
+DB_DOWN = "postgresql+psycopg://tenure:tenure@127.0.0.1:1/tenure"  # nothing listens on port 1
+
+
+def no_traceback(result) -> None:
+    assert "Traceback" not in out(result), out(result)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def test_export_to_a_folder_that_does_not_exist_is_refused_before_anything_is_exported(tmp_path):
+    settings = Settings(data_dir=tmp_path, temporal_address=NOWHERE)
+    r = invoke(settings, "member", "export", "cus_1", "--actor", "admin:maria", "-o", str(tmp_path / "no" / "x.json"))
+    no_traceback(r)
+    assert r.exit_code == 2, out(r)
+    assert f"--output: no folder {tmp_path / 'no'}: create it" in r.stderr
+    r = invoke(settings, "member", "export", "cus_1", "--actor", "admin:maria", "-o", str(tmp_path))
+    assert r.exit_code == 2 and f"--output: {tmp_path} is a folder: name a file in it" in r.stderr, out(r)
+    assert "cannot reach Temporal" not in out(r), "refused before the export is asked for"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("segment", "list"),
+        ("segment", "--at-risk"),
+        ("campaign", "list"),
+        ("campaign", "preview", "gold-weekend"),
+        ("member", "ledger", "cus_1"),
+        ("metrics",),
+    ],
+)
+def test_a_ledger_database_that_does_not_answer_is_one_line(tmp_path, args):
+    r = invoke(Settings(data_dir=tmp_path, database_url=DB_DOWN), *args)
+    no_traceback(r)
+    assert r.exit_code == 1, out(r)
+    assert "cannot open the ledger database: " in r.stderr and "Connection refused" in r.stderr, out(r)
+    assert "is TENURE_DATABASE_URL (or --db) right?" in r.stderr
+
+
+def test_a_database_url_that_is_none_is_a_usage_error(tmp_path):
+    for args in (("--db", "nonsense", "segment", "list"), ("--db", "tenure.db", "campaign", "list")):
+        r = invoke(Settings(data_dir=tmp_path), *args)
+        no_traceback(r)
+        assert r.exit_code == 2, out(r)
+        assert "not a database URL" in r.stderr and "sqlite:///data/tenure.db" in r.stderr, out(r)
+
+
+def test_ctrl_c_is_one_line_and_the_shells_status(tmp_path, monkeypatch):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    monkeypatch.setattr(cli_segment.SegmentClient, "list", interrupted)
+    r = invoke(settings, "segment", "list")
+    no_traceback(r)
+    assert r.exit_code == 130 and "interrupted (Ctrl-C)" in r.stderr, out(r)
+
+
+def test_ctrl_c_stops_watching_a_campaign_not_the_campaign(tmp_path, monkeypatch):
+    async def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt  # as asyncio.run raises it on SIGINT while the bar is shown
+
+    monkeypatch.setattr(cli_campaign, "with_campaigns", interrupted)
+    r = invoke(Settings(data_dir=tmp_path), "campaign", "status", "gold-weekend")
+    no_traceback(r)
+    assert r.exit_code == 0, out(r)
+    assert "stopped watching: campaign gold-weekend goes on (`tenure campaign status gold-weekend`" in r.stdout
+
+
+def test_the_live_status_keeps_counts_and_time_whole_at_80_columns():
+    watching = Watch("gold-members-double-weekend-2026")
+    watching.show(
+        Progress(
+            campaign_id="gold-members-double-weekend-2026",
+            run_id="gold-members-double-weekend-2026",
+            state="running",
+            segment_size=120_000,
+            counts=Counts(targeted=61_234, applied=55_000, held_out=6_100, skipped={"inactive": 134}),
+        )
+    )
+    screen = Console(width=80, record=True, color_system=None)
+    screen.print(watching.view)
+    text = screen.export_text()
+    assert "gold-members-double-weekend-2026 running" in text
+    assert "61234/120000" in text and "0:00:0" in text, text
+    assert "applied 55000 · held out 6100 · skipped 134 · failed 0" in text, text
+    assert "…" not in text, text
+
+
+async def test_payloads_under_another_key_name_the_keys_make_run_uses(dev_env, program, tmp_path):
+    async with running_worker(dev_env.client, program, tmp_path) as (tenure, _engine):
+        cid = f"keys_{uuid.uuid4().hex[:6]}"
+        await tenure.send(cid, payment(1))
+        other = base64.b64encode(os.urandom(32)).decode()
+        settings = Settings(
+            temporal_address=dev_env.client.service_client.config.target_host,
+            task_queue=tenure.task_queue,
+            data_dir=tmp_path,
+            payload_keys=f"another-shell:{other}",
+        )
+        r = await ainvoke(settings, "member", "show", cid)
+        no_traceback(r)
+        assert r.exit_code == 1, out(r)
+        assert "which is not configured (configured: another-shell)" in r.stderr, out(r)
+        assert "run `tenure` with the keys `make run` uses" in r.stderr
