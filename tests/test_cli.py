@@ -331,7 +331,8 @@ async def test_reconcile_detects_a_tampered_ledger(dev_env, program, tmp_path):
         assert r.exit_code == 1, out(r)
         assert "✘ 1 of 3 customers do not reconcile" in r.stdout
         line = next(x for x in r.stdout.splitlines() if victim in x)
-        assert "✘" in line and "ledger points sum" in line
+        assert "✘" in line, "its row is marked"
+        assert f"✘ {victim}: ledger points sum" in r.stdout, "and its problem named under the table"
         r = await ainvoke(settings, "reconcile", victim)
         assert r.exit_code == 1 and "✘" in r.stdout
         r = await ainvoke(settings, "reconcile", ids[0])

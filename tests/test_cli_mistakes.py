@@ -126,3 +126,11 @@ async def test_payloads_under_another_key_name_the_keys_make_run_uses(dev_env, p
         assert r.exit_code == 1, out(r)
         assert "which is not configured (configured: another-shell)" in r.stderr, out(r)
         assert "run `tenure` with the keys `make run` uses" in r.stderr
+
+
+def test_the_goals_table_names_the_program_files_goals_table(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    r = invoke(settings, "metrics", "--weeks", "2")
+    assert r.exit_code == 0, out(r)
+    assert "Goals (the program file's [[goals]])" in r.stdout, "rich markup ate [[goals]]: it read `[]`"

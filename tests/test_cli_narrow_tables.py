@@ -3,14 +3,19 @@ columns wrap), so what a person copies into the next command is the id, not `cus
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
 
+from domain.effects import LedgerEntry
+from domain.metrics import MetricsReport, Week
 from domain.segments import SampleMember, SegmentPreview
 from starter.cli.campaign import results_table
-from starter.cli.render import segment_preview_view, segment_view
+from starter.cli.metrics import trend_view
+from starter.cli.render import ledger_view, reconcile_view, segment_preview_view, segment_view
+from starter.reconcile import compare
 from storage.campaign_results import CampaignResults, Comparison, GroupFigures
+from tests.test_cli import totals, view
 
 AT = datetime(2026, 12, 7, 14, 42, tzinfo=UTC)
 
@@ -68,3 +73,64 @@ def test_campaign_results_keep_metric_and_period_names_whole_at_80_columns() -> 
     text = rendered(results_table(results))
     assert "since_reached" in text
     assert "revenue_minor" in text
+
+
+# ---- figures and dates are never cut at 80 columns (a walk-through found `2026-1…` and `5,5…`) ---------
+
+
+def ledger_entry(seq: int, points: int, balance: int, ref: str) -> LedgerEntry:
+    return LedgerEntry(
+        customer_id="cus_dmitri", seq=seq, key=f"cus_dmitri/{seq}", kind="earn", points=points, pending_points=0,
+        balance_after=balance, pending_after=0, at=AT, program_version="v", reason="campaign welcome-bonus: Welcome",
+        ref=ref, actor="cli:maria",
+    )  # fmt: skip
+
+
+def test_a_ledger_keeps_its_dates_and_figures_whole_at_80_columns() -> None:
+    entries = [ledger_entry(1, 1200, 1200, "in_1NZqK4LkdIwHu7ixXYZ"), ledger_entry(2, 1_500_000, 1_501_200, "gold")]
+    text = rendered(ledger_view("cus_dmitri", entries, 2))
+    assert "…" not in text, text
+    for whole in ("2026-12-07", "+1200", "+1500000", "1,501,200", "1,200"):
+        assert whole in text, f"{whole} cut in:\n{text}"
+    assert "pending" not in text, "no entry has pending points: no column for them"
+    ref_cells = [line.split("│")[7].strip() for line in text.splitlines() if line.startswith("│")]
+    assert "in_1NZqK4LkdIwHu7ixXYZ" in "".join(ref_cells), "the ref folds, every character kept"
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def reconcile_rows() -> list:
+    healthy = compare("cus_dmitri", totals(5_590_000, 9), view(5_590_000, 9))
+    tampered = compare("cus_walkthrough_0001", totals(301, 3), view(300, 3))
+    return [healthy, tampered]
+
+
+def test_reconcile_keeps_figures_whole_and_names_each_problem_at_80_columns() -> None:
+    text = rendered(reconcile_view(reconcile_rows(), 80))
+    assert "…" not in text, text
+    assert text.count("5,590,000") == 3 and "cus_walkthrough_0001" in text, text
+    assert "✘ cus_walkthrough_0001: ledger points sum 301 ≠ 300 expected" in text, text
+    assert max(len(line) for line in text.splitlines()) <= 80, "a table too wide is cropped: not here"
+
+
+def test_reconcile_too_wide_for_the_terminal_says_each_member_on_a_line() -> None:
+    pending = compare("cus_walkthrough_0002", totals(450, 5, pending=200), view(450, 5, pending=200))
+    text = rendered(reconcile_view([*reconcile_rows(), pending], 80))
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert "…" not in text and "┃" not in text, "one line a member, not a cropped table"
+    flat = " ".join(text.split())
+    assert "✔ cus_walkthrough_0002 ledger points 450 · expected 450" in flat and "ledger pending 200" in flat, text
+    wide = rendered(reconcile_view([*reconcile_rows(), pending], 200), width=200)
+    assert "┃" in wide and "ledger pending" in wide, "a wide terminal keeps the table"
+
+
+def test_the_weekly_trend_keeps_each_week_whole_at_80_columns() -> None:
+    weeks = [
+        Week(starts=date(2026, 11, 23) + timedelta(days=7 * i), members=12_345, participation_rate=0.5,
+             weekly_active=1_234, churn_rate=0.012, referrals=12, redemption_rate=0.25, satisfaction=4.52)
+        for i in range(8)
+    ]  # fmt: skip
+    report = MetricsReport(as_of=AT, currency="USD", metrics=[], weeks=weeks, goals=[])
+    text = rendered(trend_view(report))
+    assert "…" not in text, text
+    assert "2026-11-23" in text and "2027-01-11" in text and "12,345" in text and "4.52" in text, text
+    assert max(len(line) for line in text.splitlines()) <= 80

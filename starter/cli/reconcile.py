@@ -41,7 +41,7 @@ def reconcile_cmd(
     if not rows:
         say("[green]✔ nothing to reconcile: the ledger has no entries yet[/]")
         return
-    out.print(reconcile_view(rows))
+    out.print(reconcile_view(rows, out.width))
     bad = [r for r in rows if not r.ok]
     if bad:
         say(f"[bold red]✘ {len(bad)} of {len(rows)} customers do not reconcile[/]")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group, JustifyMethod
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -47,6 +48,13 @@ def whole_column(table: Table, name: str, values: Iterable[str], justify: Justif
     the other columns wrap instead, so what a person copies into the next command stays whole."""
     width = max([len(name), *(len(v) for v in values)])
     table.add_column(name, justify=justify, no_wrap=True, min_width=width)
+
+
+def figure_column(table: Table, name: str, values: Iterable[str], justify: JustifyMethod = "right") -> None:
+    """A column of figures (points, counts) that are never cut nor wrapped, nor their header: as wide as
+    the longest of them (a table too wide for the terminal is cropped, so check `table_width`)."""
+    width = max([len(name), *(len(v) for v in values)])
+    table.add_column(name, justify=justify, width=width)  # a fixed width: rich never squeezes it
 
 
 def when(dt: datetime | None) -> str:
@@ -162,27 +170,29 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
 
 
 def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Table:
+    """Numbers and dates are never cut on an 80-column terminal (a date wraps its time to the next line);
+    a ref folds whole (an invoice id to copy), the reason wraps; `pending` shows only when an entry has some."""
     t = Table(title=f"ledger of {customer_id}: {len(entries)} of {total} entries", title_justify="left")
-    add_columns(
-        t,
-        ("seq", "right"),
-        ("at", "left"),
-        ("kind", "left"),
-        ("points", "right"),
-        ("pending", "right"),
-        ("balance", "right"),
-        ("reason", "left"),
-        ("ref", "left"),
-        ("actor", "left"),
-    )
-    for e in entries:
+    pending = any(e.pending_points for e in entries)
+    amounts = [f"{e.points:+d}" if e.points else "0" for e in entries]
+    figure_column(t, "seq", [str(e.seq) for e in entries])
+    t.add_column("at", width=10)  # the date whole, its time under it
+    t.add_column("kind")
+    figure_column(t, "points", amounts)
+    if pending:
+        figure_column(t, "pending", [f"{e.pending_points:+d}" if e.pending_points else "" for e in entries])
+    figure_column(t, "balance", [points(e.balance_after) for e in entries])
+    t.add_column("reason", overflow="fold")
+    t.add_column("ref", overflow="fold")
+    t.add_column("actor", overflow="fold")
+    for e, amount in zip(entries, amounts, strict=True):
         style = "green" if e.points > 0 else "red" if e.points < 0 else ""
         t.add_row(
             str(e.seq),
             when(e.at),
             e.kind,
-            Text(f"{e.points:+d}" if e.points else "0", style=style),
-            f"{e.pending_points:+d}" if e.pending_points else "",
+            Text(amount, style=style),
+            *([f"{e.pending_points:+d}" if e.pending_points else ""] if pending else []),
             points(e.balance_after),
             e.reason or "",
             e.ref or "",
@@ -204,38 +214,61 @@ def timeline_view(customer_id: str, timeline: Timeline) -> Table:
     return t
 
 
-def reconcile_view(rows: list[ReconcileRow]) -> Table:
+def reconcile_figures(r: ReconcileRow) -> dict[str, str]:
+    """A member's figures, by the column that shows them."""
+    v = r.view
+    return {
+        "ledger points": points(r.ledger.points_sum),
+        "expected": points(r.expected_points) if r.expected_points is not None else "—",
+        "balance": points(v.balance) if v else "—",
+        "not yet written": str(r.not_in_ledger) if v else "—",
+        "cannot write": str(r.cannot_write) if v else "—",
+        "ledger pending": points(r.ledger.pending_sum),
+        "pending": points(v.pending) if v else "—",
+        "seq ledger/journey": f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
+    }
+
+
+def reconcile_view(rows: list[ReconcileRow], width: int | None = None) -> Group:
+    """One row per member, its figures never cut; the columns of entries not yet written, entries that
+    cannot be and pending points only when some member has any. Each member that does not reconcile is
+    named below with its problems, on a line of its own. When the table is wider than `width` (an
+    80-column terminal, pending points), each member is one line instead."""
+    shown = {
+        "not yet written": any(r.not_in_ledger for r in rows if r.view),
+        "cannot write": any(r.cannot_write for r in rows if r.view),
+        "ledger pending": any(r.ledger.pending_sum or (r.view and r.view.pending) for r in rows),
+    }
+    shown["pending"] = shown["ledger pending"]
+    figures = [reconcile_figures(r) for r in rows]
+    names = [n for n in figures[0] if shown.get(n, True)] if figures else []
     t = Table(title="ledger vs journeys", title_justify="left")
     add_columns(t, ("", "center"))
     whole_column(t, "customer", (r.customer_id for r in rows))
-    add_columns(
-        t,
-        ("ledger points", "right"),
-        ("expected", "right"),
-        ("balance", "right"),
-        ("unwritten", "right"),
-        ("cannot write", "right"),
-        ("ledger pending", "right"),
-        ("pending", "right"),
-        ("seq ledger/journey", "right"),
-        ("problem", "left"),
-    )
-    for r in rows:
-        v = r.view
-        t.add_row(
-            Text("✔", style="green") if r.ok else Text("✘", style="bold red"),
-            r.customer_id,
-            points(r.ledger.points_sum),
-            points(r.expected_points) if r.expected_points is not None else "—",
-            points(v.balance) if v else "—",
-            str(r.not_in_ledger) if v else "—",
-            str(r.cannot_write) if v else "—",
-            points(r.ledger.pending_sum),
-            points(v.pending) if v else "—",
-            f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
-            Text("; ".join(r.problems), style="red") if r.problems else "",
-        )
-    return t
+    for name in names:
+        figure_column(t, name, [f[name] for f in figures])
+    for r, f in zip(rows, figures, strict=True):
+        t.add_row(mark(r.ok), r.customer_id, *(f[n] for n in names))
+    problems = [
+        Text.assemble(mark(False), f" {r.customer_id}: ", ("; ".join(r.problems), "red")) for r in rows if r.problems
+    ]
+    if width is not None and table_width(t) > width:
+        lines = [
+            Text.assemble(mark(r.ok), f" {r.customer_id}  ", " · ".join(f"{n} {f[n]}" for n in names))
+            for r, f in zip(rows, figures, strict=True)
+        ]
+        return Group(Text("ledger vs journeys"), *lines, *problems)
+    return Group(t, *problems)
+
+
+def table_width(table: Table) -> int:
+    """The fewest columns `table` needs without cutting anything."""
+    out = console()
+    return Measurement.get(out, out.options.update_width(10_000), table).minimum
+
+
+def mark(ok: bool) -> Text:
+    return Text("✔", style="green") if ok else Text("✘", style="bold red")
 
 
 def doctor_view(found: list[Diagnosis]) -> Table:
