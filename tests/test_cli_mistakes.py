@@ -15,7 +15,8 @@ from domain.campaigns import Counts, Progress
 from settings import Settings
 from starter.cli import campaign as cli_campaign
 from starter.cli import segment as cli_segment
-from starter.cli.campaign import Watch
+from starter.cli.campaign import Watch, campaign_message
+from starter.client.campaigns import CampaignStateError
 from storage.migrate import db_upgrade
 from tests.journey_kit import payment, running_worker
 from tests.test_cli import ainvoke, invoke, out
@@ -134,3 +135,72 @@ def test_the_goals_table_names_the_program_files_goals_table(tmp_path):
     r = invoke(settings, "metrics", "--weeks", "2")
     assert r.exit_code == 0, out(r)
     assert "Goals (the program file's [[goals]])" in r.stdout, "rich markup ate [[goals]]: it read `[]`"
+
+
+# ---- not found, or not now: what to type instead -----------------------------------------------------
+
+
+def test_an_unknown_campaign_or_segment_says_where_to_look(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    r = invoke(settings, "campaign", "preview", "gold-weeknd")
+    assert r.exit_code == 1 and "no campaign 'gold-weeknd': `tenure campaign list` shows the campaigns" in r.stderr
+    definition = tmp_path / "c.toml"
+    definition.write_text('id = "c1"\nname = "C"\nkind = "bonus"\nsegment = "goldd"\nbonus_points = 10\n')
+    r = invoke(settings, "campaign", "create", str(definition))
+    assert r.exit_code == 1, out(r)
+    assert "segment 'goldd' does not exist: `tenure segment list` shows the saved segments" in r.stderr
+    for args in (("segment", "show", "goldd"), ("segment", "preview", "goldd")):
+        r = invoke(settings, *args)
+        assert r.exit_code == 1 and "no segment 'goldd': `tenure segment list` shows" in r.stderr, out(r)
+    r = invoke(settings, "segment", "preview")
+    assert r.exit_code == 2 and "give a saved segment's id, or a filter as --where" in r.stderr, out(r)
+    assert invoke(settings, "segment", "create", "--name", "Gold", "-w", "tier eq gold").exit_code == 0
+    r = invoke(settings, "segment", "create", "--name", "Gold", "-w", "tier eq gold")
+    assert r.exit_code == 1 and "a segment with id 'gold' exists already: give another --id" in r.stderr, out(r)
+
+
+@pytest.mark.parametrize(
+    "error, doing, hint",
+    [
+        (CampaignStateError("c1", "draft", "campaign 'c1' is draft"), "pause", "`tenure campaign start c1`"),
+        (CampaignStateError("c1", "completed", "campaign 'c1' is completed"), "cancel", "`tenure campaign results c1`"),
+        (
+            CampaignStateError("c1", "completed", "campaign 'c1' is completed, not a draft"),
+            "start",
+            "a campaign runs once: give its file a new id",
+        ),
+        (
+            CampaignStateError("", "", "WrongState: a paused campaign cannot pause"),
+            "pause",
+            "`tenure campaign resume c1`",
+        ),
+        (CampaignStateError("", "", "NotPaused: the campaign is not paused"), "resume", "`tenure campaign status c1`"),
+    ],
+)
+def test_a_campaign_in_the_wrong_state_says_what_to_type(error, doing, hint):
+    message = campaign_message(error, doing, "c1")
+    assert hint in message and not message.startswith(("WrongState", "NotPaused")), message
+
+
+class PausedCampaign:
+    """A campaign client whose campaign runs, then is paused (as `tenure campaign pause` does)."""
+
+    def __init__(self, states: list[str]):
+        self.states = states
+
+    async def status(self, campaign_id: str) -> Progress:
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return Progress(campaign_id=campaign_id, run_id=campaign_id, state=state, segment_size=4)
+
+
+@pytest.mark.parametrize("states", [["paused"], ["running", "running", "paused"]])
+def test_watching_a_paused_campaign_ends_and_says_how_it_goes_on(tmp_path, monkeypatch, states):
+    async def with_campaigns(_env, fn, temporal=True, doing=("", "")):
+        return await fn(PausedCampaign(list(states)))
+
+    monkeypatch.setattr(cli_campaign, "with_campaigns", with_campaigns)
+    monkeypatch.setattr(cli_campaign, "REFRESH", 0.01)
+    r = invoke(Settings(data_dir=tmp_path), "campaign", "status", "c1")  # before: followed a paused one for ever
+    assert r.exit_code == 0, out(r)
+    assert "c1: paused — targeted 0 of 4" in r.stdout and "(`tenure campaign resume c1` resumes it)" in r.stdout

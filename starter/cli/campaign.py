@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,7 +29,14 @@ from rich.text import Text
 from domain.campaigns import CampaignDefinition, Preview
 from domain.campaigns import Progress as CampaignProgress
 from starter.campaign_file import CampaignFileError, read_campaign
-from starter.client.campaigns import CampaignClient, CampaignError, InvalidCampaign
+from starter.client.campaigns import (
+    CampaignClient,
+    CampaignError,
+    CampaignStateError,
+    InvalidCampaign,
+    NoCampaign,
+    UnknownSegment,
+)
 from storage.campaign_results import CampaignResults
 
 from .context import CliError, Env, env_of, run
@@ -44,7 +52,7 @@ campaign_app = typer.Typer(
 IdArg = Annotated[str, typer.Argument(help="The campaign's id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
 REFRESH = 0.5  # seconds between two looks at a running campaign
-LIVE_STATES = ("running", "paused")  # the states the progress bar follows
+LIVE_STATES = ("running",)  # the bar follows a running campaign; a paused one does not move, so it is said once
 
 
 def default_actor() -> str:
@@ -54,23 +62,56 @@ def default_actor() -> str:
         return "cli"
 
 
-async def with_campaigns(env: Env, fn: Callable[[CampaignClient], Awaitable[T]], temporal: bool = True) -> T:
+async def with_campaigns(
+    env: Env, fn: Callable[[CampaignClient], Awaitable[T]], temporal: bool = True, doing: tuple[str, str] = ("", "")
+) -> T:
     """Run one piece of work against the campaigns (connected to Temporal unless `temporal` is False:
-    definitions, previews and results are SQL only); their errors become the CLI's."""
+    definitions, previews and results are SQL only); their errors become the CLI's, with what to type next
+    (`doing`: start, pause, resume or cancel, and the campaign's id)."""
     engine = env.engine()
     try:
         if not temporal:
             try:
                 return await fn(CampaignClient(None, engine, env.settings.task_queue))
             except CampaignError as e:
-                raise CliError(str(e)) from None
+                raise CliError(campaign_message(e, *doing)) from None
         async with env.tenure() as tenure:
             try:
                 return await fn(tenure.campaigns(engine))
             except CampaignError as e:
-                raise CliError(str(e)) from None
+                raise CliError(campaign_message(e, *doing)) from None
     finally:
         engine.dispose()
+
+
+ENDED = ("completed", "cancelled", "failed")
+
+
+def campaign_message(e: CampaignError, doing: str = "", campaign_id: str = "") -> str:
+    """The client's words for a campaign error, and what to type instead."""
+    text = re.sub(r"^(WrongState|NotPaused): ", "", str(e))  # the workflow's refusals carry their type
+    if isinstance(e, NoCampaign):
+        return f"{text}: `tenure campaign list` shows the campaigns"
+    if isinstance(e, UnknownSegment):
+        return f"{text}: `tenure segment list` shows the saved segments (or give the campaign an inline filter)"
+    if not isinstance(e, CampaignStateError) or not doing:
+        return text
+    cid = e.campaign_id or campaign_id
+    found = re.match(r"a (\w+) campaign cannot", text)
+    state = e.state or (found.group(1) if found else "running" if "not paused" in text else "")
+    if doing == "start":
+        step = "a campaign runs once: give its file a new id, then `tenure campaign create FILE`"
+    elif state == "draft":
+        step = f"it has not started: `tenure campaign start {cid}`"
+    elif state in ENDED:
+        step = f"it has ended, nothing to {doing}: `tenure campaign results {cid}`"
+    elif state == "paused" and doing == "pause":
+        step = f"it is paused already: `tenure campaign resume {cid}` resumes it"
+    elif doing == "resume":
+        step = f"only a paused campaign resumes: `tenure campaign status {cid}` says where it stands"
+    else:
+        return text
+    return f"{text}: {step}"
 
 
 def print_json(value: Any) -> None:
@@ -137,6 +178,12 @@ def results_table(r: CampaignResults) -> Table:
             f"{c.p_value:.3f}" if c.p_value is not None else "—",
         )
     return table
+
+
+def status_line(p: CampaignProgress) -> str:
+    """The progress in one line; a paused campaign says how it goes on."""
+    resume = f" (`tenure campaign resume {p.campaign_id}` resumes it)" if p.state == "paused" else ""
+    return progress_line(p) + resume
 
 
 class Watch:
@@ -239,7 +286,7 @@ def _control(ctx: typer.Context, campaign_id: str, what: str, actor: str | None 
             p = await getattr(campaigns, what)(campaign_id)
         say(f"campaign {campaign_id}: {p.state} (`tenure campaign status {campaign_id}` to watch it)")
 
-    run(with_campaigns(env, work))
+    run(with_campaigns(env, work, doing=(what, campaign_id)))
 
 
 @campaign_app.command("start")
@@ -277,7 +324,7 @@ def status_cmd(
     as_json: JsonOpt = False,
     once: Annotated[bool, typer.Option("--once", help="Print once, even while it runs.")] = False,
 ) -> None:
-    """Where the campaign stands; a live progress bar while it runs (until it ends, or Ctrl-C)."""
+    """Where the campaign stands; a live progress bar while it runs (until it ends or is paused, or Ctrl-C)."""
     env = env_of(ctx)
 
     async def work(campaigns: CampaignClient) -> None:
@@ -286,17 +333,20 @@ def status_cmd(
             print_json(p.model_dump(mode="json"))
             return
         if once or p.state not in LIVE_STATES:
-            say(progress_line(p))
+            say(status_line(p))
             return
         watching = Watch(campaign_id)
-        with Live(watching.view, console=console(), refresh_per_second=4):
+        out = console()
+        with Live(watching.view, console=out, refresh_per_second=4):
             while True:
                 watching.show(p)
                 if p.state not in LIVE_STATES:
                     break
                 await asyncio.sleep(REFRESH)
                 p = await campaigns.status(campaign_id)
-        say(progress_line(p))
+        if not out.is_terminal:
+            out.line()  # piped: the last frame ends without one
+        say(status_line(p))
 
     def watch() -> bool:
         try:

@@ -44,6 +44,7 @@ from .context import CliError, env_of, run
 from .render import console, say, segment_preview_view, segment_view, segments_view
 
 STATUSES = ("active", "past_due", "cancelled")
+LIST_HINT = "`tenure segment list` shows the saved segments"
 FILTER = TypeAdapter(SegmentFilter)
 
 segment_app = typer.Typer(
@@ -120,9 +121,13 @@ def condition_of(where: str) -> dict[str, Any]:
     return out
 
 
-def filter_of(where: list[str] | None, any_of: bool, filter_json: str | None) -> SegmentFilter:
+def filter_of(
+    where: list[str] | None, any_of: bool, filter_json: str | None, what: str = "the filter"
+) -> SegmentFilter:
     if bool(where) == bool(filter_json):
-        raise CliError("give the filter as --where conditions or as --filter JSON (one of them)", code=2)
+        raise CliError(
+            f'give {what} as --where conditions or as --filter JSON (one of them), e.g. -w "tier eq gold"', code=2
+        )
     raw: Any
     if filter_json:
         try:
@@ -228,7 +233,8 @@ def create_cmd(
         except UnknownFilterValue as e:
             raise CliError(f"not a valid segment filter:\n{_value_problems(e, 'filter')}", code=2) from None
         except SegmentTaken as e:
-            raise CliError(str(e)) from None
+            other = "--id" if e.field == "segment_id" else "--name"
+            raise CliError(f"{e}: give another {other} (`tenure segment list` shows the saved segments)") from None
         except NoSegmentId as e:
             raise CliError(f"--id: {e}", code=2) from None
         except ValidationError as e:
@@ -256,7 +262,7 @@ def _saved(ctx: typer.Context, segment_id: str) -> Segment:
         try:
             return SegmentClient(env.engine()).get(segment_id)
         except NoSegment as e:
-            raise CliError(str(e)) from None
+            raise CliError(f"{e}: {LIST_HINT}") from None
 
     return run(work)
 
@@ -299,8 +305,8 @@ def preview_cmd(
             try:
                 return SegmentClient(env.engine()).preview(segment_id, sample)
             except NoSegment as e:
-                raise CliError(str(e)) from None
-        f = filter_of(where, any_of, filter_json)
+                raise CliError(f"{e}: {LIST_HINT}") from None
+        f = filter_of(where, any_of, filter_json, "a saved segment's id, or a filter")
         try:  # a filter as `create` would take it: the program in force's tiers, real zones and countries
             return SegmentClient(env.engine()).preview(f, sample, env.program().tiers.names())
         except UnknownFilterValue as e:
