@@ -9,10 +9,12 @@ import os
 import uuid
 
 import pytest
+import typer
 from rich.console import Console
 
 from domain.campaigns import Counts, Progress
 from settings import Settings
+from starter import cli
 from starter.cli import campaign as cli_campaign
 from starter.cli import segment as cli_segment
 from starter.cli.campaign import Watch, campaign_message
@@ -204,3 +206,43 @@ def test_watching_a_paused_campaign_ends_and_says_how_it_goes_on(tmp_path, monke
     r = invoke(Settings(data_dir=tmp_path), "campaign", "status", "c1")  # before: followed a paused one for ever
     assert r.exit_code == 0, out(r)
     assert "c1: paused — targeted 0 of 4" in r.stdout and "(`tenure campaign resume c1` resumes it)" in r.stdout
+
+
+# ---- the help: each command says what it does, each argument and option what it takes -----------------
+
+
+def commands(group, path=("tenure",)):
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name), command
+        if hasattr(command, "commands"):
+            yield from commands(command, (*path, name))
+
+
+def test_every_command_argument_and_option_has_help():
+    root = typer.main.get_command(cli.app)
+    bare = []
+    for path, command in commands(root):
+        if not (command.help or "").strip():
+            bare.append(" ".join(path))
+        for param in command.params:
+            if param.name != "help" and not (getattr(param, "help", None) or "").strip():
+                bare.append(f"{' '.join(path)} {param.name}")
+    assert not bare, f"no help text: {bare}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("member", "adjust"),
+        ("member", "set-tier"),
+        ("member", "export"),
+        ("segment", "create"),
+        ("segment", "preview"),
+        ("campaign", "create"),
+        ("campaign", "results"),
+    ],
+)
+def test_the_commands_people_get_wrong_show_an_example(tmp_path, command):
+    r = invoke(Settings(data_dir=tmp_path), *command, "--help")
+    assert r.exit_code == 0, out(r)
+    assert "Example" in r.stdout or "E.g." in r.stdout, r.stdout

@@ -215,7 +215,19 @@ def create_cmd(
     file: Annotated[Path, typer.Argument(help="A campaign definition, .toml or .json.")],
     actor: Annotated[str | None, typer.Option("--actor", help="Who defines it (default: cli:<user>).")] = None,
 ) -> None:
-    """Validate a definition file and record it as a draft."""
+    """Validate a definition file and record it as a draft.
+
+    A definition is TOML (or JSON): id, name, kind, a saved segment or an inline filter, the kind's terms.
+
+    README "Campaigns" has every kind and option. E.g. gold-weekend.toml:
+
+      id = "gold-weekend"
+      name = "200 points for gold members"
+      kind = "bonus"
+      segment = "gold"
+      bonus_points = 200
+
+    Then: tenure campaign preview gold-weekend, and tenure campaign start gold-weekend."""
     env = env_of(ctx)
 
     def load() -> CampaignDefinition:
@@ -364,10 +376,15 @@ def results_cmd(
     ctx: typer.Context,
     campaign_id: IdArg,
     as_json: JsonOpt = False,
-    follow_up_days: Annotated[int, typer.Option("--follow-up-days", min=0, max=3650)] = 30,
+    follow_up_days: Annotated[
+        int, typer.Option("--follow-up-days", min=0, max=3650, help="Days after the campaign's window to measure.")
+    ] = 30,
 ) -> None:
-    """Treated vs holdout: activity, payments, redemptions, retention, reactivation, revenue; differences
-    with 95 % confidence intervals, and the counts behind them."""
+    """Treated vs holdout, with 95 % confidence intervals and the counts behind them.
+
+    Activity, payments, redemptions, retention, reactivation and revenue, in the window and the follow-up.
+
+    Example: tenure campaign results gold-weekend --follow-up-days 60"""
     env = env_of(ctx)
 
     async def work(campaigns: CampaignClient) -> None:

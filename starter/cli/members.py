@@ -35,6 +35,7 @@ member_app = typer.Typer(
     help="One member's journey: balance, lots, tier, ledger, timeline; adjust points or tier.", no_args_is_help=True
 )
 
+CustomerArg = Annotated[str, typer.Argument(help="The billing system's customer id, e.g. cus_123.", show_default=False)]
 NEGATIVE_OK = {"ignore_unknown_options": True}  # `adjust cus_1 -250 …`: a negative number is not an option
 
 
@@ -136,7 +137,7 @@ def _parse_until(value: str) -> datetime:
 
 
 @member_app.command("show")
-def show_cmd(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help="The billing system's customer id.")]):
+def show_cmd(ctx: typer.Context, customer_id: CustomerArg):
     """Balance, pending, tier and why, next tier, and every lot with its expiry."""
     env = env_of(ctx)
     console().print(summary_view(run(env.call(lambda tenure: tenure.summary(customer_id)))))
@@ -145,7 +146,7 @@ def show_cmd(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help
 @member_app.command("ledger")
 def ledger_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N entries.")] = 50,
 ):
     """The customer's entries in the SQL ledger (the most recent ones)."""
@@ -157,7 +158,7 @@ def ledger_cmd(
 @member_app.command("timeline")
 def timeline_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N events.")] = 100,
 ):
     """What happened in the journey, in plain words."""
@@ -168,7 +169,7 @@ def timeline_cmd(
 @member_app.command("adjust", context_settings=NEGATIVE_OK)
 def adjust_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     points: Annotated[int, typer.Argument(help="Points to add (positive) or remove (negative).")],
     reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger and the email.")],
     actor: Annotated[str, typer.Option("--actor", help="Who (e.g. support:maria).")],
@@ -176,7 +177,11 @@ def adjust_cmd(
         str | None, typer.Option("--request-id", help="Idempotency id; repeat it to retry safely (default: a new one).")
     ] = None,
 ):
-    """Add or remove points, with a reason and an actor (recorded in the ledger)."""
+    """Add or remove points, with a reason and an actor (recorded in the ledger).
+
+    Example: tenure member adjust cus_123 -250 --reason "duplicate survey" --actor support:maria --request-id adj-42
+
+    Repeat the same --request-id to retry safely: the points move once."""
     env = env_of(ctx)
     r = run(env.call(lambda tenure: member_adjust(tenure, customer_id, points, reason, actor, request_id)))
     say(
@@ -188,13 +193,15 @@ def adjust_cmd(
 @member_app.command("set-tier")
 def set_tier_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     tier: Annotated[str, typer.Argument(help="The minimum tier (e.g. gold).")],
     reason: Annotated[str, typer.Option("--reason", help="Why; shown to support and in the tier email.")],
     actor: Annotated[str, typer.Option("--actor", help="Who (e.g. support:maria).")],
     until: Annotated[str, typer.Option("--until", help="Last day of the minimum: YYYY-MM-DD (UTC) or ISO time.")],
 ):
-    """Set a minimum tier until a date: the member never drops below it while it lasts."""
+    """Set a minimum tier until a date: the member never drops below it while it lasts.
+
+    Example: tenure member set-tier cus_123 gold --reason "key account" --actor support:maria --until 2027-06-30"""
     env = env_of(ctx)
     end = _parse_until(until)
     s = run(env.call(lambda tenure: member_set_tier(tenure, customer_id, tier, reason, actor, end)))
@@ -205,7 +212,7 @@ def set_tier_cmd(
 
 
 @member_app.command("start-input")
-def start_input_cmd(ctx: typer.Context, customer_id: str):
+def start_input_cmd(ctx: typer.Context, customer_id: CustomerArg):
     """Print the JSON a new journey starts with, for `temporal workflow signal-with-start --input-file`."""
     env = env_of(ctx)
     program = run(env.program)
@@ -215,13 +222,15 @@ def start_input_cmd(ctx: typer.Context, customer_id: str):
 @member_app.command("export")
 def export_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     actor: Annotated[str, typer.Option("--actor", help="Who asks (e.g. admin:maria); recorded.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the document to this file (default: stdout).")
     ] = None,
 ):
-    """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20)."""
+    """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20).
+
+    Example: tenure member export cus_123 --actor admin:maria -o cus_123.json"""
     env = env_of(ctx)
     if output is not None:  # before the export is made (and recorded): a file it can be written to
         run(lambda: _writable(output))
@@ -257,7 +266,7 @@ def _writable(output: Path) -> None:
 @member_app.command("erase")
 def erase_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     actor: Annotated[str, typer.Option("--actor", help="Who asks (e.g. admin:maria); recorded.")],
     reason: Annotated[str | None, typer.Option("--reason", help="Why (a ticket number); no personal data.")] = None,
     request_id: Annotated[

@@ -22,8 +22,11 @@ def metrics_cmd(
     weeks: Annotated[int, typer.Option("--weeks", min=1, max=104, help="Weeks of trend to show.")] = WEEKS,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON (what GET /metrics answers).")] = False,
 ):
-    """Participation, active members, churn, win-back, referrals, redemption, liability, expiring points,
-    satisfaction, each with its definition; the weekly trend; progress against the program's goals."""
+    """The program's health: its metrics, their weekly trend, and progress against its goals.
+
+    Participation, active members, churn, win-back, referrals, redemption, liability, expiring points, satisfaction.
+
+    Each with its definition, as GET /metrics and the console's Metrics page show them."""
     env = env_of(ctx)
     report: MetricsReport = run(lambda: measure(env.engine(), env.program(), None, weeks))
     if as_json:

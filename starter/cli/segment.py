@@ -68,7 +68,7 @@ def segment_cmd(
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Only members marked at risk.")] = False,
     status: Annotated[str | None, typer.Option("--status", help="active, past_due or cancelled (churned).")] = None,
     tier: Annotated[str | None, typer.Option("--tier", help="A tier of the program.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 1000,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N members.")] = 1000,
 ):
     """Members in a segment (at risk, churned, by tier), as their journeys last reported them."""
     if ctx.invoked_subcommand is not None:
@@ -214,7 +214,13 @@ def create_cmd(
     filter_json: FilterOption = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Who creates it (default: cli:<user>).")] = None,
 ):
-    """Save a named segment, from a file or from options."""
+    """Save a named segment, from a file or from options.
+
+    Example: tenure segment create --name "Gold at risk" -w "tier in gold,platinum" -w "at_risk is_true"
+
+    A --where is "FIELD OP VALUE" (ops: eq ne in lt le gt ge between is_true is_false).
+
+    A FILE is TOML or JSON with name, filter and, optionally, segment_id (README "Segments")."""
     env = env_of(ctx)
     who = actor or f"cli:{getpass.getuser()}"
 
@@ -294,7 +300,10 @@ def preview_cmd(
     sample: Annotated[int, typer.Option("--sample", "-n", min=0, max=MAX_SAMPLE, help="Members to show.")] = 10,
     as_json: JsonOption = False,
 ):
-    """How many members a segment (or a filter) holds now, and the first of them."""
+    """How many members a segment (or a filter) holds now, and the first of them.
+
+    Examples: tenure segment preview gold; tenure segment preview -w "status eq cancelled" -w "balance ge 500"
+    """
     env = env_of(ctx)
     if segment_id is not None and (where or filter_json):
         say("[bold red]error:[/] give a segment id or a filter, not both", stderr=True)
