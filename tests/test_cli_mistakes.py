@@ -246,3 +246,42 @@ def test_the_commands_people_get_wrong_show_an_example(tmp_path, command):
     r = invoke(Settings(data_dir=tmp_path), *command, "--help")
     assert r.exit_code == 0, out(r)
     assert "Example" in r.stdout or "E.g." in r.stdout, r.stdout
+
+
+# ---- files as people have them: a folder, UTF-16 from Notepad, UTF-8 with a byte-order mark -------------
+
+CAMPAIGN = 'id = "bom-campaign"\nname = "Bonus"\nkind = "bonus"\nsegment = "gold"\nbonus_points = 10\n'
+SEGMENT = 'name = "Gold"\n[filter]\nall = [{field = "tier", op = "eq", value = "gold"}]\n'
+
+
+@pytest.mark.parametrize(
+    "command, what",
+    [
+        (("campaign", "create"), "campaign file"),
+        (("segment", "create"), "segment file"),
+        (("program", "check"), "program file"),
+    ],
+)
+def test_a_file_that_is_a_folder_or_not_utf8_is_named(tmp_path, command, what):
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    utf16 = tmp_path / "saved-by-notepad.toml"
+    utf16.write_text(CAMPAIGN, encoding="utf-16")
+    r = invoke(settings, *command, str(utf16))
+    no_traceback(r)
+    assert r.exit_code == 2 and f"{what} {utf16} is not UTF-8 text: save it as UTF-8" in r.stderr, out(r)
+    r = invoke(settings, *command, str(tmp_path))
+    no_traceback(r)
+    assert r.exit_code == 2 and f"{what} {tmp_path} is a folder: name the file in it" in r.stderr, out(r)
+
+
+def test_a_byte_order_mark_is_no_fault(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    segment_file, campaign_file = tmp_path / "gold.toml", tmp_path / "bonus.toml"
+    segment_file.write_text(SEGMENT, encoding="utf-8-sig")
+    campaign_file.write_text(CAMPAIGN, encoding="utf-8-sig")
+    r = invoke(settings, "segment", "create", str(segment_file))
+    assert r.exit_code == 0, out(r)
+    r = invoke(settings, "campaign", "create", str(campaign_file))
+    assert r.exit_code == 0 and "campaign bom-campaign (bonus) recorded as a draft" in r.stdout, out(r)

@@ -37,6 +37,7 @@ from domain.segments import (
     value_faults,
 )
 from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, UnknownFilterValue
+from starter.program_file import UnreadableFile, text_of
 from storage.members import segment
 from storage.segments import MAX_SAMPLE
 
@@ -170,9 +171,9 @@ def _validated(raw: Any, prefix: str) -> SegmentFilter:
 def read_definition(path: Path) -> dict[str, Any]:
     """A segment file: TOML, or JSON (by its suffix, else whichever parses)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise CliError(f"cannot read {path}: {e.strerror or e}", code=2) from None
+        text = text_of(path, "segment file")
+    except UnreadableFile as e:
+        raise CliError(str(e), code=2) from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
