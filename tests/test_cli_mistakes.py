@@ -285,3 +285,27 @@ def test_a_byte_order_mark_is_no_fault(tmp_path):
     assert r.exit_code == 0, out(r)
     r = invoke(settings, "campaign", "create", str(campaign_file))
     assert r.exit_code == 0 and "campaign bom-campaign (bonus) recorded as a draft" in r.stdout, out(r)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("member", "show", "{id}"),
+        ("member", "ledger", "{id}"),
+        ("member", "timeline", "{id}"),
+        ("member", "adjust", "{id}", "-5", "--reason", "duplicate", "--actor", "support:maria"),
+        ("member", "set-tier", "{id}", "gold", "--reason", "key account", "--actor", "s", "--until", "2027-01-31"),
+        ("member", "start-input", "{id}"),
+        ("member", "export", "{id}", "--actor", "admin:maria"),
+        ("member", "erase", "{id}", "--actor", "admin:maria", "--yes"),
+        ("reconcile", "{id}"),
+        ("doctor", "{id}"),
+    ],
+)
+@pytest.mark.parametrize("bad", ["cus_émile", "cus 123", "x" * 300])
+def test_an_id_no_customer_can_have_is_a_usage_error(tmp_path, args, bad):
+    r = invoke(Settings(data_dir=tmp_path, temporal_address=NOWHERE), *(a.replace("{id}", bad) for a in args))
+    no_traceback(r)
+    assert r.exit_code == 2, out(r)
+    assert "is not a customer id: the billing system's id, e.g. cus_123" in " ".join(out(r).split()), out(r)
+    assert "cannot reach Temporal" not in out(r) and "{" not in r.stdout, "refused before anything is asked"

@@ -28,6 +28,7 @@ from starter.personal_data import erase_member, export_member
 from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
 
+from .arguments import CustomerArg
 from .context import CliError, env_of, run
 from .render import console, ledger_view, say, summary_view, timeline_view, when
 
@@ -35,7 +36,6 @@ member_app = typer.Typer(
     help="One member's journey: balance, lots, tier, ledger, timeline; adjust points or tier.", no_args_is_help=True
 )
 
-CustomerArg = Annotated[str, typer.Argument(help="The billing system's customer id, e.g. cus_123.", show_default=False)]
 NEGATIVE_OK = {"ignore_unknown_options": True}  # `adjust cus_1 -250 …`: a negative number is not an option
 
 
