@@ -7,12 +7,21 @@ from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
 
+from domain.campaigns import Preview
 from domain.effects import LedgerEntry
 from domain.metrics import MetricsReport, Week
 from domain.segments import SampleMember, SegmentPreview
-from starter.cli.campaign import results_table
+from starter.cli.campaign import preview_table, results_table
 from starter.cli.metrics import trend_view
-from starter.cli.render import ledger_view, reconcile_view, segment_preview_view, segment_view
+from starter.cli.render import (
+    doctor_view,
+    ledger_view,
+    quarantine_view,
+    reconcile_view,
+    segment_preview_view,
+    segment_view,
+)
+from starter.doctor import Diagnosis
 from starter.reconcile import compare
 from storage.campaign_results import CampaignResults, Comparison, GroupFigures
 from tests.test_cli import totals, view
@@ -134,3 +143,24 @@ def test_the_weekly_trend_keeps_each_week_whole_at_80_columns() -> None:
     assert "…" not in text, text
     assert "2026-11-23" in text and "2027-01-11" in text and "12,345" in text and "4.52" in text, text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_doctor_and_what_a_journey_set_aside_fold_long_words_instead_of_cutting_them() -> None:
+    found = [
+        Diagnosis("cus_walkthrough_0001", ["workflow task failed 5 times in a row: ValueError: bad input"], 2, 1,
+                  "payment_succeeded: amount_minor must be ≥ 0", AT),
+        Diagnosis("cus_b", [], 12_345, 0, "unknown event type", AT),
+    ]  # fmt: skip
+    text = rendered(doctor_view(found))
+    assert "…" not in text and "12345" in text and "cus_walkthrough_0001" in text, text
+    rows = [{"at": AT, "what": "event", "ref": "evt_1NZqK4LkdIwHu7ixXYZ", "type": "payment_succeeded", "reason": "x"}]
+    text = rendered(quarantine_view("cus_b", rows))
+    assert "…" not in text, text
+    refs = [line.split("│")[3].strip() for line in text.splitlines() if line.startswith("│")]
+    assert "".join(refs) == "evt_1NZqK4LkdIwHu7ixXYZ", "the event id folds, every character kept"
+
+
+def test_a_campaign_preview_keeps_its_title_on_one_line() -> None:
+    preview = Preview(campaign_id="welcome-bonus", segment_size=3, reached=3, held_out=0, skipped={}, max_points=150)
+    text = rendered(preview_table(preview))
+    assert "Campaign welcome-bonus: dry run (nothing sent)" in text, text

@@ -136,7 +136,8 @@ def progress_line(p: CampaignProgress) -> str:
 
 
 def preview_table(p: Preview) -> Table:
-    table = Table(title=f"Campaign {p.campaign_id}: dry run (nothing sent)")
+    title = f"Campaign {p.campaign_id}: dry run (nothing sent)"
+    table = Table(title=title, min_width=len(title))  # the title on one line, not broken over a narrow table
     table.add_column("", justify="left")
     table.add_column("members", justify="right")
     table.add_row("segment", str(p.segment_size))
@@ -265,7 +266,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         table = Table(title="Campaigns")
         whole_column(table, "id", (r.campaign_id for r in found))
         for name in ("name", "kind", "state", "created by", "created"):
-            table.add_column(name)
+            table.add_column(name, overflow="fold")
         for r in found:
             table.add_row(r.campaign_id, r.name, r.kind, r.state, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}")
         console().print(table)

@@ -34,7 +34,7 @@ def metrics_cmd(
         return
     out = console()
     figures = Table(title=f"Program metrics as of {report.as_of:%Y-%m-%d %H:%M} UTC", title_justify="left")
-    figures.add_column("metric")
+    figures.add_column("metric", overflow="fold")
     figures.add_column("value", justify="right")
     figures.add_column("what it is", overflow="fold")
     for m in report.metrics:
@@ -43,7 +43,7 @@ def metrics_cmd(
     out.print(trend_view(report))
     goals = Table(title=escape("Goals (the program file's [[goals]])"), title_justify="left")
     for name in ("goal", "target", "status", "how far"):
-        goals.add_column(name)
+        goals.add_column(name, overflow="fold")
     for g in report.goals:
         status = {"met": "[green]met[/]", "on_the_way": "[yellow]on the way[/]", "behind": "[red]behind[/]"}.get(
             g.status, "[dim]no data[/]"

@@ -39,8 +39,10 @@ def progress_bar(out: Console, label: str) -> Progress:
 
 
 def add_columns(table: Table, *columns: tuple[str, JustifyMethod]) -> None:
+    """Text columns: on a narrow terminal a word too long for its column (an event id, a type) folds onto
+    the next line whole instead of being cut to `evt_1NZq…`."""
     for name, justify in columns:
-        table.add_column(name, justify=justify)
+        table.add_column(name, justify=justify, overflow="fold")
 
 
 def whole_column(table: Table, name: str, values: Iterable[str], justify: JustifyMethod = "left") -> None:
@@ -50,10 +52,13 @@ def whole_column(table: Table, name: str, values: Iterable[str], justify: Justif
     table.add_column(name, justify=justify, no_wrap=True, min_width=width)
 
 
-def figure_column(table: Table, name: str, values: Iterable[str], justify: JustifyMethod = "right") -> None:
-    """A column of figures (points, counts) that are never cut nor wrapped, nor their header: as wide as
-    the longest of them (a table too wide for the terminal is cropped, so check `table_width`)."""
-    width = max([len(name), *(len(v) for v in values)])
+def figure_column(
+    table: Table, name: str, values: Iterable[str], justify: JustifyMethod = "right", wrap_header: bool = False
+) -> None:
+    """A column of figures (points, counts) that are never cut nor wrapped: as wide as the longest of them
+    and the header (`wrap_header`: its longest word, the header wrapping between words). A table too wide
+    for the terminal is cropped, so keep them few or check `table_width`."""
+    width = max([*((len(w) for w in name.split()) if wrap_header else [len(name)]), *(len(v) for v in values)])
     table.add_column(name, justify=justify, width=width)  # a fixed width: rich never squeezes it
 
 
@@ -161,8 +166,8 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
     if s.pending_lots:
         pending = Table(title="pending (on hold)", title_justify="left")
         pending.add_column("points", justify="right")
-        pending.add_column("source")
-        pending.add_column("released")
+        pending.add_column("source", overflow="fold")
+        pending.add_column("released", overflow="fold")
         for p in s.pending_lots:
             pending.add_row(points(p.points), p.source, when(p.release_at))
         parts.append(pending)
@@ -177,7 +182,7 @@ def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Tab
     amounts = [f"{e.points:+d}" if e.points else "0" for e in entries]
     figure_column(t, "seq", [str(e.seq) for e in entries])
     t.add_column("at", width=10)  # the date whole, its time under it
-    t.add_column("kind")
+    t.add_column("kind", overflow="fold")
     figure_column(t, "points", amounts)
     if pending:
         figure_column(t, "pending", [f"{e.pending_points:+d}" if e.pending_points else "" for e in entries])
@@ -204,9 +209,9 @@ def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Tab
 def timeline_view(customer_id: str, timeline: Timeline) -> Table:
     """In the journey's order (a cause before its effects), to the second: many lines share a minute."""
     t = Table(title=f"timeline of {customer_id}", title_justify="left")
-    t.add_column("at (UTC)")
-    t.add_column("kind")
-    t.add_column("what happened")
+    t.add_column("at (UTC)", overflow="fold")
+    t.add_column("kind", overflow="fold")
+    t.add_column("what happened", overflow="fold")
     for item in timeline.items:
         t.add_row(item.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), item.kind, item.text)
     if not timeline.items:
@@ -275,13 +280,9 @@ def doctor_view(found: list[Diagnosis]) -> Table:
     t = Table(title="journeys that need support", title_justify="left")
     add_columns(t, ("", "center"))
     whole_column(t, "customer", (d.customer_id for d in found))
-    add_columns(
-        t,
-        ("rejected events", "right"),
-        ("unwritable entries", "right"),
-        ("latest set aside", "left"),
-        ("stuck", "left"),
-    )
+    figure_column(t, "rejected events", [str(d.rejected_events) for d in found], wrap_header=True)
+    figure_column(t, "unwritable entries", [str(d.unwritable_entries) for d in found], wrap_header=True)
+    add_columns(t, ("latest set aside", "left"), ("stuck", "left"))
     for d in found:
         latest = f"{when(d.latest_at)}: {d.latest_reason}" if d.latest_at else ""
         t.add_row(
@@ -307,7 +308,7 @@ def segments_view(segments: list[Segment], counts: dict[str, int] | None = None)
     table = Table(title=f"{len(segments)} segment(s)")
     whole_column(table, "id", (s.segment_id for s in segments))
     for col in ("name", "filter", "created", "by", *(["members"] if counts is not None else [])):
-        table.add_column(col, justify="right" if col == "members" else "left")
+        table.add_column(col, justify="right" if col == "members" else "left", overflow="fold")
     for s in segments:
         extra = [points(counts.get(s.segment_id, 0))] if counts is not None else []
         table.add_row(s.segment_id, s.name, in_words(s.filter), when(s.created_at), s.created_by, *extra)
@@ -319,7 +320,7 @@ def segment_preview_view(p: SegmentPreview) -> Group:
     whole_column(table, "customer", (m.customer_id for m in p.sample))
     columns = ("tier", "status", "balance", "engagement", "churn risk", "last active", "zone", "email")
     for col in columns:
-        table.add_column(col, justify="right" if col in ("balance", "churn risk") else "left")
+        table.add_column(col, justify="right" if col in ("balance", "churn risk") else "left", overflow="fold")
     for m in p.sample:
         table.add_row(
             m.customer_id,
@@ -339,7 +340,7 @@ def segment_view(rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(rows)} member(s)")
     whole_column(table, "customer", (r["customer_id"] for r in rows))
     for col in ("email", "status", "tier", "at risk", "updated"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             r["customer_id"],
