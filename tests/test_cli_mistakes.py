@@ -5,6 +5,7 @@ Python traceback."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import uuid
 
@@ -309,3 +310,29 @@ def test_an_id_no_customer_can_have_is_a_usage_error(tmp_path, args, bad):
     assert r.exit_code == 2, out(r)
     assert "is not a customer id: the billing system's id, e.g. cus_123" in " ".join(out(r).split()), out(r)
     assert "cannot reach Temporal" not in out(r) and "{" not in r.stdout, "refused before anything is asked"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("segment", "show", "nope", "--json"),
+        ("segment", "preview", "nope", "--json"),
+        ("campaign", "preview", "nope", "--json"),
+        ("campaign", "results", "nope", "--json"),
+        ("campaign", "list", "--json"),
+        ("metrics", "--json"),
+        ("doctor", "--json"),
+    ],
+)
+def test_with_json_a_failure_leaves_stdout_empty_for_the_next_program(tmp_path, args):
+    """`tenure … --json | jq` sees no half document: the reason is one line on stderr, the status non-zero."""
+    settings = Settings(data_dir=tmp_path, temporal_address=NOWHERE)
+    db_upgrade(settings)
+    for s in (settings, settings.model_copy(update={"database_url": DB_DOWN})):
+        r = invoke(s, *args)
+        no_traceback(r)
+        if r.exit_code == 0:
+            continue  # found nothing wrong (campaign list, metrics on an empty database): its JSON is below
+        assert r.stdout == "" and r.stderr.startswith("error: "), out(r)
+    r = invoke(settings, "campaign", "list", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
