@@ -336,3 +336,23 @@ def test_with_json_a_failure_leaves_stdout_empty_for_the_next_program(tmp_path, 
         assert r.stdout == "" and r.stderr.startswith("error: "), out(r)
     r = invoke(settings, "campaign", "list", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout) == []
+
+
+def test_a_segment_named_with_accents_gets_an_id_from_its_letters(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    r = invoke(settings, "segment", "create", "--name", "Fidèles à Paris", "-w", "timezone eq Europe/Paris")
+    assert r.exit_code == 0 and "created segment fideles-a-paris (Fidèles à Paris)" in r.stdout, out(r)
+    r = invoke(settings, "segment", "create", "--name", "顧客", "-w", "tier eq gold")
+    assert r.exit_code == 2 and "--id: give a segment_id: the name has no letters a-z or digits" in r.stderr, out(r)
+    r = invoke(settings, "segment", "create", "--name", "ä" * 5000, "-w", "tier eq gold")
+    no_traceback(r)
+    assert r.exit_code == 2 and "name:" in r.stderr and "200" in r.stderr, out(r)
+
+
+def test_a_filter_fault_reads_without_pydantics_wrapping(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    r = invoke(settings, "segment", "preview", "-w", "balance between 500")
+    assert r.exit_code == 2 and "filter.all.0: balance between takes [low, high]" in r.stderr, out(r)
+    assert "Value error" not in r.stderr

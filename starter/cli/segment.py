@@ -145,7 +145,7 @@ def _problems(e: ValidationError, prefix: str) -> str:
     lines = []
     for err in e.errors(include_url=False):
         where = ".".join(str(p) for p in (prefix, *error_path(err["loc"])) if p != "")
-        lines.append(f"  {where}: {err['msg']}")
+        lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")  # pydantic's wrapping of our words
     return "\n".join(lines)
 
 
