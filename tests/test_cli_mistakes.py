@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sqlite3
 import uuid
 
 import pytest
@@ -356,3 +357,27 @@ def test_a_filter_fault_reads_without_pydantics_wrapping(tmp_path):
     r = invoke(settings, "segment", "preview", "-w", "balance between 500")
     assert r.exit_code == 2 and "filter.all.0: balance between takes [low, high]" in r.stderr, out(r)
     assert "Value error" not in r.stderr
+
+
+def empty_databases(tmp_path) -> list[str]:
+    """A ledger database that answers but was never upgraded: an empty SQLite file, and (with
+    TENURE_TEST_POSTGRES_URL) PostgreSQL searching a schema with no tables."""
+    sqlite_file = tmp_path / "empty.db"
+    sqlite3.connect(sqlite_file).close()
+    urls = [f"sqlite:///{sqlite_file}"]
+    postgres = os.environ.get("TENURE_TEST_POSTGRES_URL")
+    if postgres:
+        urls.append(postgres + ("&" if "?" in postgres else "?") + "options=-csearch_path%3Dno_tenure_here")
+    return urls
+
+
+@pytest.mark.parametrize(
+    "args", [("segment", "list"), ("campaign", "list"), ("member", "ledger", "cus_1"), ("metrics",)]
+)
+def test_a_database_never_upgraded_says_tenure_db_upgrade(tmp_path, args):
+    for url in empty_databases(tmp_path):
+        r = invoke(Settings(data_dir=tmp_path, database_url=url), *args)
+        no_traceback(r)
+        assert r.exit_code == 1, out(r)
+        assert "the ledger database has no Tenure tables, or an older schema" in r.stderr, out(r)
+        assert "`tenure db upgrade` brings it to this Tenure's" in r.stderr

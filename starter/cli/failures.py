@@ -16,6 +16,22 @@ KEYS_HINT = (
 )
 
 
+UNDEFINED_TABLE, UNDEFINED_COLUMN = "42P01", "42703"  # PostgreSQL's SQLSTATEs
+
+
+def behind(e: sa.exc.DBAPIError) -> bool:
+    """The database answers, but lacks the tables or columns this Tenure reads: never migrated, or behind."""
+    if getattr(e.orig, "sqlstate", None) in (UNDEFINED_TABLE, UNDEFINED_COLUMN):
+        return True
+    return str(e.orig).startswith(("no such table", "no such column"))  # SQLite's words
+
+
+def first_line(e: sa.exc.DBAPIError) -> str:
+    """The driver's message, without SQLAlchemy's SQL and link."""
+    orig = e.orig if e.orig is not None else e
+    return (str(orig).strip().splitlines() or ["no answer"])[0]
+
+
 def cause_of(e: BaseException, kind: type[BaseException]) -> BaseException | None:
     """`e`, or the exception of type `kind` it was raised from (the SDK wraps a codec's failures)."""
     seen: set[int] = set()
@@ -37,10 +53,15 @@ def in_words(e: BaseException) -> tuple[str, int] | None:
             f"not a database URL ({e}): set TENURE_DATABASE_URL or --db to e.g. "
             "postgresql+psycopg://user:password@host:5432/tenure or sqlite:///data/tenure.db"
         ), 2
+    if isinstance(e, (sa.exc.OperationalError, sa.exc.ProgrammingError)) and behind(e):
+        return (
+            f"the ledger database has no Tenure tables, or an older schema ({first_line(e)}): "
+            "`tenure db upgrade` brings it to this Tenure's (`tenure db current` says where it stands)"
+        ), 1
     if isinstance(e, sa.exc.OperationalError):  # refused, unknown host, wrong password: the driver says which
-        orig = e.orig if e.orig is not None else e
-        reason = (str(orig).strip().splitlines() or ["no answer"])[0]
-        return f"cannot open the ledger database: {reason} — is it up, and is TENURE_DATABASE_URL (or --db) right?", 1
+        return (
+            f"cannot open the ledger database: {first_line(e)} — is it up, and is TENURE_DATABASE_URL (or --db) right?"
+        ), 1
     decryption = cause_of(e, PayloadDecryptionError)
     if decryption is not None:
         return f"{decryption}{KEYS_HINT}", 1
