@@ -13,6 +13,7 @@ import uuid
 import pytest
 import typer
 from rich.console import Console
+from typer.testing import CliRunner
 
 from domain.campaigns import Counts, Progress
 from settings import Settings
@@ -381,3 +382,18 @@ def test_a_database_never_upgraded_says_tenure_db_upgrade(tmp_path, args):
         assert r.exit_code == 1, out(r)
         assert "the ledger database has no Tenure tables, or an older schema" in r.stderr, out(r)
         assert "`tenure db upgrade` brings it to this Tenure's" in r.stderr
+
+
+def test_erase_without_an_answer_is_not_erased_and_says_how_to_skip_the_question(tmp_path):
+    runner = CliRunner()
+    for answer in ("", "n\n"):  # stdin closed (a script), or no
+        r = runner.invoke(
+            cli.app,
+            ["member", "erase", "cus_1", "--actor", "admin:maria"],
+            obj=Settings(data_dir=tmp_path, temporal_address=NOWHERE),
+            input=answer,
+        )
+        no_traceback(r)
+        assert r.exit_code == 1, out(r)
+        assert "not erased: nothing of cus_1 changed (--yes erases without asking)" in r.stderr, out(r)
+        assert "Aborted" not in out(r)

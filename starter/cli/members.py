@@ -252,6 +252,16 @@ def export_cmd(
     say(f"[green]✔[/] exported {customer_id} to {output}")
 
 
+def _confirmed(question: str) -> bool:
+    """Yes to `question`; no answer at all (no terminal, stdin closed, Ctrl-D) is a no, not click's bare
+    'Aborted.'."""
+    try:
+        return typer.confirm(question)
+    except typer.Abort:
+        typer.echo("", err=True)
+        return False
+
+
 def _writable(output: Path) -> None:
     """`--output` names a file in a folder that exists and may be written: say so now, not after the export."""
     folder = output.parent
@@ -276,7 +286,7 @@ def erase_cmd(
 ):
     """Erase the member's personal data everywhere Tenure wrote it (GDPR art. 17); the ledger keeps amounts."""
     env = env_of(ctx)
-    if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
+    if not yes and not _confirmed(f"Erase the personal data of {customer_id}? This cannot be undone"):
         say(f"not erased: nothing of {customer_id} changed (--yes erases without asking)", stderr=True)
         raise typer.Exit(1)
     request = run(lambda: _erasure_request(request_id, actor, reason))  # wrong fields named before anything
