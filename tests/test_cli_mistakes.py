@@ -191,6 +191,9 @@ def test_a_campaign_in_the_wrong_state_says_what_to_type(error, doing, hint):
 class PausedCampaign:
     """A campaign client whose campaign runs, then is paused (as `tenure campaign pause` does)."""
 
+    task_queue = "tenure"
+    unanswered = False
+
     def __init__(self, states: list[str]):
         self.states = states
 
@@ -397,3 +400,23 @@ def test_erase_without_an_answer_is_not_erased_and_says_how_to_skip_the_question
         assert r.exit_code == 1, out(r)
         assert "not erased: nothing of cus_1 changed (--yes erases without asking)" in r.stderr, out(r)
         assert "Aborted" not in out(r)
+
+
+def test_a_campaign_no_worker_answers_for_says_its_progress_is_the_recorded_one(tmp_path, monkeypatch):
+    class Unanswered(PausedCampaign):
+        unanswered = True
+
+    async def with_campaigns(_env, fn, temporal=True, doing=("", "")):
+        return await fn(Unanswered(["running"]))
+
+    monkeypatch.setattr(cli_campaign, "with_campaigns", with_campaigns)
+    r = invoke(Settings(data_dir=tmp_path), "campaign", "status", "c1", "--once")
+    assert r.exit_code == 0, out(r)
+    assert "c1: running — targeted 0 of 4" in r.stdout and "(no worker answered: the progress last recorded" in r.stdout
+    watching = Watch("c1", "tenure")
+    watching.show(Progress(campaign_id="c1", run_id="c1", state="running", segment_size=4), unanswered=True)
+    screen = Console(width=80, record=True, color_system=None)
+    screen.print(watching.view)
+    text = " ".join(screen.export_text().split())
+    assert "no worker answered: the progress last recorded, and nothing moves until one does" in text, text
+    assert "is the worker (`make run`) up on task queue 'tenure'?" in text, text

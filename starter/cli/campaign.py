@@ -181,18 +181,20 @@ def results_table(r: CampaignResults) -> Table:
     return table
 
 
-def status_line(p: CampaignProgress) -> str:
-    """The progress in one line; a paused campaign says how it goes on."""
+def status_line(p: CampaignProgress, unanswered: bool = False) -> str:
+    """The progress in one line; a paused campaign says how it goes on, one no worker answered for says so."""
     resume = f" (`tenure campaign resume {p.campaign_id}` resumes it)" if p.state == "paused" else ""
-    return progress_line(p) + resume
+    stale = " (no worker answered: the progress last recorded — is the worker up?)" if unanswered else ""
+    return progress_line(p) + resume + stale
 
 
 class Watch:
     """The live view of a running campaign: a bar (state, reached of the segment, time) over a line of counts,
     so that neither is cut on an 80-column terminal."""
 
-    def __init__(self, campaign_id: str):
+    def __init__(self, campaign_id: str, task_queue: str = "tenure"):
         self.campaign_id = campaign_id
+        self.task_queue = task_queue
         self.bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), auto_refresh=False
         )
@@ -200,7 +202,8 @@ class Watch:
         self.counts = Text()
         self.view = Group(self.bar, self.counts)
 
-    def show(self, p: CampaignProgress) -> None:
+    def show(self, p: CampaignProgress, unanswered: bool = False) -> None:
+        """`unanswered`: no worker answered the workflow, so `p` is the progress last recorded."""
         c = p.counts
         self.bar.update(
             self.task, completed=c.targeted, total=p.segment_size, description=f"{self.campaign_id} {p.state}"
@@ -208,6 +211,12 @@ class Watch:
         self.counts.plain = (
             f"applied {c.applied} · held out {c.held_out} · skipped {sum(c.skipped.values())} · failed {c.failed}"
         )
+        if unanswered:
+            self.counts.append(
+                f"\nno worker answered: the progress last recorded, and nothing moves until one does — is the "
+                f"worker (`make run`) up on task queue {self.task_queue!r}?",
+                style="yellow",
+            )
 
 
 @campaign_app.command("create")
@@ -346,20 +355,20 @@ def status_cmd(
             print_json(p.model_dump(mode="json"))
             return
         if once or p.state not in LIVE_STATES:
-            say(status_line(p))
+            say(status_line(p, campaigns.unanswered))
             return
-        watching = Watch(campaign_id)
+        watching = Watch(campaign_id, campaigns.task_queue)
         out = console()
         with Live(watching.view, console=out, refresh_per_second=4):
             while True:
-                watching.show(p)
+                watching.show(p, campaigns.unanswered)
                 if p.state not in LIVE_STATES:
                     break
                 await asyncio.sleep(REFRESH)
                 p = await campaigns.status(campaign_id)
         if not out.is_terminal:
             out.line()  # piped: the last frame ends without one
-        say(status_line(p))
+        say(status_line(p, campaigns.unanswered))
 
     def watch() -> bool:
         try:
