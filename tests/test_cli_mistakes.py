@@ -420,3 +420,24 @@ def test_a_campaign_no_worker_answers_for_says_its_progress_is_the_recorded_one(
     text = " ".join(screen.export_text().split())
     assert "no worker answered: the progress last recorded, and nothing moves until one does" in text, text
     assert "is the worker (`make run`) up on task queue 'tenure'?" in text, text
+
+
+def test_the_quick_listing_says_when_it_stopped_at_its_limit(tmp_path):
+    from tests.test_segments_cli import settings_with_members
+
+    settings = settings_with_members(tmp_path)  # three members
+    r = invoke(settings, "segment", "-n", "2")
+    assert r.exit_code == 0 and "2 member(s)" in r.stdout, out(r)
+    assert "the first 2 by customer id; there may be more: --limit N shows N" in r.stderr, out(r)
+    r = invoke(settings, "segment")
+    assert r.exit_code == 0 and "3 member(s)" in r.stdout and "there may be more" not in out(r)
+
+
+def test_empty_lists_say_how_to_make_the_first(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    db_upgrade(settings)
+    r = invoke(settings, "segment", "list")
+    assert r.exit_code == 0 and "no segment saved yet: tenure segment create --name NAME" in r.stdout, out(r)
+    r = invoke(settings, "campaign", "list")
+    assert r.exit_code == 0 and "no campaign yet: tenure campaign create FILE" in r.stdout, out(r)
+    assert invoke(settings, "segment", "list", "--json").stdout.strip() == "[]"

@@ -272,6 +272,9 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         if as_json:
             print_json([r.model_dump(mode="json", exclude={"definition"}) for r in found])
             return
+        if not found:
+            say("no campaign yet: tenure campaign create FILE (`tenure campaign create --help` shows a file)")
+            return
         table = Table(title="Campaigns")
         whole_column(table, "id", (r.campaign_id for r in found))
         for name in ("name", "kind", "state", "created by", "created"):

@@ -87,7 +87,10 @@ def segment_cmd(
                 raise CliError(f"--tier: {faults[0].message}", code=2)
         return segment(env.engine(), at_risk=True if at_risk else None, status=status, tier=tier, limit=limit)
 
-    console().print(segment_view(run(work)))
+    rows = run(work)
+    console().print(segment_view(rows))
+    if len(rows) >= limit:
+        say(f"the first {limit:,} by customer id; there may be more: --limit N shows N", stderr=True)
 
 
 # ---- building a filter from the command line ---------------------------------------------------
@@ -258,6 +261,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False):
     found = run(lambda: SegmentClient(env.engine()).list())
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
+    elif not found:
+        say('no segment saved yet: tenure segment create --name NAME -w "FIELD OP VALUE" (see --help)')
     else:
         console().print(segments_view(found))
 
