@@ -136,11 +136,18 @@ def _parse_until(value: str) -> datetime:
 # ---- the commands -------------------------------------------------------------------------------
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of tables (as the HTTP API answers).")]
+
+
 @member_app.command("show")
-def show_cmd(ctx: typer.Context, customer_id: CustomerArg):
+def show_cmd(ctx: typer.Context, customer_id: CustomerArg, as_json: JsonOption = False):
     """Balance, pending, tier and why, next tier, and every lot with its expiry."""
     env = env_of(ctx)
-    console().print(summary_view(run(env.call(lambda tenure: tenure.summary(customer_id)))))
+    summary = run(env.call(lambda tenure: tenure.summary(customer_id)))
+    if as_json:  # what GET /members/{id} answers
+        typer.echo(summary.model_dump_json(indent=2))
+        return
+    console().print(summary_view(summary))
 
 
 @member_app.command("ledger")
@@ -148,10 +155,15 @@ def ledger_cmd(
     ctx: typer.Context,
     customer_id: CustomerArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N entries.")] = 50,
+    as_json: JsonOption = False,
 ):
     """The customer's entries in the SQL ledger (the most recent ones)."""
     env = env_of(ctx)
     entries, total = run(lambda: member_ledger(env.engine(), customer_id, limit))
+    if as_json:  # GET /members/{id}/ledger's shape, at the offset of the last N
+        page = {"customer_id": customer_id, "total": total, "offset": max(0, total - limit), "limit": limit}
+        typer.echo(json.dumps({**page, "entries": [e.model_dump(mode="json") for e in entries]}, indent=2))
+        return
     console().print(ledger_view(customer_id, entries, total))
 
 
@@ -160,10 +172,15 @@ def timeline_cmd(
     ctx: typer.Context,
     customer_id: CustomerArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N events.")] = 100,
+    as_json: JsonOption = False,
 ):
     """What happened in the journey, in plain words."""
     env = env_of(ctx)
-    console().print(timeline_view(customer_id, run(env.call(lambda tenure: tenure.timeline(customer_id, limit)))))
+    timeline = run(env.call(lambda tenure: tenure.timeline(customer_id, limit)))
+    if as_json:
+        typer.echo(timeline.model_dump_json(indent=2))
+        return
+    console().print(timeline_view(customer_id, timeline))
 
 
 @member_app.command("adjust", context_settings=NEGATIVE_OK)
