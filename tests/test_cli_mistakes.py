@@ -441,3 +441,11 @@ def test_empty_lists_say_how_to_make_the_first(tmp_path):
     r = invoke(settings, "campaign", "list")
     assert r.exit_code == 0 and "no campaign yet: tenure campaign create FILE" in r.stdout, out(r)
     assert invoke(settings, "segment", "list", "--json").stdout.strip() == "[]"
+
+
+async def test_a_namespace_that_is_none_is_not_taken_for_a_missing_customer(dev_env, tmp_path):
+    settings = Settings(temporal_address=dev_env.client.service_client.config.target_host, data_dir=tmp_path)
+    r = await ainvoke(settings, "--namespace", "no-such-namespace", "member", "show", "cus_1")
+    no_traceback(r)
+    assert r.exit_code == 1, out(r)
+    assert "Namespace no-such-namespace is not found" in r.stderr and "no journey" not in r.stderr, out(r)
