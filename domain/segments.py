@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -486,8 +487,10 @@ class SegmentPreview(BaseModel):
 
 
 def segment_id_for(name: str) -> str:
-    """The id a segment gets from its name when none is given: `Gold at risk` → `gold-at-risk`."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+    """The id a segment gets from its name when none is given: `Gold at risk` → `gold-at-risk`; accents
+    are dropped from their letters (`Fidèles à Paris` → `fideles-a-paris`, not `fid-les-paris`)."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:64].strip("-")
     if not slug:
-        raise ValueError("give a segment_id: the name has no letters or digits to make one from")
+        raise ValueError("give a segment_id: the name has no letters a-z or digits to make one from")
     return slug

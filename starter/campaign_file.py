@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from domain.campaigns import CampaignDefinition
 from domain.program import ProgramError, program_from_data
 
-from .program_file import read_program
+from .program_file import UnreadableFile, read_program, text_of
 
 
 class CampaignFileError(ValueError):
@@ -64,9 +64,10 @@ def definition_from_data(raw: dict[str, Any], source: str = "campaign", base: Pa
 
 def read_campaign(path: Path) -> CampaignDefinition:
     """The validated campaign of a `.toml` or `.json` file."""
-    if not path.is_file():
-        raise CampaignFileError(f"campaign file {path} not found")
-    text = path.read_text()
+    try:
+        text = text_of(path, "campaign file")
+    except UnreadableFile as e:
+        raise CampaignFileError(str(e)) from None
     try:
         raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:

@@ -7,6 +7,7 @@ dev server, with a worker of this test on the same ledger database.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -172,6 +173,15 @@ async def test_member_commands(dev_env, program, tmp_path, cid):
         assert r.exit_code == 0, out(r)
         assert "payment in_1" in r.stdout and "survey_answered" in r.stdout
 
+        # --json, for scripts: what the HTTP API answers
+        r = await ainvoke(settings, "member", "show", cid, "--json")
+        assert r.exit_code == 0 and json.loads(r.stdout)["balance"] == balance, out(r)
+        r = await ainvoke(settings, "member", "ledger", cid, "--limit", "2", "--json")
+        page = json.loads(r.stdout)
+        assert page["total"] == 3 and page["offset"] == 1 and [e["seq"] for e in page["entries"]] == [2, 3], page
+        r = await ainvoke(settings, "member", "timeline", cid, "--json")
+        assert any("survey_answered" in item["text"] for item in json.loads(r.stdout)["items"]), r.stdout
+
         r = await ainvoke(
             settings,
             "member",
@@ -331,7 +341,8 @@ async def test_reconcile_detects_a_tampered_ledger(dev_env, program, tmp_path):
         assert r.exit_code == 1, out(r)
         assert "✘ 1 of 3 customers do not reconcile" in r.stdout
         line = next(x for x in r.stdout.splitlines() if victim in x)
-        assert "✘" in line and "ledger points sum" in line
+        assert "✘" in line, "its row is marked"
+        assert f"✘ {victim}: ledger points sum" in r.stdout, "and its problem named under the table"
         r = await ainvoke(settings, "reconcile", victim)
         assert r.exit_code == 1 and "✘" in r.stdout
         r = await ainvoke(settings, "reconcile", ids[0])

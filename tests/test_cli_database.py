@@ -79,7 +79,7 @@ def test_an_unreachable_ledger_is_one_line_from_every_command(command: list[str]
     result = CliRunner().invoke(app, ["--db", f"postgresql+psycopg://tenure:x@127.0.0.1:{closed}/tenure", *command])
     assert result.exit_code == 1, result.output
     assert not isinstance(result.exception, Exception), result.exception
-    assert "error: cannot use the ledger database (TENURE_DATABASE_URL or --db): connection failed" in result.output
+    assert "error: cannot open the ledger database: connection failed" in result.output
 
 
 def test_checking_the_revision_logs_nothing_but_an_upgrade_says_what_ran(tmp_path: Path, caplog):

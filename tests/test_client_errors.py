@@ -69,6 +69,9 @@ def test_rpc_errors():
     assert isinstance(missing, NoJourney) and missing.customer_id == "cus_1"
     namespace = rpc(RPCStatusCode.NOT_FOUND, "namespace not found", must_exist=False)
     assert isinstance(namespace, TemporalRejected) and namespace.status == "NOT_FOUND"
+    # a namespace that is none (TENURE_TEMPORAL_NAMESPACE, --namespace mistyped) is not "no journey"
+    wrong = rpc(RPCStatusCode.NOT_FOUND, "Namespace nope is not found.")
+    assert isinstance(wrong, TemporalRejected) and wrong.message == "Namespace nope is not found.", wrong
     for status, message in (
         (RPCStatusCode.DEADLINE_EXCEEDED, "Timeout expired"),
         (RPCStatusCode.CANCELLED, "operation timed out"),

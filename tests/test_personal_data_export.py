@@ -350,7 +350,7 @@ def test_an_export_to_a_file_that_cannot_be_written_is_refused_before_it_is_made
     url, engine = ledger
     add_member_rows(engine, "cus_ines")
     journeys = Journeys({"cus_ines": unsubscribed_account("cus_ines")})
-    for target, fault in ((tmp_path / "missing" / "x.json", "there is no folder"), (tmp_path, "is a folder")):
+    for target, fault in ((tmp_path / "missing" / "x.json", "no folder"), (tmp_path, "is a folder")):
         r = run_cli(url, tmp_path, journeys, "member", "export", "cus_ines", "--actor", "a:b", "-o", str(target))
         assert r.exit_code == 2 and fault in r.output, r.output
     assert requests_of(engine, "cus_ines") == []

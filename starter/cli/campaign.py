@@ -13,19 +13,30 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Group
+from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from domain.campaigns import CampaignDefinition, Preview
 from domain.campaigns import Progress as CampaignProgress
 from starter.campaign_file import CampaignFileError, read_campaign
-from starter.client.campaigns import CampaignClient, CampaignError, InvalidCampaign
+from starter.client.campaigns import (
+    CampaignClient,
+    CampaignError,
+    CampaignStateError,
+    InvalidCampaign,
+    NoCampaign,
+    UnknownSegment,
+)
 from storage.campaign_results import CampaignResults
 
 from .context import CliError, Env, env_of, run
@@ -41,7 +52,7 @@ campaign_app = typer.Typer(
 IdArg = Annotated[str, typer.Argument(help="The campaign's id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
 REFRESH = 0.5  # seconds between two looks at a running campaign
-LIVE_STATES = ("running", "paused")  # the states the progress bar follows
+LIVE_STATES = ("running",)  # the bar follows a running campaign; a paused one does not move, so it is said once
 
 
 def default_actor() -> str:
@@ -51,23 +62,56 @@ def default_actor() -> str:
         return "cli"
 
 
-async def with_campaigns(env: Env, fn: Callable[[CampaignClient], Awaitable[T]], temporal: bool = True) -> T:
+async def with_campaigns(
+    env: Env, fn: Callable[[CampaignClient], Awaitable[T]], temporal: bool = True, doing: tuple[str, str] = ("", "")
+) -> T:
     """Run one piece of work against the campaigns (connected to Temporal unless `temporal` is False:
-    definitions, previews and results are SQL only); their errors become the CLI's."""
+    definitions, previews and results are SQL only); their errors become the CLI's, with what to type next
+    (`doing`: start, pause, resume or cancel, and the campaign's id)."""
     engine = env.engine()
     try:
         if not temporal:
             try:
                 return await fn(CampaignClient(None, engine, env.settings.task_queue))
             except CampaignError as e:
-                raise CliError(str(e)) from None
+                raise CliError(campaign_message(e, *doing)) from None
         async with env.tenure() as tenure:
             try:
                 return await fn(tenure.campaigns(engine))
             except CampaignError as e:
-                raise CliError(str(e)) from None
+                raise CliError(campaign_message(e, *doing)) from None
     finally:
         engine.dispose()
+
+
+ENDED = ("completed", "cancelled", "failed")
+
+
+def campaign_message(e: CampaignError, doing: str = "", campaign_id: str = "") -> str:
+    """The client's words for a campaign error, and what to type instead."""
+    text = re.sub(r"^(WrongState|NotPaused): ", "", str(e))  # the workflow's refusals carry their type
+    if isinstance(e, NoCampaign):
+        return f"{text}: `tenure campaign list` shows the campaigns"
+    if isinstance(e, UnknownSegment):
+        return f"{text}: `tenure segment list` shows the saved segments (or give the campaign an inline filter)"
+    if not isinstance(e, CampaignStateError) or not doing:
+        return text
+    cid = e.campaign_id or campaign_id
+    found = re.match(r"a (\w+) campaign cannot", text)
+    state = e.state or (found.group(1) if found else "running" if "not paused" in text else "")
+    if doing == "start":
+        step = "a campaign runs once: give its file a new id, then `tenure campaign create FILE`"
+    elif state == "draft":
+        step = f"it has not started: `tenure campaign start {cid}`"
+    elif state in ENDED:
+        step = f"it has ended, nothing to {doing}: `tenure campaign results {cid}`"
+    elif state == "paused" and doing == "pause":
+        step = f"it is paused already: `tenure campaign resume {cid}` resumes it"
+    elif doing == "resume":
+        step = f"only a paused campaign resumes: `tenure campaign status {cid}` says where it stands"
+    else:
+        return text
+    return f"{text}: {step}"
 
 
 def print_json(value: Any) -> None:
@@ -92,7 +136,8 @@ def progress_line(p: CampaignProgress) -> str:
 
 
 def preview_table(p: Preview) -> Table:
-    table = Table(title=f"Campaign {p.campaign_id}: dry run (nothing sent)")
+    title = f"Campaign {p.campaign_id}: dry run (nothing sent)"
+    table = Table(title=title, min_width=len(title))  # the title on one line, not broken over a narrow table
     table.add_column("", justify="left")
     table.add_column("members", justify="right")
     table.add_row("segment", str(p.segment_size))
@@ -136,13 +181,63 @@ def results_table(r: CampaignResults) -> Table:
     return table
 
 
+def status_line(p: CampaignProgress, unanswered: bool = False) -> str:
+    """The progress in one line; a paused campaign says how it goes on, one no worker answered for says so."""
+    resume = f" (`tenure campaign resume {p.campaign_id}` resumes it)" if p.state == "paused" else ""
+    stale = " (no worker answered: the progress last recorded — is the worker up?)" if unanswered else ""
+    return progress_line(p) + resume + stale
+
+
+class Watch:
+    """The live view of a running campaign: a bar (state, reached of the segment, time) over a line of counts,
+    so that neither is cut on an 80-column terminal."""
+
+    def __init__(self, campaign_id: str, task_queue: str = "tenure"):
+        self.campaign_id = campaign_id
+        self.task_queue = task_queue
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), auto_refresh=False
+        )
+        self.task = self.bar.add_task(campaign_id, total=None)
+        self.counts = Text()
+        self.view = Group(self.bar, self.counts)
+
+    def show(self, p: CampaignProgress, unanswered: bool = False) -> None:
+        """`unanswered`: no worker answered the workflow, so `p` is the progress last recorded."""
+        c = p.counts
+        self.bar.update(
+            self.task, completed=c.targeted, total=p.segment_size, description=f"{self.campaign_id} {p.state}"
+        )
+        self.counts.plain = (
+            f"applied {c.applied} · held out {c.held_out} · skipped {sum(c.skipped.values())} · failed {c.failed}"
+        )
+        if unanswered:
+            self.counts.append(
+                f"\nno worker answered: the progress last recorded, and nothing moves until one does — is the "
+                f"worker (`make run`) up on task queue {self.task_queue!r}?",
+                style="yellow",
+            )
+
+
 @campaign_app.command("create")
 def create_cmd(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A campaign definition, .toml or .json.")],
     actor: Annotated[str | None, typer.Option("--actor", help="Who defines it (default: cli:<user>).")] = None,
 ) -> None:
-    """Validate a definition file and record it as a draft."""
+    """Validate a definition file and record it as a draft.
+
+    A definition is TOML (or JSON): id, name, kind, a saved segment or an inline filter, the kind's terms.
+
+    README "Campaigns" has every kind and option. E.g. gold-weekend.toml:
+
+      id = "gold-weekend"
+      name = "200 points for gold members"
+      kind = "bonus"
+      segment = "gold"
+      bonus_points = 200
+
+    Then: tenure campaign preview gold-weekend, and tenure campaign start gold-weekend."""
     env = env_of(ctx)
 
     def load() -> CampaignDefinition:
@@ -177,10 +272,13 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         if as_json:
             print_json([r.model_dump(mode="json", exclude={"definition"}) for r in found])
             return
+        if not found:
+            say("no campaign yet: tenure campaign create FILE (`tenure campaign create --help` shows a file)")
+            return
         table = Table(title="Campaigns")
         whole_column(table, "id", (r.campaign_id for r in found))
         for name in ("name", "kind", "state", "created by", "created"):
-            table.add_column(name)
+            table.add_column(name, overflow="fold")
         for r in found:
             table.add_row(r.campaign_id, r.name, r.kind, r.state, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}")
         console().print(table)
@@ -213,7 +311,7 @@ def _control(ctx: typer.Context, campaign_id: str, what: str, actor: str | None 
             p = await getattr(campaigns, what)(campaign_id)
         say(f"campaign {campaign_id}: {p.state} (`tenure campaign status {campaign_id}` to watch it)")
 
-    run(with_campaigns(env, work))
+    run(with_campaigns(env, work, doing=(what, campaign_id)))
 
 
 @campaign_app.command("start")
@@ -251,7 +349,7 @@ def status_cmd(
     as_json: JsonOpt = False,
     once: Annotated[bool, typer.Option("--once", help="Print once, even while it runs.")] = False,
 ) -> None:
-    """Where the campaign stands; a live progress bar while it runs (until it ends, or Ctrl-C)."""
+    """Where the campaign stands; a live progress bar while it runs (until it ends or is paused, or Ctrl-C)."""
     env = env_of(ctx)
 
     async def work(campaigns: CampaignClient) -> None:
@@ -260,37 +358,30 @@ def status_cmd(
             print_json(p.model_dump(mode="json"))
             return
         if once or p.state not in LIVE_STATES:
-            say(progress_line(p))
+            say(status_line(p, campaigns.unanswered))
             return
+        watching = Watch(campaign_id, campaigns.task_queue)
         out = console()
-        bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=out,
-        )
-        with bar:
-            task = bar.add_task(f"{campaign_id} {p.state}", total=p.segment_size, detail="")
+        with Live(watching.view, console=out, refresh_per_second=4):
             while True:
-                c = p.counts
-                skipped = sum(c.skipped.values())
-                detail = f"applied {c.applied} · held out {c.held_out} · skipped {skipped} · failed {c.failed}"
-                bar.update(
-                    task,
-                    completed=c.targeted,
-                    total=p.segment_size,
-                    description=f"{campaign_id} {p.state}",
-                    detail=detail,
-                )
+                watching.show(p, campaigns.unanswered)
                 if p.state not in LIVE_STATES:
                     break
                 await asyncio.sleep(REFRESH)
                 p = await campaigns.status(campaign_id)
-        say(progress_line(p))
+        if not out.is_terminal:
+            out.line()  # piped: the last frame ends without one
+        say(status_line(p, campaigns.unanswered))
 
-    run(with_campaigns(env, work))
+    def watch() -> bool:
+        try:
+            asyncio.run(with_campaigns(env, work))
+        except KeyboardInterrupt:  # how one stops watching (the help says so): the campaign is not touched
+            return False
+        return True
+
+    if not run(watch):
+        say(f"stopped watching: campaign {campaign_id} goes on (`tenure campaign status {campaign_id}` to look again)")
 
 
 @campaign_app.command("results")
@@ -298,10 +389,15 @@ def results_cmd(
     ctx: typer.Context,
     campaign_id: IdArg,
     as_json: JsonOpt = False,
-    follow_up_days: Annotated[int, typer.Option("--follow-up-days", min=0, max=3650)] = 30,
+    follow_up_days: Annotated[
+        int, typer.Option("--follow-up-days", min=0, max=3650, help="Days after the campaign's window to measure.")
+    ] = 30,
 ) -> None:
-    """Treated vs holdout: activity, payments, redemptions, retention, reactivation, revenue; differences
-    with 95 % confidence intervals, and the counts behind them."""
+    """Treated vs holdout, with 95 % confidence intervals and the counts behind them.
+
+    Activity, payments, redemptions, retention, reactivation and revenue, in the window and the follow-up.
+
+    Example: tenure campaign results gold-weekend --follow-up-days 60"""
     env = env_of(ctx)
 
     async def work(campaigns: CampaignClient) -> None:

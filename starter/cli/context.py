@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import typer
+from rich.markup import escape
 
 from domain.program import Program, ProgramError
 from settings import Settings, settings_from_environment
@@ -35,6 +36,7 @@ from starter.connect import connect
 from starter.payload_codec import PayloadKeyError
 from storage.engine import create_engine_for
 
+from . import failures
 from .render import say
 
 T = TypeVar("T")
@@ -143,8 +145,11 @@ def run(work: Coroutine[Any, Any, T] | Callable[[], T]) -> T:
             return work()
         return asyncio.run(work)
     except CliError as e:
-        say(f"[bold red]error:[/] {e}", stderr=True)
+        say(f"[bold red]error:[/] {escape(str(e))}", stderr=True)
         raise typer.Exit(e.code) from None
-    except sa.exc.OperationalError as e:  # the database down, refusing, or the password wrong: one line
-        say(f"[bold red]error:[/] cannot use the ledger database (TENURE_DATABASE_URL or --db): {e.orig}", stderr=True)
-        raise typer.Exit(1) from None
+    except (Exception, KeyboardInterrupt) as e:  # the database, the payload keys, Ctrl-C: in words (failures.py)
+        known = failures.in_words(e)
+        if known is None:
+            raise
+        say(f"[bold red]error:[/] {escape(known[0])}", stderr=True)
+        raise typer.Exit(known[1]) from None

@@ -14,6 +14,7 @@ import typer
 from starter.doctor import ATTEMPTS, STALLED_AFTER, Diagnosis, diagnose
 from storage.quarantine_reads import quarantined
 
+from . import arguments
 from .context import env_of, run
 from .render import console, doctor_view, progress_bar, quarantine_view, say
 
@@ -21,7 +22,8 @@ from .render import console, doctor_view, progress_bar, quarantine_view, say
 def doctor_cmd(
     ctx: typer.Context,
     customer_id: Annotated[
-        str | None, typer.Argument(help="One customer, with what it set aside; all when omitted.")
+        str | None,
+        typer.Argument(help="One customer, with what it set aside; all when omitted.", callback=arguments.customer_id),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of tables.")] = False,
     attempts: Annotated[

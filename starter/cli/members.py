@@ -33,6 +33,7 @@ from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
 from storage.personal_data import list_requests
 
+from .arguments import CustomerArg
 from .context import CliError, env_of, run
 from .render import console, ledger_view, requests_view, say, summary_view, timeline_view, when
 
@@ -124,15 +125,15 @@ def json_text(document: object) -> str:
 
 
 def writable(path: Path) -> None:
-    """Exit 2 naming the problem when `path` cannot be written: its folder is missing or not writable, or it
-    is a folder itself."""
+    """Exit 2 naming the problem and what to do when `path` cannot be written: said before the export is
+    made (and recorded), not after."""
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise CliError(f"-o {path}: is a folder; give a file name", code=2)
+        raise CliError(f"--output: {path} is a folder: name a file in it, e.g. {path / 'member.json'}", code=2)
     if not folder.is_dir():
-        raise CliError(f"-o {path}: there is no folder {folder}", code=2)
+        raise CliError(f"--output: no folder {folder}: create it, or name a file in an existing folder", code=2)
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise CliError(f"-o {path}: not writable by this user", code=2)
+        raise CliError(f"--output: {path} cannot be written here (permission denied)", code=2)
 
 
 def write_private(path: Path, text: str) -> None:
@@ -188,40 +189,57 @@ def _parse_until(value: str) -> datetime:
 # ---- the commands -------------------------------------------------------------------------------
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of tables (as the HTTP API answers).")]
+
+
 @member_app.command("show")
-def show_cmd(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help="The billing system's customer id.")]):
+def show_cmd(ctx: typer.Context, customer_id: CustomerArg, as_json: JsonOption = False):
     """Balance, pending, tier and why, next tier, and every lot with its expiry."""
     env = env_of(ctx)
-    console().print(summary_view(run(env.call(lambda tenure: tenure.summary(customer_id)))))
+    summary = run(env.call(lambda tenure: tenure.summary(customer_id)))
+    if as_json:  # what GET /members/{id} answers
+        typer.echo(summary.model_dump_json(indent=2))
+        return
+    console().print(summary_view(summary))
 
 
 @member_app.command("ledger")
 def ledger_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N entries.")] = 50,
+    as_json: JsonOption = False,
 ):
     """The customer's entries in the SQL ledger (the most recent ones)."""
     env = env_of(ctx)
     entries, total = run(lambda: member_ledger(env.engine(), customer_id, limit))
+    if as_json:  # GET /members/{id}/ledger's shape, at the offset of the last N
+        page = {"customer_id": customer_id, "total": total, "offset": max(0, total - limit), "limit": limit}
+        typer.echo(json.dumps({**page, "entries": [e.model_dump(mode="json") for e in entries]}, indent=2))
+        return
     console().print(ledger_view(customer_id, entries, total))
 
 
 @member_app.command("timeline")
 def timeline_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the last N events.")] = 100,
+    as_json: JsonOption = False,
 ):
     """What happened in the journey, in plain words."""
     env = env_of(ctx)
-    console().print(timeline_view(customer_id, run(env.call(lambda tenure: tenure.timeline(customer_id, limit)))))
+    timeline = run(env.call(lambda tenure: tenure.timeline(customer_id, limit)))
+    if as_json:
+        typer.echo(timeline.model_dump_json(indent=2))
+        return
+    console().print(timeline_view(customer_id, timeline))
 
 
 @member_app.command("adjust", context_settings=NEGATIVE_OK)
 def adjust_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     points: Annotated[int, typer.Argument(help="Points to add (positive) or remove (negative).")],
     reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger and the email.")],
     actor: Annotated[str, typer.Option("--actor", help="Who (e.g. support:maria).")],
@@ -229,7 +247,11 @@ def adjust_cmd(
         str | None, typer.Option("--request-id", help="Idempotency id; repeat it to retry safely (default: a new one).")
     ] = None,
 ):
-    """Add or remove points, with a reason and an actor (recorded in the ledger)."""
+    """Add or remove points, with a reason and an actor (recorded in the ledger).
+
+    Example: tenure member adjust cus_123 -250 --reason "duplicate survey" --actor support:maria --request-id adj-42
+
+    Repeat the same --request-id to retry safely: the points move once."""
     env = env_of(ctx)
     r = run(env.call(lambda tenure: member_adjust(tenure, customer_id, points, reason, actor, request_id)))
     say(
@@ -241,13 +263,15 @@ def adjust_cmd(
 @member_app.command("set-tier")
 def set_tier_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     tier: Annotated[str, typer.Argument(help="The minimum tier (e.g. gold).")],
     reason: Annotated[str, typer.Option("--reason", help="Why; shown to support and in the tier email.")],
     actor: Annotated[str, typer.Option("--actor", help="Who (e.g. support:maria).")],
     until: Annotated[str, typer.Option("--until", help="Last day of the minimum: YYYY-MM-DD (UTC) or ISO time.")],
 ):
-    """Set a minimum tier until a date: the member never drops below it while it lasts."""
+    """Set a minimum tier until a date: the member never drops below it while it lasts.
+
+    Example: tenure member set-tier cus_123 gold --reason "key account" --actor support:maria --until 2027-06-30"""
     env = env_of(ctx)
     end = _parse_until(until)
     s = run(env.call(lambda tenure: member_set_tier(tenure, customer_id, tier, reason, actor, end)))
@@ -258,7 +282,7 @@ def set_tier_cmd(
 
 
 @member_app.command("start-input")
-def start_input_cmd(ctx: typer.Context, customer_id: str):
+def start_input_cmd(ctx: typer.Context, customer_id: CustomerArg):
     """Print the JSON a new journey starts with, for `temporal workflow signal-with-start --input-file`."""
     env = env_of(ctx)
     program = run(env.program)
@@ -268,13 +292,15 @@ def start_input_cmd(ctx: typer.Context, customer_id: str):
 @member_app.command("export")
 def export_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     actor: Annotated[str, typer.Option("--actor", help="Who asks (e.g. admin:maria); recorded.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the document to this file (default: stdout).")
     ] = None,
 ):
-    """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20)."""
+    """Everything Tenure holds about the member, as one JSON document (GDPR art. 15 and 20).
+
+    Example: tenure member export cus_123 --actor admin:maria -o cus_123.json"""
     env = env_of(ctx)
     if output is not None:
         run(lambda: writable(output))  # before the export is made and recorded: nobody would have it
@@ -290,10 +316,20 @@ def export_cmd(
     say(f"[green]✔[/] exported {customer_id} to {output}")
 
 
+def _confirmed(question: str) -> bool:
+    """Yes to `question`; no answer at all (no terminal, stdin closed, Ctrl-D) is a no, not click's bare
+    'Aborted.'."""
+    try:
+        return typer.confirm(question)
+    except typer.Abort:
+        typer.echo("", err=True)
+        return False
+
+
 @member_app.command("erase")
 def erase_cmd(
     ctx: typer.Context,
-    customer_id: str,
+    customer_id: CustomerArg,
     actor: Annotated[str, typer.Option("--actor", help="Who asks (e.g. admin:maria); recorded.")],
     reason: Annotated[str | None, typer.Option("--reason", help="Why (a ticket number); no personal data.")] = None,
     request_id: Annotated[
@@ -303,7 +339,7 @@ def erase_cmd(
 ):
     """Erase the member's personal data everywhere Tenure wrote it (GDPR art. 17); the ledger keeps amounts."""
     env = env_of(ctx)
-    if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
+    if not yes and not _confirmed(f"Erase the personal data of {customer_id}? This cannot be undone"):
         say(f"not erased: nothing of {customer_id} changed (--yes erases without asking)", stderr=True)
         raise typer.Exit(1)
     request = run(lambda: _erasure_request(request_id, actor, reason))  # wrong fields named before anything

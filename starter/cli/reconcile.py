@@ -8,13 +8,16 @@ import typer
 
 from starter.reconcile import ReconcileRow, reconcile
 
+from . import arguments
 from .context import env_of, run
 from .render import console, progress_bar, reconcile_view, say
 
 
 def reconcile_cmd(
     ctx: typer.Context,
-    customer_id: Annotated[str | None, typer.Argument(help="One customer; all when omitted.")] = None,
+    customer_id: Annotated[
+        str | None, typer.Argument(help="One customer; all when omitted.", callback=arguments.customer_id)
+    ] = None,
 ):
     """Check that the SQL ledger agrees with the journeys; exit 1 on any mismatch."""
     env = env_of(ctx)
@@ -41,7 +44,7 @@ def reconcile_cmd(
     if not rows:
         say("[green]✔ nothing to reconcile: the ledger has no entries yet[/]")
         return
-    out.print(reconcile_view(rows))
+    out.print(reconcile_view(rows, out.width))
     bad = [r for r in rows if not r.ok]
     if bad:
         say(f"[bold red]✘ {len(bad)} of {len(rows)} customers do not reconcile[/]")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group, JustifyMethod
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -38,8 +39,10 @@ def progress_bar(out: Console, label: str) -> Progress:
 
 
 def add_columns(table: Table, *columns: tuple[str, JustifyMethod]) -> None:
+    """Text columns: on a narrow terminal a word too long for its column (an event id, a type) folds onto
+    the next line whole instead of being cut to `evt_1NZq…`."""
     for name, justify in columns:
-        table.add_column(name, justify=justify)
+        table.add_column(name, justify=justify, overflow="fold")
 
 
 def whole_column(table: Table, name: str, values: Iterable[str], justify: JustifyMethod = "left") -> None:
@@ -47,6 +50,16 @@ def whole_column(table: Table, name: str, values: Iterable[str], justify: Justif
     the other columns wrap instead, so what a person copies into the next command stays whole."""
     width = max([len(name), *(len(v) for v in values)])
     table.add_column(name, justify=justify, no_wrap=True, min_width=width)
+
+
+def figure_column(
+    table: Table, name: str, values: Iterable[str], justify: JustifyMethod = "right", wrap_header: bool = False
+) -> None:
+    """A column of figures (points, counts) that are never cut nor wrapped: as wide as the longest of them
+    and the header (`wrap_header`: its longest word, the header wrapping between words). A table too wide
+    for the terminal is cropped, so keep them few or check `table_width`."""
+    width = max([*((len(w) for w in name.split()) if wrap_header else [len(name)]), *(len(v) for v in values)])
+    table.add_column(name, justify=justify, width=width)  # a fixed width: rich never squeezes it
 
 
 def when(dt: datetime | None) -> str:
@@ -153,8 +166,8 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
     if s.pending_lots:
         pending = Table(title="pending (on hold)", title_justify="left")
         pending.add_column("points", justify="right")
-        pending.add_column("source")
-        pending.add_column("released")
+        pending.add_column("source", overflow="fold")
+        pending.add_column("released", overflow="fold")
         for p in s.pending_lots:
             pending.add_row(points(p.points), p.source, when(p.release_at))
         parts.append(pending)
@@ -162,27 +175,29 @@ def summary_view(s: Summary, now: datetime | None = None) -> Group:
 
 
 def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Table:
+    """Numbers and dates are never cut on an 80-column terminal (a date wraps its time to the next line);
+    a ref folds whole (an invoice id to copy), the reason wraps; `pending` shows only when an entry has some."""
     t = Table(title=f"ledger of {customer_id}: {len(entries)} of {total} entries", title_justify="left")
-    add_columns(
-        t,
-        ("seq", "right"),
-        ("at", "left"),
-        ("kind", "left"),
-        ("points", "right"),
-        ("pending", "right"),
-        ("balance", "right"),
-        ("reason", "left"),
-        ("ref", "left"),
-        ("actor", "left"),
-    )
-    for e in entries:
+    pending = any(e.pending_points for e in entries)
+    amounts = [f"{e.points:+d}" if e.points else "0" for e in entries]
+    figure_column(t, "seq", [str(e.seq) for e in entries])
+    t.add_column("at", width=10)  # the date whole, its time under it
+    t.add_column("kind", overflow="fold")
+    figure_column(t, "points", amounts)
+    if pending:
+        figure_column(t, "pending", [f"{e.pending_points:+d}" if e.pending_points else "" for e in entries])
+    figure_column(t, "balance", [points(e.balance_after) for e in entries])
+    t.add_column("reason", overflow="fold")
+    t.add_column("ref", overflow="fold")
+    t.add_column("actor", overflow="fold")
+    for e, amount in zip(entries, amounts, strict=True):
         style = "green" if e.points > 0 else "red" if e.points < 0 else ""
         t.add_row(
             str(e.seq),
             when(e.at),
             e.kind,
-            Text(f"{e.points:+d}" if e.points else "0", style=style),
-            f"{e.pending_points:+d}" if e.pending_points else "",
+            Text(amount, style=style),
+            *([f"{e.pending_points:+d}" if e.pending_points else ""] if pending else []),
             points(e.balance_after),
             e.reason or "",
             e.ref or "",
@@ -194,9 +209,9 @@ def ledger_view(customer_id: str, entries: list[LedgerEntry], total: int) -> Tab
 def timeline_view(customer_id: str, timeline: Timeline) -> Table:
     """In the journey's order (a cause before its effects), to the second: many lines share a minute."""
     t = Table(title=f"timeline of {customer_id}", title_justify="left")
-    t.add_column("at (UTC)")
-    t.add_column("kind")
-    t.add_column("what happened")
+    t.add_column("at (UTC)", overflow="fold")
+    t.add_column("kind", overflow="fold")
+    t.add_column("what happened", overflow="fold")
     for item in timeline.items:
         t.add_row(item.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), item.kind, item.text)
     if not timeline.items:
@@ -238,48 +253,61 @@ def requests_view(rows: list[dict[str, Any]], total: int) -> Table:
     return t
 
 
-def reconcile_view(rows: list[ReconcileRow]) -> Table:
-    """One line per member. A column whose every cell is 0 or empty (unwritten, cannot write, pending, the
-    problem) is left out: eleven columns did not fit 80, and every header was cut to `led…`; what is
-    left out is nothing to look at, and any row with something there brings its column back."""
-    columns: list[tuple[str, JustifyMethod, bool]] = [  # (header, justify, shown even when all zero)
-        ("ledger points", "right", True),
-        ("expected", "right", True),
-        ("balance", "right", True),
-        ("unwritten", "right", False),
-        ("cannot write", "right", False),
-        ("ledger pending", "right", False),
-        ("pending", "right", False),
-        ("seq ledger/journey", "right", True),
-        ("problem", "left", False),
-    ]
-    cells: list[list[str | Text]] = []
-    for r in rows:
-        v = r.view
-        cells.append(
-            [
-                points(r.ledger.points_sum),
-                points(r.expected_points) if r.expected_points is not None else "—",
-                points(v.balance) if v else "—",
-                str(r.not_in_ledger) if v else "—",
-                str(r.cannot_write) if v else "—",
-                points(r.ledger.pending_sum),
-                points(v.pending) if v else "—",
-                f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
-                Text("; ".join(r.problems), style="red") if r.problems else "",
-            ]
-        )
-    shown = [i for i, (_, _, always) in enumerate(columns) if always or any(str(c[i]) not in ("0", "") for c in cells)]
+def reconcile_figures(r: ReconcileRow) -> dict[str, str]:
+    """A member's figures, by the column that shows them."""
+    v = r.view
+    return {
+        "ledger points": points(r.ledger.points_sum),
+        "expected": points(r.expected_points) if r.expected_points is not None else "—",
+        "balance": points(v.balance) if v else "—",
+        "not yet written": str(r.not_in_ledger) if v else "—",
+        "cannot write": str(r.cannot_write) if v else "—",
+        "ledger pending": points(r.ledger.pending_sum),
+        "pending": points(v.pending) if v else "—",
+        "seq ledger/journey": f"{r.ledger.max_seq}/{v.seq}" if v else f"{r.ledger.max_seq}/—",
+    }
+
+
+def reconcile_view(rows: list[ReconcileRow], width: int | None = None) -> Group:
+    """One row per member, its figures never cut; the columns of entries not yet written, entries that
+    cannot be and pending points only when some member has any. Each member that does not reconcile is
+    named below with its problems, on a line of its own. When the table is wider than `width` (an
+    80-column terminal, pending points), each member is one line instead."""
+    shown = {
+        "not yet written": any(r.not_in_ledger for r in rows if r.view),
+        "cannot write": any(r.cannot_write for r in rows if r.view),
+        "ledger pending": any(r.ledger.pending_sum or (r.view and r.view.pending) for r in rows),
+    }
+    shown["pending"] = shown["ledger pending"]
+    figures = [reconcile_figures(r) for r in rows]
+    names = [n for n in figures[0] if shown.get(n, True)] if figures else []
     t = Table(title="ledger vs journeys", title_justify="left")
     add_columns(t, ("", "center"))
     whole_column(t, "customer", (r.customer_id for r in rows))
-    add_columns(t, *((columns[i][0], columns[i][1]) for i in shown))
-    if shown[-1] == len(columns) - 1:  # the problem: folded when narrow, never cut
-        t.columns[-1].overflow = "fold"
-    for r, row in zip(rows, cells, strict=True):
-        mark = Text("✔", style="green") if r.ok else Text("✘", style="bold red")
-        t.add_row(mark, r.customer_id, *(row[i] for i in shown))
-    return t
+    for name in names:
+        figure_column(t, name, [f[name] for f in figures])
+    for r, f in zip(rows, figures, strict=True):
+        t.add_row(mark(r.ok), r.customer_id, *(f[n] for n in names))
+    problems = [
+        Text.assemble(mark(False), f" {r.customer_id}: ", ("; ".join(r.problems), "red")) for r in rows if r.problems
+    ]
+    if width is not None and table_width(t) > width:
+        lines = [
+            Text.assemble(mark(r.ok), f" {r.customer_id}  ", " · ".join(f"{n} {f[n]}" for n in names))
+            for r, f in zip(rows, figures, strict=True)
+        ]
+        return Group(Text("ledger vs journeys"), *lines, *problems)
+    return Group(t, *problems)
+
+
+def table_width(table: Table) -> int:
+    """The fewest columns `table` needs without cutting anything."""
+    out = console()
+    return Measurement.get(out, out.options.update_width(10_000), table).minimum
+
+
+def mark(ok: bool) -> Text:
+    return Text("✔", style="green") if ok else Text("✘", style="bold red")
 
 
 def doctor_view(found: list[Diagnosis]) -> Table:
@@ -320,7 +348,7 @@ def segments_view(segments: list[Segment], counts: dict[str, int] | None = None)
     table = Table(title=f"{len(segments)} segment(s)")
     whole_column(table, "id", (s.segment_id for s in segments))
     for col in ("name", "filter", "created", "by", *(["members"] if counts is not None else [])):
-        table.add_column(col, justify="right" if col == "members" else "left")
+        table.add_column(col, justify="right" if col == "members" else "left", overflow="fold")
     for s in segments:
         extra = [points(counts.get(s.segment_id, 0))] if counts is not None else []
         table.add_row(s.segment_id, s.name, in_words(s.filter), when(s.created_at), s.created_by, *extra)
@@ -332,7 +360,7 @@ def segment_preview_view(p: SegmentPreview) -> Group:
     whole_column(table, "customer", (m.customer_id for m in p.sample))
     columns = ("tier", "status", "balance", "engagement", "churn risk", "last active", "zone", "email")
     for col in columns:
-        table.add_column(col, justify="right" if col in ("balance", "churn risk") else "left")
+        table.add_column(col, justify="right" if col in ("balance", "churn risk") else "left", overflow="fold")
     for m in p.sample:
         table.add_row(
             m.customer_id,
@@ -352,7 +380,7 @@ def segment_view(rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(rows)} member(s)")
     whole_column(table, "customer", (r["customer_id"] for r in rows))
     for col in ("email", "status", "tier", "at risk", "updated"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             r["customer_id"],

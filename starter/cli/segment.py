@@ -37,6 +37,7 @@ from domain.segments import (
     value_faults,
 )
 from starter.client.segments import NoSegment, NoSegmentId, SegmentClient, SegmentTaken, UnknownFilterValue
+from starter.program_file import UnreadableFile, text_of
 from storage.members import segment
 from storage.segments import MAX_SAMPLE
 
@@ -44,6 +45,7 @@ from .context import CliError, env_of, run
 from .render import console, say, segment_preview_view, segment_view, segments_view
 
 STATUSES = ("active", "past_due", "cancelled")
+LIST_HINT = "`tenure segment list` shows the saved segments"
 FILTER = TypeAdapter(SegmentFilter)
 
 segment_app = typer.Typer(
@@ -67,7 +69,7 @@ def segment_cmd(
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Only members marked at risk.")] = False,
     status: Annotated[str | None, typer.Option("--status", help="active, past_due or cancelled (churned).")] = None,
     tier: Annotated[str | None, typer.Option("--tier", help="A tier of the program.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 1000,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N members.")] = 1000,
 ):
     """Members in a segment (at risk, churned, by tier), as their journeys last reported them."""
     if ctx.invoked_subcommand is not None:
@@ -85,7 +87,10 @@ def segment_cmd(
                 raise CliError(f"--tier: {faults[0].message}", code=2)
         return segment(env.engine(), at_risk=True if at_risk else None, status=status, tier=tier, limit=limit)
 
-    console().print(segment_view(run(work)))
+    rows = run(work)
+    console().print(segment_view(rows))
+    if len(rows) >= limit:
+        say(f"the first {limit:,} by customer id; there may be more: --limit N shows N", stderr=True)
 
 
 # ---- building a filter from the command line ---------------------------------------------------
@@ -120,9 +125,13 @@ def condition_of(where: str) -> dict[str, Any]:
     return out
 
 
-def filter_of(where: list[str] | None, any_of: bool, filter_json: str | None) -> SegmentFilter:
+def filter_of(
+    where: list[str] | None, any_of: bool, filter_json: str | None, what: str = "the filter"
+) -> SegmentFilter:
     if bool(where) == bool(filter_json):
-        raise CliError("give the filter as --where conditions or as --filter JSON (one of them)", code=2)
+        raise CliError(
+            f'give {what} as --where conditions or as --filter JSON (one of them), e.g. -w "tier eq gold"', code=2
+        )
     raw: Any
     if filter_json:
         try:
@@ -139,7 +148,7 @@ def _problems(e: ValidationError, prefix: str) -> str:
     lines = []
     for err in e.errors(include_url=False):
         where = ".".join(str(p) for p in (prefix, *error_path(err["loc"])) if p != "")
-        lines.append(f"  {where}: {err['msg']}")
+        lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")  # pydantic's wrapping of our words
     return "\n".join(lines)
 
 
@@ -165,9 +174,9 @@ def _validated(raw: Any, prefix: str) -> SegmentFilter:
 def read_definition(path: Path) -> dict[str, Any]:
     """A segment file: TOML, or JSON (by its suffix, else whichever parses)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise CliError(f"cannot read {path}: {e.strerror or e}", code=2) from None
+        text = text_of(path, "segment file")
+    except UnreadableFile as e:
+        raise CliError(str(e), code=2) from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
@@ -209,7 +218,13 @@ def create_cmd(
     filter_json: FilterOption = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Who creates it (default: cli:<user>).")] = None,
 ):
-    """Save a named segment, from a file or from options."""
+    """Save a named segment, from a file or from options.
+
+    Example: tenure segment create --name "Gold at risk" -w "tier in gold,platinum" -w "at_risk is_true"
+
+    A --where is "FIELD OP VALUE" (ops: eq ne in lt le gt ge between is_true is_false).
+
+    A FILE is TOML or JSON with name, filter and, optionally, segment_id (README "Segments")."""
     env = env_of(ctx)
     who = actor or f"cli:{getpass.getuser()}"
 
@@ -228,7 +243,8 @@ def create_cmd(
         except UnknownFilterValue as e:
             raise CliError(f"not a valid segment filter:\n{_value_problems(e, 'filter')}", code=2) from None
         except SegmentTaken as e:
-            raise CliError(str(e)) from None
+            other = "--id" if e.field == "segment_id" else "--name"
+            raise CliError(f"{e}: give another {other} (`tenure segment list` shows the saved segments)") from None
         except NoSegmentId as e:
             raise CliError(f"--id: {e}", code=2) from None
         except ValidationError as e:
@@ -245,6 +261,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False):
     found = run(lambda: SegmentClient(env.engine()).list())
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
+    elif not found:
+        say('no segment saved yet: tenure segment create --name NAME -w "FIELD OP VALUE" (see --help)')
     else:
         console().print(segments_view(found))
 
@@ -256,7 +274,7 @@ def _saved(ctx: typer.Context, segment_id: str) -> Segment:
         try:
             return SegmentClient(env.engine()).get(segment_id)
         except NoSegment as e:
-            raise CliError(str(e)) from None
+            raise CliError(f"{e}: {LIST_HINT}") from None
 
     return run(work)
 
@@ -288,7 +306,10 @@ def preview_cmd(
     sample: Annotated[int, typer.Option("--sample", "-n", min=0, max=MAX_SAMPLE, help="Members to show.")] = 10,
     as_json: JsonOption = False,
 ):
-    """How many members a segment (or a filter) holds now, and the first of them."""
+    """How many members a segment (or a filter) holds now, and the first of them.
+
+    Examples: tenure segment preview gold; tenure segment preview -w "status eq cancelled" -w "balance ge 500"
+    """
     env = env_of(ctx)
     if segment_id is not None and (where or filter_json):
         say("[bold red]error:[/] give a segment id or a filter, not both", stderr=True)
@@ -299,8 +320,8 @@ def preview_cmd(
             try:
                 return SegmentClient(env.engine()).preview(segment_id, sample)
             except NoSegment as e:
-                raise CliError(str(e)) from None
-        f = filter_of(where, any_of, filter_json)
+                raise CliError(f"{e}: {LIST_HINT}") from None
+        f = filter_of(where, any_of, filter_json, "a saved segment's id, or a filter")
         try:  # a filter as `create` would take it: the program in force's tiers, real zones and countries
             return SegmentClient(env.engine()).preview(f, sample, env.program().tiers.names())
         except UnknownFilterValue as e:

@@ -105,6 +105,7 @@ class CampaignClient:
         self.engine = engine
         self.task_queue = task_queue
         self.call_timeout = call_timeout
+        self.unanswered = False  # the last `status` of a live campaign is the recorded one: no worker answered
 
     @property
     def client(self) -> Client:
@@ -222,14 +223,17 @@ class CampaignClient:
         return Progress(campaign_id=campaign_id, run_id=campaign_id, state=state)
 
     async def status(self, campaign_id: str) -> Progress:
-        """The running workflow's progress, else the last one recorded."""
+        """The running workflow's progress, else the last one recorded (`unanswered` says so when the
+        workflow was asked and no worker answered)."""
         record = await self.get(campaign_id)
+        self.unanswered = False
         if record.state not in FINAL_STATES and record.state != "draft" and record.definition.recurrence is None:
             try:
                 query = self.handle(campaign_id).query(PROGRESS_QUERY, result_type=Progress, rpc_timeout=QUERY_TIMEOUT)
                 live = await self._call(query)
             except (CampaignError, JourneyUnavailable):
                 live = None  # no worker answers now: the progress its last page recorded
+                self.unanswered = True
             if live is not None:
                 return live
         if record.progress is not None:

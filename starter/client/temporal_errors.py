@@ -52,9 +52,11 @@ def journey_error(
 def _rpc_error(e: RPCError, customer_id: str | None, must_exist: bool, query_timeout: float | None) -> JourneyError:
     status, message = e.status, e.message
     name = status.name if status else "error"
-    if status == RPCStatusCode.NOT_FOUND and must_exist and customer_id is not None:
-        return NoJourney(customer_id)
     lowered = message.lower()
+    # "Namespace nope is not found.": the settings name a namespace that is none, not a missing journey
+    namespace_missing = lowered.startswith("namespace ") and "not found" in lowered
+    if status == RPCStatusCode.NOT_FOUND and must_exist and customer_id is not None and not namespace_missing:
+        return NoJourney(customer_id)
     # Temporal's words are the only sign that no worker took a query: a deadline that ran out
     # waiting for one, or a task queue nobody polls.
     deadline_passed = status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED) and (
