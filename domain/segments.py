@@ -456,13 +456,14 @@ def matches(f: SegmentFilter, member: SegmentProjection) -> bool:
 
 
 class SampleMember(BaseModel):
-    """One member of a preview: the projection as last written (None: not projected yet), no personal data."""
+    """One member of a preview: the projection as last written (None: not projected yet), no address or
+    name; `timezone` and `country` are None for a role that does not see personal data."""
 
     customer_id: str
     tier: str
     status: str
     at_risk: bool
-    timezone: str
+    timezone: str | None = None
     balance: int | None = None
     lifetime_points: int | None = None
     lifetime_spend_minor: int | None = None

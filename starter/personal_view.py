@@ -6,7 +6,8 @@ For a role that does not see personal data, every free text (a summary's tier re
 reason, the reasons of rejections, lots' sources, ledger reasons, timeline lines, what happens next, an
 email's delivery detail) has the member's address and name, any other email address, any input a
 validation error repeats and the customer's own quoted words replaced by `MARK`, as an erasure replaces
-them (`domain.erasure.masked`).
+them (`domain.erasure.masked`); a segment preview's sample members (`SegmentPreview`) lose their time zone
+and country, as an erasure clears them (`sample`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import Any, TypeVar
 
 from domain.effects import LedgerEntry
 from domain.erasure import masked
+from domain.segments import SegmentPreview
 from domain.summary import Summary
 from starter.api.roles import Role, sees_personal_data
 
 MARK = "[hidden]"
+PLACE_FIELDS = ("timezone", "country")
+"""A sample member's personal data: where they live (the fields an erasure clears, besides the address)."""
 M = TypeVar("M")
 
 
@@ -80,3 +84,10 @@ class PersonalView:
                 "lots": self.items(s.lots, "source"),
             }
         )
+
+    def sample(self, preview: SegmentPreview) -> SegmentPreview:
+        """A segment preview with its members' time zone and country left out (None)."""
+        if self.off:
+            return preview
+        hidden = dict.fromkeys(PLACE_FIELDS)
+        return preview.model_copy(update={"sample": [m.model_copy(update=hidden) for m in preview.sample]})

@@ -229,3 +229,25 @@ async def test_a_saved_segment_with_such_values_previews_as_saved(program, tmp_p
         r = await http.post("/segments/typos/preview", headers=MKT)
         assert r.status_code == 200 and [m["customer_id"] for m in r.json()["sample"]] == ["cus_typo"], r.text
         assert [s["segment_id"] for s in (await http.get("/segments", headers=MKT)).json()] == ["typos"]
+
+
+async def test_a_preview_sample_shows_zone_and_country_only_to_roles_that_see_personal_data(program, tmp_path):
+    """The time zone and the country are personal data (`roles.sees_personal_data`: the erasure clears
+    them, the console hides them from a viewer); a marketer's or a viewer's preview leaves them out,
+    an admin's keeps them, and a filter on them still counts and samples by customer id."""
+    on_time = {"cus_b": SegmentProjection(tier="gold", timezone="Asia/Tokyo", country="JP")}
+    tokyo = {"filter": {"field": "timezone", "op": "eq", "value": "Asia/Tokyo"}}
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        insert_members(http.app.state.services.engine, on_time)
+        await http.post("/segments", json={"segment_id": "tokyo", "name": "Tokyo", **tokyo}, headers=MKT)
+        for key in ("k-mkt", "k-view"):
+            for path, body in (("/segments/preview", tokyo), ("/segments/tokyo/preview", None)):
+                r = await http.post(path, json=body, headers={"X-Api-Key": key})
+                assert r.status_code == 200, r.text
+                (m,) = r.json()["sample"]
+                assert m["customer_id"] == "cus_b" and m["tier"] == "gold"
+                assert m["timezone"] is None and m["country"] is None, (key, path, m)
+                assert "Asia/Tokyo" not in r.text and "JP" not in r.text
+        r = await http.post("/segments/tokyo/preview", headers={"X-Api-Key": "k-adm"})
+        (m,) = r.json()["sample"]
+        assert m["timezone"] == "Asia/Tokyo" and m["country"] == "JP"
