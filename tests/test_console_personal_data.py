@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from domain.bookkeeping import note
 from domain.intake import receive
 from domain.messages import SubscriptionCancelled
 from domain.rejections import Rejection
@@ -44,6 +45,13 @@ def ada_everywhere(http):
         outbox,
         T0 + timedelta(days=1),
         SubscriptionCancelled(event_id="c1", reason="too_expensive", comment=f"{NAME} here, write to {ADDRESS}"),
+    )
+    # a marketing email held for the morning: the journey's note names the member's zone (domain/comms.py)
+    note(
+        rules,
+        T0 + timedelta(days=1),
+        "email",
+        "winback email deferred until 2026-01-03 08:00 UTC: quiet hours in Europe/London",
     )
     rules.a.rejections.append(
         Rejection(at=T0, what="event", ref="ev_9", type="signed_up", reason=f"email {ADDRESS!r} was refused")
@@ -119,6 +127,7 @@ async def test_a_viewer_sees_a_member_page_without_personal_data(program, tmp_pa
         assert "marketing email" in contact  # whether mail may reach the member is no one's personal data
         assert "[hidden]" in r.text  # where it was quoted, it says so
         assert "subscription cancelled (voluntary), reason: too_expensive" in r.text  # the rest of the line stays
+        assert "deferred until 2026-01-03 08:00 UTC: quiet hours in [hidden]" in r.text  # the zone, too
         ledger = await http.get("/console/members/cus_1815/ledger?offset=0", headers={"HX-Request": "true"})
         assert ledger.status_code == 200 and "goodwill for [hidden]" in ledger.text
         assert personal_bits(ledger.text) == []
