@@ -108,6 +108,18 @@ async def test_bad_filters_are_422_naming_the_field(program, tmp_path):
         assert r.status_code == 422
         r = await http.post("/segments/preview?sample=1000", json={"filter": {"all": []}}, headers=MKT)
         assert r.status_code == 422 and "sample" in r.text
+        # a time whose UTC the database cannot hold: 422 saying so, not a 500 from the driver's OverflowError
+        for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"):
+            early = {"filter": {"field": "last_activity_at", "op": "lt", "value": edge}}
+            r = await http.post("/segments/preview", json=early, headers=MKT)
+            assert r.status_code == 422 and "out of range" in r.text, r.text
+            r = await http.post("/segments", json={"name": "edge", **early}, headers=MKT)
+            assert r.status_code == 422 and "out of range" in r.text, r.text
+            between = {
+                "filter": {"field": "signed_up_at", "op": "between", "value": sorted([edge, "2026-01-01T00:00:00Z"])}
+            }
+            r = await http.post("/segments/preview", json=between, headers=MKT)
+            assert r.status_code == 422 and "out of range" in r.text, r.text
 
 
 async def test_only_marketers_and_admins_write_viewers_read(program, tmp_path):
