@@ -38,8 +38,11 @@ def test_one_rule_decides_who_sees_personal_data():
 
 def ada_everywhere(http):
     """A member whose address and name are quoted wherever free text reaches the member page: her own words
-    in the timeline, a rejection's reason, a ledger entry's reason, SendGrid's detail of a bounce."""
+    in the timeline, a rejection's reason, a ledger entry's reason, SendGrid's detail of a bounce, the reason
+    support gave for a minimum tier (kept as the tier's reason too)."""
     rules, outbox = paying_member(CID)
+    until = T0 + timedelta(days=90)
+    rules.set_minimum_tier(outbox, T0, "gold", f"key account: {NAME} <{ADDRESS}>", "support:maria", until)
     receive(
         rules,
         outbox,
@@ -194,8 +197,11 @@ async def test_the_api_applies_the_same_rule_to_what_its_member_routes_quote(pro
             reasons = [r["reason"] for r in summary.json()["rejections"]] + [
                 e["reason"] for e in ledger.json()["entries"] if e["reason"]
             ]
+            tier = summary.json()
+            reasons += [tier["tier_because"], tier["minimum_tier"]["reason"]]
             if shown:
                 assert f"email {ADDRESS!r} was refused" in reasons and f"goodwill for {NAME}" in reasons
+                assert f"key account: {NAME} <{ADDRESS}>" in reasons
             else:
                 assert "email '[hidden]' was refused" in reasons and "goodwill for [hidden]" in reasons, key
                 assert personal_bits(summary.text + ledger.text) == [], key
