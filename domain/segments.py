@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -244,8 +244,18 @@ def error_path(loc: tuple[Any, ...] | list[Any]) -> list[str | int]:
     return out
 
 
+def _has_utc(value: datetime) -> bool:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 def check_shape(f: SegmentFilter) -> None:
-    """Refuse a tree too deep or too large to be a sensible query (a 4xx, not a slow database)."""
+    """Refuse a tree too deep or too large to be a sensible query (a 4xx, not a slow database), and a
+    time the database cannot compare: one whose UTC falls outside the years 1 to 9999
+    (`0001-01-01T00:00:00+01:00`), which both databases are handed in UTC."""
     count = 0
 
     def walk(node: SegmentFilter, depth: int) -> None:
@@ -256,6 +266,11 @@ def check_shape(f: SegmentFilter) -> None:
             count += 1
             if count > MAX_CONDITIONS:
                 raise ValueError(f"a filter has at most {MAX_CONDITIONS} conditions")
+            for value in node.value if isinstance(node.value, list) else [node.value]:
+                if isinstance(value, datetime) and not _has_utc(value):
+                    raise ValueError(
+                        f"{node.field}: {value.isoformat()} is out of range: in UTC it is outside the years 1 to 9999"
+                    )
             return
         for part in node.all if isinstance(node, AllOf) else node.any:
             walk(part, depth + 1)
@@ -457,13 +472,14 @@ def matches(f: SegmentFilter, member: SegmentProjection) -> bool:
 
 
 class SampleMember(BaseModel):
-    """One member of a preview: the projection as last written (None: not projected yet), no personal data."""
+    """One member of a preview: the projection as last written (None: not projected yet), no address or
+    name; `timezone` and `country` are None for a role that does not see personal data."""
 
     customer_id: str
     tier: str
     status: str
     at_risk: bool
-    timezone: str
+    timezone: str | None = None
     balance: int | None = None
     lifetime_points: int | None = None
     lifetime_spend_minor: int | None = None

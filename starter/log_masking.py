@@ -30,12 +30,21 @@ NAMED_VALUE = re.compile(
 INPUT_VALUE = re.compile(r"(?P<key>input_value=).*?(?=, input_type=|\]|$)", re.MULTILINE)
 # A search's words in a URL (the console's `/console/members?q=…`, in uvicorn's access log): what support
 # types, an address or a name, and, as the search runs while they type, every start of one
-# (`q=ada.lovelace%40exa`), which the address pattern cannot recognise.
-SEARCH_QUERY = re.compile(r"(?P<key>[?&]q=)[^&#\s\"']+")
+# (`q=ada.lovelace%40exa`), which the address pattern cannot recognise. Also when the search is carried,
+# encoded once more, in the sign-in page's `next=` (`next=/console/members%3Fq%3Dada%2540exa`, up to
+# `%26`), and at the start of a span's bare query string (`url.query`: `q=...`).
+SEARCH_QUERY = re.compile(r"(?P<key>(?:^|[?&]|%3[Ff]|%26)q(?:=|%3[Dd]))(?:(?!%26)[^&#\s\"'])+")
 
 
 def mask_personal_data(text: str) -> str:
-    if "@" not in text and "%40" not in text and "name" not in text and "input_value=" not in text and "q=" not in text:
+    if (
+        "@" not in text
+        and "%40" not in text
+        and "name" not in text
+        and "input_value=" not in text
+        and "q=" not in text
+        and "q%3" not in text
+    ):
         return text  # what every pattern needs is absent (most lines: uvicorn's access log, one per request)
     text = SEARCH_QUERY.sub(lambda m: f"{m['key']}{VALUE_MASK}", text)
     text = EMAIL.sub(EMAIL_MASK, text)

@@ -6,20 +6,28 @@ For a role that does not see personal data, every free text (a summary's tier re
 reason, the reasons of rejections, lots' sources, ledger reasons, timeline lines, what happens next, an
 email's delivery detail) has the member's address and name, any other email address, any input a
 validation error repeats and the customer's own quoted words replaced by `MARK`, as an erasure replaces
-them (`domain.erasure.masked`).
+them (`domain.erasure.masked`), and so is the time zone a note about quiet hours names (`quiet hours in
+Europe/London`: `domain.comms`); a segment preview's sample members (`SegmentPreview`) lose their time zone
+and country, as an erasure clears them (`sample`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from domain.effects import LedgerEntry
 from domain.erasure import masked
+from domain.segments import SegmentPreview
 from domain.summary import Summary
 from starter.api.roles import Role, sees_personal_data
 
 MARK = "[hidden]"
+# A decision of the communication policy, in the timeline and the email decisions: the member's own zone.
+QUIET_HOURS_ZONE = re.compile(r"(?<=quiet hours in )[^\s,;)]+")
+PLACE_FIELDS = ("timezone", "country")
+"""A sample member's personal data: where they live (the fields an erasure clears, besides the address)."""
 M = TypeVar("M")
 
 
@@ -38,7 +46,7 @@ class PersonalView:
     def __call__(self, text: str | None) -> str | None:
         if self.off or text is None:
             return text
-        return masked(text, self.known, MARK, own_words=True)
+        return QUIET_HOURS_ZONE.sub(MARK, masked(text, self.known, MARK, own_words=True))
 
     def items(self, items: list[M], field: str) -> list[M]:
         """Models (timeline lines, upcoming steps, lots) with `field` masked."""
@@ -80,3 +88,10 @@ class PersonalView:
                 "lots": self.items(s.lots, "source"),
             }
         )
+
+    def sample(self, preview: SegmentPreview) -> SegmentPreview:
+        """A segment preview with its members' time zone and country left out (None)."""
+        if self.off:
+            return preview
+        hidden = dict.fromkeys(PLACE_FIELDS)
+        return preview.model_copy(update={"sample": [m.model_copy(update=hidden) for m in preview.sample]})

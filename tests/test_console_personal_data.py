@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from domain.bookkeeping import note
 from domain.intake import receive
 from domain.messages import SubscriptionCancelled
 from domain.rejections import Rejection
@@ -37,13 +38,23 @@ def test_one_rule_decides_who_sees_personal_data():
 
 def ada_everywhere(http):
     """A member whose address and name are quoted wherever free text reaches the member page: her own words
-    in the timeline, a rejection's reason, a ledger entry's reason, SendGrid's detail of a bounce."""
+    in the timeline, a rejection's reason, a ledger entry's reason, SendGrid's detail of a bounce, the reason
+    support gave for a minimum tier (kept as the tier's reason too)."""
     rules, outbox = paying_member(CID)
+    until = T0 + timedelta(days=90)
+    rules.set_minimum_tier(outbox, T0, "gold", f"key account: {NAME} <{ADDRESS}>", "support:maria", until)
     receive(
         rules,
         outbox,
         T0 + timedelta(days=1),
         SubscriptionCancelled(event_id="c1", reason="too_expensive", comment=f"{NAME} here, write to {ADDRESS}"),
+    )
+    # a marketing email held for the morning: the journey's note names the member's zone (domain/comms.py)
+    note(
+        rules,
+        T0 + timedelta(days=1),
+        "email",
+        "winback email deferred until 2026-01-03 08:00 UTC: quiet hours in Europe/London",
     )
     rules.a.rejections.append(
         Rejection(at=T0, what="event", ref="ev_9", type="signed_up", reason=f"email {ADDRESS!r} was refused")
@@ -119,6 +130,7 @@ async def test_a_viewer_sees_a_member_page_without_personal_data(program, tmp_pa
         assert "marketing email" in contact  # whether mail may reach the member is no one's personal data
         assert "[hidden]" in r.text  # where it was quoted, it says so
         assert "subscription cancelled (voluntary), reason: too_expensive" in r.text  # the rest of the line stays
+        assert "deferred until 2026-01-03 08:00 UTC: quiet hours in [hidden]" in r.text  # the zone, too
         ledger = await http.get("/console/members/cus_1815/ledger?offset=0", headers={"HX-Request": "true"})
         assert ledger.status_code == 200 and "goodwill for [hidden]" in ledger.text
         assert personal_bits(ledger.text) == []
@@ -185,8 +197,11 @@ async def test_the_api_applies_the_same_rule_to_what_its_member_routes_quote(pro
             reasons = [r["reason"] for r in summary.json()["rejections"]] + [
                 e["reason"] for e in ledger.json()["entries"] if e["reason"]
             ]
+            tier = summary.json()
+            reasons += [tier["tier_because"], tier["minimum_tier"]["reason"]]
             if shown:
                 assert f"email {ADDRESS!r} was refused" in reasons and f"goodwill for {NAME}" in reasons
+                assert f"key account: {NAME} <{ADDRESS}>" in reasons
             else:
                 assert "email '[hidden]' was refused" in reasons and "goodwill for [hidden]" in reasons, key
                 assert personal_bits(summary.text + ledger.text) == [], key

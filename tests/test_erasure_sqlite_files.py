@@ -45,6 +45,7 @@ def test_the_scrub_leaves_the_address_and_the_name_in_no_file_of_the_database(tm
                     email=EMAIL,
                     name=NAME,
                     timezone="Europe/Amsterdam",
+                    country="NL",
                     program_version="v1",
                     created_at=now,
                     updated_at=now,
@@ -76,8 +77,8 @@ def test_the_scrub_leaves_the_address_and_the_name_in_no_file_of_the_database(tm
             assert secret.encode() not in files, f"{secret} is still in {[p.name for p in tmp_path.iterdir()]}"
         assert b"other7@example.org" in files, "the other members are untouched"
         with engine.connect() as conn:
-            assert (
-                conn.execute(sa.select(customers.c.email).where(customers.c.customer_id == "cus_wq")).scalar() is None
-            )
+            c = customers.c
+            row = conn.execute(sa.select(c.email, c.name, c.timezone, c.country).where(c.customer_id == "cus_wq")).one()
+            assert tuple(row) == (None, None, "UTC", None), row  # the zone and the country are contact data too
     finally:
         engine.dispose()

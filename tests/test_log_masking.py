@@ -30,6 +30,17 @@ from starter.log_masking import PersonalDataFilter, install_log_masking, mask_pe
         ("/console/members?q=ada.lovelace", "/console/members?q=[masked]"),
         ("/console/members?q=Ada%20Lovelace&page=2", "/console/members?q=[masked]&page=2"),
         ("/console/members?q=", None),
+        # ...carried to the sign-in page when the session had ended (`next=`, encoded once more)
+        (
+            "GET /console/login?next=/console/members%3Fq%3Dada%2540example.com HTTP/1.1",
+            "GET /console/login?next=/console/members%3Fq%3D[masked] HTTP/1.1",
+        ),
+        (
+            "/console/login?next=/console/members%3Fpage%3D2%26q%3DAda%2BLovelace%26x%3D1&error=wrong",
+            "/console/login?next=/console/members%3Fpage%3D2%26q%3D[masked]%26x%3D1&error=wrong",
+        ),
+        # a span's `url.query` (the newer HTTP conventions): the query string alone
+        ("q=ada.lovelace%40exa", "q=[masked]"),
         ("/segments?faq=1 seq=4", None),
         ("worker on 127.0.0.1:7233, task queue 'tenure', program 2026-11-default", None),
         ("rename='x' username='y'", None),

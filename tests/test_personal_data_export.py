@@ -219,6 +219,11 @@ async def test_the_register_of_requests_is_for_admins_and_filters(program, tmp_p
         for bad in ({"since": "last week"}, {"action": "delete"}, {"limit": 0}, {"offset": -1}, {"customer_id": "a b"}):
             answer = await http.get("/personal-data-requests", params=bad, headers=admin)
             assert answer.status_code == 422, (bad, answer.text)
+        # a time whose UTC falls outside years 1 to 9999: 422 naming the field, not a 500 from the database
+        for bad in ({"since": "0001-01-01T00:00:00+01:00"}, {"until": "9999-12-31T23:59:59-05:00"}):
+            answer = await http.get("/personal-data-requests", params=bad, headers=admin)
+            assert answer.status_code == 422, (bad, answer.text)
+            assert next(iter(bad)) in answer.text and "UTC" in answer.text, answer.text
         engine.dispose()
 
 
@@ -237,6 +242,8 @@ def test_the_cli_lists_the_register(ledger, tmp_path):
     assert r.exit_code == 0 and "1 of 1" in r.output and "export-1" in r.output, r.output
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "2026-12-01", "--until", "2026-12-03")
     assert r.exit_code == 0 and "2 of 2" in r.output and "gdpr-9" in r.output, r.output
+    r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "0001-01-01T00:00:00+01:00")
+    assert r.exit_code == 2 and "out of range" in r.output and "Traceback" not in r.output, r.output
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--offset", "3", "--json")
     assert [x["request_id"] for x in json.loads(r.stdout)["requests"]] == ["cli-1"], r.output
     r = run_cli(url, tmp_path, Journeys({}), "member", "requests", "--since", "last week")

@@ -108,6 +108,18 @@ async def test_bad_filters_are_422_naming_the_field(program, tmp_path):
         assert r.status_code == 422
         r = await http.post("/segments/preview?sample=1000", json={"filter": {"all": []}}, headers=MKT)
         assert r.status_code == 422 and "sample" in r.text
+        # a time whose UTC the database cannot hold: 422 saying so, not a 500 from the driver's OverflowError
+        for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"):
+            early = {"filter": {"field": "last_activity_at", "op": "lt", "value": edge}}
+            r = await http.post("/segments/preview", json=early, headers=MKT)
+            assert r.status_code == 422 and "out of range" in r.text, r.text
+            r = await http.post("/segments", json={"name": "edge", **early}, headers=MKT)
+            assert r.status_code == 422 and "out of range" in r.text, r.text
+            between = {
+                "filter": {"field": "signed_up_at", "op": "between", "value": sorted([edge, "2026-01-01T00:00:00Z"])}
+            }
+            r = await http.post("/segments/preview", json=between, headers=MKT)
+            assert r.status_code == 422 and "out of range" in r.text, r.text
 
 
 async def test_only_marketers_and_admins_write_viewers_read(program, tmp_path):
@@ -229,3 +241,25 @@ async def test_a_saved_segment_with_such_values_previews_as_saved(program, tmp_p
         r = await http.post("/segments/typos/preview", headers=MKT)
         assert r.status_code == 200 and [m["customer_id"] for m in r.json()["sample"]] == ["cus_typo"], r.text
         assert [s["segment_id"] for s in (await http.get("/segments", headers=MKT)).json()] == ["typos"]
+
+
+async def test_a_preview_sample_shows_zone_and_country_only_to_roles_that_see_personal_data(program, tmp_path):
+    """The time zone and the country are personal data (`roles.sees_personal_data`: the erasure clears
+    them, the console hides them from a viewer); a marketer's or a viewer's preview leaves them out,
+    an admin's keeps them, and a filter on them still counts and samples by customer id."""
+    on_time = {"cus_b": SegmentProjection(tier="gold", timezone="Asia/Tokyo", country="JP")}
+    tokyo = {"filter": {"field": "timezone", "op": "eq", "value": "Asia/Tokyo"}}
+    async with app_client(settings(tmp_path), client=object(), program=program) as http:
+        insert_members(http.app.state.services.engine, on_time)
+        await http.post("/segments", json={"segment_id": "tokyo", "name": "Tokyo", **tokyo}, headers=MKT)
+        for key in ("k-mkt", "k-view"):
+            for path, body in (("/segments/preview", tokyo), ("/segments/tokyo/preview", None)):
+                r = await http.post(path, json=body, headers={"X-Api-Key": key})
+                assert r.status_code == 200, r.text
+                (m,) = r.json()["sample"]
+                assert m["customer_id"] == "cus_b" and m["tier"] == "gold"
+                assert m["timezone"] is None and m["country"] is None, (key, path, m)
+                assert "Asia/Tokyo" not in r.text and "JP" not in r.text
+        r = await http.post("/segments/tokyo/preview", headers={"X-Api-Key": "k-adm"})
+        (m,) = r.json()["sample"]
+        assert m["timezone"] == "Asia/Tokyo" and m["country"] == "JP"

@@ -26,23 +26,28 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def supervise(tmp_path: Path, program: Path) -> tuple[subprocess.CompletedProcess, int, Path]:
-    """Run `python -m starter.supervisor` as `make run` does, on free ports and its own data folder."""
-    grpc, api = _free_port(), _free_port()
-    data = tmp_path / "data"
+def run_supervisor(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess:
+    """Run `python -m starter.supervisor` as `make run` does, on free ports and its own data folder, with
+    `variables` (TENURE_...) over those."""
     env = dict(
         os.environ,
-        TENURE_PROGRAM_PATH=str(program),
-        TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{grpc}",
+        TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{_free_port()}",
         TENURE_UI_PORT=str(_free_port()),
-        TENURE_API_PORT=str(api),
-        TENURE_DATA_DIR=str(data),
+        TENURE_API_PORT=str(_free_port()),
+        TENURE_DATA_DIR=str(tmp_path / "data"),
         COLUMNS="200",
     )
-    proc = subprocess.run(
+    env.update(variables)
+    return subprocess.run(
         [sys.executable, "-m", "starter.supervisor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
-    return proc, grpc, data
+
+
+def supervise(tmp_path: Path, program: Path) -> tuple[subprocess.CompletedProcess, int, Path]:
+    """`run_supervisor` with this program file: the answer, the dev server's port and the data folder."""
+    grpc = _free_port()
+    proc = run_supervisor(tmp_path, TENURE_PROGRAM_PATH=str(program), TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{grpc}")
+    return proc, grpc, tmp_path / "data"
 
 
 def test_a_broken_program_file_starts_nothing(tmp_path):
@@ -108,17 +113,7 @@ def test_a_second_make_run_starts_nothing_when_the_api_port_is_taken(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         api = taken.getsockname()[1]
-        env = dict(
-            os.environ,
-            TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{grpc}",
-            TENURE_UI_PORT=str(_free_port()),
-            TENURE_API_PORT=str(api),
-            TENURE_DATA_DIR=str(tmp_path / "data"),
-            COLUMNS="200",
-        )
-        proc = subprocess.run(
-            [sys.executable, "-m", "starter.supervisor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-        )
+        proc = run_supervisor(tmp_path, TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{grpc}", TENURE_API_PORT=str(api))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert f"Port {api} (HTTP API) is already in use: is `make run` already running?" in out, out
@@ -130,16 +125,7 @@ def test_a_second_make_run_starts_nothing_when_the_api_port_is_taken(tmp_path):
 def test_a_data_folder_that_cannot_be_made_is_named(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    env = dict(
-        os.environ,
-        TENURE_TEMPORAL_ADDRESS=f"127.0.0.1:{_free_port()}",
-        TENURE_API_PORT=str(_free_port()),
-        TENURE_DATA_DIR=str(blocker / "data"),
-        COLUMNS="200",
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "starter.supervisor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    proc = run_supervisor(tmp_path, TENURE_DATA_DIR=str(blocker / "data"))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert f"cannot use the data folder {blocker / 'data'} (TENURE_DATA_DIR): Not a directory" in out, out

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.messages import MAX_ID_LENGTH, SINGLE_LINE, Text
 from starter.client import NoJourney
@@ -127,8 +127,18 @@ class PersonalDataRegister(BaseModel):
     requests: list[PersonalDataRequest]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+def _in_utc(value: datetime) -> datetime:
+    """A register bound in UTC (a time without a zone is UTC); one whose UTC falls outside the calendar
+    (`0001-01-01T00:00:00+01:00`) is refused as the field's fault, not left to fail in the database."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range: in UTC it falls outside the years 1 to 9999") from None
+
+
+RegisterTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 @router.get("/personal-data-requests", response_model=PersonalDataRegister, responses=answers(401, 403, 422))
@@ -139,9 +149,10 @@ async def register(
     customer_id: Annotated[CustomerId | None, Query(description="One member's records only.")] = None,
     action: Annotated[Literal["export", "erasure"] | None, Query()] = None,
     since: Annotated[
-        datetime | None, Query(description="From this time on (ISO 8601; a date is its midnight, UTC without a zone).")
+        RegisterTime | None,
+        Query(description="From this time on (ISO 8601; a date is its midnight, UTC without a zone)."),
     ] = None,
-    until: Annotated[datetime | None, Query(description="Before this time (same form as `since`).")] = None,
+    until: Annotated[RegisterTime | None, Query(description="Before this time (same form as `since`).")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_REGISTER_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many records first.")] = 0,
 ) -> PersonalDataRegister:
@@ -149,7 +160,5 @@ async def register(
     what came of it. Reading it records nothing and shows no personal data, so an auditor can be given it
     without exporting anyone."""
     response.headers["Cache-Control"] = NO_STORE
-    rows, total = await asyncio.to_thread(
-        list_requests, svc.engine, customer_id, action, _utc(since), _utc(until), limit, offset
-    )
+    rows, total = await asyncio.to_thread(list_requests, svc.engine, customer_id, action, since, until, limit, offset)
     return PersonalDataRegister(total=total, requests=[PersonalDataRequest.model_validate(r) for r in rows])

@@ -16,8 +16,9 @@ without real keys).
 
 A member's personal data (email address, name, time zone, country, the customer's own words) is seen
 by the roles of `PERSONAL_DATA_ROLES` and admin only (`sees_personal_data`): the member routes carry
-none of it for any role, decoding a history (the codec) is for those roles, and the console hides it
-from every other role.
+none of it for any role, decoding a history (the codec) is for those roles, a segment preview's sample
+shows the zone and the country to admin only (marketer and viewer read them as null), and the console
+hides it from every other role.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Segments are read from the customers projection the journeys keep current (storage/segments.py);
 nothing here reaches Temporal. A filter that is wrong is 422 with the field named in `detail`; so is
 a new or previewed filter naming a tier the program in force does not have, or a time zone or a
-country that is none (a saved segment is read as is).
+country that is none (a saved segment is read as is). A preview's sample members carry no time zone
+or country for a role that does not see personal data (marketer, viewer: `roles.sees_personal_data`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starter.client.segments import (
     SegmentWithCount,
     UnknownFilterValue,
 )
+from starter.personal_view import PersonalView
 from storage.segments import MAX_SAMPLE
 
 from .dependencies import ServicesDep, require_role
@@ -121,15 +123,16 @@ async def segment(segment_id: SegmentId, segments: Segments, _caller: SegmentRea
     "/segments/{segment_id}/preview", response_model=SegmentPreview, responses=answers(400, 401, 403, 404, 413, 422)
 )
 async def preview_segment(
-    segment_id: SegmentId, segments: Segments, _caller: SegmentReader, sample: SampleSize = 10
+    segment_id: SegmentId, segments: Segments, caller: SegmentReader, sample: SampleSize = 10
 ) -> SegmentPreview:
-    """How many members a saved segment holds now, and the first of them."""
-    return await _call(segments.preview, segment_id, sample)
+    """How many members a saved segment holds now, and the first of them (zone and country for admin only)."""
+    return PersonalView(caller.role).sample(await _call(segments.preview, segment_id, sample))
 
 
 @router.post("/segments/preview", response_model=SegmentPreview, responses=answers(400, 401, 403, 413, 422))
 async def preview_filter(
-    body: FilterIn, svc: ServicesDep, segments: Segments, _caller: SegmentReader, sample: SampleSize = 10
+    body: FilterIn, svc: ServicesDep, segments: Segments, caller: SegmentReader, sample: SampleSize = 10
 ) -> SegmentPreview:
     """Preview a filter before saving it; 422 as `POST /segments` for a value it would refuse."""
-    return await _call(segments.preview, body.filter, sample, svc.program.tiers.names())
+    previewed = await _call(segments.preview, body.filter, sample, svc.program.tiers.names())
+    return PersonalView(caller.role).sample(previewed)

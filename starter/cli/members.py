@@ -384,7 +384,12 @@ def _parse_since(value: str) -> datetime:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00: the database could not compare it
+        raise typer.BadParameter(f"{value!r} is out of range: in UTC it falls outside the years 1 to 9999") from None
 
 
 @member_app.command("requests")

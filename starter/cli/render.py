@@ -370,7 +370,7 @@ def segment_preview_view(p: SegmentPreview) -> Group:
             m.engagement_level or "",
             "" if m.churn_risk_score is None else str(m.churn_risk_score),
             when(m.last_activity_at) if m.last_activity_at else "",
-            m.timezone,
+            m.timezone or "",
             "reachable" if m.email_reachable else "no",
         )
     return Group(Text(f"{points(p.count)} member(s) in the segment", style="bold"), table)
