@@ -57,7 +57,8 @@ class ErasureResult(BaseModel):
 def erase(r: RulesPort, outbox: Effects, now: datetime, req: ErasureRequest) -> Erasure:
     """Scrub the account and the undelivered effects in place; returns the account's erasure record."""
     a = r.a
-    known = [t for t in (a.email, a.name) if t]
+    # the zone too: a deferred email's note names it ("quiet hours in Europe/London"); UTC names nobody
+    known = [t for t in (a.email, a.name, a.timezone if a.timezone != "UTC" else None) if t]
     a.email = None
     a.name = None
     a.timezone = "UTC"

@@ -110,3 +110,15 @@ def test_the_country_and_a_minimum_tiers_reason_are_erased_too():
     assert a.tier.minimum is not None and (a.tier.minimum.tier, a.tier.minimum.until) == ("gold", until)
     state = a.model_dump_json()
     assert NAME not in state and EMAIL not in state, (a.tier.minimum.reason, a.tier.because)
+
+
+def test_the_time_zone_a_note_names_is_erased_with_the_zone():
+    """A deferred email's note says "quiet hours in Europe/London": the zone, cleared from the contact
+    details, stayed in the timeline after an erasure."""
+    rules, outbox = journey()
+    a = rules.a
+    a.timezone = "Europe/London"
+    rules.note(T0, "email", "welcome deferred: quiet hours in Europe/London")
+    erase(rules, outbox, T0, ErasureRequest(request_id="er-1", actor="api:admin"))
+    assert a.timezone == "UTC" and "Europe/London" not in a.model_dump_json()
+    assert any(item.text == "welcome deferred: quiet hours in [erased]" for item in a.timeline), a.timeline
