@@ -296,3 +296,17 @@ async def test_revenue_per_member_is_in_the_programs_currency(program, tmp_path,
         assert program.currency == "USD"
         retained = re.search(r"<tr><td data-label=\"Outcome\">retained</td>.*?</tr>", text, re.S).group(0)
         assert "USD" not in retained and "+0.0 pts" in retained  # rates stay rates
+
+
+async def test_the_sign_in_page_says_only_its_own_refusals(program, tmp_path):
+    """`?error=` was shown whatever it held (escaped): a link could put a stranger's words — "call this
+    number" — on Tenure's own sign-in page. It shows the refusals sign-in sends it back with, nothing else."""
+    async with recording_app(program, tmp_path, api_keys=KEYS + ",app-secret-key:app:shop") as http:
+        page = await http.get("/console/login", params={"error": "Session expired: call +1 555 0100 to unlock"})
+        assert page.status_code == 200 and "555 0100" not in page.text
+        for key, words in (("nope", "wrong key"), ("app-secret-key", "the app role cannot sign in here")):
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            r = await http.post("/console/login", data={"csrf": token, "key": key})
+            assert r.status_code == 303, r.text
+            page = await http.get(r.headers["location"])
+            assert words in page.text, page.text

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from starter.api.dependencies import services
-from starter.api.roles import DEV_API_KEY
+from starter.api.roles import DEV_API_KEY, ROLES
 
 from .access import NAVIGATION, may
 from .session import CONSOLE_ROLES, COOKIE, MAX_AGE, find_key, session_cookie, staff_of
@@ -50,6 +50,11 @@ async def home(request: Request) -> Response:
     return RedirectResponse("/console/login", status_code=303)
 
 
+# What the sign-in page may say under its form: the refusals `login` sends it back with, and nothing else
+# (a link with ?error=<any text> would otherwise put a stranger's words on Tenure's own page).
+SIGN_IN_ERRORS = frozenset({"wrong key", *(f"the {role} role cannot sign in here" for role in ROLES)})
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, error: str | None = None, next: str | None = None) -> Response:
     token = secrets.token_urlsafe(24)
@@ -57,6 +62,7 @@ async def login_page(request: Request, error: str | None = None, next: str | Non
     # `make run` with no keys: say which key works, as its panel does (production refuses to start so).
     dev_key = DEV_API_KEY if settings.environment == "development" and not settings.api_keys.strip() else None
     back = return_to(next)
+    error = error if error in SIGN_IN_ERRORS else None
     response = render(request, "login.html", None, login_csrf=token, error=error, dev_key=dev_key, next=back)
     response.set_cookie(
         LOGIN_COOKIE,
