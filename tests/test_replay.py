@@ -54,8 +54,14 @@ def test_histories_from_before_and_after_payload_encryption_are_both_kept():
 
 @pytest.fixture(scope="module")
 def replayer() -> Replayer:
+    # debug_mode turns off the SDK's 2-second deadlock detector (the sandbox stays): this test judges the
+    # commands a history replays to, not the time an activation takes, and a burst history's activation
+    # (0.1 s alone) once passed 2 s of wall clock late in a full run on a 2-core VM. Workers keep it.
     return Replayer(
-        workflows=worker.WORKFLOWS, workflow_runner=worker.RUNNER, data_converter=data_converter_for_tests()
+        workflows=worker.WORKFLOWS,
+        workflow_runner=worker.RUNNER,
+        data_converter=data_converter_for_tests(),
+        debug_mode=True,
     )
 
 
