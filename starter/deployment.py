@@ -128,8 +128,9 @@ async def _once_polled(call: Callable[[], Awaitable[object]], version: WorkerDep
             await call()
             return
         except RPCError as e:
-            # NOT_FOUND / FAILED_PRECONDITION: no worker of this version has polled yet
-            if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            # NOT_FOUND / FAILED_PRECONDITION: no worker of this version has polled yet; CANCELLED: the
+            # server gave up its own deployment operation when busy (the call is idempotent: ask again)
+            if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.CANCELLED):
                 raise
             if time.monotonic() > deadline:
                 raise TimeoutError(
