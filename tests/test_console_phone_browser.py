@@ -255,9 +255,15 @@ async def test_a_keyboard_user_pages_through_the_ledger_without_losing_their_pla
     ):
         pager = page.locator("#ledger-page .pager")
         assert "showing 1–20" in await pager.inner_text()
+        # htmx wires the swapped-in buttons when the swap settles: an Enter before that did nothing (seen
+        # once in a full run), so each press waits for the previous swap's htmx:afterSettle
+        await page.evaluate(
+            "window.settled = 0; document.body.addEventListener('htmx:afterSettle', () => window.settled++)"
+        )
         await page.focus("#ledger-page :text-is('Older')")
         await page.keyboard.press("Enter")
         await page.wait_for_function("document.querySelector('#ledger-page .pager').textContent.includes('21–40')")
+        await page.wait_for_function("window.settled >= 1")
         focused = await page.evaluate("document.activeElement.textContent")
         assert focused == "Older"  # and Enter again goes on
         await page.keyboard.press("Enter")
