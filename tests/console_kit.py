@@ -9,6 +9,7 @@ import importlib.util
 import os
 import shutil
 import socket
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,21 @@ def chromium_or_skip() -> str:
     if importlib.util.find_spec("playwright") is None:
         pytest.skip("browser tests skipped: the playwright package is not installed (the test extra)")
     return path
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's chromium driven by Playwright (the test is skipped, saying why, where either is absent),
+    closed whatever the test did."""
+    path = chromium_or_skip()
+    from playwright.async_api import async_playwright  # the test extra: only browser tests need it
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ from domain.upcoming import UpcomingView, upcoming
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import api_settings
-from tests.console_kit import CHROMIUM_ARGS, chromium_or_skip, serving
+from tests.console_kit import chromium, chromium_or_skip, serving
 
 PROGRAM = parse_program((Path(__file__).resolve().parent.parent / "program.toml").read_text())
 T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -64,20 +64,14 @@ async def support_console(tmp_path: Path, rules: AccountRules, now: datetime) ->
     """The app (API and console) on a free port, support's key its only one, a fresh SQLite database,
     the journey answered from `rules` at `now`; and Debian's chromium driven by Playwright. Yields the
     base URL and the browser; the test is skipped, saying why, without chromium or playwright."""
-    path = chromium_or_skip()
-    from playwright.async_api import async_playwright  # the test extra: only browser tests need it
-
+    chromium_or_skip()  # before anything is set up
     engine = create_engine_for(f"sqlite:///{tmp_path / 'console.db'}")
     upgrade(engine)
     settings = api_settings(data_dir=tmp_path, api_keys=f"{SUPPORT_KEY}:support:maria")
     try:
         async with serving(settings, object(), PROGRAM, engine, journeys=Journeys(rules, now)) as base:
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-                try:
-                    yield base, browser
-                finally:
-                    await browser.close()
+            async with chromium() as browser:
+                yield base, browser
     finally:
         engine.dispose()
 

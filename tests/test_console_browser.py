@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from domain.messages import ActivityReported, SignedUp
 from storage.schema import customers
 from tests.api_kit import api_settings
-from tests.console_kit import CHROMIUM_ARGS, DESKTOP, KEYS, PHONE, chromium_or_skip, secret, serving, shoot
+from tests.console_kit import DESKTOP, KEYS, PHONE, chromium, chromium_or_skip, secret, serving, shoot
 from tests.journey_kit import eventually, ledger_rows, payment
 
 pytestmark = pytest.mark.timeout(240)
@@ -30,8 +30,7 @@ pytestmark = pytest.mark.timeout(240)
 async def site(dev_env, program, tmp_path_factory):
     """A worker, the app on a real port, one member with a payment, a login and an email address,
     and chromium."""
-    path = chromium_or_skip()
-    from playwright.async_api import async_playwright
+    chromium_or_skip()  # before the journeys are set up
 
     from tests.journey_kit import running_worker
 
@@ -53,14 +52,10 @@ async def site(dev_env, program, tmp_path_factory):
         await eventually(lambda: asyncio.to_thread(ledger_rows, engine, customer), lambda rows: len(rows) >= 3)
         await eventually(lambda: asyncio.to_thread(projected, engine), lambda n: n >= len(others) + 1, timeout=30)
         async with serving(settings, dev_env.client, program, engine) as base:
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-                try:
-                    yield SimpleNamespace(
-                        base=base, browser=browser, customer=customer, email=email, engine=engine, tenure=tenure
-                    )
-                finally:
-                    await browser.close()
+            async with chromium() as browser:
+                yield SimpleNamespace(
+                    base=base, browser=browser, customer=customer, email=email, engine=engine, tenure=tenure
+                )
 
 
 def projected(engine) -> int:

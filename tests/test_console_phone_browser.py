@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from starter.client.campaigns import CampaignClient
 from starter.client.segments import SegmentClient
@@ -22,7 +22,7 @@ from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import api_settings
 from tests.campaign_kit import add_members, bonus_campaign, member_ids
-from tests.console_kit import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_or_skip, serving, shoot
+from tests.console_kit import DESKTOP, PHONE, chromium, serving, shoot
 from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 
 pytestmark = pytest.mark.timeout(180)
@@ -52,18 +52,6 @@ SQUEEZED = """() => [...document.querySelectorAll('.table-wrap')]
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    """Chromium (the test is skipped, saying why, where it is absent), closed whatever the test did."""
-    path = chromium_or_skip()
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@asynccontextmanager
 async def signed_in_at(browser: Browser, base: str, address: str, viewport: Any = PHONE) -> AsyncIterator[Page]:
     """A page signed in with the admin key and sent on to `address` by the sign-in's return (`?next=`)."""
     context = await browser.new_context(viewport=viewport, base_url=base)
@@ -85,6 +73,15 @@ class Running(Journeys):
         return []
 
 
+@asynccontextmanager
+async def admin_console(engine, tmp_path, rules, journeys: type[Journeys] = Running) -> AsyncIterator[str]:
+    """The app (API and console) on a free port, the admin key its only one, the journey answered from
+    `rules` at T0."""
+    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
+    async with serving(settings, object(), PROGRAM, engine, journeys=journeys(rules, T0)) as base:
+        yield base
+
+
 @pytest.fixture
 def engine(tmp_path):
     engine = create_engine_for(f"sqlite:///{tmp_path / 'console.db'}")
@@ -100,8 +97,7 @@ async def test_no_console_page_scrolls_sideways_and_stacked_tables_fit(engine, t
     rules, _ = paying_member(LONG_ID)
     name = "A winter bonus for every member who has stayed with us through the whole year"
     await CampaignClient(None, engine, "tenure").create(bonus_campaign(CAMPAIGN, name=name), "test")
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
-    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+    async with admin_console(engine, tmp_path, rules) as base:
         async with chromium() as browser:
             faults = []
             for viewport, size in ((PHONE, "phone"), (DESKTOP, "desktop")):
@@ -134,8 +130,7 @@ async def shoot_unchecked(page, name: str) -> None:
 async def test_a_keyboard_user_stays_on_start_while_the_draft_polls_and_cancel_asks_first(engine, tmp_path):
     rules, _ = paying_member("cus_short_00000")
     await CampaignClient(None, engine, "tenure").create(bonus_campaign("draft-1", name="A draft"), "test")
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
-    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+    async with admin_console(engine, tmp_path, rules) as base:
         async with chromium() as browser:
             context = await browser.new_context(viewport=DESKTOP, base_url=base)
             page = await context.new_page()
@@ -171,8 +166,7 @@ async def test_an_actions_answer_is_in_view_where_the_page_opens(engine, tmp_pat
     """After adjusting points the page opens at the actions (#actions); the answer was at the top of the
     page, out of view at 1280×800 and far above on a phone: support could not tell whether it worked."""
     rules, _ = paying_member("cus_short_00000")
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
-    async with serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base:
+    async with admin_console(engine, tmp_path, rules) as base:
         async with chromium() as browser:
             for viewport, size in ((DESKTOP, "desktop"), (PHONE, "phone")):
                 async with signed_in_at(browser, base, "/console/members/cus_short_00000", viewport) as page:
@@ -192,9 +186,8 @@ async def test_an_actions_answer_is_in_view_where_the_page_opens(engine, tmp_pat
 
 async def test_a_refused_segment_is_in_view_as_it_was_typed(engine, tmp_path):
     rules, _ = paying_member("cus_short_00000")
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
     async with (
-        serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base,
+        admin_console(engine, tmp_path, rules) as base,
         chromium() as browser,
         signed_in_at(browser, base, "/console/campaigns") as page,
     ):
@@ -219,9 +212,8 @@ async def test_a_part_the_server_cannot_answer_says_so(engine, tmp_path):
     journey stand-in that cannot list running journeys) the page said "Examining the running
     journeys…" for ever."""
     rules, _ = paying_member("cus_short_00000")
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
     async with (
-        serving(settings, object(), PROGRAM, engine, journeys=Journeys(rules, T0)) as base,
+        admin_console(engine, tmp_path, rules, Journeys) as base,
         chromium() as browser,
         signed_in_at(browser, base, "/console/attention", DESKTOP) as page,
     ):
@@ -247,9 +239,8 @@ async def test_a_keyboard_user_pages_through_the_ledger_without_losing_their_pla
         receive(rules, outbox, T0, payment)
     with engine.begin() as conn:
         conn.execute(sa.insert(ledger_entries), [{**e.model_dump(), "recorded_at": T0} for e in outbox.entries])
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
     async with (
-        serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base,
+        admin_console(engine, tmp_path, rules) as base,
         chromium() as browser,
         signed_in_at(browser, base, "/console/members/cus_short_00000", DESKTOP) as page,
     ):
@@ -273,9 +264,8 @@ async def test_a_keyboard_user_pages_through_the_ledger_without_losing_their_pla
 async def test_the_first_tab_skips_the_navigation(engine, tmp_path):
     """Eight links and a button stood between a keyboard user and every page's content."""
     rules, _ = paying_member("cus_short_00000")
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
     async with (
-        serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base,
+        admin_console(engine, tmp_path, rules) as base,
         chromium() as browser,
         signed_in_at(browser, base, "/console/members/cus_short_00000") as page,
     ):
@@ -295,9 +285,8 @@ async def test_the_first_tab_skips_the_navigation(engine, tmp_path):
 async def test_charts_of_counts_have_whole_ticks(engine, tmp_path):
     """Weekly active members and referrals are counted: their axes read 0, 0.2, 0.4 … 1 for one member."""
     rules, _ = paying_member("cus_short_00000")
-    settings = api_settings(data_dir=tmp_path, api_keys=f"{KEY}:admin:root")
     async with (
-        serving(settings, object(), PROGRAM, engine, journeys=Running(rules, T0)) as base,
+        admin_console(engine, tmp_path, rules) as base,
         chromium() as browser,
         signed_in_at(browser, base, "/console/metrics") as page,
     ):

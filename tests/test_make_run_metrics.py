@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from starter.ingress.generic_billing import sign
 from storage.engine import create_engine_for
 from tests.codec_kit import free_port
 from tests.journey_kit import eventually
-from tests.test_personal_data_make_run import MakeRun
+from tests.test_personal_data_make_run import MakeRun, api_healthy, make_run_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "billing-secret-for-the-metrics-test"
@@ -48,18 +47,10 @@ async def _async(value):
 async def test_make_run_serves_worker_and_api_metrics(tmp_path):
     grpc, ui, api, worker_metrics = free_port(), free_port(), free_port(), free_port()
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_")}
+    env = make_run_env(data, grpc, ui, api, "k-app:app:billing", SECRET)
     env |= {
-        "TENURE_PROGRAM_PATH": str(ROOT / "program.toml"),
-        "TENURE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
-        "TENURE_UI_PORT": str(ui),
-        "TENURE_API_PORT": str(api),
         "TENURE_WORKER_METRICS_ADDRESS": f"127.0.0.1:{worker_metrics}",
-        "TENURE_DATA_DIR": str(data),
-        "TENURE_API_KEYS": "k-app:app:billing",
-        "TENURE_BILLING_WEBHOOK_SECRET": SECRET,
         "TENURE_TRACING": "console",
-        "COLUMNS": "250",
     }
     worker_url, api_url = f"http://127.0.0.1:{worker_metrics}/metrics", f"http://127.0.0.1:{api}/metrics"
     run = MakeRun(env)
@@ -75,14 +66,7 @@ async def test_make_run_serves_worker_and_api_metrics(tmp_path):
         assert b"MALLOC_ARENA_MAX=2" in worker_environ
 
         async with httpx.AsyncClient(timeout=30) as http:
-
-            async def health() -> int:
-                try:
-                    return (await http.get(f"http://127.0.0.1:{api}/healthz")).status_code
-                except httpx.TransportError as e:
-                    raise AssertionError(f"the API does not answer yet: {e}") from None
-
-            await eventually(health, lambda status: status == 200, timeout=60)
+            await api_healthy(http, api)
             body = json.dumps(
                 {
                     "id": "evt_metrics_1",

@@ -38,6 +38,34 @@ SECRET = "billing-secret-for-the-make-run-test"
 EMAIL, NAME = "zelda.quarrington@example.org", "Zelda Quarrington"
 
 
+def make_run_env(data: Path, grpc: int, ui: int, api: int, api_keys: str, secret: str) -> dict[str, str]:
+    """`make run`'s environment as a user's shell gives it (none of the test run's own TENURE_ settings):
+    its ports, data folder, API keys and billing secret; wide lines for its panel."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_")}
+    return env | {
+        "TENURE_PROGRAM_PATH": str(ROOT / "program.toml"),
+        "TENURE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
+        "TENURE_UI_PORT": str(ui),
+        "TENURE_API_PORT": str(api),
+        "TENURE_DATA_DIR": str(data),
+        "TENURE_API_KEYS": api_keys,
+        "TENURE_BILLING_WEBHOOK_SECRET": secret,
+        "COLUMNS": "250",
+    }
+
+
+async def api_healthy(http: httpx.AsyncClient, api: int) -> None:
+    """Until the API `make run` started answers /healthz with 200 (its process starts after the panel)."""
+
+    async def health() -> int:
+        try:
+            return (await http.get(f"http://127.0.0.1:{api}/healthz")).status_code
+        except httpx.TransportError as e:  # the API process is still starting
+            raise AssertionError(f"the API does not answer yet: {e}") from None
+
+    await eventually(health, lambda status: status == 200, timeout=60)
+
+
 class MakeRun:
     """`python -m starter.supervisor` in a process of its own; its output (and its children's) collected."""
 
@@ -95,17 +123,7 @@ def temporal(*args: str) -> str:
 async def test_make_run_keeps_personal_data_out_of_temporal(tmp_path):
     grpc, ui, api = free_port(), free_port(), free_port()
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_PAYLOAD_KEYS")}
-    env |= {
-        "TENURE_PROGRAM_PATH": str(ROOT / "program.toml"),
-        "TENURE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
-        "TENURE_UI_PORT": str(ui),
-        "TENURE_API_PORT": str(api),
-        "TENURE_DATA_DIR": str(data),
-        "TENURE_API_KEYS": "k-sup:support:maria,k-app:app:billing",
-        "TENURE_BILLING_WEBHOOK_SECRET": SECRET,
-        "COLUMNS": "250",
-    }
+    env = make_run_env(data, grpc, ui, api, "k-sup:support:maria,k-app:app:billing", SECRET)
     cid = f"cus_pd_{uuid.uuid4().hex[:8]}"
     wid = workflow_id(cid)
     codec = f"http://127.0.0.1:{api}/codec"
@@ -125,13 +143,7 @@ async def test_make_run_keeps_personal_data_out_of_temporal(tmp_path):
             assert settings["Codec"]["Endpoint"] == codec
 
             # a journey with an email and a name: signed up, then welcomed by email (the outbox)
-            async def health() -> int:
-                try:
-                    return (await http.get(f"http://127.0.0.1:{api}/healthz")).status_code
-                except httpx.TransportError as e:  # the API process is still starting
-                    raise AssertionError(f"the API does not answer yet: {e}") from None
-
-            await eventually(health, lambda status: status == 200, timeout=60)
+            await api_healthy(http, api)
             body = json.dumps(
                 {"id": "evt_pd_1", "type": "customer.created", "customer_id": cid, "email": EMAIL, "name": NAME}
             ).encode()

@@ -10,18 +10,15 @@ them there rather than clicking through the settings panel. Skipped, saying why,
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright
 
 from domain.journey import workflow_id
 from starter.ingress.generic_billing import sign
-from tests.console_kit import CHROMIUM_ARGS, chromium_or_skip, free_port
-from tests.journey_kit import eventually
-from tests.test_personal_data_make_run import ROOT, SECRET, MakeRun
+from tests.console_kit import chromium, chromium_or_skip, free_port
+from tests.test_personal_data_make_run import SECRET, MakeRun, api_healthy, make_run_env
 
 SUPPORT_KEY = "k-support-for-the-ui-test"
 
@@ -49,19 +46,9 @@ async def _workflow_page_text(context, ui: str, codec: str, wid: str, decoded: b
 @pytest.mark.devserver
 @pytest.mark.timeout(300)
 async def test_the_temporal_ui_of_make_run_decodes_for_signed_in_staff_only(tmp_path):
-    chromium = chromium_or_skip()
+    chromium_or_skip()  # before make run starts
     grpc, ui_port, api = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_PAYLOAD_KEYS")}
-    env |= {
-        "TENURE_PROGRAM_PATH": str(ROOT / "program.toml"),
-        "TENURE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
-        "TENURE_UI_PORT": str(ui_port),
-        "TENURE_API_PORT": str(api),
-        "TENURE_DATA_DIR": str(tmp_path / "data"),
-        "TENURE_API_KEYS": f"{SUPPORT_KEY}:support:maria",
-        "TENURE_BILLING_WEBHOOK_SECRET": SECRET,
-        "COLUMNS": "250",
-    }
+    env = make_run_env(tmp_path / "data", grpc, ui_port, api, f"{SUPPORT_KEY}:support:maria", SECRET)
     cid = f"cus_ui_{uuid.uuid4().hex[:8]}"
     wid = workflow_id(cid)
     ui, codec = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{api}/codec"
@@ -69,42 +56,31 @@ async def test_the_temporal_ui_of_make_run_decodes_for_signed_in_staff_only(tmp_
     try:
         await run.wait_for("Tenure is running", timeout=180)
         async with httpx.AsyncClient(timeout=30) as http:
-
-            async def health() -> int:
-                try:
-                    return (await http.get(f"http://127.0.0.1:{api}/healthz")).status_code
-                except httpx.TransportError as e:
-                    raise AssertionError(f"the API does not answer yet: {e}") from None
-
-            await eventually(health, lambda status: status == 200, timeout=60)
+            await api_healthy(http, api)
             body = json.dumps({"id": "evt_ui_1", "type": "customer.created", "customer_id": cid}).encode()
             headers = {"Tenure-Signature": sign(body, SECRET), "Content-Type": "application/json"}
             sent = await http.post(f"http://127.0.0.1:{api}/webhooks/billing", content=body, headers=headers)
             assert sent.status_code == 200, sent.text
 
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            try:
-                # nobody signed in: the UI's codec calls are refused, it shows the payload as stored
-                stranger = await browser.new_context()
-                text = await _workflow_page_text(stranger, ui, codec, wid, decoded=False)
-                assert f'"customer_id": "{cid}"' not in text, "decoded without a staff key"
-                await stranger.close()
+        async with chromium() as browser:
+            # nobody signed in: the UI's codec calls are refused, it shows the payload as stored
+            stranger = await browser.new_context()
+            text = await _workflow_page_text(stranger, ui, codec, wid, decoded=False)
+            assert f'"customer_id": "{cid}"' not in text, "decoded without a staff key"
+            await stranger.close()
 
-                # support signs in at /codec/login, then the same UI decodes through the cookie
-                staff = await browser.new_context()
-                login = await staff.new_page()
-                await login.goto(f"{codec}/login")
-                await login.fill("#k", SUPPORT_KEY)
-                await login.click("#f button")
-                await login.wait_for_selector("#endpoint")
-                cookies = await staff.cookies()
-                assert [(c["path"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("/codec", True, "Strict")]
-                text = await _workflow_page_text(staff, ui, codec, wid, decoded=True)
-                assert f'"customer_id": "{cid}"' in text, text[:2000]
-                await staff.close()
-            finally:
-                await browser.close()
+            # support signs in at /codec/login, then the same UI decodes through the cookie
+            staff = await browser.new_context()
+            login = await staff.new_page()
+            await login.goto(f"{codec}/login")
+            await login.fill("#k", SUPPORT_KEY)
+            await login.click("#f button")
+            await login.wait_for_selector("#endpoint")
+            cookies = await staff.cookies()
+            assert [(c["path"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("/codec", True, "Strict")]
+            text = await _workflow_page_text(staff, ui, codec, wid, decoded=True)
+            assert f'"customer_id": "{cid}"' in text, text[:2000]
+            await staff.close()
     finally:
         code = run.stop()
     assert code == 0, run.output
