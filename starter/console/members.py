@@ -30,6 +30,7 @@ from starter.api.dependencies import ServicesDep
 from starter.client import JourneyError, JourneyRefused, NoJourney
 from starter.client.tier_bounds import END_OF_DAY, until_problem, until_range
 from starter.ingress import CustomerId
+from starter.personal_view import member_view
 from starter.validation_words import in_words
 from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
@@ -129,8 +130,7 @@ async def ledger(
 ) -> Response:
     """One page of the ledger (htmx swaps it into the member page)."""
     total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, offset, LEDGER_PAGE)
-    contact = None if shows_personal_data(staff) else await asyncio.to_thread(contact_of, svc.engine, customer_id)
-    mask = view_for(staff, known_by(contact))
+    mask = await member_view(svc.engine, staff.role, customer_id)
     return render(
         request,
         "ledger_page.html",
