@@ -1,6 +1,7 @@
 """What a member's reader is shown of their personal data, by role: the rule is
 `starter.api.roles.sees_personal_data` (support and admin see it); this is how it is applied to what a
-journey and the ledger say, for the HTTP API's member routes and the console alike.
+journey and the ledger say, for the HTTP API's member routes and the console alike (`member_view`: the
+one member's view, their address and name read only when they are to be masked).
 
 For a role that does not see personal data, every free text (a summary's tier reason, a minimum tier's
 reason, the reasons of rejections, lots' sources, ledger reasons, timeline lines, what happens next, an
@@ -13,15 +14,19 @@ and country, as an erasure clears them (`sample`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
 
 from domain.effects import LedgerEntry
 from domain.erasure import masked
 from domain.segments import SegmentPreview
 from domain.summary import Summary
 from starter.api.roles import Role, sees_personal_data
+from storage.console_reads import contact_of
 
 MARK = "[hidden]"
 # A decision of the communication policy, in the timeline and the email decisions: the member's own zone.
@@ -95,3 +100,11 @@ class PersonalView:
             return preview
         hidden = dict.fromkeys(PLACE_FIELDS)
         return preview.model_copy(update={"sample": [m.model_copy(update=hidden) for m in preview.sample]})
+
+
+async def member_view(engine: Engine, role: Role, customer_id: str) -> PersonalView:
+    """How `role` is shown this member's free texts: the address and name to mask are read from the
+    customers table (one query) only for a role that does not see them; support and admin read nothing."""
+    if sees_personal_data(role):
+        return PersonalView(role)
+    return PersonalView(role, known_by(await asyncio.to_thread(contact_of, engine, customer_id)))

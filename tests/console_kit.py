@@ -75,6 +75,14 @@ async def chromium() -> AsyncIterator[Any]:
             await browser.close()
 
 
+async def browser_sign_in(page: Any, key: str) -> None:
+    """Sign the page's browser context in at the console's login page with `key`."""
+    await page.goto("/console/login")
+    await page.fill("input[name=key]", key)
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_load_state()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

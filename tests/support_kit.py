@@ -21,7 +21,7 @@ from domain.upcoming import UpcomingView, upcoming
 from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import api_settings
-from tests.console_kit import chromium, chromium_or_skip, serving
+from tests.console_kit import browser_sign_in, chromium, chromium_or_skip, serving
 
 PROGRAM = parse_program((Path(__file__).resolve().parent.parent / "program.toml").read_text())
 T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -78,7 +78,4 @@ async def support_console(tmp_path: Path, rules: AccountRules, now: datetime) ->
 
 async def sign_in_as_support(page: Any) -> None:
     """Sign the page's browser context in at the console's login page with support's key."""
-    await page.goto("/console/login")
-    await page.fill("input[name=key]", SUPPORT_KEY)
-    await page.click("button:has-text('Sign in')")
-    await page.wait_for_load_state()
+    await browser_sign_in(page, SUPPORT_KEY)

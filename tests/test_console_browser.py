@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from domain.messages import ActivityReported, SignedUp
 from storage.schema import customers
 from tests.api_kit import api_settings
-from tests.console_kit import DESKTOP, KEYS, PHONE, chromium, chromium_or_skip, secret, serving, shoot
+from tests.console_kit import DESKTOP, KEYS, PHONE, browser_sign_in, chromium, chromium_or_skip, secret, serving, shoot
 from tests.journey_kit import eventually, ledger_rows, payment
 
 pytestmark = pytest.mark.timeout(240)
@@ -70,10 +70,7 @@ async def signed_in(site, role: str, viewport=DESKTOP):
     """A fresh browser context signed in with the key of `role`; returns its page."""
     context = await site.browser.new_context(viewport=viewport, base_url=site.base)
     page = await context.new_page()
-    await page.goto("/console/login")
-    await page.fill("input[name=key]", secret(role))
-    await page.click("button:has-text('Sign in')")
-    await page.wait_for_load_state()
+    await browser_sign_in(page, secret(role))
     return page
 
 
@@ -111,9 +108,7 @@ async def test_app_keys_and_wrong_keys_cannot_sign_in(site):
     for key in (secret("app"), "not-a-key"):
         context = await site.browser.new_context(viewport=DESKTOP, base_url=site.base)
         page = await context.new_page()
-        await page.goto("/console/login")
-        await page.fill("input[name=key]", key)
-        await page.click("button:has-text('Sign in')")
+        await browser_sign_in(page, key)
         assert "Not signed in" in await page.locator("[role=alert]").inner_text()
         response = await page.goto("/console/members")
         assert response is not None and page.url.endswith("/console/login?next=/console/members")

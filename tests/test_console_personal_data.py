@@ -128,7 +128,11 @@ async def test_a_viewer_sees_a_member_page_without_personal_data(program, tmp_pa
         contact = re.search(r'data-testid="contact">(.*?)</p>', r.text, re.S).group(1)
         assert "Email address, name, time zone and country: hidden for your role (viewer)" in contact
         assert "marketing email" in contact  # whether mail may reach the member is no one's personal data
-        assert "[hidden]" in r.text  # where it was quoted, it says so
+        assert "[hidden]" in r.text  # where it was quoted, it says so:
+        text = html.unescape(r.text)  # (the contact line's own note says "[hidden]" too: each place, then)
+        assert "minimum tier set by support (key account: [hidden] <[hidden]>)" in text  # the tier's reason
+        assert "too_expensive — [hidden]" in text  # her own words
+        assert "bounce: 550 <[hidden]> mailbox unknown" in text  # SendGrid's detail of the bounce
         assert "subscription cancelled (voluntary), reason: too_expensive" in r.text  # the rest of the line stays
         assert "deferred until 2026-01-03 08:00 UTC: quiet hours in [hidden]" in r.text  # the zone, too
         ledger = await http.get("/console/members/cus_1815/ledger?offset=0", headers={"HX-Request": "true"})

@@ -22,7 +22,7 @@ from storage.engine import create_engine_for
 from storage.migrate import upgrade
 from tests.api_kit import api_settings
 from tests.campaign_kit import add_members, bonus_campaign, member_ids
-from tests.console_kit import DESKTOP, PHONE, chromium, serving, shoot
+from tests.console_kit import DESKTOP, PHONE, browser_sign_in, chromium, serving, shoot
 from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 
 pytestmark = pytest.mark.timeout(180)
@@ -103,10 +103,7 @@ async def test_no_console_page_scrolls_sideways_and_stacked_tables_fit(engine, t
             for viewport, size in ((PHONE, "phone"), (DESKTOP, "desktop")):
                 context = await browser.new_context(viewport=viewport, base_url=base)
                 page = await context.new_page()
-                await page.goto("/console/login")
-                await page.fill("input[name=key]", KEY)
-                await page.click("button:has-text('Sign in')")
-                await page.wait_for_load_state()
+                await browser_sign_in(page, KEY)
                 for label, address in PAGES:
                     await page.goto(address)
                     await page.wait_for_load_state("networkidle")
@@ -134,10 +131,7 @@ async def test_a_keyboard_user_stays_on_start_while_the_draft_polls_and_cancel_a
         async with chromium() as browser:
             context = await browser.new_context(viewport=DESKTOP, base_url=base)
             page = await context.new_page()
-            await page.goto("/console/login")
-            await page.fill("input[name=key]", KEY)
-            await page.click("button:has-text('Sign in')")
-            await page.wait_for_load_state()
+            await browser_sign_in(page, KEY)
             await page.goto("/console/campaigns/draft-1")
             polls = []
             page.on("response", lambda r: polls.append(r.url) if "/progress" in r.url else None)

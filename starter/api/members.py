@@ -26,14 +26,12 @@ from domain.program import Reward
 from domain.summary import Summary
 from starter.client import JourneyError, JourneyRefused, JourneyUnavailable, NoJourney
 from starter.ingress import CustomerId
-from starter.personal_view import PersonalView, known_by
-from storage.console_reads import contact_of
+from starter.personal_view import member_view
 from storage.ledger_reads import ledger_page, ledger_totals
 
 from .dependencies import AppCaller, MemberReader, ServicesDep
 from .errors import RETRY_SOON, ApiError, answers
 from .metrics import count_redemption
-from .roles import ApiKey
 
 router = APIRouter(tags=["members"])
 
@@ -87,16 +85,7 @@ async def member(customer_id: CustomerId, svc: ServicesDep, caller: MemberReader
     """Balance, pending points, tier, next tier and the points still needed, lots with their expiry."""
     tenure = await svc.tenure()
     summary = await tenure.summary(customer_id)
-    view = await _view(svc, caller, customer_id)
-    return view.summary(summary)
-
-
-async def _view(svc: ServicesDep, caller: ApiKey, customer_id: str) -> PersonalView:
-    """How the caller's role is shown the member's free texts (looked up only when they are masked)."""
-    view = PersonalView(caller.role)
-    if view.off:
-        return view
-    return PersonalView(caller.role, known_by(await asyncio.to_thread(contact_of, svc.engine, customer_id)))
+    return (await member_view(svc.engine, caller.role, customer_id)).summary(summary)
 
 
 @router.get("/members/{customer_id}/ledger", response_model=LedgerOut, responses=READ_ANSWERS)
@@ -125,7 +114,7 @@ async def member_ledger(
         if not exists:
             raise NoJourney(customer_id)
     entries = await asyncio.to_thread(ledger_page, svc.engine, customer_id, offset, limit) if total > offset else []
-    entries = (await _view(svc, caller, customer_id)).entries(entries)
+    entries = (await member_view(svc.engine, caller.role, customer_id)).entries(entries)
     return LedgerOut(customer_id=customer_id, total=total, offset=offset, limit=limit, entries=entries)
 
 

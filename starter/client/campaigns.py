@@ -40,7 +40,7 @@ from domain.campaigns import (
     schedule_id,
     workflow_id,
 )
-from domain.segments import SegmentFilter
+from domain.segments import FilterFault, SegmentFilter
 from starter.client.segments import filter_value_faults
 from storage import campaigns as records
 from storage import segments as segment_store
@@ -95,7 +95,13 @@ def check_filter(f: SegmentFilter, tiers: Sequence[str] | None) -> None:
     `filter_value_faults`), each at its path under `filter` as a definition's other faults."""
     faults = filter_value_faults(f, tiers)
     if faults:
-        raise InvalidCampaign([(".".join(str(p) for p in ("filter", *x.loc)), x.message) for x in faults])
+        raise InvalidCampaign(under_filter(faults))
+
+
+def under_filter(faults: Sequence[FilterFault]) -> list[tuple[str, str]]:
+    """Each fault as (its dotted path under `filter`, its message): how a definition names its filter's
+    faults, and how the console's segment form names a segment's (its field is `filter` too)."""
+    return [(".".join(str(p) for p in ("filter", *x.loc)), x.message) for x in faults]
 
 
 class CampaignClient:

@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, Response
 from starter.api.dependencies import ServicesDep
 from starter.client import JourneyError
 from starter.doctor import Diagnosis, diagnose
+from starter.personal_view import PersonalView
 from storage.console_reads import contacts_of
 
-from .personal import PersonalView, shows_personal_data, view_for
+from .personal import shows_personal_data
 from .session import Staff
 from .web import allowed, render
 
@@ -40,7 +41,7 @@ async def findings(request: Request, svc: ServicesDep, staff: Reader) -> Respons
         found, error = [], f"Temporal cannot be asked now: {e}"
     if found and not shows_personal_data(staff):
         known = await asyncio.to_thread(contacts_of, svc.engine, [d.customer_id for d in found])
-        found = [_masked(d, view_for(staff, known.get(d.customer_id, []))) for d in found]
+        found = [_masked(d, PersonalView(staff.role, known.get(d.customer_id, []))) for d in found]
     return render(request, "attention_findings.html", staff, found=found, error=error)
 
 

@@ -23,7 +23,7 @@ from domain.campaign_touch import TouchKind
 from domain.campaigns import CampaignDefinition
 from domain.messages import ActivityKind
 from domain.program import Program
-from starter.client.campaigns import InvalidCampaign
+from starter.client.campaigns import InvalidCampaign, under_filter
 from starter.client.segments import UnknownFilterValue
 from starter.validation_words import what_to_type
 
@@ -112,11 +112,8 @@ def problems(error: Exception) -> list[Problem]:
     if isinstance(error, FormProblem):
         return [Problem(error.field, f"{_label(error.field)} ({error.field}): {error.message}")]
     if isinstance(error, InvalidCampaign | UnknownFilterValue):  # a filter's value that cannot be: tier, zone…
-        faults = (  # an inline filter's, or a segment's (the segment form's `filter`)
-            error.faults
-            if isinstance(error, InvalidCampaign)
-            else [(".".join(str(p) for p in ("filter", *f.loc)), f.message) for f in error.faults]
-        )
+        # an inline filter's, or a segment's (the segment form's `filter`)
+        faults = error.faults if isinstance(error, InvalidCampaign) else under_filter(error.faults)
         return [Problem(path, f"{_label(path)} ({path}): {message}") for path, message in faults]
     if isinstance(error, ValidationError):
         found = []

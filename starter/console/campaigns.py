@@ -247,11 +247,9 @@ async def campaign(
     try:
         record = await campaigns.get(campaign_id)
         results = await campaigns.results(campaign_id)
-    except NoCampaign:
+    except NoCampaign:  # the only refusal of get and results: both read the campaigns table alone
         why = f"No campaign has the id “{campaign_id}”: it was never created (the campaigns page lists them all)."
         return render(request, "refused.html", staff, 404, why=why, back=("/console/campaigns", "All campaigns"))
-    except CampaignError as e:
-        return render(request, "refused.html", staff, 404, why=str(e), back=("/console/campaigns", "All campaigns"))
     lift = {
         "labels": [
             f"{c.metric} ({c.period.replace('_', ' ')})" for c in results.comparisons if c.treated.rate is not None

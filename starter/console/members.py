@@ -30,11 +30,12 @@ from starter.api.dependencies import ServicesDep
 from starter.client import JourneyError, JourneyRefused, NoJourney
 from starter.client.tier_bounds import END_OF_DAY, until_problem, until_range
 from starter.ingress import CustomerId
+from starter.personal_view import PersonalView, known_by, member_view
 from starter.validation_words import in_words
 from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
-from .personal import HIDDEN, contact_for, known_by, shows_personal_data, view_for
+from .personal import HIDDEN, contact_for, shows_personal_data
 from .session import Staff
 from .web import allowed, checked_form, render
 
@@ -85,7 +86,7 @@ async def member(
     mail = await asyncio.to_thread(emails_of, svc.engine, customer_id)
     contact = await asyncio.to_thread(contact_of, svc.engine, customer_id)
     set_aside = await asyncio.to_thread(quarantined, svc.engine, customer_id, 20)
-    mask = view_for(staff, known_by(contact))
+    mask = PersonalView(staff.role, known_by(contact))
     lines = mask.items(timeline.items, "text")
     held = ("deferred", "suppressed", "dropped")  # the policy's decisions; sent mail is in the emails table
     decisions = [i for i in lines if i.kind == "email" and any(w in i.text for w in held)]
@@ -129,8 +130,7 @@ async def ledger(
 ) -> Response:
     """One page of the ledger (htmx swaps it into the member page)."""
     total, entries = await asyncio.to_thread(ledger_newest, svc.engine, customer_id, offset, LEDGER_PAGE)
-    contact = None if shows_personal_data(staff) else await asyncio.to_thread(contact_of, svc.engine, customer_id)
-    mask = view_for(staff, known_by(contact))
+    mask = await member_view(svc.engine, staff.role, customer_id)
     return render(
         request,
         "ledger_page.html",

@@ -1,32 +1,23 @@
 """A member's personal data in the console: shown to the roles the API shows it to, hidden from the others.
 
 Which roles see it is decided once, in `starter.api.roles.sees_personal_data` (support and admin), and
-applied to free texts as the API applies it (`starter.personal_view`). For any other console role (a
-viewer) the member pages leave out the address, the name, the time zone and the country, say so ("hidden
-for your role"), and show `[hidden]` where a text quoted them; members are found by customer id only.
+applied to free texts as the API applies it: the routes use `starter.personal_view` themselves, and this
+module holds what only the console shows (the contact line, the words "hidden for your role"). For any
+other console role (a viewer) the member pages leave out the address, the name, the time zone and the
+country, say so, and show `[hidden]` where a text quoted them; members are found by customer id only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from starter.api.roles import sees_personal_data
-from starter.personal_view import MARK, PersonalView, known_by
 
 from .session import Staff
-
-__all__ = ["HIDDEN", "MARK", "PersonalView", "contact_for", "known_by", "shows_personal_data", "view_for"]
 
 HIDDEN = "hidden for your role"
 
 
 def shows_personal_data(staff: Staff) -> bool:
     return sees_personal_data(staff.role)
-
-
-def view_for(staff: Staff, known: Iterable[str | None] = ()) -> PersonalView:
-    """Free texts as the signed-in staff member is shown them."""
-    return PersonalView(staff.role, known)
 
 
 def contact_for(staff: Staff, contact: dict | None) -> dict | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -50,9 +50,16 @@ async def home(request: Request) -> Response:
     return RedirectResponse("/console/login", status_code=303)
 
 
+WRONG_KEY = "wrong key"
+
+
+def role_refused(role: str) -> str:
+    return f"the {role} role cannot sign in here"
+
+
 # What the sign-in page may say under its form: the refusals `login` sends it back with, and nothing else
 # (a link with ?error=<any text> would otherwise put a stranger's words on Tenure's own page).
-SIGN_IN_ERRORS = frozenset({"wrong key", *(f"the {role} role cannot sign in here" for role in ROLES)})
+SIGN_IN_ERRORS = frozenset({WRONG_KEY, *(role_refused(role) for role in ROLES)})
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -87,11 +94,9 @@ async def login(request: Request) -> Response:
     secret = form.get("key")
     key = find_key(settings, secret) if isinstance(secret, str) and secret else None
     back = return_to(form.get("next"))
-    again = f"&next={quote(back, safe='/')}" if back else ""
-    if key is None:
-        return RedirectResponse(f"/console/login?error=wrong+key{again}", status_code=303)
-    if key.role not in CONSOLE_ROLES:
-        return RedirectResponse(f"/console/login?error=the+{key.role}+role+cannot+sign+in+here{again}", status_code=303)
+    if key is None or key.role not in CONSOLE_ROLES:  # the sign-in page again, saying why (SIGN_IN_ERRORS)
+        again = {"error": WRONG_KEY if key is None else role_refused(key.role)} | ({"next": back} if back else {})
+        return RedirectResponse(f"/console/login?{urlencode(again, safe='/')}", status_code=303)
     value, _csrf = session_cookie(settings, key)
     # back to the page that asked for a session (a link to a member, opened after the session ended)
     response = RedirectResponse(back or "/console", status_code=303)
