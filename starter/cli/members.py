@@ -26,6 +26,7 @@ from domain.effects import LedgerEntry
 from domain.erasure import ErasureRequest
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
+from domain.utc_times import in_utc
 from starter.client import NoJourney, TenureClient, start_input
 from starter.client.tier_bounds import until_problem
 from starter.personal_data import ReasonNamesTheMember, erase_member, export_member
@@ -384,12 +385,10 @@ def _parse_since(value: str) -> datetime:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
     try:
-        return dt.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00: the database could not compare it
-        raise typer.BadParameter(f"{value!r} is out of range: in UTC it falls outside the years 1 to 9999") from None
+        return in_utc(dt)
+    except ValueError as e:  # 0001-01-01T00:00:00+01:00: the database could not compare it
+        raise typer.BadParameter(f"{value!r} {e}") from None
 
 
 @member_app.command("requests")
