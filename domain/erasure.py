@@ -29,8 +29,9 @@ from .rules_port import RulesPort
 ERASED = "[erased]"
 # A cancellation note quotes the customer's own words after a dash (domain/membership.py).
 _QUOTED_COMMENT = re.compile(r" — “.*”$", re.DOTALL)
-# Free texts may also quote an address the member had before, or an input a validation error repeats.
-_ANY_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Free texts may also quote an address the member had before, or an input a validation error repeats. The
+# same pattern refuses an erasure's reason that holds an address (starter/personal_data.py reason_problem).
+ANY_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.MULTILINE)
 
 
@@ -131,5 +132,5 @@ def masked(text: str, known: list[str], mark: str, *, own_words: bool = False) -
         text = _QUOTED_COMMENT.sub(f" — {mark}", text)
     for secret in known:
         text = text.replace(secret, mark)
-    text = _ANY_EMAIL.sub(mark, text)
+    text = ANY_EMAIL.sub(mark, text)
     return _INPUT_VALUE.sub(f"input_value={mark}", text)

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -33,6 +33,7 @@ from pydantic import (
 
 from .compact import Compact
 from .messages import CancellationReason, line
+from .utc_times import in_utc
 
 Operator = Literal["eq", "ne", "in", "lt", "le", "gt", "ge", "between", "is_true", "is_false"]
 
@@ -244,14 +245,6 @@ def error_path(loc: tuple[Any, ...] | list[Any]) -> list[str | int]:
     return out
 
 
-def _has_utc(value: datetime) -> bool:
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        return False
-    return True
-
-
 def check_shape(f: SegmentFilter) -> None:
     """Refuse a tree too deep or too large to be a sensible query (a 4xx, not a slow database), and a
     time the database cannot compare: one whose UTC falls outside the years 1 to 9999
@@ -267,10 +260,14 @@ def check_shape(f: SegmentFilter) -> None:
             if count > MAX_CONDITIONS:
                 raise ValueError(f"a filter has at most {MAX_CONDITIONS} conditions")
             for value in node.value if isinstance(node.value, list) else [node.value]:
-                if isinstance(value, datetime) and not _has_utc(value):
+                if not isinstance(value, datetime):
+                    continue
+                try:
+                    in_utc(value)
+                except ValueError:
                     raise ValueError(
                         f"{node.field}: {value.isoformat()} is out of range: in UTC it is outside the years 1 to 9999"
-                    )
+                    ) from None
             return
         for part in node.all if isinstance(node, AllOf) else node.any:
             walk(part, depth + 1)

@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from domain.account import Account
-from domain.erasure import ErasureRequest
+from domain.erasure import ANY_EMAIL, ErasureRequest
 from starter.client import NoJourney, TenureClient
 from storage.personal_data import (
     customer_profile,
@@ -74,7 +74,6 @@ class ReasonNamesTheMember(ValueError):
     the erasure (the member's timeline, the register of requests), so it would keep what was erased."""
 
 
-_AN_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _NAME_PART = re.compile(r"\w{3,}")
 
 
@@ -83,7 +82,7 @@ def reason_problem(reason: str | None, email: str | None, name: str | None) -> s
     if not reason:
         return None
     text = reason.casefold()
-    quoted = bool(_AN_EMAIL.search(reason)) or bool(email and email.casefold() in text)
+    quoted = bool(ANY_EMAIL.search(reason)) or bool(email and email.casefold() in text)
     parts = {p.casefold() for p in _NAME_PART.findall(name or "")}
     quoted = quoted or any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text) for p in parts)
     if not quoted:

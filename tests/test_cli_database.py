@@ -68,6 +68,19 @@ def test_make_run_names_an_embedded_database_from_a_newer_tenure(tmp_path: Path)
     assert fault is not None and "run the newer Tenure" in fault and "run `tenure db upgrade`" not in fault, fault
 
 
+def test_make_run_names_an_unreachable_ledger_without_its_password():
+    from settings import Settings
+    from starter.supervisor.supervise import upgrade_local_database
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    fault = upgrade_local_database(Settings(database_url=f"postgresql+psycopg://tenure:sekrit@127.0.0.1:{closed}/t"))
+    assert fault is not None, "nothing listens there"
+    assert fault.startswith(f"cannot open the ledger database postgresql+psycopg://tenure:***@127.0.0.1:{closed}/t: ")
+    assert "sekrit" not in fault, fault
+
+
 @pytest.mark.parametrize(
     "command", [["member", "ledger", "cus_1"], ["segment", "list"], ["campaign", "list"], ["metrics"]]
 )

@@ -8,13 +8,14 @@ actor. Admin keys only: every other role is answered 403.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.messages import MAX_ID_LENGTH, SINGLE_LINE, Text
+from domain.utc_times import in_utc
 from starter.client import NoJourney
 from starter.ingress import CustomerId
 from starter.personal_data import ErasureReport, MemberExport, ReasonNamesTheMember, erase_member, export_member
@@ -127,18 +128,8 @@ class PersonalDataRegister(BaseModel):
     requests: list[PersonalDataRequest]
 
 
-def _in_utc(value: datetime) -> datetime:
-    """A register bound in UTC (a time without a zone is UTC); one whose UTC falls outside the calendar
-    (`0001-01-01T00:00:00+01:00`) is refused as the field's fault, not left to fail in the database."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("is out of range: in UTC it falls outside the years 1 to 9999") from None
-
-
-RegisterTime = Annotated[datetime, AfterValidator(_in_utc)]
+RegisterTime = Annotated[datetime, AfterValidator(in_utc)]
+"""A register bound in UTC (a time without a zone is UTC); one with no UTC is the field's 422."""
 
 
 @router.get("/personal-data-requests", response_model=PersonalDataRegister, responses=answers(401, 403, 422))

@@ -1,6 +1,7 @@
 """Failures that are no fault of the command's own, in words: a ledger database that does not answer or
-an address that is none, payloads under a key this shell lacks, Ctrl-C. `run` (context.py) turns each
-into one line on stderr and an exit status instead of a Python traceback."""
+has no Tenure tables, payloads under a key this shell lacks, Ctrl-C. `run` (context.py) turns each
+into one line on stderr and an exit status instead of a Python traceback. A database URL that is none
+never gets this far: the settings refuse it (settings.database_url_fault, for --db in app.py too)."""
 
 from __future__ import annotations
 
@@ -48,11 +49,6 @@ def in_words(e: BaseException) -> tuple[str, int] | None:
     """The message and exit status for a failure the user can act on; None for a bug (let it show)."""
     if isinstance(e, KeyboardInterrupt):
         return "interrupted (Ctrl-C)", INTERRUPTED
-    if isinstance(e, sa.exc.ArgumentError):
-        return (
-            f"not a database URL ({e}): set TENURE_DATABASE_URL or --db to e.g. "
-            "postgresql+psycopg://user:password@host:5432/tenure or sqlite:///data/tenure.db"
-        ), 2
     if isinstance(e, (sa.exc.OperationalError, sa.exc.ProgrammingError)) and behind(e):
         return (
             f"the ledger database has no Tenure tables, or an older schema ({first_line(e)}): "

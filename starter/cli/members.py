@@ -26,8 +26,9 @@ from domain.effects import LedgerEntry
 from domain.erasure import ErasureRequest
 from domain.messages import AdjustRequest, AdjustResult, MinimumTierRequest
 from domain.summary import Summary
+from domain.utc_times import in_utc
 from starter.client import NoJourney, TenureClient, start_input
-from starter.client.tier_bounds import until_problem
+from starter.client.tier_bounds import END_OF_DAY, until_problem
 from starter.personal_data import ReasonNamesTheMember, erase_member, export_member
 from starter.validation_words import in_words
 from storage.ledger_reads import ledger_page, ledger_totals
@@ -168,22 +169,26 @@ def _validation(e: ValidationError) -> str:
     return in_words(e, OPTION_NAMES)
 
 
-def _parse_until(value: str) -> datetime:
-    """A date is the minimum's last day: it lasts to the end of that day (UTC), as in the console; an ISO
-    time is taken as it is (UTC when it names no zone)."""
+def _parse_time(value: str, on_a_day: time) -> datetime:
+    """A date is `on_a_day`'s moment of that day (UTC); an ISO time is taken as it is (UTC when it names
+    no zone); anything else is a usage error."""
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
         pass
     else:
-        return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+        return datetime.combine(day, on_a_day, tzinfo=UTC)
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def _parse_until(value: str) -> datetime:
+    """A date is the minimum's last day: it lasts to the end of that day (UTC), as in the console; an ISO
+    time is taken as it is (UTC when it names no zone)."""
+    return _parse_time(value, END_OF_DAY)
 
 
 # ---- the commands -------------------------------------------------------------------------------
@@ -373,23 +378,11 @@ class RequestAction(StrEnum):
 
 
 def _parse_since(value: str) -> datetime:
-    """A date is its first moment (UTC); an ISO time is taken as it is (UTC when it names no zone)."""
+    """A date is its first moment (UTC); an ISO time is taken as it is, in UTC (UTC when it names no zone)."""
     try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        pass
-    else:
-        return datetime.combine(day, time(0, 0), tzinfo=UTC)
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    try:
-        return dt.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00: the database could not compare it
-        raise typer.BadParameter(f"{value!r} is out of range: in UTC it falls outside the years 1 to 9999") from None
+        return in_utc(_parse_time(value, time(0, 0)))
+    except ValueError as e:  # 0001-01-01T00:00:00+01:00: the database could not compare it
+        raise typer.BadParameter(f"{value!r} {e}") from None
 
 
 @member_app.command("requests")

@@ -14,7 +14,7 @@ from domain.metrics import MetricsReport, shown
 from storage.metrics import WEEKS, measure
 
 from .context import env_of, run
-from .render import console
+from .render import console, figure_column
 
 
 def metrics_cmd(
@@ -77,8 +77,7 @@ def trend_view(report: MetricsReport) -> Table:
         show_edge=False,
     )
     for i, name in enumerate(names):
-        width = max([*(len(word) for word in name.split()), *(len(r[i]) for r in rows)])
-        trend.add_column(name, justify="left" if i == 0 else "right", width=width)
+        figure_column(trend, name, [r[i] for r in rows], "left" if i == 0 else "right", wrap_header=True)
     for r in rows:
         trend.add_row(*r)
     return trend

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
 from domain.program import ProgramError
 from settings import Settings, get_settings
@@ -28,7 +27,7 @@ from starter.payload_codec import PayloadKeyError, PayloadKeys, ensure_developme
 from starter.program_file import read_program
 from starter.search_attributes import dev_server_flags
 from starter.startup_checks import require_safe_start
-from storage.migrate import SchemaNotCurrent, db_status, db_upgrade
+from storage.migrate import SchemaNotCurrent, db_status, db_upgrade, masked_url
 
 from .children import ROOT, Child, console, stop_all
 from .temporal import find_binary, is_local, port_open, split_address, wait_for_temporal
@@ -97,19 +96,12 @@ def upgrade_local_database(s: Settings) -> str | None:
             return None
         status = db_status(s)
     except sa.exc.OperationalError as e:
-        return f"cannot open the ledger database {masked_db_url(s.db_url())}: {e.orig}"
+        return f"cannot open the ledger database {masked_url(s.db_url())}: {e.orig}"
     except SchemaNotCurrent as e:  # the embedded database of a newer Tenure (an older checkout, say)
         return str(e)
     if not status.is_current:
         return str(status.refusal())
     return None
-
-
-def masked_db_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - display only
-        return url
 
 
 def env_port(name: str, default: int) -> int:
@@ -351,7 +343,7 @@ def main() -> int:
             " (made current once it polls)",
         )
         table.add_row("Worker metrics", f"http://{env['TENURE_WORKER_METRICS_ADDRESS']}/metrics")
-        table.add_row("Database", masked_db_url(s.db_url()))
+        table.add_row("Database", masked_url(s.db_url()))
         table.add_row("Console", f"http://127.0.0.1:{api_port}/console  ({sign_in_hint(env)})")
         table.add_row("HTTP API", f"http://127.0.0.1:{api_port}/docs")
         table.add_row("API metrics", f"http://127.0.0.1:{api_port}/metrics")
