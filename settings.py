@@ -138,7 +138,7 @@ def database_url_fault(url: str) -> str | None:
         return None
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return f"not a database URL; give {URL_EXAMPLES}"
     backend, _, driver = parsed.drivername.partition("+")  # by name: the dialect itself may not be installed
     if backend not in LEDGER_DRIVERS:

@@ -66,7 +66,11 @@ def test_a_ledger_database_that_does_not_answer_is_one_line(tmp_path, args):
 
 
 def test_a_database_url_that_is_none_is_a_usage_error(tmp_path):
-    for args in (("--db", "nonsense", "segment", "list"), ("--db", "tenure.db", "campaign", "list")):
+    for args in (
+        ("--db", "nonsense", "segment", "list"),
+        ("--db", "tenure.db", "campaign", "list"),
+        ("--db", "postgresql://u:pw@h:abc/db", "segment", "list"),  # a port that is not a number
+    ):
         r = invoke(Settings(data_dir=tmp_path), *args)
         no_traceback(r)
         assert r.exit_code == 2, out(r)

@@ -72,6 +72,7 @@ def test_a_wrong_database_url_is_named_without_its_password(monkeypatch):
         ("postgresql://tenure:pw@db/tenure", None),
         ("postgres://tenure:pw@db/tenure", None),
         ("db.internal:5432/tenure", "not a database URL"),
+        ("postgresql://u:pw@h:abc/db", "not a database URL"),
         ("mysql://u:pw@h/db", "mysql is not a ledger database"),
         (
             "postgresql+psycopg2://u:pw@h/db",
