@@ -308,6 +308,7 @@ def test_a_byte_order_mark_is_no_fault(tmp_path):
         ("member", "start-input", "{id}"),
         ("member", "export", "{id}", "--actor", "admin:maria"),
         ("member", "erase", "{id}", "--actor", "admin:maria", "--yes"),
+        ("member", "requests", "{id}"),
         ("reconcile", "{id}"),
         ("doctor", "{id}"),
     ],

@@ -35,6 +35,7 @@ from storage.ledger_reads import ledger_page, ledger_totals
 from storage.personal_data import list_requests
 
 from .arguments import CustomerArg
+from .arguments import customer_id as customer_id_rule
 from .context import CliError, env_of, run
 from .render import console, ledger_view, requests_view, say, summary_view, timeline_view, when
 
@@ -389,7 +390,8 @@ def _parse_since(value: str) -> datetime:
 def requests_cmd(
     ctx: typer.Context,
     customer_id: Annotated[
-        str | None, typer.Argument(help="One member's records only (default: every member's).")
+        str | None,
+        typer.Argument(help="One member's records only (default: every member's).", callback=customer_id_rule),
     ] = None,
     action: Annotated[RequestAction | None, typer.Option("--action", help="Exports or erasures only.")] = None,
     since: Annotated[
