@@ -50,15 +50,19 @@ async def connect(
     )
 
 
-def unreachable(settings: Settings, error: BaseException) -> str:
-    """A failed connection in one line: where, which settings say so, and the network's own words (the SDK's
-    bridge wraps them in a Rust error chain: `message: "Connection refused"`, `error: "failed to lookup..."`)."""
+def network_words(error: BaseException) -> str:
+    """The network's own words in a failed connection: the SDK's bridge wraps them in a Rust error chain
+    (`message: "Connection refused"`, `error: "failed to lookup..."`); else the error's text, cut short."""
     text = str(error)
     said = re.findall(r'(?:message|error): "([^"]+)"', text)
-    reason = said[-1] if said else (text if len(text) < 200 else text[:200] + "…")
+    return said[-1] if said else (text if len(text) < 200 else text[:200] + "…")
+
+
+def unreachable(settings: Settings, error: BaseException) -> str:
+    """A failed connection in one line: where, which settings say so, and the network's own words."""
     return (
         f"cannot reach Temporal at {settings.temporal_address} (TENURE_TEMPORAL_ADDRESS, namespace "
-        f"{settings.temporal_namespace!r}): {reason}"
+        f"{settings.temporal_namespace!r}): {network_words(error)}"
     )
 
 

@@ -282,6 +282,9 @@ async def test_unknown_customer_and_temporal_down(dev_env, program, tmp_path):
     assert "cannot reach Temporal at 127.0.0.1:1: is `make run` up?" in r.stderr
     r = await ainvoke(down, "--address", "127.0.0.1:2", "reconcile")
     assert r.exit_code == 1 and "cannot reach Temporal at 127.0.0.1:2" in r.stderr
+    r = await ainvoke(down, "--address", "no-such-host.invalid:7233", "member", "show", "cus_1")
+    assert r.exit_code == 1, out(r)  # the resolver's own words, not the bridge's error chain cut short
+    assert "(failed to lookup address information" in " ".join(r.stderr.split()) and "…" not in r.stderr, out(r)
     r = await ainvoke(Settings(data_dir=tmp_path / "nowhere"), "member", "ledger", "cus_1")
     assert r.exit_code == 1 and "no ledger database at" in r.stderr
 

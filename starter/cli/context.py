@@ -8,7 +8,6 @@ usage error.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from starter.client import (
     TemporalRejected,
     TenureClient,
 )
-from starter.connect import connect
+from starter.connect import connect, network_words
 from starter.payload_codec import PayloadKeyError
 from storage.engine import create_engine_for
 
@@ -85,7 +84,9 @@ class Env:
         except PayloadKeyError as e:
             raise CliError(str(e)) from None
         except Exception as e:  # RuntimeError from the bridge: refused, DNS, TLS
-            raise CliError(f"cannot reach Temporal at {s.temporal_address}: is `make run` up? ({_short(e)})") from None
+            raise CliError(
+                f"cannot reach Temporal at {s.temporal_address}: is `make run` up? ({network_words(e)})"
+            ) from None
         try:
             yield TenureClient(client, task_queue=s.task_queue, query_timeout=QUERY_TIMEOUT)
         except JourneyError as e:
@@ -120,15 +121,6 @@ def journey_message(e: JourneyError, address: str) -> str:
     if isinstance(e, JourneyFailed):
         return f"the journey of customer {e.customer_id} could not answer: {e.message}"
     return str(e)
-
-
-def _short(e: BaseException) -> str:
-    """The gist of a connection error: the OS message when there is one ("Connection refused")."""
-    text = str(e)
-    found = re.findall(r'message: "([^"]+)"', text)
-    if found:
-        return found[-1]
-    return text if len(text) < 160 else text[:160] + "…"
 
 
 def env_of(ctx: typer.Context) -> Env:
