@@ -1,12 +1,15 @@
 """The console in a real browser: the API served by uvicorn on a free port (same event loop as the
 test), Debian's chromium driven by Playwright, nothing downloaded. Screenshots go to
-`tests/screenshots/` (git-ignored) at 1280×800 and at phone width."""
+`tests/screenshots/` (git-ignored) at 1280×800 and at phone width. And, without a browser, the notice a
+page shows after an action."""
 
 from __future__ import annotations
 
 import asyncio
+import html
 import importlib.util
 import os
+import re
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -81,6 +84,22 @@ async def browser_sign_in(page: Any, key: str) -> None:
     await page.fill("input[name=key]", key)
     await page.click("button:has-text('Sign in')")
     await page.wait_for_load_state()
+
+
+def notice_on(text: str) -> str | None:
+    """The notice a console page shows (as read, unescaped); None when it shows none."""
+    found = re.search(r'data-testid="notice">([^<]*)</div>', text)
+    return None if found is None else html.unescape(found.group(1))
+
+
+async def notice_after(http: Any, answer: Any) -> str:
+    """What the console told after a form: the notice on the page its redirect (`answer`) leads to."""
+    assert answer.status_code == 303, answer.text
+    page = await http.get(answer.headers["location"])
+    assert page.status_code == 200, page.text
+    notice = notice_on(page.text)
+    assert notice is not None, page.text
+    return notice
 
 
 def free_port() -> int:

@@ -9,13 +9,13 @@ import html
 import json
 import re
 from datetime import UTC, datetime
-from urllib.parse import unquote_plus
 
 from markupsafe import escape
 
 from domain.segments import Segment, SegmentProjection
 from storage.segments import save_segment
 from tests.api_kit import recording_app
+from tests.console_kit import notice_after, notice_on
 from tests.test_console_session import sign_in
 from tests.test_segments import insert_members
 
@@ -46,13 +46,14 @@ def campaign_form(csrf: str) -> dict[str, str]:
     }
 
 
-def notice(r) -> str:
-    """What the console answered a form with: a redirect's notice, or the page again (a refused segment,
-    its form as typed) with it."""
+async def notice(http, r) -> str:
+    """What the console answered a form with: the notice on the page its redirect leads to, or on the
+    page again (a refused segment, its form as typed)."""
     if r.status_code == 422:
-        return html.unescape(re.search(r'data-testid="notice">([^<]*)</div>', r.text).group(1))
-    assert r.status_code == 303, r.text
-    return unquote_plus(r.headers["location"].split("notice=", 1)[1])
+        shown = notice_on(r.text)
+        assert shown is not None, r.text
+        return shown
+    return await notice_after(http, r)
 
 
 async def test_the_segment_form_refuses_a_tier_the_program_lacks(program, tmp_path):
@@ -60,19 +61,20 @@ async def test_the_segment_form_refuses_a_tier_the_program_lacks(program, tmp_pa
         csrf = await marketer(http)
         form = {"csrf": csrf, "name": "Typo", "filter": '{"field": "tier", "op": "eq", "value": "bronze"}'}
         r = await http.post("/console/segments", data=form)
-        assert notice(r) == f"Segment not saved: Filter (filter.condition.value): tier has no value 'bronze': {TIERS}"
+        said = f"Segment not saved: Filter (filter.condition.value): tier has no value 'bronze': {TIERS}"
+        assert await notice(http, r) == said
         assert r.status_code == 422 and "tier has no value &#39;bronze&#39;" in r.text
         assert (await http.get("/segments", headers={"X-Api-Key": "mkt-secret-key"})).json() == []
         form["filter"] = '{"field": "tier", "op": "in", "value": ["Gold"]}'
-        assert notice(await http.post("/console/segments", data=form)).startswith(
+        assert (await notice(http, await http.post("/console/segments", data=form))).startswith(
             "Segment not saved: Filter (filter.condition.value.0): tier has no value 'Gold'"
         )
         form["filter"] = '{"field": "tier", "op": "in", "value": ["gold", "platinum"]}'
-        assert notice(await http.post("/console/segments", data=form)) == "Segment Typo saved."
+        assert await notice(http, await http.post("/console/segments", data=form)) == "Segment Typo saved."
         # through the segments' client: the same id from the name, the same refusal of a taken one
         r = await http.get("/segments/typo", headers={"X-Api-Key": "mkt-secret-key"})
         assert r.status_code == 200 and r.json()["created_by"] == "console:maria", r.text
-        assert notice(await http.post("/console/segments", data=form)) == (
+        assert await notice(http, await http.post("/console/segments", data=form)) == (
             "Segment not saved: a segment with id 'typo' exists already"
         )
         assert http.rec.sent == []
@@ -122,7 +124,7 @@ async def test_the_live_count_and_the_campaign_preview_refuse_what_saving_refuse
             assert f"Filter (filter.all.all.1.condition.{at}): {shown}" in r.text, r.text
             assert 'data-testid="campaign-preview"' not in r.text and "<b>Paris" not in r.text
             r = await http.post("/console/segments", data={"csrf": csrf, "name": "Typo", "filter": condition})
-            assert notice(r) == "Segment not saved: " + html.unescape(named)
+            assert await notice(http, r) == "Segment not saved: " + html.unescape(named)
         paris = json.dumps(
             {
                 "all": [
@@ -177,14 +179,14 @@ async def test_a_refused_segment_reads_in_the_campaign_forms_words(program, tmp_
         ]:
             shown = str(escape(words))  # as the pages escape it (markupsafe's, as Jinja's)
             r = await http.post("/console/segments", data={"csrf": csrf, "name": "Typo", "filter": typed})
-            assert notice(r) == "Segment not saved: " + words
+            assert await notice(http, r) == "Segment not saved: " + words
             assert r.status_code == 422 and shown in r.text and "<b>lots" not in r.text  # the form again, as typed
             r = await http.post("/console/segments/count", data={"csrf": csrf, "filter": typed})
             assert r.status_code == 200 and f"Not a filter yet: {shown}</span>" in r.text, r.text
             r = await http.post("/console/campaigns/preview", data={**campaign_form(csrf), "filter": typed})
             assert r.status_code == 200 and f"Cannot preview yet: {shown}</span>" in r.text, r.text
         form = {"csrf": csrf, "name": "At\trisk", "filter": '{"field": "at_risk", "op": "is_true"}'}
-        assert notice(await http.post("/console/segments", data=form)) == (
+        assert await notice(http, await http.post("/console/segments", data=form)) == (
             "Segment not saved: Name (name): write it on one line, without tabs or other control characters"
         )
         assert (await http.get("/segments", headers={"X-Api-Key": "mkt-secret-key"})).json() == []

@@ -6,18 +6,27 @@ Cancel asks first, empty pages say what to do, and a refused segment comes back 
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from itsdangerous import TimestampSigner
+from itsdangerous.encoding import base64_encode
 from markupsafe import escape
 
 from starter.client.campaigns import CampaignClient
 from starter.client.segments import SegmentClient
 from starter.console.formatting import when
+from starter.console.notices import MAX_AGE, notice_query
+from starter.console.session import COOKIE
 from starter.console.sign_in import return_to
 from tests.api_kit import recording_app
 from tests.campaign_kit import add_members, bonus_campaign, member_ids
+from tests.console_kit import notice_after, notice_on
+from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 from tests.test_console_session import sign_in
 
 KEYS = "sup-secret-key:support:maria,mkt-secret-key:marketer:lee,view-secret-key:viewer:vic"
@@ -310,3 +319,52 @@ async def test_the_sign_in_page_says_only_its_own_refusals(program, tmp_path):
             assert r.status_code == 303, r.text
             page = await http.get(r.headers["location"])
             assert words in page.text, page.text
+
+
+class _JourneysAndCampaigns(Journeys):
+    """A member's journey answered from its rules (support_kit), campaigns on the database alone: a
+    draft's cancel needs no Temporal."""
+
+    def campaigns(self, engine):
+        return CampaignClient(None, engine, "tenure")
+
+
+async def test_a_page_shows_only_the_notices_the_console_signed(tmp_path, monkeypatch):
+    """`?notice=` was shown whatever it held: a link could put a stranger's words on the campaigns page,
+    a campaign's or a member's, before signed-in staff. A page shows the notice the console signed when
+    it sent the browser there after an action, for ten minutes; a crafted, altered or stale one is left
+    out, and the page is the same page (200)."""
+    crafted = "Your key expired: call +1 555 0100 to unlock it"
+    async with recording_app(PROGRAM, tmp_path, api_keys="adm-secret-key:admin:root") as http:
+        svc = http.app.state.services
+        svc._tenure = _JourneysAndCampaigns(paying_member()[0], T0)
+        await CampaignClient(None, svc.engine, "tenure").create(bonus_campaign("spring", name="Spring"), "test")
+        await sign_in(http, "adm-secret-key")
+        pages = ("/console/campaigns", "/console/campaigns/spring", "/console/members/cus_support")
+        for path in pages:
+            page = await http.get(path, params={"notice": crafted})
+            assert page.status_code == 200 and "555 0100" not in page.text and notice_on(page.text) is None
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        actions = [
+            ("/console/segments", {"name": "Everyone", "filter": '{"all": []}'}, "Segment Everyone saved."),
+            ("/console/campaigns/spring/cancel", {}, "Cancel: the campaign is cancelled."),
+            (
+                "/console/members/cus_support/adjust",
+                {"request_id": "r-1", "points": "many", "reason": "goodwill"},
+                "Not adjusted: points: give a whole number, 250 to add or -250 to remove, not 'many'",
+            ),
+        ]
+        for path, (action, form, said) in zip(pages, actions, strict=True):
+            answer = await http.post(action, data={"csrf": csrf, **form})
+            assert await notice_after(http, answer) == said
+            signed = parse_qs(urlsplit(answer.headers["location"]).query)["notice"][0]
+            stamp, signature = signed.rsplit(".", 2)[1:]
+            words = base64_encode(json.dumps(crafted)).decode()
+            for forged in (f"{words}.{stamp}.{signature}", http.cookies[COOKIE]):  # the session's token too
+                page = await http.get(path, params={"notice": forged})
+                assert page.status_code == 200 and notice_on(page.text) is None, path
+        with monkeypatch.context() as past:
+            past.setattr(TimestampSigner, "get_timestamp", lambda _: int(time.time()) - MAX_AGE - 1)
+            stale = notice_query(svc.settings, "Adjusted by +25 points; balance now 177.")
+        page = await http.get(f"/console/members/cus_support?{stale}")
+        assert page.status_code == 200 and notice_on(page.text) is None

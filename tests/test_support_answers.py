@@ -10,7 +10,6 @@ import re
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote
 
 from rich.console import Console
 
@@ -23,6 +22,7 @@ from domain.upcoming import upcoming
 from starter.cli.render import summary_view
 from starter.client import NoJourney
 from tests.api_kit import recording_app
+from tests.console_kit import notice_after
 from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 
 
@@ -161,8 +161,7 @@ async def test_the_console_says_what_to_type_when_points_or_a_date_are_not_what_
 
         async def notice(action: str, **form: str) -> str:
             answer = await http.post(f"/console/members/cus_support/{action}", data={"csrf": csrf, **form})
-            assert answer.status_code == 303
-            return unquote(answer.headers["location"].split("notice=")[1].split("#")[0])
+            return await notice_after(http, answer)
 
         for typed in ("abc", "1e3", "1.5", "12 points"):  # a browser's number field lets the first three through
             said = await notice("adjust", request_id=f"r-{typed}", points=typed, reason="goodwill")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
@@ -23,6 +22,7 @@ from starter.cli.context import Env
 from starter.client import JourneyRefused, TenureClient
 from starter.doctor import Diagnosis
 from tests.api_kit import recording_app
+from tests.console_kit import notice_after
 from tests.support_kit import PROGRAM, T0, Journeys, paying_member
 
 # ---- the CLI: nothing to report is one line, not an empty table -------------------------------------
@@ -116,8 +116,7 @@ async def console(tmp_path: Path):
 
 async def notice(http, action: str, **form: str) -> str:
     answer = await http.post(f"/console/members/cus_support/{action}", data={"csrf": http.csrf, **form})
-    assert answer.status_code == 303, answer.text
-    return unquote(answer.headers["location"].split("notice=")[1].split("#")[0])
+    return await notice_after(http, answer)
 
 
 async def test_the_console_says_what_to_type_for_a_short_reason(tmp_path):

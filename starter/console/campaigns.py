@@ -51,6 +51,7 @@ from .campaign_form import (
     problems,
     terms,
 )
+from .notices import Notice, notice_query
 from .program import known_programs
 from .session import Staff
 from .web import allowed, checked_form, render
@@ -72,7 +73,7 @@ async def _online(svc: Services) -> CampaignClient:
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
-async def page(request: Request, svc: ServicesDep, staff: Reader, notice: str | None = None) -> Response:
+async def page(request: Request, svc: ServicesDep, staff: Reader, notice: Notice) -> Response:
     kind = request.query_params.get("kind", "bonus")
     return await _page(request, svc, staff, Values(defaults(kind if kind in dict(KINDS) else "bonus")), notice=notice)
 
@@ -164,7 +165,7 @@ async def create_segment(request: Request, svc: ServicesDep, staff: Marketer) ->
         return await _segment_refused(request, svc, staff, name, text, f"Segment not saved: {e}", "name")
     except (ValueError, ValidationError) as e:  # UnknownFilterValue, NoSegmentId, JSON and filter faults
         return await _segment_refused(request, svc, staff, name, text, f"Segment not saved: {_in_words(e)}", "filter")
-    return _back(f"Segment {segment.name} saved.")
+    return _back(svc, f"Segment {segment.name} saved.")
 
 
 async def _segment_refused(
@@ -240,9 +241,7 @@ async def _refused(
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-async def campaign(
-    request: Request, campaign_id: str, svc: ServicesDep, staff: Reader, notice: str | None = None
-) -> Response:
+async def campaign(request: Request, campaign_id: str, svc: ServicesDep, staff: Reader, notice: Notice) -> Response:
     campaigns = _offline(svc)
     try:
         record = await campaigns.get(campaign_id)
@@ -309,11 +308,13 @@ async def control(request: Request, campaign_id: str, action: str, svc: Services
         notice = f"{action.capitalize()}: the campaign is {result.state}."
     except (CampaignError, JourneyError) as e:
         notice = f"Not done ({action}): {e}"
-    return RedirectResponse(f"/console/campaigns/{quote(campaign_id, safe='')}?notice={quote(notice)}", status_code=303)
+    return RedirectResponse(
+        f"/console/campaigns/{quote(campaign_id, safe='')}?{notice_query(svc.settings, notice)}", status_code=303
+    )
 
 
-def _back(notice: str) -> Response:
-    return RedirectResponse(f"/console/campaigns?notice={quote(notice)}", status_code=303)
+def _back(svc: Services, notice: str) -> Response:
+    return RedirectResponse(f"/console/campaigns?{notice_query(svc.settings, notice)}", status_code=303)
 
 
 def _pct(value: float | None) -> float | None:

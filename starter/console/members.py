@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from domain.journey import workflow_id
 from domain.messages import AdjustRequest, MinimumTierRequest
 from starter.api.dependencies import ServicesDep
+from starter.api.services import Services
 from starter.client import JourneyError, JourneyRefused, NoJourney
 from starter.client.tier_bounds import END_OF_DAY, until_problem, until_range
 from starter.ingress import CustomerId
@@ -35,6 +36,7 @@ from starter.validation_words import in_words
 from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
+from .notices import Notice, notice_query
 from .personal import HIDDEN, contact_for, shows_personal_data
 from .session import Staff
 from .web import allowed, checked_form, render
@@ -69,7 +71,7 @@ async def search(request: Request, svc: ServicesDep, staff: Reader, q: str = "")
 
 @router.get("/{customer_id}", response_class=HTMLResponse)
 async def member(
-    request: Request, customer_id: CustomerId, svc: ServicesDep, staff: Reader, notice: str | None = None
+    request: Request, customer_id: CustomerId, svc: ServicesDep, staff: Reader, notice: Notice
 ) -> Response:
     try:
         tenure = await svc.tenure()
@@ -149,7 +151,9 @@ async def adjust(request: Request, customer_id: CustomerId, svc: ServicesDep, st
     typed = str(form.get("points") or "").replace(",", "").strip()
     if not re.fullmatch(r"[-+−]?[0-9]+", typed):  # the form's number field lets "1e3" and "1.5" through
         given = f", not {typed!r}" if typed else ""
-        return _back(customer_id, f"Not adjusted: points: give a whole number, 250 to add or -250 to remove{given}")
+        return _back(
+            svc, customer_id, f"Not adjusted: points: give a whole number, 250 to add or -250 to remove{given}"
+        )
     try:
         req = AdjustRequest(
             request_id=str(form.get("request_id") or ""),
@@ -158,14 +162,14 @@ async def adjust(request: Request, customer_id: CustomerId, svc: ServicesDep, st
             actor=staff.actor,
         )
     except (ValidationError, ValueError) as e:
-        return _back(customer_id, f"Not adjusted: {_why(e)}")
+        return _back(svc, customer_id, f"Not adjusted: {_why(e)}")
     try:
         result = await (await svc.tenure()).adjust(customer_id, req)
     except JourneyRefused as e:
-        return _back(customer_id, f"Not adjusted: {e.message}")
+        return _back(svc, customer_id, f"Not adjusted: {e.message}")
     except JourneyError as e:
-        return _back(customer_id, f"Not adjusted: {e}")
-    return _back(customer_id, f"Adjusted by {result.points:+,} points; balance now {result.balance_after:,}.")
+        return _back(svc, customer_id, f"Not adjusted: {e}")
+    return _back(svc, customer_id, f"Adjusted by {result.points:+,} points; balance now {result.balance_after:,}.")
 
 
 @router.post("/{customer_id}/minimum-tier")
@@ -176,11 +180,11 @@ async def minimum_tier(request: Request, customer_id: CustomerId, svc: ServicesD
         until_day = date.fromisoformat(typed)
     except ValueError:
         given = f", not {typed!r}" if typed else ""
-        return _back(customer_id, f"Tier not set: until: give the last day as YYYY-MM-DD{given}")
+        return _back(svc, customer_id, f"Tier not set: until: give the last day as YYYY-MM-DD{given}")
     until = datetime.combine(until_day, END_OF_DAY, tzinfo=UTC)
     problem = until_problem(until, datetime.now(UTC))
     if problem is not None:
-        return _back(customer_id, f"Tier not set: {problem}")
+        return _back(svc, customer_id, f"Tier not set: {problem}")
     try:
         req = MinimumTierRequest(
             request_id=str(form.get("request_id") or ""),
@@ -190,19 +194,19 @@ async def minimum_tier(request: Request, customer_id: CustomerId, svc: ServicesD
             until=until,
         )
     except (ValidationError, ValueError) as e:
-        return _back(customer_id, f"Tier not set: {_why(e)}")
+        return _back(svc, customer_id, f"Tier not set: {_why(e)}")
     try:
         await (await svc.tenure()).set_minimum_tier(customer_id, req)
     except JourneyRefused as e:
-        return _back(customer_id, f"Tier not set: {e.message}")
+        return _back(svc, customer_id, f"Tier not set: {e.message}")
     except JourneyError as e:
-        return _back(customer_id, f"Tier not set: {e}")
-    return _back(customer_id, f"{req.tier} is the minimum tier until {until_day.isoformat()}.")
+        return _back(svc, customer_id, f"Tier not set: {e}")
+    return _back(svc, customer_id, f"{req.tier} is the minimum tier until {until_day.isoformat()}.")
 
 
-def _back(customer_id: str, notice: str) -> Response:
+def _back(svc: Services, customer_id: str, notice: str) -> Response:
     return RedirectResponse(
-        f"/console/members/{quote(customer_id, safe='')}?notice={quote(notice)}#actions", status_code=303
+        f"/console/members/{quote(customer_id, safe='')}?{notice_query(svc.settings, notice)}#actions", status_code=303
     )
 
 

@@ -46,10 +46,12 @@ def key_digest(secret: str) -> str:
     return hashlib.sha256(b"tenure-console-key:" + secret.encode()).hexdigest()[:32]
 
 
-def _serializer(settings: ApiSettings) -> URLSafeTimedSerializer:
+def serializer(settings: ApiSettings, salt: str = "tenure-console") -> URLSafeTimedSerializer:
+    """The console's signer under the secret of its keys; `salt` keeps one use's tokens (the session
+    cookie, a notice) from passing as another's."""
     base = settings.console_secret or "\n".join(sorted(k.secret for k in settings.api_key_list()))
     secret = hashlib.sha256(b"tenure-console-session:" + base.encode()).hexdigest()
-    return URLSafeTimedSerializer(secret, salt="tenure-console")
+    return URLSafeTimedSerializer(secret, salt=salt)
 
 
 def find_key(settings: ApiSettings, given: str) -> ApiKey | None:
@@ -63,7 +65,7 @@ def find_key(settings: ApiSettings, given: str) -> ApiKey | None:
 def session_cookie(settings: ApiSettings, key: ApiKey) -> tuple[str, str]:
     """The cookie value for a freshly signed-in key, and its CSRF token."""
     csrf = secrets.token_urlsafe(24)
-    value = _serializer(settings).dumps({"k": key_digest(key.secret), "c": csrf})
+    value = serializer(settings).dumps({"k": key_digest(key.secret), "c": csrf})
     return value, csrf
 
 
@@ -73,7 +75,7 @@ def staff_of(request: Request, settings: ApiSettings) -> Staff | None:
     if not raw:
         return None
     try:
-        data = _serializer(settings).loads(raw, max_age=MAX_AGE)
+        data = serializer(settings).loads(raw, max_age=MAX_AGE)
     except BadSignature:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("k"), str) or not isinstance(data.get("c"), str):
