@@ -1,10 +1,11 @@
 """`python -m bench.fanout`: the campaign fan-out row of `make bench` alone, for profiling it.
 
-A WAL dev server; the raw engine's signals/s (client only) on it; then `BENCH_CAMPAIGN_MEMBERS`
-journeys opened (a sign-up each) and a bonus campaign to all of them, as `make bench` runs it
-(bench/campaign.py). Prints the ratio and the CPU per member; with `BENCH_FANOUT_PYSPY=1`, records a
-py-spy profile of the worker during the campaign into the work directory (py-spy is not a
-dependency: `.venv/bin/pip install py-spy`).
+A WAL dev server (`BENCH_FANOUT_SERVER=default`: the server as `make run` starts it); the raw
+engine's signals/s (client only) on it; then `BENCH_CAMPAIGN_MEMBERS` journeys opened (a sign-up
+each) and a bonus campaign to all of them, as `make bench` runs it (bench/campaign.py). Prints the
+ratio and the CPU per member; with `BENCH_FANOUT_PYSPY=1`, records a py-spy profile of the worker
+during the campaign into the work directory (py-spy is not a dependency:
+`.venv/bin/pip install py-spy`).
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ async def main() -> dict:
     members = int(os.environ.get("BENCH_CAMPAIGN_MEMBERS", "2000"))
     events = int(os.environ.get("BENCH_EVENTS", "1500"))
     work = Path(tempfile.mkdtemp(prefix="tenure-fanout-"))
-    server, address = procs.dev_server(work, "temporal-wal", wal=True)
-    out: dict = {"workdir": str(work)}
+    wal = os.environ.get("BENCH_FANOUT_SERVER", "wal") != "default"  # "default": as `make run` starts it
+    server, address = procs.dev_server(work, "temporal-wal" if wal else "temporal", wal=wal)
+    out: dict = {"workdir": str(work), "server": "wal" if wal else "default"}
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as p:
         bar = Bar(p, events + 2 * members)
         try:
