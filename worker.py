@@ -22,7 +22,7 @@ from domain.program import Program, ProgramError
 from settings import Settings, get_settings
 from starter.connect import connect, load_program, unreachable
 from starter.deployment import become_current, deployment_config, deployment_version
-from starter.gc_tuning import tune_collector
+from starter.gc_tuning import tune_collector, watch_full_collections
 from starter.heartbeat import beating
 from starter.inline_activations import SUPPORTED as INLINE_SUPPORTED
 from starter.inline_activations import InlineActivationExecutor
@@ -141,6 +141,7 @@ async def main() -> None:
     except (SchemaNotCurrent, LedgerUnreachable, BillingMisconfigured) as e:  # stripe without its key, say
         raise SystemExit(str(e)) from None
     tune_collector()  # everything imported and built: freeze it, collect less often (starter/gc_tuning.py)
+    watch_full_collections(settings.worker_max_cached_workflows)  # their pauses on the metrics, warned past 1 s
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if settings.worker_blocking_threads is not None:  # the threads activities hand SQL and HTTP calls to

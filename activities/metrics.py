@@ -27,9 +27,13 @@ LEDGER_LAG = "tenure_ledger_write_lag_seconds"
 EMAILS = "tenure_emails_total"
 REJECTED_EVENTS = "tenure_events_rejected_total"
 CAMPAIGN_MEMBERS = "tenure_campaign_members_total"
-NAMES = (LEDGER_ROWS, LEDGER_SET_ASIDE, LEDGER_LAG, EMAILS, REJECTED_EVENTS, CAMPAIGN_MEMBERS)
+FULL_COLLECTIONS = "tenure_worker_gc_full_collection_seconds"
+NAMES = (LEDGER_ROWS, LEDGER_SET_ASIDE, LEDGER_LAG, EMAILS, REJECTED_EVENTS, CAMPAIGN_MEMBERS, FULL_COLLECTIONS)
 # A ledger entry is written seconds after its event, or minutes when the database was away.
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
+# A full collection of the worker's heap: tenths of a second per few thousand cached journeys; at 2 s the
+# SDK fails the workflow tasks in flight (starter/gc_tuning.py).
+PAUSE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10)
 
 
 def use_meter(meter: MetricMeter) -> None:
@@ -64,6 +68,11 @@ def count_ledger_write(inserted: int, set_aside: int, entry_times: list[datetime
     now = datetime.now(UTC)
     for at in entry_times:
         lag.record(max(0.0, (now - (at if at.tzinfo else at.replace(tzinfo=UTC))).total_seconds()))
+
+
+def record_full_collection(seconds: float) -> None:
+    """How long one full (generation 2) collection of the worker's heap held the GIL."""
+    _histogram(FULL_COLLECTIONS, "Seconds each full garbage collection of the worker paused it.").record(seconds)
 
 
 def count_email(status: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from activities.metrics import LAG_BUCKETS, LEDGER_LAG
+from activities.metrics import FULL_COLLECTIONS, LAG_BUCKETS, LEDGER_LAG, PAUSE_BUCKETS
 from settings import Settings
 
 
@@ -18,7 +18,7 @@ def worker_runtime(settings: Settings) -> Runtime | None:
         telemetry=TelemetryConfig(
             metrics=PrometheusConfig(
                 bind_address=settings.worker_metrics_address,
-                histogram_bucket_overrides={LEDGER_LAG: list(LAG_BUCKETS)},
+                histogram_bucket_overrides={LEDGER_LAG: list(LAG_BUCKETS), FULL_COLLECTIONS: list(PAUSE_BUCKETS)},
             )
         )
     )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gc
+import logging
 from pathlib import Path
 
-from starter.gc_tuning import THRESHOLDS, tune_collector
+import pytest
+
+from starter import gc_tuning
+from starter.gc_tuning import THRESHOLDS, tune_collector, watch_full_collections
 
 
 def test_tune_collector_freezes_and_raises_thresholds() -> None:
@@ -26,6 +30,40 @@ def test_the_worker_tunes_its_collector_after_start_up() -> None:
     source = (Path(__file__).resolve().parents[1] / "worker.py").read_text()
     main = source[source.index("async def main()") :]
     assert main.index("tune_collector()") > main.index("build_worker(client, settings, program, engine)")
+    assert "watch_full_collections(settings.worker_max_cached_workflows)" in main
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """The durations the hook records on the worker's meter, with the hook installed for the test only."""
+    durations: list[float] = []
+    monkeypatch.setattr(gc_tuning, "record_full_collection", durations.append)
+    hooks = list(gc.callbacks)
+    watch_full_collections(56_207)
+    yield durations
+    gc.callbacks[:] = hooks
+
+
+def test_each_full_collection_is_timed_and_young_ones_are_not(recorded, caplog) -> None:
+    gc.collect(0)
+    gc.collect(1)
+    assert recorded == []  # the hook runs on every collection: nothing to do for the young ones
+    with caplog.at_level(logging.WARNING, "tenure.gc"):
+        gc.collect()
+    assert len(recorded) == 1 and 0 < recorded[0] < gc_tuning.WARN_AFTER_SECONDS
+    assert not caplog.records  # a short pause: on the metrics only
+
+
+def test_a_long_full_collection_warns_in_words_an_operator_acts_on(recorded, caplog, monkeypatch) -> None:
+    monkeypatch.setattr(gc_tuning, "WARN_AFTER_SECONDS", 0.0)  # any pause is long here
+    with caplog.at_level(logging.WARNING, "tenure.gc"):
+        gc.collect()
+    assert len(recorded) == 1
+    [warning] = caplog.records
+    assert warning.levelno == logging.WARNING
+    words = warning.getMessage()
+    assert f"paused the worker for {recorded[0]:.2f} s" in words
+    assert "56,207" in words and "after 2 s" in words and "TENURE_WORKER_MAX_CACHED_WORKFLOWS" in words
 
 
 class _Journey:

@@ -45,6 +45,7 @@ async def test_the_business_counters_reach_prometheus(served):
     metrics.count_rejected_events(3)
     metrics.count_campaign_members("sent", 5)
     metrics.count_campaign_members("skipped")
+    metrics.record_full_collection(0.3)
 
     async def scrape() -> str:
         async with httpx.AsyncClient() as http:
@@ -61,6 +62,8 @@ async def test_the_business_counters_reach_prometheus(served):
     assert value["tenure_events_rejected_total"] == 3
     assert value['tenure_campaign_members_total{outcome="sent"}'] == 5
     assert value['tenure_campaign_members_total{outcome="skipped"}'] == 1
+    assert value['tenure_worker_gc_full_collection_seconds_bucket{le="0.25"}'] == 0  # its own buckets
+    assert value['tenure_worker_gc_full_collection_seconds_bucket{le="0.5"}'] == 1
     served_names = {re.sub(r"_(bucket|count|sum)$", "", key.split("{")[0]) for key in value}
     assert set(metrics.NAMES) <= served_names
 
