@@ -42,7 +42,8 @@ class Settings(BaseSettings):
         ge=0,
         description="Journeys kept in the worker's memory (~110 KB each, bench/RESULTS.md); unset: as many as a "
         "quarter of the memory the worker may use holds (its cgroup v2 or v1 limit, else the machine's), 1,000 to "
-        "100,000 (starter/worker_cache.py). A campaign sweeping more members than this replays every one of them.",
+        "5,000: a full garbage collection walks every cached journey (starter/worker_cache.py). A campaign "
+        "sweeping more members than this replays every one of them.",
     )
     worker_max_concurrent_workflow_tasks: int | None = Field(None, gt=0, description="SDK default: 100.")
     worker_max_concurrent_activities: int | None = Field(None, gt=0, description="SDK default: 100.")

@@ -5,12 +5,16 @@ sweeps its segment in customer-id order, one touch per journey, so with a cache 
 the LRU cache always holds the members the sweep left behind and every member is a replay
 (bench/RESULTS.md, fan-out steps 8-9: ~2.5× the CPU of a cached member). The default is therefore as
 many journeys as a quarter of the worker's memory (its cgroup's limit, v2 or v1, else the machine's)
-holds, at ~110 KB per cached journey as measured: on this 24 GiB machine ~57,000, so the bench's
-20,000-member campaign fits with room to spare; in a 1 GiB container ~2,400. A quarter, not more,
+holds, at ~110 KB per cached journey as measured: in a 1 GiB container ~2,400. A quarter, not more,
 because the worker usually shares its host (the compose stack runs the Temporal server, PostgreSQL and
 the API beside it), a busy member's journey is larger than the bench's one-payment journeys, and the
-process needs its ~130 MB baseline besides. `TENURE_WORKER_MAX_CACHED_WORKFLOWS` set explicitly always
-wins.
+process needs its ~130 MB baseline besides. At most 5,000, whatever the memory: each of Python's full
+collections walks every cached journey while holding the GIL (~0.14 ms each here: 1 s at ~7,000, 3 s at
+20,000, ~8 s at the 57,000 a quarter of 24 GiB would give), and the Temporal SDK fails every workflow
+task in flight as deadlocked once an activation has waited 2 s (bench/RESULTS.md, fan-out step 12);
+5,000 keeps a pause near 0.7 s, a third of that, with room for a loaded host. Larger segments take more
+worker processes, each with its own cache (a campaign over more members than the workers cache replays
+each member). `TENURE_WORKER_MAX_CACHED_WORKFLOWS` set explicitly always wins.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 BYTES_PER_JOURNEY = 110 * 1024  # worker RSS per cached journey (bench/RESULTS.md, memory phase)
 MEMORY_SHARE = 0.25  # of the memory the worker may use (see the module docstring)
 MINIMUM = 1_000  # the SDK-era default: never fewer, however small the machine
-MAXIMUM = 100_000  # ~11 GB of journeys; measured cached at once: 20,000 (fan-out step 9). Beyond: set it explicitly
+MAXIMUM = 5_000  # a full collection walks every cached journey, ~0.14 ms each: 0.7 s at 5,000 (fan-out step 12)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_CGROUP = Path("/proc/self/cgroup")

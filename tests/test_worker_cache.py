@@ -29,9 +29,11 @@ def cgroups(tmp_path: Path, limits: dict[str, str], own: str = "/") -> tuple[Pat
 
 
 def test_cache_size_is_a_share_of_memory_within_bounds() -> None:
-    assert cache_size(24 * GiB) == int(24 * GiB * MEMORY_SHARE) // BYTES_PER_JOURNEY
-    assert 20_000 < cache_size(24 * GiB) < MAXIMUM  # the bench's 20,000-member campaign fits on this machine
     assert cache_size(1 * GiB) == int(GiB * MEMORY_SHARE) // BYTES_PER_JOURNEY
+    assert cache_size(int(1.5 * GiB)) == int(1.5 * GiB * MEMORY_SHARE) // BYTES_PER_JOURNEY
+    # a big host caches no more than a full garbage collection walks well inside the SDK's 2-s deadlock
+    # limit (~0.14 ms per cached journey, bench/RESULTS.md fan-out step 12): 24 GiB would give ~57,000
+    assert cache_size(24 * GiB) == MAXIMUM == 5_000
     assert cache_size(128 * 1024**2) == MINIMUM  # a small container still caches the old default
     assert cache_size(None) == MINIMUM  # unknown memory
     assert cache_size(0) == MINIMUM
