@@ -44,14 +44,17 @@ def recorded(monkeypatch):
     gc.callbacks[:] = hooks
 
 
-def test_each_full_collection_is_timed_and_young_ones_are_not(recorded, caplog) -> None:
+def test_each_full_collection_is_timed_and_young_ones_are_not(recorded, caplog, monkeypatch) -> None:
+    # how long a full collection takes is this test process's heap (1.1 s late in a full CI run): the
+    # pause is below the warning's threshold by construction, so only the hook's behaviour is judged
+    monkeypatch.setattr(gc_tuning, "WARN_AFTER_SECONDS", 3600.0)
     gc.collect(0)
     gc.collect(1)
     assert recorded == []  # the hook runs on every collection: nothing to do for the young ones
     with caplog.at_level(logging.WARNING, "tenure.gc"):
         gc.collect()
     assert len(recorded) == 1 and 0 < recorded[0] < gc_tuning.WARN_AFTER_SECONDS
-    assert not caplog.records  # a short pause: on the metrics only
+    assert not caplog.records  # a pause under the threshold: on the metrics only
 
 
 def test_a_long_full_collection_warns_in_words_an_operator_acts_on(recorded, caplog, monkeypatch) -> None:
