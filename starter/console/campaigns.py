@@ -51,7 +51,7 @@ from .campaign_form import (
     problems,
     terms,
 )
-from .notices import Notice, notice_query
+from .notices import Notice, notice_redirect
 from .program import known_programs
 from .session import Staff
 from .web import allowed, checked_form, render
@@ -308,13 +308,11 @@ async def control(request: Request, campaign_id: str, action: str, svc: Services
         notice = f"{action.capitalize()}: the campaign is {result.state}."
     except (CampaignError, JourneyError) as e:
         notice = f"Not done ({action}): {e}"
-    return RedirectResponse(
-        f"/console/campaigns/{quote(campaign_id, safe='')}?{notice_query(svc.settings, notice)}", status_code=303
-    )
+    return notice_redirect(svc.settings, f"/console/campaigns/{quote(campaign_id, safe='')}", notice)
 
 
 def _back(svc: Services, notice: str) -> Response:
-    return RedirectResponse(f"/console/campaigns?{notice_query(svc.settings, notice)}", status_code=303)
+    return notice_redirect(svc.settings, "/console/campaigns", notice)
 
 
 def _pct(value: float | None) -> float | None:

@@ -36,7 +36,7 @@ from starter.validation_words import in_words
 from storage.console_reads import contact_of, emails_of, find_members, ledger_newest
 from storage.quarantine_reads import quarantined
 
-from .notices import Notice, notice_query
+from .notices import Notice, notice_redirect
 from .personal import HIDDEN, contact_for, shows_personal_data
 from .session import Staff
 from .web import allowed, checked_form, render
@@ -205,9 +205,7 @@ async def minimum_tier(request: Request, customer_id: CustomerId, svc: ServicesD
 
 
 def _back(svc: Services, customer_id: str, notice: str) -> Response:
-    return RedirectResponse(
-        f"/console/members/{quote(customer_id, safe='')}?{notice_query(svc.settings, notice)}#actions", status_code=303
-    )
+    return notice_redirect(svc.settings, f"/console/members/{quote(customer_id, safe='')}", notice, "#actions")
 
 
 def _why(e: Exception) -> str:

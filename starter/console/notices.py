@@ -13,6 +13,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
 from itsdangerous import BadData
 
 from starter.api.dependencies import services
@@ -27,6 +28,11 @@ MAX_AGE = 600  # seconds: a notice answers the action just taken; an old link sh
 def notice_query(settings: ApiSettings, text: str) -> str:
     """The redirect's query (`notice=…`) carrying `text`, signed."""
     return urlencode({"notice": serializer(settings, SALT).dumps(text)})
+
+
+def notice_redirect(settings: ApiSettings, path: str, text: str, fragment: str = "") -> RedirectResponse:
+    """The 303 after an action: to `path` (quoted already) with `text` signed, then `fragment` (#actions)."""
+    return RedirectResponse(f"{path}?{notice_query(settings, text)}{fragment}", status_code=303)
 
 
 async def verified_notice(request: Request) -> str | None:
