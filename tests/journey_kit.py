@@ -19,6 +19,7 @@ from domain.messages import ActivityReported, CustomerEvent, EventEnvelope, Paym
 from domain.program import Program
 from settings import Settings
 from starter.client import JourneyUnavailable, TenureClient
+from starter.client.temporal_errors import connection_dropped
 from starter.search_attributes import ensure as ensure_search_attributes
 from storage.engine import create_engine_for
 from storage.ledger_reads import ledger_page
@@ -80,6 +81,8 @@ def retried(error: BaseException) -> bool:
       a query whose `rpc_timeout` ran out before a workflow task answered it. The time-skipping
       server holds a query that arrives while a run continues as new until that deadline
       (seen in `tests/record_histories.py`); the next query is answered by the new run.
+    - RPCError CANCELLED "h2 protocol error": the connection to the server broke mid-call
+      (`connection_dropped`; seen in CI on a query to the time-skipping server); the next call reconnects.
     - JourneyUnavailable, TenureClient's form of one of these RPCErrors (its cause).
     Nothing else: NOT_FOUND (the journey was never started), a refusal, a TypeError in the probe
     are answers, and waiting would only hide them behind a timeout.
@@ -92,7 +95,7 @@ def retried(error: BaseException) -> bool:
         return False
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return True
-    return error.status == RPCStatusCode.CANCELLED and "timeout" in error.message.lower()
+    return connection_dropped(error) or (error.status == RPCStatusCode.CANCELLED and "timeout" in error.message.lower())
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 20) -> T:

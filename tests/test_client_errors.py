@@ -81,6 +81,11 @@ def test_rpc_errors():
         assert isinstance(e, JourneyUnavailable) and (e.kind, e.timeout, e.customer_id) == ("no_worker", 10.0, "cus_1")
     down = rpc(RPCStatusCode.UNAVAILABLE, "connection refused")
     assert isinstance(down, JourneyUnavailable) and (down.kind, down.status) == ("unreachable", "UNAVAILABLE")
+    # the HTTP/2 connection broke mid-call (seen in CI against the time-skipping server): try again, not "refused"
+    dropped = rpc(RPCStatusCode.CANCELLED, "h2 protocol error: http2 error")
+    assert isinstance(dropped, JourneyUnavailable) and (dropped.kind, dropped.status) == ("unreachable", "CANCELLED")
+    cancelled = rpc(RPCStatusCode.CANCELLED, "the call was cancelled")
+    assert isinstance(cancelled, TemporalRejected), "a CANCELLED, not a broken connection: Temporal's answer"
     stuck = rpc(RPCStatusCode.FAILED_PRECONDITION, "Unable to query workflow due to Workflow Task in failed state.")
     assert isinstance(stuck, JourneyUnavailable) and (stuck.kind, stuck.customer_id) == ("stuck", "cus_1")
     bad = rpc(RPCStatusCode.INVALID_ARGUMENT, "id too long")

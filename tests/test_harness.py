@@ -61,6 +61,7 @@ NOT_READY = [
     rpc_error(RPCStatusCode.UNAVAILABLE, "connection refused"),
     rpc_error(RPCStatusCode.DEADLINE_EXCEEDED, "query deadline exceeded"),
     rpc_error(RPCStatusCode.CANCELLED, "Timeout expired"),
+    rpc_error(RPCStatusCode.CANCELLED, "h2 protocol error: http2 error"),
 ]
 ANSWERS = [
     rpc_error(RPCStatusCode.NOT_FOUND, "workflow not found"),
@@ -77,9 +78,11 @@ ANSWERS = [
         "unavailable",
         "deadline",
         "rpc-timeout",
+        "connection-dropped",
         "client-unavailable",
         "client-deadline",
         "client-rpc-timeout",
+        "client-connection-dropped",
     ],
 )
 async def test_not_yet_and_not_ready_are_retried(error):

@@ -15,6 +15,16 @@ from domain.refusals import REFUSAL_CODES, REFUSED_ERROR_TYPE
 from .errors import JourneyError, JourneyFailed, JourneyRefused, JourneyUnavailable, NoJourney, TemporalRejected
 
 UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+# What the SDK's transport says when the HTTP/2 connection to the server broke mid-call (status
+# CANCELLED): the server was reached, then lost; nothing about the call itself was refused.
+DROPPED_CONNECTION_WORDS = ("h2 protocol error", "connection reset", "broken pipe", "connection closed")
+
+
+def connection_dropped(e: RPCError) -> bool:
+    """Whether `e` is the connection to Temporal breaking under a call (not Temporal refusing it):
+    the call may or may not have arrived, and trying again is safe (every write has its key)."""
+    lowered = e.message.lower()
+    return e.status == RPCStatusCode.CANCELLED and any(words in lowered for words in DROPPED_CONNECTION_WORDS)
 
 
 def journey_error(
@@ -70,7 +80,7 @@ def _rpc_error(e: RPCError, customer_id: str | None, must_exist: bool, query_tim
         # the journey's workflow task fails on every attempt (a payload under a key the worker lacks, a bug):
         # it answers nothing until that is mended; `tenure doctor` says why
         return JourneyUnavailable(message, kind="stuck", customer_id=customer_id, status=name)
-    if status in UNREACHABLE:
+    if status in UNREACHABLE or connection_dropped(e):
         return JourneyUnavailable(message, customer_id=customer_id, status=name)
     return TemporalRejected(name, message)
 
