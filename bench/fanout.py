@@ -5,7 +5,10 @@ engine's signals/s (client only) on it; then `BENCH_CAMPAIGN_MEMBERS` journeys o
 each) and a bonus campaign to all of them, as `make bench` runs it (bench/campaign.py). Prints the
 ratio and the CPU per member; with `BENCH_FANOUT_PYSPY=1`, records a py-spy profile of the worker
 during the campaign into the work directory (py-spy is not a dependency:
-`.venv/bin/pip install py-spy`).
+`.venv/bin/pip install py-spy`). The SDK core's threads are Rust, which py-spy does not see: the
+result splits the worker's CPU during the campaign by thread (`threads_cpu_s`: `python`, the
+core's `tokio-rt-worker` and `workflow-proces[sing]`), and `BENCH_FANOUT_PERF=1` records `perf`
+on the worker into `worker.perf` (`perf report -i worker.perf --comm workflow-proces`).
 """
 
 from __future__ import annotations
@@ -140,6 +143,14 @@ async def main() -> dict:
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                     )
+                perf = None
+                if os.environ.get("BENCH_FANOUT_PERF") and shutil.which("perf"):
+                    perf = subprocess.Popen(
+                        ["perf", "record", "-F", "199", "-g", "-p", str(worker.pid), "-o", str(work / "worker.perf")],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                threads_before = procs.thread_cpu(worker.pid)
                 bar.phase(f"campaign to {members:,}", members)
                 out["campaign"] = await run_campaign(
                     tenure, engine, worker.pid, server.pid, 64, bar.at, more_workers=tuple(w.pid for w in more)
@@ -147,9 +158,11 @@ async def main() -> dict:
                 for w in more:
                     w.stop()
                 bar.done()
-                if spy is not None:
-                    spy.send_signal(2)
-                    spy.wait(30)
+                out["threads_cpu_s"] = procs.thread_cpu_delta(worker.pid, threads_before)
+                for profiler in (spy, perf):
+                    if profiler is not None:
+                        profiler.send_signal(2)
+                        profiler.wait(30)
                 if os.environ.get("BENCH_FANOUT_SWEEP"):
                     out["sweep"] = await signal_sweep(tenure, engine, worker.pid, server.pid, members, bar)
             finally:

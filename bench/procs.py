@@ -57,6 +57,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields_[11]) + int(fields_[12])) / ticks
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of a process's threads so far, summed by thread name (/proc/PID/task/*/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    by_name: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields_ = text.rsplit(")", 1)[1].split()
+        by_name[name] = by_name.get(name, 0.0) + (int(fields_[11]) + int(fields_[12])) / ticks
+    return by_name
+
+
+def thread_cpu_delta(pid: int, before: dict[str, float]) -> dict[str, float]:
+    """CPU seconds by thread name since `before` (a `thread_cpu` reading; threads that ended are lost)."""
+    now = thread_cpu(pid)
+    return {name: round(now[name] - before.get(name, 0.0), 2) for name in sorted(now, key=lambda n: -now[n])}
+
+
 @dataclass
 class Proc:
     name: str

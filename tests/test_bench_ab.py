@@ -85,3 +85,30 @@ async def test_a_worker_lane_runs_with_the_supervisors_worker_environment_and_th
     assert started["plain"]["TENURE_TASK_QUEUE"] == "ab-plain" and plain.tenure is not own.tenure
     plain.engine.dispose()
     own.engine.dispose()
+
+
+def test_thread_cpu_splits_a_process_by_thread_name():
+    """bench.fanout's split of the worker's CPU (Python threads, the SDK core's tokio and
+    workflow-processing threads): summed by name, and the delta covers only what ran since."""
+    import threading
+
+    from bench import procs
+
+    done = threading.Event()
+    spun = threading.Event()
+
+    def spin() -> None:
+        while time.thread_time() < 0.3:  # its own CPU, however loaded the machine
+            pass
+        spun.set()
+        done.wait(10)  # alive while the delta is read: an ended thread's time is no longer listed
+
+    before = procs.thread_cpu(os.getpid())
+    spinner = threading.Thread(target=spin, name="spinner")
+    spinner.start()
+    spun.wait(10)
+    after = procs.thread_cpu_delta(os.getpid(), before)
+    done.set()
+    spinner.join()
+    assert all(seconds >= 0 for seconds in after.values())
+    assert sum(after.values()) >= 0.25, after  # the spinning thread's 0.3 s

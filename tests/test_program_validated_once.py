@@ -49,3 +49,22 @@ def test_python_input_is_validated_as_usual():
     first = Program.model_validate(data)
     assert first == PROGRAM and Program.model_validate(data) is not first
     assert Program(version="v1") == Program(version="v1")  # __init__ validates into its own instance
+
+
+def test_a_program_instance_is_taken_as_it_is(monkeypatch: pytest.MonkeyPatch):
+    """A `Program` handed to a model (an account opened under it) is not validated again: pydantic ran
+    the cross-section rules of the frozen instance once more for every journey opened or replayed."""
+    from datetime import UTC, datetime
+
+    import domain.program.model as model
+    from domain.account import Account
+
+    walked: list[int] = []
+    checks = model.cross_section_problems
+    monkeypatch.setattr(model, "cross_section_problems", lambda *args: walked.append(1) or checks(*args))
+    account = Account.open("c1", PROGRAM, datetime(2026, 1, 1, tzinfo=UTC))
+    assert account.program is PROGRAM
+    assert Program.model_validate(PROGRAM) is PROGRAM
+    assert walked == []
+    Program.model_validate(json.loads(PROGRAM.model_dump_json()))  # a dict is validated, rules and all
+    assert walked == [1]

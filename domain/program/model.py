@@ -269,7 +269,15 @@ class Program(Strict):
         member (bench/RESULTS.md, the fan-out). Keyed by the input's exact JSON content, so only an
         equal program is ever handed out. JSON input only (a payload, a file's JSON): Python input,
         `Program(...)` itself among it, is validated as usual.
+
+        A `Program` given where a program is expected (`Account.open(…, program, …)`, a carried-over
+        account given back its program) is taken as it is, as pydantic takes any model instance: it
+        was validated when it was made and is frozen. Without this, pydantic ran `_consistent` on it
+        again, the cross-section rules walked for every journey a worker opened or replayed
+        (bench/RESULTS.md, fan-out step 13).
         """
+        if type(value) is cls:
+            return value
         key = _content_key(value) if info.mode == "json" else None
         if key is None:
             return handler(value)
