@@ -50,16 +50,19 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """User + system CPU seconds from the text of a /proc stat file (a process's or a thread's)."""
+    fields_ = stat.rsplit(")", 1)[1].split()
+    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (its threads included), from /proc/PID/stat."""
-    fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields_[11]) + int(fields_[12])) / ticks
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds of a process's threads so far, summed by thread name (/proc/PID/task/*/stat)."""
-    ticks = os.sysconf("SC_CLK_TCK")
     by_name: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -67,8 +70,7 @@ def thread_cpu(pid: int) -> dict[str, float]:
         except OSError:  # the thread ended
             continue
         name = text[text.index("(") + 1 : text.rindex(")")]
-        fields_ = text.rsplit(")", 1)[1].split()
-        by_name[name] = by_name.get(name, 0.0) + (int(fields_[11]) + int(fields_[12])) / ticks
+        by_name[name] = by_name.get(name, 0.0) + stat_cpu_seconds(text)
     return by_name
 
 

@@ -111,4 +111,5 @@ def test_thread_cpu_splits_a_process_by_thread_name():
     done.set()
     spinner.join()
     assert all(seconds >= 0 for seconds in after.values())
-    assert sum(after.values()) >= 0.25, after  # the spinning thread's 0.3 s
+    # the OS names Python's threads "python" (a threading name stays in Python): the spinner's 0.3 s is there
+    assert after.get("python", 0.0) >= 0.25, after
