@@ -61,16 +61,33 @@ def cpu_seconds(pid: int) -> float:
     return stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
 
 
-def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds of a process's threads so far, summed by thread name (/proc/PID/task/*/stat)."""
-    by_name: dict[str, float] = {}
+def thread_stats(pid: int) -> list[tuple[str, str, float, float]]:
+    """Each live thread of a process: (its task id, its OS name, user and system CPU seconds), from
+    /proc/PID/task/*/stat. Python's thread names stay in Python: the OS names them all "python"."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             text = (task / "stat").read_text()
         except OSError:  # the thread ended
             continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        by_name[name] = by_name.get(name, 0.0) + stat_cpu_seconds(text)
+        fields_ = text.rsplit(")", 1)[1].split()
+        out.append(
+            (
+                task.name,
+                text[text.index("(") + 1 : text.rindex(")")],
+                int(fields_[11]) / ticks,
+                int(fields_[12]) / ticks,
+            )
+        )
+    return out
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of a process's threads so far, summed by thread name."""
+    by_name: dict[str, float] = {}
+    for _task, name, user, system in thread_stats(pid):
+        by_name[name] = by_name.get(name, 0.0) + user + system
     return by_name
 
 

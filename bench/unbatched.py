@@ -73,17 +73,11 @@ def thread_cpu(pid: int) -> dict[str, float]:
     """A process's CPU seconds by kind of thread (/proc/PID/task): the main thread (the worker's event
     loop), its other Python threads (activation and `to_thread` pools), the SDK core's tokio threads
     (gRPC, polling) and its workflow-processing thread (the state machines, in Rust)."""
-    ticks = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}  # "<kind> user" / "<kind> sys"
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            comm = (task / "comm").read_text().strip()
-            stat = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended
-            continue
-        kind = "main" if task.name == str(pid) else "python" if comm == "python" else comm
-        out[f"{kind} user"] = out.get(f"{kind} user", 0.0) + int(stat[11]) / ticks
-        out[f"{kind} sys"] = out.get(f"{kind} sys", 0.0) + int(stat[12]) / ticks
+    for task, comm, user, system in procs.thread_stats(pid):
+        kind = "main" if task == str(pid) else "python" if comm == "python" else comm
+        out[f"{kind} user"] = out.get(f"{kind} user", 0.0) + user
+        out[f"{kind} sys"] = out.get(f"{kind} sys", 0.0) + system
     return out
 
 
